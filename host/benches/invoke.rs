@@ -1,0 +1,126 @@
+//! `cargo bench --bench invoke`: invocation latency of the hello guest beside
+//! the same logic as a native handler (same routing, storage and audit log),
+//! and hot-reload latency. Prints figures; targets are judged by a human,
+//! since these machines are shared and noisy.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use botyard::capabilities::HostState;
+use botyard::runtime::app::NativeApp;
+use botyard::runtime::bindings::types::{AppInfo, CommandSpec, Message, Reply, Visibility};
+use botyard::runtime::invoke::{Request, Response};
+use botyard::runtime::{CallContext, CommandAnswer, Runtime, watcher};
+use support::{TestHost, guest_component};
+
+/// examples/hello-rust's `/hello`, written natively.
+struct NativeHello;
+
+impl NativeApp for NativeHello {
+    fn describe(&self) -> AppInfo {
+        AppInfo {
+            name: "hello-native".into(),
+            description: "Native baseline".into(),
+            commands: vec![CommandSpec { name: "/hello-native".into(), description: "Say hello".into(), usage: "[name]".into() }],
+            subcommands: vec![],
+            events: vec![],
+            schedules: vec![],
+        }
+    }
+
+    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
+        let Request::Command(request) = request else { return Err("commands only".into()) };
+        let user = &request.context.user_id;
+        let count = state.storage.kv_increment(&state.app, &format!("calls/{user}"), 1).map_err(|e| e.to_string())?;
+        let name = if request.text.is_empty() { format!("<@{user}>") } else { request.text.clone() };
+        let text = format!("Hello, {name}! You have said hello {count} time(s).");
+        let blocks = serde_json::json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "actions", "elements": [{"type": "button", "action_id": "count", "text": {"type": "plain_text", "text": "How many?"}, "value": user}]}
+        ]);
+        Ok(Response::Command(Some(Reply {
+            visibility: Visibility::InChannel,
+            message: Message { text, blocks: Some(blocks.to_string()) },
+        })))
+    }
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+}
+
+async fn measure(runtime: &Runtime, line: &str, n: usize) -> Stats {
+    let ctx = CallContext { user: "UBENCH".into(), channel: "CBENCH".into(), trigger_id: None };
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + n / 10 {
+        let started = Instant::now();
+        let answer = runtime.call_command(line, &ctx).await.expect("benchmark call failed");
+        let took = started.elapsed();
+        assert!(matches!(answer, CommandAnswer::App { .. }));
+        if i >= n / 10 {
+            samples.push(took); // the first tenth warms caches up
+        }
+    }
+    samples.sort();
+    Stats { median: samples[samples.len() / 2], p99: samples[samples.len() * 99 / 100] }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let host = TestHost::new("", &[("hello", "hello-rust")]);
+        let runtime = host.start().await;
+        runtime.install_native("hello-native", Arc::new(NativeHello)).unwrap();
+
+        const N: usize = 5000;
+        let wasm = measure(&runtime, "/hello", N).await;
+        let native = measure(&runtime, "/hello-native", N).await;
+        println!("invocation latency, {N} calls each (route + fresh instance + call + drop + store + audit):");
+        println!("  hello guest (wasm):  median {:7.1} µs   p99 {:7.1} µs", us(wasm.median), us(wasm.p99));
+        println!("  hello native:        median {:7.1} µs   p99 {:7.1} µs", us(native.median), us(native.p99));
+        println!(
+            "  guest/native ratio:  median {:.2}x   sandbox overhead {:.1} µs",
+            us(wasm.median) / us(native.median),
+            us(wasm.median) - us(native.median)
+        );
+
+        let _watch = watcher::watch(runtime.clone()).unwrap();
+        let original = std::fs::read(guest_component("hello-rust")).unwrap();
+        let at = original.windows(5).position(|w| w == b"Hello").expect("greeting in the hello component");
+        let ctx = CallContext { user: "UBENCH".into(), channel: "CBENCH".into(), trigger_id: None };
+        let mut reloads = Vec::new();
+        for n in 1..=10 {
+            let mut bytes = original.clone();
+            let marker = format!("H{n:04}");
+            bytes[at..at + 5].copy_from_slice(marker.as_bytes());
+            let written = Instant::now();
+            std::fs::write(host.apps_dir().join("hello.wasm"), &bytes).unwrap();
+            loop {
+                if let Ok(CommandAnswer::App { invocation, .. }) = runtime.call_command("/hello", &ctx).await
+                    && let Response::Command(Some(reply)) = invocation.response
+                    && reply.message.text.starts_with(&marker)
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            reloads.push(written.elapsed());
+        }
+        reloads.sort();
+        println!("hot reload, 10 replacements (file written → new version answering):");
+        println!(
+            "  median {:.0} ms   max {:.0} ms   (debounce {} ms included)",
+            reloads[reloads.len() / 2].as_secs_f64() * 1e3,
+            reloads[reloads.len() - 1].as_secs_f64() * 1e3,
+            watcher::DEBOUNCE.as_millis()
+        );
+    });
+}

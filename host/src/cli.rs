@@ -1,0 +1,328 @@
+//! The `botyard` command line: the edge where errors become messages.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::build::{BuildOptions, build_rust_guest};
+use crate::config::Config;
+use crate::runtime::bindings::types::{Reply, Visibility};
+use crate::runtime::invoke::Response;
+use crate::runtime::{CallContext, CommandAnswer, Runtime, watcher};
+use crate::storage::{OutboxStatus, Storage};
+
+#[derive(Parser)]
+#[command(name = "botyard", version, about = "A Slack bot host where every app is a sandboxed, hot-reloadable WebAssembly component")]
+struct Cli {
+    /// Holds the database, the last good app versions and build caches.
+    #[arg(long, global = true, default_value = ".botyard", env = "BOTYARD_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Host configuration (grants, limits); optional.
+    #[arg(long, global = true, default_value = "botyard.toml", env = "BOTYARD_CONFIG")]
+    config: PathBuf,
+    /// The apps directory (default: `apps_dir` from the config, else <data-dir>/apps).
+    #[arg(long, global = true, env = "BOTYARD_APPS")]
+    apps: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a slash command through its app, with no Slack at all: prints the
+    /// reply and the Slack calls the app made.
+    Call {
+        /// The command line as typed in Slack, e.g. "/hello world".
+        line: String,
+        #[arg(long, default_value = "U0CLI")]
+        user: String,
+        #[arg(long, default_value = "C0CLI")]
+        channel: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps: version hash, commands, grants and last load error.
+    Apps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a Rust guest crate into a component.
+    Build {
+        /// The guest crate's directory.
+        dir: PathBuf,
+        /// Also copy the component into the apps directory (hot-reloads a running host).
+        #[arg(long)]
+        install: bool,
+    },
+    /// Develop locally: build the starters, load the apps directory, hot-reload
+    /// on change, and answer slash commands typed on the console.
+    Dev {
+        /// Do not build `examples/` and `guests/` at start.
+        #[arg(long)]
+        no_build: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Command::Dev { .. }) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOTYARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("starting tokio");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Call { line, user, channel, json } => {
+            let runtime = start(&cli, OutboxStatus::Local).await?;
+            let ctx = CallContext { user: user.clone(), channel: channel.clone(), trigger_id: None };
+            call(&runtime, line, &ctx, *json).await
+        }
+        Command::Apps { json } => {
+            let runtime = start(&cli, OutboxStatus::Local).await?;
+            print_apps(&runtime, *json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { dir, install } => {
+            let out = build_rust_guest(dir, &BuildOptions { data_dir: cli.data_dir.clone(), release: true })?;
+            if *install {
+                let apps_dir = load_config(&cli)?.apps_dir;
+                let target = install_component(&out, &apps_dir, &component_id(dir)?)?;
+                println!("{}", target.display());
+            } else {
+                println!("{}", out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev { no_build } => dev(&cli, *no_build).await,
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let explicit = cli.config != Path::new("botyard.toml");
+    let mut config = Config::load(&cli.config, explicit, &cli.data_dir.join("apps"))?;
+    if let Some(apps) = &cli.apps {
+        config.apps_dir = apps.clone();
+    }
+    Ok(config)
+}
+
+async fn start(cli: &Cli, delivery: OutboxStatus) -> Result<Arc<Runtime>> {
+    let config = load_config(cli)?;
+    let storage = Storage::open(&cli.data_dir.join("botyard.db"))
+        .with_context(|| format!("opening the database in {}", cli.data_dir.display()))?;
+    let runtime = Arc::new(Runtime::new(config, &cli.data_dir, storage, delivery));
+    runtime.load_all().await.context("reading the apps directory")?;
+    Ok(runtime)
+}
+
+async fn call(runtime: &Runtime, line: &str, ctx: &CallContext, as_json: bool) -> Result<ExitCode> {
+    let answer = match runtime.call_command(line, ctx).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            if as_json {
+                println!("{}", json!({ "ok": false, "error": e.to_string() }));
+            } else {
+                eprintln!("error: {e}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (app, version, reply, calls, duration_us) = match answer {
+        CommandAnswer::Help(text) => {
+            let reply = Reply {
+                visibility: Visibility::Ephemeral,
+                message: crate::runtime::bindings::types::Message { text, blocks: None },
+            };
+            ("botyard".to_string(), "host".to_string(), Some(reply), vec![], 0)
+        }
+        CommandAnswer::App { app, invocation } => {
+            let Response::Command(reply) = invocation.response else { unreachable!("a command gets a command response") };
+            let first = invocation.slack_calls.first().copied().unwrap_or(i64::MAX);
+            let calls = runtime
+                .storage()
+                .outbox_entries(Some(&app.id), first - 1, invocation.slack_calls.len() as u32 * 2 + 100)
+                .context("reading the outbox")?
+                .into_iter()
+                .filter(|e| invocation.slack_calls.contains(&e.id))
+                .map(|e| json!({ "id": e.id, "method": e.method, "payload": e.payload }))
+                .collect();
+            (app.id.to_string(), app.short_hash().to_string(), reply, calls, invocation.duration.as_micros())
+        }
+    };
+    let reply_json = reply.as_ref().map(|r| {
+        let blocks = r.message.blocks.as_deref().and_then(|b| serde_json::from_str::<Value>(b).ok());
+        json!({
+            "visibility": match r.visibility { Visibility::Ephemeral => "ephemeral", Visibility::InChannel => "in_channel" },
+            "text": r.message.text,
+            "blocks": blocks,
+        })
+    });
+    if as_json {
+        let out = json!({ "ok": true, "app": app, "version": version, "reply": reply_json, "slack_calls": calls, "duration_us": duration_us });
+        println!("{out}");
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{app} ({version}) answered in {:.2} ms", duration_us as f64 / 1000.0)?;
+        match &reply_json {
+            Some(r) => {
+                writeln!(out, "reply ({}): {}", r["visibility"].as_str().unwrap_or(""), r["text"].as_str().unwrap_or(""))?;
+                if !r["blocks"].is_null() {
+                    writeln!(out, "  blocks: {}", r["blocks"])?;
+                }
+            }
+            None => writeln!(out, "no reply (acknowledged silently)")?,
+        }
+        if !calls.is_empty() {
+            writeln!(out, "slack calls (recorded in the outbox; no Slack connected):")?;
+            for c in &calls {
+                writeln!(out, "  {} {}", c["method"].as_str().unwrap_or(""), c["payload"])?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_apps(runtime: &Runtime, as_json: bool) {
+    let snapshot = runtime.snapshot();
+    let rows: Vec<Value> = snapshot
+        .apps
+        .iter()
+        .map(|(id, entry)| {
+            let current = entry.current.as_ref();
+            let mut commands: Vec<String> = current
+                .map(|v| v.info.commands.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            if let Some(v) = current {
+                commands.extend(v.info.subcommands.iter().map(|s| format!("{} {}", s.umbrella, s.name)));
+            }
+            json!({
+                "id": id.to_string(),
+                "name": current.map(|v| v.info.name.clone()),
+                "version": current.map(|v| v.hash.clone()),
+                "commands": commands,
+                "grants": current.map(|v| v.grants.iter().map(|g| g.name()).collect::<Vec<_>>())
+                    .unwrap_or_else(|| runtime.config().grants_for(id).iter().map(|g| g.name()).collect()),
+                "last_error": entry.last_error.as_ref().map(|e| e.message.clone()),
+            })
+        })
+        .collect();
+    if as_json {
+        println!("{}", Value::Array(rows));
+        return;
+    }
+    if rows.is_empty() {
+        println!("no apps in {}", runtime.config().apps_dir.display());
+        return;
+    }
+    for row in rows {
+        let version = row["version"].as_str().map(|h| &h[..12]).unwrap_or("not loaded");
+        println!("{}  {version}", row["id"].as_str().unwrap_or(""));
+        let list = |v: &Value| v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        println!("  commands:   {}", list(&row["commands"]));
+        println!("  grants:     {}", list(&row["grants"]));
+        if let Some(err) = row["last_error"].as_str() {
+            println!("  last error: {err}");
+        }
+    }
+}
+
+/// The app id a guest crate gets when installed: its directory name.
+fn component_id(dir: &Path) -> Result<String> {
+    let dir = dir.canonicalize().with_context(|| format!("no such directory {}", dir.display()))?;
+    Ok(dir.file_name().and_then(|n| n.to_str()).unwrap_or("app").to_lowercase().replace('_', "-"))
+}
+
+/// Copies a built component into the apps directory atomically, so a
+/// watching host never reads half a file.
+fn install_component(component: &Path, apps_dir: &Path, id: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(apps_dir).with_context(|| format!("creating {}", apps_dir.display()))?;
+    let target = apps_dir.join(format!("{id}.wasm"));
+    let tmp = apps_dir.join(format!(".{id}.wasm.tmp"));
+    std::fs::copy(component, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &target)?;
+    Ok(target)
+}
+
+/// Guest crates `dev` builds at start: the starters and the shipped apps.
+fn starter_crates() -> Vec<PathBuf> {
+    let mut crates = Vec::new();
+    for root in ["examples", "guests"] {
+        let Ok(entries) = std::fs::read_dir(root) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let manifest = path.join("Cargo.toml");
+            if std::fs::read_to_string(&manifest).is_ok_and(|m| m.contains("wit-bindgen")) {
+                crates.push(path);
+            }
+        }
+    }
+    crates.sort();
+    crates
+}
+
+async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
+    let config = load_config(cli)?;
+    if !no_build {
+        for dir in starter_crates() {
+            eprintln!("building {} …", dir.display());
+            let options = BuildOptions { data_dir: cli.data_dir.clone(), release: true };
+            let dir2 = dir.clone();
+            match tokio::task::spawn_blocking(move || build_rust_guest(&dir2, &options)).await? {
+                Ok(out) => {
+                    install_component(&out, &config.apps_dir, &component_id(&dir)?)?;
+                }
+                Err(e) => eprintln!("{}: build failed:\n{e}", dir.display()),
+            }
+        }
+    }
+    let runtime = start(cli, OutboxStatus::Local).await?;
+    let _watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
+    print_apps(&runtime, false);
+    eprintln!(
+        "\nbotyard dev: apps in {} hot-reload on change.\nType a slash command (/hello world), `:user U2` to act as someone else, `:apps`, or Ctrl-D.",
+        runtime.config().apps_dir.display()
+    );
+    console(&runtime).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads commands from stdin until it closes, then waits for Ctrl-C so a
+/// host started without a terminal keeps serving.
+async fn console(runtime: &Runtime) -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut ctx = CallContext { user: "U0DEV".into(), channel: "C0DEV".into(), trigger_id: None };
+    while let Some(line) = lines.next_line().await? {
+        let line = line.trim();
+        match line.split_once(' ').unwrap_or((line, "")) {
+            ("", _) => {}
+            (":apps", _) => print_apps(runtime, false),
+            (":user", user) if !user.trim().is_empty() => {
+                ctx.user = user.trim().to_string();
+                println!("acting as {}", ctx.user);
+            }
+            (":quit" | ":q", _) => return Ok(()),
+            _ if line.starts_with('/') => {
+                call(runtime, line, &ctx, false).await?;
+            }
+            _ => println!("type a slash command like /hello, or :apps, :user <id>, :quit"),
+        }
+    }
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

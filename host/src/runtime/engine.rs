@@ -1,0 +1,105 @@
+//! The wasmtime engines and the epoch ticker that enforces deadlines.
+//!
+//! Wasm stack size is an engine-wide setting in wasmtime, so apps that
+//! override it get an engine of their own, created on first use and shared by
+//! every app with the same stack size. Memory caps are per store (see
+//! `limits::MemoryCap`) and need no engine of their own.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings::App;
+use crate::capabilities::HostState;
+
+/// How often the epoch advances: the resolution of every deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Concurrent instances one engine's pool holds; past it instantiation fails
+/// fast with a clear error instead of exhausting the host.
+const POOL_INSTANCES: u32 = 1000;
+
+/// An engine with the linker that provides every capability. Grants are
+/// enforced at load by checking a component's imports, so one linker serves
+/// all apps.
+#[derive(Clone)]
+pub struct EngineSlot {
+    pub engine: Engine,
+    pub linker: Arc<Linker<HostState>>,
+}
+
+/// Engines keyed by wasm stack size, all ticked by one OS thread.
+pub struct Engines {
+    slots: Arc<Mutex<HashMap<usize, EngineSlot>>>,
+}
+
+impl Engines {
+    /// Starts the epoch ticker thread; it ends when the `Engines` is dropped.
+    pub fn new() -> Self {
+        let slots: Arc<Mutex<HashMap<usize, EngineSlot>>> = Arc::default();
+        let weak = Arc::downgrade(&slots);
+        thread::Builder::new()
+            .name("botyard-epoch".into())
+            .spawn(move || tick_epochs(weak))
+            .expect("spawning the epoch ticker thread");
+        Engines { slots }
+    }
+
+    /// The engine for apps with this wasm stack size.
+    pub fn for_stack(&self, wasm_stack_bytes: usize) -> wasmtime::Result<EngineSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get(&wasm_stack_bytes) {
+            return Ok(slot.clone());
+        }
+        let engine = Engine::new(&engine_config(wasm_stack_bytes))?;
+        let mut linker = Linker::new(&engine);
+        App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        let slot = EngineSlot { engine, linker: Arc::new(linker) };
+        slots.insert(wasm_stack_bytes, slot.clone());
+        Ok(slot)
+    }
+}
+
+impl Default for Engines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn engine_config(wasm_stack_bytes: usize) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES)
+        .total_memories(POOL_INSTANCES)
+        .total_tables(POOL_INSTANCES)
+        .total_stacks(POOL_INSTANCES)
+        // The per-app cap is enforced by the store's limiter; the pool only
+        // bounds the largest cap an app may be configured with.
+        .max_memory_size(4 << 30);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(wasm_stack_bytes)
+        // Host functions and the fiber's own frames need room beyond the wasm stack.
+        .async_stack_size(wasm_stack_bytes + (1 << 20))
+        .memory_init_cow(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+fn tick_epochs(slots: Weak<Mutex<HashMap<usize, EngineSlot>>>) {
+    // A plain OS thread, not a tokio task: a busy async runtime must never
+    // delay the tick that stops a runaway guest.
+    while let Some(slots) = slots.upgrade() {
+        for slot in slots.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            slot.engine.increment_epoch();
+        }
+        drop(slots);
+        thread::sleep(EPOCH_TICK);
+    }
+}

@@ -1,0 +1,122 @@
+//! Per-app resource limits and the memory cap that enforces one of them.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Limits one invocation runs under. Defaults suit chat commands: long
+/// enough for real work past Slack's 3 s acknowledgement (the reply then goes
+/// through `response_url`), short enough that a stuck app frees its slot fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time from instantiation to the handler's return.
+    pub deadline: Duration,
+    /// Largest linear memory (bytes) an instance may grow to.
+    pub memory_bytes: usize,
+    /// Wasm stack (bytes); recursion past it traps.
+    pub wasm_stack_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_secs(5),
+            memory_bytes: 64 << 20,
+            wasm_stack_bytes: 512 << 10,
+        }
+    }
+}
+
+/// Limits as written in `botyard.toml` or `<app>.toml`: each one optional,
+/// falling back to the layer below.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    pub deadline_ms: Option<u64>,
+    pub memory_mib: Option<u64>,
+    pub wasm_stack_kib: Option<u64>,
+}
+
+/// Bounds on configured limits: beyond them a typo would silently disable
+/// the sandbox's protection (or make every app fail at once).
+const DEADLINE_MS: std::ops::RangeInclusive<u64> = 10..=600_000;
+const MEMORY_MIB: std::ops::RangeInclusive<u64> = 1..=4096;
+const WASM_STACK_KIB: std::ops::RangeInclusive<u64> = 64..=16_384;
+
+impl LimitOverrides {
+    pub fn apply(&self, base: Limits) -> Result<Limits, String> {
+        fn check(name: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(format!("{name} = {value} is out of range {}..={}", range.start(), range.end()))
+            }
+        }
+        let mut limits = base;
+        if let Some(ms) = self.deadline_ms {
+            limits.deadline = Duration::from_millis(check("deadline_ms", ms, DEADLINE_MS)?);
+        }
+        if let Some(mib) = self.memory_mib {
+            limits.memory_bytes = (check("memory_mib", mib, MEMORY_MIB)? as usize) << 20;
+        }
+        if let Some(kib) = self.wasm_stack_kib {
+            limits.wasm_stack_bytes = (check("wasm_stack_kib", kib, WASM_STACK_KIB)? as usize) << 10;
+        }
+        Ok(limits)
+    }
+}
+
+/// Raised (as a trap) when a guest tries to grow memory past its cap. A trap
+/// rather than a failed `memory.grow` so the cause is reported exactly instead
+/// of as whatever the guest's allocator does on failure.
+#[derive(Debug, Error)]
+#[error("tried to grow memory to {requested} bytes, over its limit of {limit} bytes")]
+pub struct MemoryLimitExceeded {
+    pub requested: usize,
+    pub limit: usize,
+}
+
+/// The store's `ResourceLimiter`.
+pub struct MemoryCap {
+    limit: usize,
+}
+
+/// Tables hold function references; no real app needs more.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl MemoryCap {
+    pub fn new(limit: usize) -> Self {
+        MemoryCap { limit }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded { requested: desired, limit: self.limit }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_over_defaults_and_reject_nonsense() {
+        let base = Limits::default();
+        let o = LimitOverrides { deadline_ms: Some(250), memory_mib: None, wasm_stack_kib: Some(128) };
+        let l = o.apply(base).unwrap();
+        assert_eq!(l.deadline, Duration::from_millis(250));
+        assert_eq!(l.memory_bytes, base.memory_bytes);
+        assert_eq!(l.wasm_stack_bytes, 128 << 10);
+        let bad = LimitOverrides { memory_mib: Some(0), ..Default::default() };
+        assert!(bad.apply(base).unwrap_err().contains("memory_mib"));
+    }
+}

@@ -1,0 +1,144 @@
+//! Crash containment: each misbehaving guest is stopped at its limit with a
+//! one-line error naming the app and the cause, while a well-behaved app
+//! invoked concurrently keeps answering correctly.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use botyard::runtime::app::LoadError;
+use botyard::runtime::invoke::InvokeError;
+use botyard::runtime::{CallError, Runtime};
+use support::{TestHost, reply_text};
+
+const CONFIG: &str = r#"
+[apps.looper]
+deadline_ms = 300
+[apps.memory-bomb]
+memory_mib = 32
+[apps.deep-recursion]
+wasm_stack_kib = 256
+[apps.ungranted]
+grants = ["store", "log"]
+"#;
+
+fn host() -> TestHost {
+    TestHost::new(
+        CONFIG,
+        &[
+            ("hello", "hello-rust"),
+            ("looper", "looper"),
+            ("memory-bomb", "memory-bomb"),
+            ("deep-recursion", "deep-recursion"),
+            ("panicker", "panicker"),
+        ],
+    )
+}
+
+/// Calls /hello as `user` in a loop until `stop`, checking every answer's count.
+async fn keep_greeting(runtime: Arc<Runtime>, user: &str, stop: Arc<AtomicBool>) -> u64 {
+    let mut expected = 0;
+    while !stop.load(Ordering::Relaxed) {
+        expected += 1;
+        let text = reply_text(&runtime, "/hello", user).await.expect("hello must keep answering");
+        assert!(text.contains(&format!("said hello {expected} time(s)")), "{text}");
+        tokio::task::yield_now().await;
+    }
+    expected
+}
+
+async fn misbehave(runtime: &Runtime, line: &str) -> (InvokeError, Duration) {
+    let started = Instant::now();
+    let err = match reply_text(runtime, line, "U1").await {
+        Err(CallError::Invoke(e)) => e,
+        other => panic!("{line} should have been stopped, got {other:?}"),
+    };
+    (err, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_guests_are_stopped_while_others_keep_serving() {
+    let host = host();
+    let runtime = host.start().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let greeter = tokio::spawn(keep_greeting(runtime.clone(), "U-steady", stop.clone()));
+
+    let (err, took) = misbehave(&runtime, "/loop").await;
+    assert!(matches!(err, InvokeError::Deadline { .. }), "{err}");
+    assert_eq!(err.to_string(), "app `looper` was stopped: it ran past its 300 ms deadline");
+    assert!(took < Duration::from_millis(300 + 100), "loop stopped after {took:?}");
+
+    let (err, _) = misbehave(&runtime, "/bomb").await;
+    assert!(matches!(err, InvokeError::Memory { limit, .. } if limit == 32 << 20), "{err}");
+    assert!(err.to_string().contains("memory-bomb") && err.to_string().contains("32 MiB"), "{err}");
+
+    let (err, _) = misbehave(&runtime, "/recurse").await;
+    assert!(matches!(err, InvokeError::StackOverflow { .. }), "{err}");
+    assert!(err.to_string().contains("deep-recursion"), "{err}");
+
+    let (err, _) = misbehave(&runtime, "/panic").await;
+    assert!(matches!(err, InvokeError::Crashed { .. }), "{err}");
+    assert!(err.to_string().starts_with("app `panicker` crashed"), "{err}");
+
+    // The host is unharmed: every misbehaving app can be invoked again and
+    // is stopped again, and the steady app never saw a failure.
+    let (again, _) = misbehave(&runtime, "/loop").await;
+    assert!(matches!(again, InvokeError::Deadline { .. }));
+    stop.store(true, Ordering::Relaxed);
+    let greetings = greeter.await.expect("the steady app's loop must not fail");
+    assert!(greetings > 5, "the steady app answered only {greetings} times meanwhile");
+
+    // Every invocation, failed ones included, is in the audit log.
+    let audit = runtime.storage().recent_invocations(Some("looper"), 10).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit.iter().all(|r| matches!(&r.outcome, botyard::storage::Outcome::Failed(m) if m.contains("deadline"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runaway_loops_do_not_starve_other_apps() {
+    let host = host();
+    let runtime = host.start().await;
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move { misbehave(&runtime, "/loop").await })
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let greeter = tokio::spawn(keep_greeting(runtime.clone(), "U-busy", stop.clone()));
+    for handle in loops {
+        let (err, took) = handle.await.unwrap();
+        assert!(matches!(err, InvokeError::Deadline { .. }), "{err}");
+        assert!(took < Duration::from_millis(400), "{took:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(greeter.await.unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ungranted_import_is_refused_at_load_naming_the_interface() {
+    let host = TestHost::new(CONFIG, &[("ungranted", "ungranted")]);
+    let runtime = host.start().await;
+    let err = runtime.reload("ungranted").await.unwrap_err();
+    assert!(matches!(err, LoadError::NotGranted { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("botyard:app/slack@0.1.0") && message.contains("grants"), "{message}");
+    let snapshot = runtime.snapshot();
+    let entry = &snapshot.apps["ungranted"];
+    assert!(entry.current.is_none());
+    assert!(entry.last_error.as_ref().unwrap().message.contains("botyard:app/slack"));
+    assert!(matches!(reply_text(&runtime, "/post", "U1").await, Err(CallError::Route(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trapping_describe_is_not_loaded() {
+    let host = TestHost::new("", &[("bad-describe", "bad-describe")]);
+    let runtime = host.start().await;
+    let err = runtime.reload("bad-describe").await.unwrap_err();
+    assert!(matches!(err, LoadError::Describe(_)), "{err}");
+    assert!(err.to_string().contains("`describe` failed"), "{err}");
+    assert!(runtime.snapshot().app("bad-describe").is_none());
+}

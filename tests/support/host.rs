@@ -1,0 +1,60 @@
+//! An in-process host over a temporary data directory, for tests and benches.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use botyard::config::Config;
+use botyard::runtime::invoke::Response;
+use botyard::runtime::{CallContext, CallError, CommandAnswer, Runtime};
+use botyard::storage::{OutboxStatus, Storage};
+
+use super::guest_component;
+
+pub struct TestHost {
+    dir: tempfile::TempDir,
+    config: String,
+}
+
+impl TestHost {
+    /// A data directory with `botyard.toml` = `config` and, in its apps
+    /// directory, each `(id, guest)` built and copied as `<id>.wasm`.
+    pub fn new(config: &str, apps: &[(&str, &str)]) -> TestHost {
+        let dir = tempfile::tempdir().expect("creating a temporary data directory");
+        let host = TestHost { dir, config: config.into() };
+        std::fs::create_dir_all(host.apps_dir()).unwrap();
+        for (id, guest) in apps {
+            std::fs::copy(guest_component(guest), host.apps_dir().join(format!("{id}.wasm"))).unwrap();
+        }
+        host
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn apps_dir(&self) -> PathBuf {
+        self.dir.path().join("apps")
+    }
+
+    /// Starts a host over this directory and loads its apps. Calling it again
+    /// is a restart: same database, same apps directory, fresh everything else.
+    pub async fn start(&self) -> Arc<Runtime> {
+        let config = Config::parse(&self.config, self.data_dir(), &self.apps_dir()).expect("test config");
+        let storage = Storage::open(&self.data_dir().join("botyard.db")).expect("opening the database");
+        let runtime = Arc::new(Runtime::new(config, self.data_dir(), storage, OutboxStatus::Local));
+        runtime.load_all().await.expect("loading apps");
+        runtime
+    }
+}
+
+/// Runs `line` as `user` in channel C1 and returns the reply's text.
+pub async fn reply_text(runtime: &Runtime, line: &str, user: &str) -> Result<String, CallError> {
+    let ctx = CallContext { user: user.into(), channel: "C1".into(), trigger_id: None };
+    match runtime.call_command(line, &ctx).await? {
+        CommandAnswer::Help(text) => Ok(text),
+        CommandAnswer::App { invocation, .. } => match invocation.response {
+            Response::Command(reply) => Ok(reply.map(|r| r.message.text).unwrap_or_default()),
+            other => panic!("a command answered {other:?}"),
+        },
+    }
+}
