@@ -43,8 +43,13 @@ async fn keep_greeting(runtime: Arc<Runtime>, user: &str, stop: Arc<AtomicBool>)
     let mut expected = 0;
     while !stop.load(Ordering::Relaxed) {
         expected += 1;
-        let text = reply_text(&runtime, "/hello", user).await.expect("hello must keep answering");
-        assert!(text.contains(&format!("said hello {expected} time(s)")), "{text}");
+        let text = reply_text(&runtime, "/hello", user)
+            .await
+            .expect("hello must keep answering");
+        assert!(
+            text.contains(&format!("said hello {expected} time(s)")),
+            "{text}"
+        );
         tokio::task::yield_now().await;
     }
     expected
@@ -68,12 +73,24 @@ async fn misbehaving_guests_are_stopped_while_others_keep_serving() {
 
     let (err, took) = misbehave(&runtime, "/loop").await;
     assert!(matches!(err, InvokeError::Deadline { .. }), "{err}");
-    assert_eq!(err.to_string(), "app `looper` was stopped: it ran past its 300 ms deadline");
-    assert!(took < Duration::from_millis(300 + 100), "loop stopped after {took:?}");
+    assert_eq!(
+        err.to_string(),
+        "app `looper` was stopped: it ran past its 300 ms deadline"
+    );
+    assert!(
+        took < Duration::from_millis(300 + 100),
+        "loop stopped after {took:?}"
+    );
 
     let (err, _) = misbehave(&runtime, "/bomb").await;
-    assert!(matches!(err, InvokeError::Memory { limit, .. } if limit == 32 << 20), "{err}");
-    assert!(err.to_string().contains("memory-bomb") && err.to_string().contains("32 MiB"), "{err}");
+    assert!(
+        matches!(err, InvokeError::Memory { limit, .. } if limit == 32 << 20),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("memory-bomb") && err.to_string().contains("32 MiB"),
+        "{err}"
+    );
 
     let (err, _) = misbehave(&runtime, "/recurse").await;
     assert!(matches!(err, InvokeError::StackOverflow { .. }), "{err}");
@@ -81,7 +98,10 @@ async fn misbehaving_guests_are_stopped_while_others_keep_serving() {
 
     let (err, _) = misbehave(&runtime, "/panic").await;
     assert!(matches!(err, InvokeError::Crashed { .. }), "{err}");
-    assert!(err.to_string().starts_with("app `panicker` crashed"), "{err}");
+    assert!(
+        err.to_string().starts_with("app `panicker` crashed"),
+        "{err}"
+    );
 
     // The host is unharmed: every misbehaving app can be invoked again and
     // is stopped again, and the steady app never saw a failure.
@@ -89,12 +109,20 @@ async fn misbehaving_guests_are_stopped_while_others_keep_serving() {
     assert!(matches!(again, InvokeError::Deadline { .. }));
     stop.store(true, Ordering::Relaxed);
     let greetings = greeter.await.expect("the steady app's loop must not fail");
-    assert!(greetings > 5, "the steady app answered only {greetings} times meanwhile");
+    assert!(
+        greetings > 5,
+        "the steady app answered only {greetings} times meanwhile"
+    );
 
     // Every invocation, failed ones included, is in the audit log.
-    let audit = runtime.storage().recent_invocations(Some("looper"), 10).unwrap();
+    let audit = runtime
+        .storage()
+        .recent_invocations(Some("looper"), 10)
+        .unwrap();
     assert_eq!(audit.len(), 2);
-    assert!(audit.iter().all(|r| matches!(&r.outcome, botyard::storage::Outcome::Failed(m) if m.contains("deadline"))));
+    assert!(audit.iter().all(
+        |r| matches!(&r.outcome, botyard::storage::Outcome::Failed(m) if m.contains("deadline"))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,12 +153,25 @@ async fn an_ungranted_import_is_refused_at_load_naming_the_interface() {
     let err = runtime.reload("ungranted").await.unwrap_err();
     assert!(matches!(err, LoadError::NotGranted { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.contains("botyard:app/slack@0.1.0") && message.contains("grants"), "{message}");
+    assert!(
+        message.contains("botyard:app/slack@0.1.0") && message.contains("grants"),
+        "{message}"
+    );
     let snapshot = runtime.snapshot();
     let entry = &snapshot.apps["ungranted"];
     assert!(entry.current.is_none());
-    assert!(entry.last_error.as_ref().unwrap().message.contains("botyard:app/slack"));
-    assert!(matches!(reply_text(&runtime, "/post", "U1").await, Err(CallError::Route(_))));
+    assert!(
+        entry
+            .last_error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("botyard:app/slack")
+    );
+    assert!(matches!(
+        reply_text(&runtime, "/post", "U1").await,
+        Err(CallError::Route(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,11 @@ impl NativeApp for NativeHello {
         AppInfo {
             name: "hello-native".into(),
             description: "Native baseline".into(),
-            commands: vec![CommandSpec { name: "/hello-native".into(), description: "Say hello".into(), usage: "[name]".into() }],
+            commands: vec![CommandSpec {
+                name: "/hello-native".into(),
+                description: "Say hello".into(),
+                usage: "[name]".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],
@@ -32,10 +36,19 @@ impl NativeApp for NativeHello {
     }
 
     fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
-        let Request::Command(request) = request else { return Err("commands only".into()) };
+        let Request::Command(request) = request else {
+            return Err("commands only".into());
+        };
         let user = &request.context.user_id;
-        let count = state.storage.kv_increment(&state.app, &format!("calls/{user}"), 1).map_err(|e| e.to_string())?;
-        let name = if request.text.is_empty() { format!("<@{user}>") } else { request.text.clone() };
+        let count = state
+            .storage
+            .kv_increment(&state.app, &format!("calls/{user}"), 1)
+            .map_err(|e| e.to_string())?;
+        let name = if request.text.is_empty() {
+            format!("<@{user}>")
+        } else {
+            request.text.clone()
+        };
         let text = format!("Hello, {name}! You have said hello {count} time(s).");
         let blocks = serde_json::json!([
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
@@ -43,7 +56,10 @@ impl NativeApp for NativeHello {
         ]);
         Ok(Response::Command(Some(Reply {
             visibility: Visibility::InChannel,
-            message: Message { text, blocks: Some(blocks.to_string()) },
+            message: Message {
+                text,
+                blocks: Some(blocks.to_string()),
+            },
         })))
     }
 }
@@ -54,11 +70,18 @@ struct Stats {
 }
 
 async fn measure(runtime: &Runtime, line: &str, n: usize) -> Stats {
-    let ctx = CallContext { user: "UBENCH".into(), channel: "CBENCH".into(), trigger_id: None };
+    let ctx = CallContext {
+        user: "UBENCH".into(),
+        channel: "CBENCH".into(),
+        trigger_id: None,
+    };
     let mut samples = Vec::with_capacity(n);
     for i in 0..n + n / 10 {
         let started = Instant::now();
-        let answer = runtime.call_command(line, &ctx).await.expect("benchmark call failed");
+        let answer = runtime
+            .call_command(line, &ctx)
+            .await
+            .expect("benchmark call failed");
         let took = started.elapsed();
         assert!(matches!(answer, CommandAnswer::App { .. }));
         if i >= n / 10 {
@@ -66,7 +89,10 @@ async fn measure(runtime: &Runtime, line: &str, n: usize) -> Stats {
         }
     }
     samples.sort();
-    Stats { median: samples[samples.len() / 2], p99: samples[samples.len() * 99 / 100] }
+    Stats {
+        median: samples[samples.len() / 2],
+        p99: samples[samples.len() * 99 / 100],
+    }
 }
 
 fn us(d: Duration) -> f64 {
@@ -74,7 +100,11 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let host = TestHost::new("", &[("hello", "hello-rust")]);
         let runtime = host.start().await;

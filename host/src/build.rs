@@ -91,12 +91,20 @@ pub enum BuildError {
         "cannot {action} {}: {error}; check the permissions and free space of the botyard data directory",
         path.display()
     )]
-    Io { action: &'static str, path: PathBuf, error: io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
 }
 
 impl BuildError {
     fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BuildError + 'a {
-        move |error| BuildError::Io { action, path: path.to_path_buf(), error }
+        move |error| BuildError::Io {
+            action,
+            path: path.to_path_buf(),
+            error,
+        }
     }
 }
 
@@ -109,10 +117,14 @@ impl BuildError {
 pub fn build_rust_guest(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     let started = Instant::now();
     let manifest_path = crate_dir.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest_path)
-        .map_err(|error| BuildError::ReadManifest { path: manifest_path.clone(), error })?;
-    let guest = GuestCrate::parse(&text)
-        .map_err(|reason| BuildError::Manifest { path: manifest_path.clone(), reason })?;
+    let text = fs::read_to_string(&manifest_path).map_err(|error| BuildError::ReadManifest {
+        path: manifest_path.clone(),
+        error,
+    })?;
+    let guest = GuestCrate::parse(&text).map_err(|reason| BuildError::Manifest {
+        path: manifest_path.clone(),
+        reason,
+    })?;
 
     // Absolute, because cargo runs in the crate's directory.
     let build_dir = std::path::absolute(opts.data_dir.join("build"))
@@ -130,21 +142,39 @@ pub fn build_rust_guest(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf
         );
     }
     info!(crate_name = %guest.name, ?toolchain, profile, "building guest");
-    run_cargo(&toolchain, crate_dir, &manifest_path, &target_dir, opts.release, &guest.name)?;
+    run_cargo(
+        &toolchain,
+        crate_dir,
+        &manifest_path,
+        &target_dir,
+        opts.release,
+        &guest.name,
+    )?;
 
     let core_path = profile_dir.join(format!("{}.wasm", guest.artifact_stem()));
     let core = match fs::read(&core_path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Err(BuildError::MissingArtifact { crate_name: guest.name, path: core_path });
+            return Err(BuildError::MissingArtifact {
+                crate_name: guest.name,
+                path: core_path,
+            });
         }
-        Err(error) => return Err(BuildError::Io { action: "read", path: core_path, error }),
+        Err(error) => {
+            return Err(BuildError::Io {
+                action: "read",
+                path: core_path,
+                error,
+            });
+        }
     };
     // The core module is ours now; other builds may overwrite it from here on.
     drop(lock);
 
     let component = componentize(&core)?;
-    let out = build_dir.join("out").join(format!("{}.wasm", guest.name.replace('-', "_")));
+    let out = build_dir
+        .join("out")
+        .join(format!("{}.wasm", guest.name.replace('-', "_")));
     write_atomically(&out, &component)?;
     info!(
         crate_name = %guest.name,
@@ -231,27 +261,38 @@ impl GuestCrate {
             crate_type: Option<Vec<String>>,
         }
 
-        let manifest: Manifest = toml::from_str(manifest).map_err(|e| format!("not a valid Cargo.toml: {e}"))?;
+        let manifest: Manifest =
+            toml::from_str(manifest).map_err(|e| format!("not a valid Cargo.toml: {e}"))?;
         let Some(package) = manifest.package else {
             return Err(if manifest.workspace.is_some() {
-                "is a workspace, not a crate; point `botyard build` at one of its member crates".into()
+                "is a workspace, not a crate; point `botyard build` at one of its member crates"
+                    .into()
             } else {
-                "has no [package] section; point `botyard build` at the guest crate's directory".into()
+                "has no [package] section; point `botyard build` at the guest crate's directory"
+                    .into()
             });
         };
-        let lib = manifest.lib.unwrap_or(Lib { name: None, crate_type: None });
+        let lib = manifest.lib.unwrap_or(Lib {
+            name: None,
+            crate_type: None,
+        });
         if !lib.crate_type.iter().flatten().any(|t| t == "cdylib") {
             return Err(
                 "does not build a .wasm module; add `[lib]` with `crate-type = [\"cdylib\"]` (see examples/hello-rust)"
                     .into(),
             );
         }
-        Ok(GuestCrate { name: package.name, lib_name: lib.name })
+        Ok(GuestCrate {
+            name: package.name,
+            lib_name: lib.name,
+        })
     }
 
     /// File stem cargo gives the cdylib.
     fn artifact_stem(&self) -> String {
-        self.lib_name.clone().unwrap_or_else(|| self.name.replace('-', "_"))
+        self.lib_name
+            .clone()
+            .unwrap_or_else(|| self.name.replace('-', "_"))
     }
 }
 
@@ -261,7 +302,11 @@ enum Toolchain {
     /// The `cargo` on PATH, whose rustc has the wasm32 standard library.
     Native,
     /// Debian's `rustc-web`: the standard library is compiled from its sources.
-    Debian { cargo: PathBuf, rustc: PathBuf, linker: PathBuf },
+    Debian {
+        cargo: PathBuf,
+        rustc: PathBuf,
+        linker: PathBuf,
+    },
 }
 
 /// Finds a toolchain, installing Debian's when none is found and this process may.
@@ -275,30 +320,44 @@ fn ensure_toolchain() -> Result<Toolchain, BuildError> {
     };
     debug!(%missing, "no wasm toolchain found");
     if !(is_root() && find_on_path("apt-get").is_some()) {
-        return Err(BuildError::NoToolchain { found: format!("no `{TARGET}` in rustup; {missing}") });
+        return Err(BuildError::NoToolchain {
+            found: format!("no `{TARGET}` in rustup; {missing}"),
+        });
     }
     install_debian_toolchain()?;
     debian_toolchain().map_err(|missing| BuildError::NoToolchain {
-        found: format!("installed {} but still {missing}", DEBIAN_PACKAGES.join(" ")),
+        found: format!(
+            "installed {} but still {missing}",
+            DEBIAN_PACKAGES.join(" ")
+        ),
     })
 }
 
 /// Whether plain `cargo build --target wasm32-unknown-unknown` works: rustup
 /// lists the target, or the `rustc` on PATH ships its standard library.
 fn native_has_target() -> bool {
-    if let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output()
+    if let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
         && out.status.success()
-        && String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET)
+        && String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == TARGET)
     {
         return true;
     }
-    let Ok(out) = Command::new("rustc").args(["--print", "target-libdir", "--target", TARGET]).output() else {
+    let Ok(out) = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+    else {
         return false;
     };
     let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     out.status.success()
         && fs::read_dir(libdir).is_ok_and(|entries| {
-            entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
         })
 }
 
@@ -309,7 +368,10 @@ fn debian_toolchain() -> Result<Toolchain, String> {
     if !rustc.is_file() || !cargo.is_file() {
         return Err("no Debian rustc/cargo in /usr/bin".into());
     }
-    let version = Command::new(&rustc).arg("--version").output().map_err(|e| format!("/usr/bin/rustc: {e}"))?;
+    let version = Command::new(&rustc)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("/usr/bin/rustc: {e}"))?;
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
     match parse_rustc_version(&version) {
         Some(v) if v >= MIN_DEBIAN_RUSTC => {}
@@ -322,13 +384,24 @@ fn debian_toolchain() -> Result<Toolchain, String> {
             ));
         }
     }
-    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().map_err(|e| format!("/usr/bin/rustc: {e}"))?;
-    let sources = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("lib/rustlib/src/rust/library");
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("/usr/bin/rustc: {e}"))?;
+    let sources = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
+        .join("lib/rustlib/src/rust/library");
     if !sources.join("std").is_dir() {
-        return Err(format!("no standard library sources at {} (rust-web-src)", sources.display()));
+        return Err(format!(
+            "no standard library sources at {} (rust-web-src)",
+            sources.display()
+        ));
     }
     let linker = find_on_path("wasm-ld").ok_or("no `wasm-ld` on PATH (lld)")?;
-    Ok(Toolchain::Debian { cargo, rustc, linker })
+    Ok(Toolchain::Debian {
+        cargo,
+        rustc,
+        linker,
+    })
 }
 
 /// `rustc 1.96.0 (ac68faa20 2026-05-25)` → `(1, 96)`.
@@ -359,7 +432,10 @@ fn apt_get(args: &[&str]) -> Result<(), BuildError> {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
         .output()
-        .map_err(|error| BuildError::Spawn { program: "apt-get".into(), error })?;
+        .map_err(|error| BuildError::Spawn {
+            program: "apt-get".into(),
+            error,
+        })?;
     if out.status.success() {
         return Ok(());
     }
@@ -390,7 +466,9 @@ fn is_root() -> bool {
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Runs cargo, streaming its stderr to the debug log and keeping it for the error.
@@ -404,7 +482,11 @@ fn run_cargo(
 ) -> Result<(), BuildError> {
     let (program, mut cmd) = match toolchain {
         Toolchain::Native => ("cargo".to_string(), Command::new("cargo")),
-        Toolchain::Debian { cargo, rustc, linker } => {
+        Toolchain::Debian {
+            cargo,
+            rustc,
+            linker,
+        } => {
             let mut cmd = Command::new(cargo);
             cmd.env("RUSTC_BOOTSTRAP", "1")
                 .env("RUSTC", rustc)
@@ -416,7 +498,11 @@ fn run_cargo(
     cmd.current_dir(crate_dir)
         .arg("build")
         .arg("--manifest-path")
-        .arg(manifest_path.canonicalize().unwrap_or_else(|_| manifest_path.to_path_buf()))
+        .arg(
+            manifest_path
+                .canonicalize()
+                .unwrap_or_else(|_| manifest_path.to_path_buf()),
+        )
         .args(["--target", TARGET])
         .arg("--target-dir")
         .arg(target_dir);
@@ -443,11 +529,17 @@ fn run_cargo(
             stderr.push('\n');
         }
     }
-    let status = child.wait().map_err(|error| BuildError::Spawn { program: "cargo".into(), error })?;
+    let status = child.wait().map_err(|error| BuildError::Spawn {
+        program: "cargo".into(),
+        error,
+    })?;
     if status.success() {
         Ok(())
     } else {
-        Err(BuildError::Compile { crate_name: crate_name.to_string(), stderr })
+        Err(BuildError::Compile {
+            crate_name: crate_name.to_string(),
+            stderr,
+        })
     }
 }
 
@@ -475,7 +567,11 @@ impl BuildLock {
             }
             Err(TryLockError::Error(error)) => {
                 // Some filesystems cannot lock; cargo's lock still serialises compiles.
-                warn!(lock = %path.display(), %error, "cannot lock the build directory; building without it");
+                warn!(
+                    lock = %path.display(),
+                    %error,
+                    "cannot lock the build directory; building without it"
+                );
                 return Ok(BuildLock { _file: None });
             }
         }
@@ -489,7 +585,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(BuildError::io("create", dir))?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(
         ".{file_name}.{}.{}.tmp",
         std::process::id(),
@@ -513,7 +612,10 @@ mod tests {
         let err = componentize(b"#!/bin/sh\necho hi\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("not a WebAssembly module"), "{msg}");
-        assert!(msg.contains(TARGET), "should say what to pass instead: {msg}");
+        assert!(
+            msg.contains(TARGET),
+            "should say what to pass instead: {msg}"
+        );
     }
 
     #[test]
@@ -527,7 +629,10 @@ mod tests {
         // An empty but valid core module: no wit-bindgen metadata, no handler.
         let err = componentize(b"\0asm\x01\0\0\0").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(HANDLER_INTERFACE) || msg.contains("wit_bindgen"), "{msg}");
+        assert!(
+            msg.contains(HANDLER_INTERFACE) || msg.contains("wit_bindgen"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -536,7 +641,13 @@ mod tests {
             "[package]\nname = \"memory-bomb\"\nversion = \"0.1.0\"\n[lib]\ncrate-type = [\"cdylib\"]\n",
         )
         .unwrap();
-        assert_eq!(guest, GuestCrate { name: "memory-bomb".into(), lib_name: None });
+        assert_eq!(
+            guest,
+            GuestCrate {
+                name: "memory-bomb".into(),
+                lib_name: None
+            }
+        );
         assert_eq!(guest.artifact_stem(), "memory_bomb");
 
         let renamed =
@@ -551,7 +662,10 @@ mod tests {
         assert!(workspace.contains("member crates"), "{workspace}");
 
         let no_cdylib = GuestCrate::parse("[package]\nname = \"x\"\n").unwrap_err();
-        assert!(no_cdylib.contains("crate-type = [\"cdylib\"]"), "{no_cdylib}");
+        assert!(
+            no_cdylib.contains("crate-type = [\"cdylib\"]"),
+            "{no_cdylib}"
+        );
 
         let garbage = GuestCrate::parse("[package\n").unwrap_err();
         assert!(garbage.contains("not a valid Cargo.toml"), "{garbage}");
@@ -559,8 +673,16 @@ mod tests {
 
     #[test]
     fn rustc_versions_parse() {
-        assert_eq!(parse_rustc_version("rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)"), Some((1, 96)));
-        assert_eq!(parse_rustc_version("rustc 1.90.0-nightly (abc 2025-07-01)"), Some((1, 90)));
+        assert_eq!(
+            parse_rustc_version(
+                "rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)"
+            ),
+            Some((1, 96))
+        );
+        assert_eq!(
+            parse_rustc_version("rustc 1.90.0-nightly (abc 2025-07-01)"),
+            Some((1, 90))
+        );
         assert_eq!(parse_rustc_version("rustc 1.63.0"), Some((1, 63)));
         assert!(parse_rustc_version("rustc 1.63.0").unwrap() < MIN_DEBIAN_RUSTC);
         assert_eq!(parse_rustc_version("garbage"), None);
@@ -569,7 +691,10 @@ mod tests {
     #[test]
     fn missing_crate_dir_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = BuildOptions { data_dir: dir.path().join("data"), release: true };
+        let opts = BuildOptions {
+            data_dir: dir.path().join("data"),
+            release: true,
+        };
         let err = build_rust_guest(&dir.path().join("nope"), &opts).unwrap_err();
         assert!(matches!(err, BuildError::ReadManifest { .. }), "{err}");
         assert!(err.to_string().contains("crate directory"), "{err}");
@@ -582,7 +707,11 @@ mod tests {
         write_atomically(&path, b"one").unwrap();
         write_atomically(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("app.wasm")]);
     }
 }

@@ -17,13 +17,27 @@ use crate::runtime::{CallContext, CommandAnswer, Runtime, watcher};
 use crate::storage::{OutboxStatus, Storage};
 
 #[derive(Parser)]
-#[command(name = "botyard", version, about = "A Slack bot host where every app is a sandboxed, hot-reloadable WebAssembly component")]
+#[command(
+    name = "botyard",
+    version,
+    about = "A Slack bot host where every app is a sandboxed, hot-reloadable WebAssembly component"
+)]
 struct Cli {
     /// Holds the database, the last good app versions and build caches.
-    #[arg(long, global = true, default_value = ".botyard", env = "BOTYARD_DATA_DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = ".botyard",
+        env = "BOTYARD_DATA_DIR"
+    )]
     data_dir: PathBuf,
     /// Host configuration (grants, limits); optional.
-    #[arg(long, global = true, default_value = "botyard.toml", env = "BOTYARD_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "botyard.toml",
+        env = "BOTYARD_CONFIG"
+    )]
     config: PathBuf,
     /// The apps directory (default: `apps_dir` from the config, else <data-dir>/apps).
     #[arg(long, global = true, env = "BOTYARD_APPS")]
@@ -71,11 +85,21 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_log = if matches!(cli.command, Command::Dev { .. }) { "info" } else { "warn" };
+    let default_log = if matches!(cli.command, Command::Dev { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOTYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("starting tokio");
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting tokio");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -87,9 +111,18 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Call { line, user, channel, json } => {
+        Command::Call {
+            line,
+            user,
+            channel,
+            json,
+        } => {
             let runtime = start(&cli, OutboxStatus::Local).await?;
-            let ctx = CallContext { user: user.clone(), channel: channel.clone(), trigger_id: None };
+            let ctx = CallContext {
+                user: user.clone(),
+                channel: channel.clone(),
+                trigger_id: None,
+            };
             call(&runtime, line, &ctx, *json).await
         }
         Command::Apps { json } => {
@@ -98,7 +131,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { dir, install } => {
-            let out = build_rust_guest(dir, &BuildOptions { data_dir: cli.data_dir.clone(), release: true })?;
+            let out = build_rust_guest(
+                dir,
+                &BuildOptions {
+                    data_dir: cli.data_dir.clone(),
+                    release: true,
+                },
+            )?;
             if *install {
                 let apps_dir = load_config(&cli)?.apps_dir;
                 let target = install_component(&out, &apps_dir, &component_id(dir)?)?;
@@ -126,7 +165,10 @@ async fn start(cli: &Cli, delivery: OutboxStatus) -> Result<Arc<Runtime>> {
     let storage = Storage::open(&cli.data_dir.join("botyard.db"))
         .with_context(|| format!("opening the database in {}", cli.data_dir.display()))?;
     let runtime = Arc::new(Runtime::new(config, &cli.data_dir, storage, delivery));
-    runtime.load_all().await.context("reading the apps directory")?;
+    runtime
+        .load_all()
+        .await
+        .context("reading the apps directory")?;
     Ok(runtime)
 }
 
@@ -148,20 +190,38 @@ async fn call(runtime: &Runtime, line: &str, ctx: &CallContext, as_json: bool) -
                 visibility: Visibility::Ephemeral,
                 message: crate::runtime::bindings::types::Message { text, blocks: None },
             };
-            ("botyard".to_string(), "host".to_string(), Some(reply), vec![], 0)
+            (
+                "botyard".to_string(),
+                "host".to_string(),
+                Some(reply),
+                vec![],
+                0,
+            )
         }
         CommandAnswer::App { app, invocation } => {
-            let Response::Command(reply) = invocation.response else { unreachable!("a command gets a command response") };
+            let Response::Command(reply) = invocation.response else {
+                unreachable!("a command gets a command response")
+            };
             let first = invocation.slack_calls.first().copied().unwrap_or(i64::MAX);
             let calls = runtime
                 .storage()
-                .outbox_entries(Some(&app.id), first - 1, invocation.slack_calls.len() as u32 * 2 + 100)
+                .outbox_entries(
+                    Some(&app.id),
+                    first - 1,
+                    invocation.slack_calls.len() as u32 * 2 + 100,
+                )
                 .context("reading the outbox")?
                 .into_iter()
                 .filter(|e| invocation.slack_calls.contains(&e.id))
                 .map(|e| json!({ "id": e.id, "method": e.method, "payload": e.payload }))
                 .collect();
-            (app.id.to_string(), app.short_hash().to_string(), reply, calls, invocation.duration.as_micros())
+            (
+                app.id.to_string(),
+                app.short_hash().to_string(),
+                reply,
+                calls,
+                invocation.duration.as_micros(),
+            )
         }
     };
     let reply_json = reply.as_ref().map(|r| {
@@ -177,10 +237,19 @@ async fn call(runtime: &Runtime, line: &str, ctx: &CallContext, as_json: bool) -
         println!("{out}");
     } else {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{app} ({version}) answered in {:.2} ms", duration_us as f64 / 1000.0)?;
+        writeln!(
+            out,
+            "{app} ({version}) answered in {:.2} ms",
+            duration_us as f64 / 1000.0
+        )?;
         match &reply_json {
             Some(r) => {
-                writeln!(out, "reply ({}): {}", r["visibility"].as_str().unwrap_or(""), r["text"].as_str().unwrap_or(""))?;
+                writeln!(
+                    out,
+                    "reply ({}): {}",
+                    r["visibility"].as_str().unwrap_or(""),
+                    r["text"].as_str().unwrap_or("")
+                )?;
                 if !r["blocks"].is_null() {
                     writeln!(out, "  blocks: {}", r["blocks"])?;
                 }
@@ -188,9 +257,17 @@ async fn call(runtime: &Runtime, line: &str, ctx: &CallContext, as_json: bool) -
             None => writeln!(out, "no reply (acknowledged silently)")?,
         }
         if !calls.is_empty() {
-            writeln!(out, "slack calls (recorded in the outbox; no Slack connected):")?;
+            writeln!(
+                out,
+                "slack calls (recorded in the outbox; no Slack connected):"
+            )?;
             for c in &calls {
-                writeln!(out, "  {} {}", c["method"].as_str().unwrap_or(""), c["payload"])?;
+                writeln!(
+                    out,
+                    "  {} {}",
+                    c["method"].as_str().unwrap_or(""),
+                    c["payload"]
+                )?;
             }
         }
     }
@@ -230,9 +307,21 @@ fn print_apps(runtime: &Runtime, as_json: bool) {
         return;
     }
     for row in rows {
-        let version = row["version"].as_str().map(|h| &h[..12]).unwrap_or("not loaded");
+        let version = row["version"]
+            .as_str()
+            .map(|h| &h[..12])
+            .unwrap_or("not loaded");
         println!("{}  {version}", row["id"].as_str().unwrap_or(""));
-        let list = |v: &Value| v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        let list = |v: &Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
         println!("  commands:   {}", list(&row["commands"]));
         println!("  grants:     {}", list(&row["grants"]));
         if let Some(err) = row["last_error"].as_str() {
@@ -243,14 +332,22 @@ fn print_apps(runtime: &Runtime, as_json: bool) {
 
 /// The app id a guest crate gets when installed: its directory name.
 fn component_id(dir: &Path) -> Result<String> {
-    let dir = dir.canonicalize().with_context(|| format!("no such directory {}", dir.display()))?;
-    Ok(dir.file_name().and_then(|n| n.to_str()).unwrap_or("app").to_lowercase().replace('_', "-"))
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("no such directory {}", dir.display()))?;
+    Ok(dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("app")
+        .to_lowercase()
+        .replace('_', "-"))
 }
 
 /// Copies a built component into the apps directory atomically, so a
 /// watching host never reads half a file.
 fn install_component(component: &Path, apps_dir: &Path, id: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(apps_dir).with_context(|| format!("creating {}", apps_dir.display()))?;
+    std::fs::create_dir_all(apps_dir)
+        .with_context(|| format!("creating {}", apps_dir.display()))?;
     let target = apps_dir.join(format!("{id}.wasm"));
     let tmp = apps_dir.join(format!(".{id}.wasm.tmp"));
     std::fs::copy(component, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
@@ -262,7 +359,9 @@ fn install_component(component: &Path, apps_dir: &Path, id: &str) -> Result<Path
 fn starter_crates() -> Vec<PathBuf> {
     let mut crates = Vec::new();
     for root in ["examples", "guests"] {
-        let Ok(entries) = std::fs::read_dir(root) else { continue };
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let manifest = path.join("Cargo.toml");
@@ -280,7 +379,10 @@ async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
     if !no_build {
         for dir in starter_crates() {
             eprintln!("building {} …", dir.display());
-            let options = BuildOptions { data_dir: cli.data_dir.clone(), release: true };
+            let options = BuildOptions {
+                data_dir: cli.data_dir.clone(),
+                release: true,
+            };
             let dir2 = dir.clone();
             match tokio::task::spawn_blocking(move || build_rust_guest(&dir2, &options)).await? {
                 Ok(out) => {
@@ -306,7 +408,11 @@ async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
 async fn console(runtime: &Runtime) -> Result<()> {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let mut ctx = CallContext { user: "U0DEV".into(), channel: "C0DEV".into(), trigger_id: None };
+    let mut ctx = CallContext {
+        user: "U0DEV".into(),
+        channel: "C0DEV".into(),
+        trigger_id: None,
+    };
     while let Some(line) = lines.next_line().await? {
         let line = line.trim();
         match line.split_once(' ').unwrap_or((line, "")) {

@@ -29,7 +29,10 @@ use crate::runtime::limits::{LimitOverrides, Limits};
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid botyard configuration: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -80,57 +83,91 @@ pub fn default_grants() -> Grants {
 impl Config {
     /// Defaults, with apps in `apps_dir`.
     pub fn with_apps_dir(apps_dir: PathBuf) -> Self {
-        Config { apps_dir, default_limits: Limits::default(), apps: BTreeMap::new() }
+        Config {
+            apps_dir,
+            default_limits: Limits::default(),
+            apps: BTreeMap::new(),
+        }
     }
 
     /// Reads `path`; a missing file at the default location is not an error
     /// (`required` says whether the user named it explicitly). Without an
     /// `apps_dir` setting, apps live in `default_apps_dir`.
-    pub fn load(path: &Path, required: bool, default_apps_dir: &Path) -> Result<Config, ConfigError> {
+    pub fn load(
+        path: &Path,
+        required: bool,
+        default_apps_dir: &Path,
+    ) -> Result<Config, ConfigError> {
         let base = path.parent().unwrap_or(Path::new("."));
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
-            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                });
+            }
         };
-        Self::parse(&text, base, default_apps_dir).map_err(|message| ConfigError::Invalid { path: path.into(), message })
+        Self::parse(&text, base, default_apps_dir).map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })
     }
 
     /// Parses configuration text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path, default_apps_dir: &Path) -> Result<Config, String> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let default_limits = file.limits.apply(Limits::default()).map_err(|e| format!("[limits]: {e}"))?;
+        let default_limits = file
+            .limits
+            .apply(Limits::default())
+            .map_err(|e| format!("[limits]: {e}"))?;
         for (id, app) in &file.apps {
-            app.limit_overrides().apply(default_limits).map_err(|e| format!("[apps.{id}]: {e}"))?;
+            app.limit_overrides()
+                .apply(default_limits)
+                .map_err(|e| format!("[apps.{id}]: {e}"))?;
         }
         Ok(Config {
-            apps_dir: file.apps_dir.map_or_else(|| default_apps_dir.to_path_buf(), |dir| base.join(dir)),
+            apps_dir: file
+                .apps_dir
+                .map_or_else(|| default_apps_dir.to_path_buf(), |dir| base.join(dir)),
             default_limits,
             apps: file.apps,
         })
     }
 
     pub fn grants_for(&self, app: &str) -> Grants {
-        self.apps.get(app).and_then(|a| a.grants.clone()).unwrap_or_else(default_grants)
+        self.apps
+            .get(app)
+            .and_then(|a| a.grants.clone())
+            .unwrap_or_else(default_grants)
     }
 
     /// Limits for `app`: defaults, then `[apps.<id>]`, then `<apps_dir>/<id>.toml`.
     pub fn limits_for(&self, app: &str) -> Result<Limits, ConfigError> {
         let mut limits = self.default_limits;
         if let Some(cfg) = self.apps.get(app) {
-            limits = cfg.limit_overrides().apply(limits).expect("validated in Config::parse");
+            limits = cfg
+                .limit_overrides()
+                .apply(limits)
+                .expect("validated in Config::parse");
         }
         let path = self.apps_dir.join(format!("{app}.toml"));
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let invalid = |message: String| ConfigError::Invalid { path: path.clone(), message };
-                let table: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+                let invalid = |message: String| ConfigError::Invalid {
+                    path: path.clone(),
+                    message,
+                };
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
                 if table.contains_key("grants") {
                     return Err(invalid(format!(
                         "grants are set by the operator in botyard.toml ([apps.{app}] grants = [...]), not beside the app"
                     )));
                 }
-                let overrides: LimitOverrides = table.try_into().map_err(|e| invalid(e.to_string()))?;
+                let overrides: LimitOverrides =
+                    table.try_into().map_err(|e| invalid(e.to_string()))?;
                 overrides.apply(limits).map_err(invalid)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(limits),
@@ -157,22 +194,41 @@ mod tests {
         let hello = cfg.limits_for("hello").unwrap();
         assert_eq!(hello.deadline, Duration::from_millis(1000));
         assert_eq!(hello.memory_bytes, 8 << 20);
-        assert_eq!(cfg.grants_for("hello"), [Capability::Store].into_iter().collect());
+        assert_eq!(
+            cfg.grants_for("hello"),
+            [Capability::Store].into_iter().collect()
+        );
         assert_eq!(cfg.grants_for("other"), default_grants());
 
         std::fs::create_dir_all(&cfg.apps_dir).unwrap();
         std::fs::write(cfg.apps_dir.join("hello.toml"), "deadline_ms = 300\n").unwrap();
-        assert_eq!(cfg.limits_for("hello").unwrap().deadline, Duration::from_millis(300));
+        assert_eq!(
+            cfg.limits_for("hello").unwrap().deadline,
+            Duration::from_millis(300)
+        );
         std::fs::write(cfg.apps_dir.join("hello.toml"), "grants = [\"slack\"]\n").unwrap();
-        assert!(cfg.limits_for("hello").unwrap_err().to_string().contains("botyard.toml"));
+        assert!(
+            cfg.limits_for("hello")
+                .unwrap_err()
+                .to_string()
+                .contains("botyard.toml")
+        );
     }
 
     #[test]
     fn rejects_unknown_keys_and_capabilities() {
         let parse = |text| Config::parse(text, Path::new("."), Path::new("apps"));
         assert_eq!(parse("").unwrap().apps_dir, Path::new("apps"));
-        assert!(parse("[apps.x]\ngrant = []\n").unwrap_err().contains("grant"));
+        assert!(
+            parse("[apps.x]\ngrant = []\n")
+                .unwrap_err()
+                .contains("grant")
+        );
         assert!(parse("[apps.x]\ngrants = [\"files\"]\n").is_err());
-        assert!(parse("[limits]\ndeadline_ms = 0\n").unwrap_err().contains("deadline_ms"));
+        assert!(
+            parse("[limits]\ndeadline_ms = 0\n")
+                .unwrap_err()
+                .contains("deadline_ms")
+        );
     }
 }

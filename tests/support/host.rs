@@ -20,10 +20,17 @@ impl TestHost {
     /// directory, each `(id, guest)` built and copied as `<id>.wasm`.
     pub fn new(config: &str, apps: &[(&str, &str)]) -> TestHost {
         let dir = tempfile::tempdir().expect("creating a temporary data directory");
-        let host = TestHost { dir, config: config.into() };
+        let host = TestHost {
+            dir,
+            config: config.into(),
+        };
         std::fs::create_dir_all(host.apps_dir()).unwrap();
         for (id, guest) in apps {
-            std::fs::copy(guest_component(guest), host.apps_dir().join(format!("{id}.wasm"))).unwrap();
+            std::fs::copy(
+                guest_component(guest),
+                host.apps_dir().join(format!("{id}.wasm")),
+            )
+            .unwrap();
         }
         host
     }
@@ -39,9 +46,16 @@ impl TestHost {
     /// Starts a host over this directory and loads its apps. Calling it again
     /// is a restart: same database, same apps directory, fresh everything else.
     pub async fn start(&self) -> Arc<Runtime> {
-        let config = Config::parse(&self.config, self.data_dir(), &self.apps_dir()).expect("test config");
-        let storage = Storage::open(&self.data_dir().join("botyard.db")).expect("opening the database");
-        let runtime = Arc::new(Runtime::new(config, self.data_dir(), storage, OutboxStatus::Local));
+        let config =
+            Config::parse(&self.config, self.data_dir(), &self.apps_dir()).expect("test config");
+        let storage =
+            Storage::open(&self.data_dir().join("botyard.db")).expect("opening the database");
+        let runtime = Arc::new(Runtime::new(
+            config,
+            self.data_dir(),
+            storage,
+            OutboxStatus::Local,
+        ));
         runtime.load_all().await.expect("loading apps");
         runtime
     }
@@ -49,7 +63,11 @@ impl TestHost {
 
 /// Runs `line` as `user` in channel C1 and returns the reply's text.
 pub async fn reply_text(runtime: &Runtime, line: &str, user: &str) -> Result<String, CallError> {
-    let ctx = CallContext { user: user.into(), channel: "C1".into(), trigger_id: None };
+    let ctx = CallContext {
+        user: user.into(),
+        channel: "C1".into(),
+        trigger_id: None,
+    };
     match runtime.call_command(line, &ctx).await? {
         CommandAnswer::Help(text) => Ok(text),
         CommandAnswer::App { invocation, .. } => match invocation.response {

@@ -94,8 +94,18 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(app: Arc<str>, storage: Storage, slack: slack::SlackState, memory: MemoryCap) -> Self {
-        HostState { app, storage, slack, memory }
+    pub fn new(
+        app: Arc<str>,
+        storage: Storage,
+        slack: slack::SlackState,
+        memory: MemoryCap,
+    ) -> Self {
+        HostState {
+            app,
+            storage,
+            slack,
+            memory,
+        }
     }
 }
 

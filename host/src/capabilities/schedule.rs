@@ -19,9 +19,11 @@ impl schedule::Host for HostState {
     }
 
     fn cancel(&mut self, name: String) -> bool {
-        self.storage.cancel_schedule(&self.app, &name).unwrap_or_else(|e| {
-            tracing::error!(app = &*self.app, error = %e, "cancelling a schedule failed");
-            false
-        })
+        self.storage
+            .cancel_schedule(&self.app, &name)
+            .unwrap_or_else(|e| {
+                tracing::error!(app = &*self.app, error = %e, "cancelling a schedule failed");
+                false
+            })
     }
 }

@@ -30,7 +30,10 @@ pub struct SlackState {
 
 impl SlackState {
     pub fn new(delivery: OutboxStatus) -> Self {
-        SlackState { delivery, recorded: Vec::new() }
+        SlackState {
+            delivery,
+            recorded: Vec::new(),
+        }
     }
 }
 
@@ -62,13 +65,18 @@ fn message_payload(message: &Message) -> Result<Value, SlackError> {
 
 fn non_empty(what: &str, value: &str) -> Result<(), SlackError> {
     if value.trim().is_empty() {
-        return Err(SlackError::InvalidArgument(format!("{what} must not be empty")));
+        return Err(SlackError::InvalidArgument(format!(
+            "{what} must not be empty"
+        )));
     }
     Ok(())
 }
 
 fn pending_ref(channel: String, id: i64) -> MessageRef {
-    MessageRef { channel, ts: format!("{PENDING_TS_PREFIX}{id}") }
+    MessageRef {
+        channel,
+        ts: format!("{PENDING_TS_PREFIX}{id}"),
+    }
 }
 
 impl slack::Host for HostState {
@@ -88,7 +96,11 @@ impl slack::Host for HostState {
         Ok(pending_ref(channel, id))
     }
 
-    async fn update_message(&mut self, target: MessageRef, message: Message) -> Result<(), SlackError> {
+    async fn update_message(
+        &mut self,
+        target: MessageRef,
+        message: Message,
+    ) -> Result<(), SlackError> {
         non_empty("message ts", &target.ts)?;
         let mut payload = message_payload(&message)?;
         payload["channel"] = json!(target.channel);
@@ -98,10 +110,19 @@ impl slack::Host for HostState {
 
     async fn delete_message(&mut self, target: MessageRef) -> Result<(), SlackError> {
         non_empty("message ts", &target.ts)?;
-        self.record("chat.delete", json!({ "channel": target.channel, "ts": target.ts })).map(drop)
+        self.record(
+            "chat.delete",
+            json!({ "channel": target.channel, "ts": target.ts }),
+        )
+        .map(drop)
     }
 
-    async fn post_ephemeral(&mut self, channel: String, user: String, message: Message) -> Result<(), SlackError> {
+    async fn post_ephemeral(
+        &mut self,
+        channel: String,
+        user: String,
+        message: Message,
+    ) -> Result<(), SlackError> {
         non_empty("channel", &channel)?;
         non_empty("user", &user)?;
         let mut payload = message_payload(&message)?;
@@ -122,27 +143,35 @@ impl slack::Host for HostState {
     async fn open_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
         non_empty("trigger-id", &trigger_id)?;
         let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
-        let id = self.record("views.open", json!({ "trigger_id": trigger_id, "view": view }))?;
+        let id = self.record(
+            "views.open",
+            json!({ "trigger_id": trigger_id, "view": view }),
+        )?;
         Ok(format!("{PENDING_TS_PREFIX}{id}"))
     }
 
     async fn push_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
         non_empty("trigger-id", &trigger_id)?;
         let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
-        let id = self.record("views.push", json!({ "trigger_id": trigger_id, "view": view }))?;
+        let id = self.record(
+            "views.push",
+            json!({ "trigger_id": trigger_id, "view": view }),
+        )?;
         Ok(format!("{PENDING_TS_PREFIX}{id}"))
     }
 
     async fn update_view(&mut self, view_id: String, view: String) -> Result<(), SlackError> {
         non_empty("view-id", &view_id)?;
         let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
-        self.record("views.update", json!({ "view_id": view_id, "view": view })).map(drop)
+        self.record("views.update", json!({ "view_id": view_id, "view": view }))
+            .map(drop)
     }
 
     async fn publish_home(&mut self, user: String, view: String) -> Result<(), SlackError> {
         non_empty("user", &user)?;
         let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
-        self.record("views.publish", json!({ "user_id": user, "view": view })).map(drop)
+        self.record("views.publish", json!({ "user_id": user, "view": view }))
+            .map(drop)
     }
 
     async fn add_reaction(&mut self, target: MessageRef, emoji: String) -> Result<(), SlackError> {
@@ -158,6 +187,8 @@ impl slack::Host for HostState {
     async fn lookup_user(&mut self, user: String) -> Result<UserInfo, SlackError> {
         non_empty("user", &user)?;
         // Answering needs a live Slack connection; the outbox cannot answer questions.
-        Err(SlackError::Api("not_connected: users.info needs a Slack connection".into()))
+        Err(SlackError::Api(
+            "not_connected: users.info needs a Slack connection".into(),
+        ))
     }
 }

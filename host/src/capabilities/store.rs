@@ -36,7 +36,9 @@ impl store::Host for HostState {
     }
 
     fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, StoreError> {
-        Ok(self.storage.kv_list(&self.app, &prefix, limit.min(MAX_LIST))?)
+        Ok(self
+            .storage
+            .kv_list(&self.app, &prefix, limit.min(MAX_LIST))?)
     }
 
     fn increment(&mut self, key: String, delta: i64) -> Result<i64, StoreError> {
@@ -49,6 +51,11 @@ impl store::Host for HostState {
         expected: Option<Vec<u8>>,
         new: Option<Vec<u8>>,
     ) -> Result<bool, StoreError> {
-        Ok(self.storage.kv_compare_and_swap(&self.app, &key, expected.as_deref(), new.as_deref())?)
+        Ok(self.storage.kv_compare_and_swap(
+            &self.app,
+            &key,
+            expected.as_deref(),
+            new.as_deref(),
+        )?)
     }
 }

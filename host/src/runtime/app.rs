@@ -23,7 +23,10 @@ pub trait NativeApp: Send + Sync {
 }
 
 pub enum AppCode {
-    Wasm { pre: AppPre<HostState>, engine: wasmtime::Engine },
+    Wasm {
+        pre: AppPre<HostState>,
+        engine: wasmtime::Engine,
+    },
     Native(Arc<dyn NativeApp>),
 }
 
@@ -43,15 +46,27 @@ pub struct AppVersion {
 /// Why a version was not loaded. The previous version, if any, keeps serving.
 #[derive(Debug, Error)]
 pub enum LoadError {
-    #[error("`{0}` is not a valid app id: use lowercase letters, digits and `-` (it comes from the file name)")]
+    #[error(
+        "`{0}` is not a valid app id: use lowercase letters, digits and `-` (it comes from the file name)"
+    )]
     BadId(String),
-    #[error("this is a core wasm module, not a component; build it with `botyard build <crate-dir>`")]
+    #[error(
+        "this is a core wasm module, not a component; build it with `botyard build <crate-dir>`"
+    )]
     CoreModule,
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
-    #[error("imports `{interface}`, which is not granted to this app; grant it in botyard.toml: [apps.{app}] grants = [..., \"{capability}\"]")]
-    NotGranted { app: String, interface: String, capability: Capability },
-    #[error("imports `{0}`, which botyard does not provide (apps may import botyard:app/{{slack,store,schedule,log,clock}})")]
+    #[error(
+        "imports `{interface}`, which is not granted to this app; grant it in botyard.toml: [apps.{app}] grants = [..., \"{capability}\"]"
+    )]
+    NotGranted {
+        app: String,
+        interface: String,
+        capability: Capability,
+    },
+    #[error(
+        "imports `{0}`, which botyard does not provide (apps may import botyard:app/{{slack,store,schedule,log,clock}})"
+    )]
     UnknownImport(String),
     #[error("does not fit the botyard:app contract: {0}")]
     Contract(String),
@@ -64,7 +79,10 @@ pub enum LoadError {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// How long `describe` may take at load, whatever the app's own deadline.
@@ -79,15 +97,27 @@ impl AppVersion {
     /// Compiles a component and checks it against its grants: the CPU-heavy
     /// half of loading, to run on a blocking thread off the request path.
     /// The version is not usable until [`AppVersion::describe`] fills it in.
-    pub fn compile(id: &str, bytes: &[u8], grants: Grants, limits: Limits, engines: &Engines) -> Result<AppVersion, LoadError> {
+    pub fn compile(
+        id: &str,
+        bytes: &[u8],
+        grants: Grants,
+        limits: Limits,
+        engines: &Engines,
+    ) -> Result<AppVersion, LoadError> {
         check_id(id)?;
         if is_core_module(bytes) {
             return Err(LoadError::CoreModule);
         }
-        let slot = engines.for_stack(limits.wasm_stack_bytes).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
-        let component = Component::from_binary(&slot.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+        let slot = engines
+            .for_stack(limits.wasm_stack_bytes)
+            .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
+        let component = Component::from_binary(&slot.engine, bytes)
+            .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
         check_imports(id, &component, &slot.engine, &grants)?;
-        let pre = slot.linker.instantiate_pre(&component).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
+        let pre = slot
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         let pre = AppPre::new(pre).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         Ok(AppVersion {
             id: id.into(),
@@ -95,7 +125,10 @@ impl AppVersion {
             info: empty_info(),
             grants,
             limits,
-            code: AppCode::Wasm { pre, engine: slot.engine },
+            code: AppCode::Wasm {
+                pre,
+                engine: slot.engine,
+            },
         })
     }
 
@@ -104,7 +137,9 @@ impl AppVersion {
     pub async fn describe(mut self, env: &InvokeEnv) -> Result<AppVersion, LoadError> {
         let limits = self.limits;
         self.limits.deadline = limits.deadline.min(DESCRIBE_DEADLINE);
-        let invocation = invoke(&self, env, Request::Describe).await.map_err(LoadError::Describe)?;
+        let invocation = invoke(&self, env, Request::Describe)
+            .await
+            .map_err(LoadError::Describe)?;
         let Response::Describe(info) = invocation.response else {
             unreachable!("describe answers with Response::Describe")
         };
@@ -115,19 +150,37 @@ impl AppVersion {
     }
 
     /// Wraps a native handler.
-    pub fn native(id: &str, app: Arc<dyn NativeApp>, grants: Grants, limits: Limits) -> Result<AppVersion, LoadError> {
+    pub fn native(
+        id: &str,
+        app: Arc<dyn NativeApp>,
+        grants: Grants,
+        limits: Limits,
+    ) -> Result<AppVersion, LoadError> {
         check_id(id)?;
         let info = app.describe();
         check_info(&info)?;
-        Ok(AppVersion { id: id.into(), hash: "native".into(), info, grants, limits, code: AppCode::Native(app) })
+        Ok(AppVersion {
+            id: id.into(),
+            hash: "native".into(),
+            info,
+            grants,
+            limits,
+            code: AppCode::Native(app),
+        })
     }
 }
 
 fn check_id(id: &str) -> Result<(), LoadError> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok { Ok(()) } else { Err(LoadError::BadId(id.into())) }
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(LoadError::BadId(id.into()))
+    }
 }
 
 /// A core module starts with the same magic as a component but a different
@@ -136,12 +189,21 @@ fn is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [0, 0]
 }
 
-fn check_imports(id: &str, component: &Component, engine: &wasmtime::Engine, grants: &Grants) -> Result<(), LoadError> {
+fn check_imports(
+    id: &str,
+    component: &Component,
+    engine: &wasmtime::Engine,
+    grants: &Grants,
+) -> Result<(), LoadError> {
     for (name, _) in component.component_type().imports(engine) {
         match Capability::from_import(name) {
             Some(capability) if grants.contains(&capability) => {}
             Some(capability) => {
-                return Err(LoadError::NotGranted { app: id.into(), interface: name.into(), capability });
+                return Err(LoadError::NotGranted {
+                    app: id.into(),
+                    interface: name.into(),
+                    capability,
+                });
             }
             None if name.starts_with("botyard:app/types") => {}
             None => return Err(LoadError::UnknownImport(name.into())),
@@ -169,25 +231,39 @@ fn check_info(info: &AppInfo) -> Result<(), LoadError> {
         c.len() >= 2
             && c.len() <= 32
             && c.starts_with('/')
-            && c[1..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && c[1..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     for c in &info.commands {
         if !command_ok(&c.name) {
-            return bad(format!("command `{}` must be `/` + up to 31 of [a-z0-9-_]", c.name));
+            return bad(format!(
+                "command `{}` must be `/` + up to 31 of [a-z0-9-_]",
+                c.name
+            ));
         }
     }
     for s in &info.subcommands {
         if !command_ok(&s.umbrella) {
-            return bad(format!("umbrella `{}` must be `/` + up to 31 of [a-z0-9-_]", s.umbrella));
+            return bad(format!(
+                "umbrella `{}` must be `/` + up to 31 of [a-z0-9-_]",
+                s.umbrella
+            ));
         }
-        if s.name.is_empty() || s.name.chars().any(char::is_whitespace) || s.name != s.name.to_lowercase() {
-            return bad(format!("subcommand `{}` of {} must be one lowercase word", s.name, s.umbrella));
+        if s.name.is_empty()
+            || s.name.chars().any(char::is_whitespace)
+            || s.name != s.name.to_lowercase()
+        {
+            return bad(format!(
+                "subcommand `{}` of {} must be one lowercase word",
+                s.name, s.umbrella
+            ));
         }
     }
     for s in &info.schedules {
-        s.cron
-            .parse::<croner::Cron>()
-            .map_err(|e| LoadError::BadDescription(format!("schedule `{}`: cron `{}`: {e}", s.name, s.cron)))?;
+        s.cron.parse::<croner::Cron>().map_err(|e| {
+            LoadError::BadDescription(format!("schedule `{}`: cron `{}`: {e}", s.name, s.cron))
+        })?;
     }
     Ok(())
 }

@@ -58,7 +58,10 @@ impl Engines {
         let engine = Engine::new(&engine_config(wasm_stack_bytes))?;
         let mut linker = Linker::new(&engine);
         App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-        let slot = EngineSlot { engine, linker: Arc::new(linker) };
+        let slot = EngineSlot {
+            engine,
+            linker: Arc::new(linker),
+        };
         slots.insert(wasm_stack_bytes, slot.clone());
         Ok(slot)
     }

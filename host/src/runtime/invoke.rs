@@ -9,14 +9,15 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::app::{AppCode, AppVersion};
 use super::bindings::types::{
-    ActionRequest, ActionResponse, AppInfo, CommandRequest, Event, Reply, Tick, ViewResponse, ViewSubmission,
+    ActionRequest, ActionResponse, AppInfo, CommandRequest, Event, Reply, Tick, ViewResponse,
+    ViewSubmission,
 };
 use super::engine::EPOCH_TICK;
 use super::limits::{MemoryCap, MemoryLimitExceeded};
 use crate::capabilities::HostState;
 use crate::capabilities::clock::now_ms;
 use crate::capabilities::slack::SlackState;
-use crate::storage::{InvocationRecord, Outcome, OutboxStatus, Storage};
+use crate::storage::{InvocationRecord, OutboxStatus, Outcome, Storage};
 
 /// What the host asks an app to do.
 #[derive(Debug, Clone)]
@@ -57,15 +58,36 @@ impl Request {
         let (user, channel, detail) = match self {
             Request::Describe => ("", "", String::new()),
             Request::Command(r) => {
-                let sub = r.subcommand.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
-                (&*r.context.user_id, &*r.context.channel_id, format!("{}{sub} {}", r.command, r.text).trim_end().into())
+                let sub = r
+                    .subcommand
+                    .as_deref()
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default();
+                (
+                    &*r.context.user_id,
+                    &*r.context.channel_id,
+                    format!("{}{sub} {}", r.command, r.text).trim_end().into(),
+                )
             }
-            Request::Action(r) => (&*r.context.user_id, &*r.context.channel_id, r.action_id.clone()),
-            Request::ViewSubmission(r) => (&*r.context.user_id, &*r.context.channel_id, r.callback_id.clone()),
+            Request::Action(r) => (
+                &*r.context.user_id,
+                &*r.context.channel_id,
+                r.action_id.clone(),
+            ),
+            Request::ViewSubmission(r) => (
+                &*r.context.user_id,
+                &*r.context.channel_id,
+                r.callback_id.clone(),
+            ),
             Request::Event(e) => ("", "", format!("{} {}", e.event_type, e.event_id)),
             Request::Tick(t) => ("", "", t.name.clone()),
         };
-        AuditFields { kind: self.kind(), user: user.into(), channel: channel.into(), detail }
+        AuditFields {
+            kind: self.kind(),
+            user: user.into(),
+            channel: channel.into(),
+            detail,
+        }
     }
 }
 
@@ -111,11 +133,24 @@ pub struct InvokeEnv {
 
 /// Runs `request` on `app` in a fresh instance and records it in the audit
 /// log (describe calls excepted: they happen at load, not on anyone's behalf).
-pub async fn invoke(app: &AppVersion, env: &InvokeEnv, request: Request) -> Result<Invocation, InvokeError> {
+pub async fn invoke(
+    app: &AppVersion,
+    env: &InvokeEnv,
+    request: Request,
+) -> Result<Invocation, InvokeError> {
     let audit = request.audit_fields();
-    let span = tracing::info_span!("invoke", app = &*app.id, version = app.short_hash(), kind = audit.kind,
-        user = audit.user, channel = audit.channel, detail = audit.detail);
-    invoke_in_span(app, env, request, audit).instrument(span).await
+    let span = tracing::info_span!(
+        "invoke",
+        app = &*app.id,
+        version = app.short_hash(),
+        kind = audit.kind,
+        user = audit.user,
+        channel = audit.channel,
+        detail = audit.detail
+    );
+    invoke_in_span(app, env, request, audit)
+        .instrument(span)
+        .await
 }
 
 async fn invoke_in_span(
@@ -134,10 +169,13 @@ async fn invoke_in_span(
     let result = match &app.code {
         AppCode::Wasm { .. } => run_wasm(app, state, request).await,
         AppCode::Native(native) => {
-            let answer = native.handle(&mut state, request).map_err(|message| InvokeError::Handler {
-                app: app.id.to_string(),
-                message,
-            });
+            let answer =
+                native
+                    .handle(&mut state, request)
+                    .map_err(|message| InvokeError::Handler {
+                        app: app.id.to_string(),
+                        message,
+                    });
             answer.map(|response| (response, state.slack.recorded))
         }
     };
@@ -163,13 +201,25 @@ async fn invoke_in_span(
     }
     match &result {
         Ok(_) => tracing::debug!(duration_us = duration.as_micros() as u64, "invocation done"),
-        Err(e) => tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed"),
+        Err(e) => {
+            tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed")
+        }
     }
-    result.map(|(response, slack_calls)| Invocation { response, slack_calls, duration })
+    result.map(|(response, slack_calls)| Invocation {
+        response,
+        slack_calls,
+        duration,
+    })
 }
 
-async fn run_wasm(app: &AppVersion, state: HostState, request: Request) -> Result<(Response, Vec<i64>), InvokeError> {
-    let AppCode::Wasm { pre, engine } = &app.code else { unreachable!("run_wasm is only called for wasm apps") };
+async fn run_wasm(
+    app: &AppVersion,
+    state: HostState,
+    request: Request,
+) -> Result<(Response, Vec<i64>), InvokeError> {
+    let AppCode::Wasm { pre, engine } = &app.code else {
+        unreachable!("run_wasm is only called for wasm apps")
+    };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.memory);
     // At every epoch tick the guest yields to the executor, so a runaway
@@ -191,37 +241,76 @@ async fn run_wasm(app: &AppVersion, state: HostState, request: Request) -> Resul
         let store = &mut store;
         wasmtime::Result::Ok(match &request {
             Request::Describe => Ok(Response::Describe(handler.call_describe(store).await?)),
-            Request::Command(r) => handler.call_on_command(store, r).await?.map(Response::Command),
-            Request::Action(r) => handler.call_on_action(store, r).await?.map(Response::Action),
-            Request::ViewSubmission(r) => handler.call_on_view_submission(store, r).await?.map(Response::ViewSubmission),
-            Request::Event(e) => handler.call_on_event(store, e).await?.map(|()| Response::Done),
-            Request::Tick(t) => handler.call_on_tick(store, t).await?.map(|()| Response::Done),
+            Request::Command(r) => handler
+                .call_on_command(store, r)
+                .await?
+                .map(Response::Command),
+            Request::Action(r) => handler
+                .call_on_action(store, r)
+                .await?
+                .map(Response::Action),
+            Request::ViewSubmission(r) => handler
+                .call_on_view_submission(store, r)
+                .await?
+                .map(Response::ViewSubmission),
+            Request::Event(e) => handler
+                .call_on_event(store, e)
+                .await?
+                .map(|()| Response::Done),
+            Request::Tick(t) => handler
+                .call_on_tick(store, t)
+                .await?
+                .map(|()| Response::Done),
         })
     };
     // The epoch stops wasm code; this stops time spent awaiting host calls.
     let outcome = tokio::time::timeout(app.limits.deadline + EPOCH_TICK * 4, call).await;
     let app_name = app.id.to_string();
     match outcome {
-        Err(_elapsed) => Err(InvokeError::Deadline { app: app_name, limit: app.limits.deadline }),
+        Err(_elapsed) => Err(InvokeError::Deadline {
+            app: app_name,
+            limit: app.limits.deadline,
+        }),
         Ok(Err(trap)) => Err(classify_trap(app, trap)),
-        Ok(Ok(Err(message))) => Err(InvokeError::Handler { app: app_name, message }),
-        Ok(Ok(Ok(response))) => Ok((response, std::mem::take(&mut store.data_mut().slack.recorded))),
+        Ok(Ok(Err(message))) => Err(InvokeError::Handler {
+            app: app_name,
+            message,
+        }),
+        Ok(Ok(Ok(response))) => Ok((
+            response,
+            std::mem::take(&mut store.data_mut().slack.recorded),
+        )),
     }
 }
 
 fn classify_trap(app: &AppVersion, error: wasmtime::Error) -> InvokeError {
     let app_name = app.id.to_string();
     if let Some(exceeded) = error.downcast_ref::<MemoryLimitExceeded>() {
-        return InvokeError::Memory { app: app_name, limit: exceeded.limit };
+        return InvokeError::Memory {
+            app: app_name,
+            limit: exceeded.limit,
+        };
     }
     match error.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => InvokeError::Deadline { app: app_name, limit: app.limits.deadline },
-        Some(wasmtime::Trap::StackOverflow) => InvokeError::StackOverflow { app: app_name, limit: app.limits.wasm_stack_bytes },
+        Some(wasmtime::Trap::Interrupt) => InvokeError::Deadline {
+            app: app_name,
+            limit: app.limits.deadline,
+        },
+        Some(wasmtime::Trap::StackOverflow) => InvokeError::StackOverflow {
+            app: app_name,
+            limit: app.limits.wasm_stack_bytes,
+        },
         Some(wasmtime::Trap::UnreachableCodeReached) => InvokeError::Crashed {
             app: app_name,
             message: "it panicked or aborted (wasm `unreachable` executed)".into(),
         },
-        Some(trap) => InvokeError::Crashed { app: app_name, message: trap.to_string() },
-        None => InvokeError::Crashed { app: app_name, message: format!("{error:#}") },
+        Some(trap) => InvokeError::Crashed {
+            app: app_name,
+            message: trap.to_string(),
+        },
+        None => InvokeError::Crashed {
+            app: app_name,
+            message: format!("{error:#}"),
+        },
     }
 }

@@ -46,11 +46,19 @@ const WASM_STACK_KIB: std::ops::RangeInclusive<u64> = 64..=16_384;
 
 impl LimitOverrides {
     pub fn apply(&self, base: Limits) -> Result<Limits, String> {
-        fn check(name: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+        fn check(
+            name: &str,
+            value: u64,
+            range: std::ops::RangeInclusive<u64>,
+        ) -> Result<u64, String> {
             if range.contains(&value) {
                 Ok(value)
             } else {
-                Err(format!("{name} = {value} is out of range {}..={}", range.start(), range.end()))
+                Err(format!(
+                    "{name} = {value} is out of range {}..={}",
+                    range.start(),
+                    range.end()
+                ))
             }
         }
         let mut limits = base;
@@ -61,7 +69,8 @@ impl LimitOverrides {
             limits.memory_bytes = (check("memory_mib", mib, MEMORY_MIB)? as usize) << 20;
         }
         if let Some(kib) = self.wasm_stack_kib {
-            limits.wasm_stack_bytes = (check("wasm_stack_kib", kib, WASM_STACK_KIB)? as usize) << 10;
+            limits.wasm_stack_bytes =
+                (check("wasm_stack_kib", kib, WASM_STACK_KIB)? as usize) << 10;
         }
         Ok(limits)
     }
@@ -92,14 +101,27 @@ impl MemoryCap {
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
-            return Err(wasmtime::Error::new(MemoryLimitExceeded { requested: desired, limit: self.limit }));
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                requested: desired,
+                limit: self.limit,
+            }));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
@@ -111,12 +133,19 @@ mod tests {
     #[test]
     fn overrides_apply_over_defaults_and_reject_nonsense() {
         let base = Limits::default();
-        let o = LimitOverrides { deadline_ms: Some(250), memory_mib: None, wasm_stack_kib: Some(128) };
+        let o = LimitOverrides {
+            deadline_ms: Some(250),
+            memory_mib: None,
+            wasm_stack_kib: Some(128),
+        };
         let l = o.apply(base).unwrap();
         assert_eq!(l.deadline, Duration::from_millis(250));
         assert_eq!(l.memory_bytes, base.memory_bytes);
         assert_eq!(l.wasm_stack_bytes, 128 << 10);
-        let bad = LimitOverrides { memory_mib: Some(0), ..Default::default() };
+        let bad = LimitOverrides {
+            memory_mib: Some(0),
+            ..Default::default()
+        };
         assert!(bad.apply(base).unwrap_err().contains("memory_mib"));
     }
 }

@@ -48,7 +48,10 @@ impl CallContext {
 /// The answer to a slash command.
 pub enum CommandAnswer {
     /// An app answered (its reply is in the invocation's response).
-    App { app: Arc<AppVersion>, invocation: Invocation },
+    App {
+        app: Arc<AppVersion>,
+        invocation: Invocation,
+    },
     /// The host answered itself (umbrella help).
     Help(String),
 }
@@ -88,7 +91,12 @@ pub struct Runtime {
 impl Runtime {
     /// `delivery` says how apps' Slack calls are recorded: `Pending` when a
     /// Slack connection delivers them, `Local` when there is none.
-    pub fn new(config: Config, data_dir: &Path, storage: Storage, delivery: OutboxStatus) -> Runtime {
+    pub fn new(
+        config: Config,
+        data_dir: &Path,
+        storage: Storage,
+        delivery: OutboxStatus,
+    ) -> Runtime {
         Runtime {
             config,
             engines: Arc::new(Engines::new()),
@@ -161,7 +169,15 @@ impl Runtime {
                 tracing::info!(app = id, "app removed");
                 return Ok(Reloaded::Removed);
             }
-            Err(source) => return Err(self.failed(id, LoadError::Read { path: path.display().to_string(), source })),
+            Err(source) => {
+                return Err(self.failed(
+                    id,
+                    LoadError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    },
+                ));
+            }
         };
         let result = self.load_bytes(id, bytes).await;
         match result {
@@ -172,7 +188,10 @@ impl Runtime {
                     && let Some(good) = self.last_good.load(id)
                     && self.load_bytes(id, good).await.is_ok()
                 {
-                    tracing::warn!(app = id, "serving the last good version from the data directory");
+                    tracing::warn!(
+                        app = id,
+                        "serving the last good version from the data directory"
+                    );
                     self.registry.record_failure(id, error.to_string());
                 }
                 Err(error)
@@ -194,13 +213,18 @@ impl Runtime {
         let engines = self.engines.clone();
         let id_owned = id.to_string();
         let (compiled, bytes) = tokio::task::spawn_blocking(move || {
-            (AppVersion::compile(&id_owned, &bytes, grants, limits, &engines), bytes)
+            (
+                AppVersion::compile(&id_owned, &bytes, grants, limits, &engines),
+                bytes,
+            )
         })
         .await
         .expect("compiling a component panicked");
         let version = compiled?.describe(&self.env).await?;
         let hash = version.hash.clone();
-        self.registry.install(version).map_err(LoadError::Conflict)?;
+        self.registry
+            .install(version)
+            .map_err(LoadError::Conflict)?;
         if let Err(e) = self.last_good.save(id, &hash, &bytes) {
             tracing::warn!(app = id, error = %e, "could not keep a copy of the good version");
         }
@@ -216,25 +240,50 @@ impl Runtime {
 
     /// Serves a handler compiled into the host under `id`.
     pub fn install_native(&self, id: &str, app: Arc<dyn NativeApp>) -> Result<(), LoadError> {
-        let version = AppVersion::native(id, app, self.config.grants_for(id), self.config.limits_for(id)?)?;
+        let version = AppVersion::native(
+            id,
+            app,
+            self.config.grants_for(id),
+            self.config.limits_for(id)?,
+        )?;
         self.registry.install(version).map_err(LoadError::Conflict)
     }
 
     /// Routes a command line (`/hello world`, `/spy status`) to its app.
-    pub async fn call_command(&self, line: &str, ctx: &CallContext) -> Result<CommandAnswer, CallError> {
+    pub async fn call_command(
+        &self,
+        line: &str,
+        ctx: &CallContext,
+    ) -> Result<CommandAnswer, CallError> {
         let snapshot = self.registry.snapshot();
         match snapshot.routes.resolve(line)? {
             Resolved::Help(text) => Ok(CommandAnswer::Help(text)),
-            Resolved::App { app, command, subcommand, text } => {
-                let request = CommandRequest { command, subcommand, text, context: ctx.to_wit() };
-                let (app, invocation) = self.invoke_in(&snapshot, &app, Request::Command(request)).await?;
+            Resolved::App {
+                app,
+                command,
+                subcommand,
+                text,
+            } => {
+                let request = CommandRequest {
+                    command,
+                    subcommand,
+                    text,
+                    context: ctx.to_wit(),
+                };
+                let (app, invocation) = self
+                    .invoke_in(&snapshot, &app, Request::Command(request))
+                    .await?;
                 Ok(CommandAnswer::App { app, invocation })
             }
         }
     }
 
     /// Invokes app `id` with any request.
-    pub async fn invoke(&self, id: &str, request: Request) -> Result<(Arc<AppVersion>, Invocation), CallError> {
+    pub async fn invoke(
+        &self,
+        id: &str,
+        request: Request,
+    ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
         self.invoke_in(&self.registry.snapshot(), id, request).await
     }
 
@@ -244,7 +293,10 @@ impl Runtime {
         id: &str,
         request: Request,
     ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
-        let app = snapshot.app(id).ok_or_else(|| CallError::NotLoaded(id.into()))?.clone();
+        let app = snapshot
+            .app(id)
+            .ok_or_else(|| CallError::NotLoaded(id.into()))?
+            .clone();
         let invocation = invoke(&app, &self.env, request).await?;
         Ok((app, invocation))
     }

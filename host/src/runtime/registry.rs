@@ -48,7 +48,10 @@ impl Snapshot {
 
 impl Registry {
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Installs `version` unless it claims a command another app serves; on a
@@ -58,12 +61,19 @@ impl Registry {
         self.update(|snap| {
             if let Some(conflict) = snap.routes.conflict(&version.id, &version.info) {
                 let entry = snap.apps.entry(version.id.clone()).or_default();
-                entry.last_error = Some(LoadFailure { at_ms: now_ms(), message: conflict.clone() });
+                entry.last_error = Some(LoadFailure {
+                    at_ms: now_ms(),
+                    message: conflict.clone(),
+                });
                 return Err(conflict);
             }
             snap.apps.insert(
                 version.id.clone(),
-                AppEntry { current: Some(version.clone()), loaded_at_ms: Some(now_ms()), last_error: None },
+                AppEntry {
+                    current: Some(version.clone()),
+                    loaded_at_ms: Some(now_ms()),
+                    last_error: None,
+                },
             );
             Ok(())
         })
@@ -73,7 +83,10 @@ impl Registry {
     pub fn record_failure(&self, id: &str, message: String) {
         self.update(|snap| {
             let entry = snap.apps.entry(id.into()).or_default();
-            entry.last_error = Some(LoadFailure { at_ms: now_ms(), message });
+            entry.last_error = Some(LoadFailure {
+                at_ms: now_ms(),
+                message,
+            });
             Ok::<_, ()>(())
         })
         .ok();
@@ -81,7 +94,8 @@ impl Registry {
 
     /// Unloads an app (its file was removed). Returns whether it was known.
     pub fn remove(&self, id: &str) -> bool {
-        self.update(|snap| Ok::<_, ()>(snap.apps.remove(id).is_some())).unwrap_or(false)
+        self.update(|snap| Ok::<_, ()>(snap.apps.remove(id).is_some()))
+            .unwrap_or(false)
     }
 
     /// Applies `change` to a copy of the snapshot and publishes the copy with
@@ -91,7 +105,9 @@ impl Registry {
         let mut next = Snapshot::clone(&guard);
         let result = change(&mut next);
         next.routes = Routes::build(
-            next.apps.iter().filter_map(|(id, e)| e.current.as_ref().map(|v| (id, &v.info))),
+            next.apps
+                .iter()
+                .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, &v.info))),
         );
         *guard = Arc::new(next);
         result

@@ -39,7 +39,10 @@ pub async fn fire_due(runtime: &Runtime, now_ms: u64) -> usize {
     due.extend(due_cron_ticks(runtime, now_ms));
     let fired = due.len();
     for (app, name, due_ms) in due {
-        let tick = Tick { name: name.clone(), due_ms };
+        let tick = Tick {
+            name: name.clone(),
+            due_ms,
+        };
         if let Err(e) = runtime.invoke(&app, Request::Tick(tick)).await {
             tracing::warn!(app, schedule = name, error = %e, "scheduled tick failed");
         }
@@ -53,13 +56,22 @@ fn due_cron_ticks(runtime: &Runtime, now_ms: u64) -> Vec<(String, String, u64)> 
     let storage = runtime.storage();
     let now = DateTime::<Utc>::from_timestamp_millis(now_ms as i64).unwrap_or_default();
     let mut due = Vec::new();
-    for (id, version) in runtime.snapshot().apps.iter().filter_map(|(id, e)| e.current.as_ref().map(|v| (id, v))) {
+    for (id, version) in runtime
+        .snapshot()
+        .apps
+        .iter()
+        .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, v)))
+    {
         for spec in &version.info.schedules {
-            let Ok(cron) = spec.cron.parse::<croner::Cron>() else { continue }; // checked at load
+            let Ok(cron) = spec.cron.parse::<croner::Cron>() else {
+                continue;
+            }; // checked at load
             let last = match storage.last_cron_fire(id, &spec.name) {
                 Ok(Some(last)) => last,
                 Ok(None) => {
-                    storage.set_last_cron_fire(id, &spec.name, now_ms as i64).ok();
+                    storage
+                        .set_last_cron_fire(id, &spec.name, now_ms as i64)
+                        .ok();
                     continue;
                 }
                 Err(e) => {
@@ -71,8 +83,14 @@ fn due_cron_ticks(runtime: &Runtime, now_ms: u64) -> Vec<(String, String, u64)> 
             if let Ok(next) = cron.find_next_occurrence(&after, false)
                 && next <= now
             {
-                storage.set_last_cron_fire(id, &spec.name, now_ms as i64).ok();
-                due.push((id.to_string(), spec.name.clone(), next.timestamp_millis() as u64));
+                storage
+                    .set_last_cron_fire(id, &spec.name, now_ms as i64)
+                    .ok();
+                due.push((
+                    id.to_string(),
+                    spec.name.clone(),
+                    next.timestamp_millis() as u64,
+                ));
             }
         }
     }

@@ -13,7 +13,9 @@ pub struct LastGood {
 
 impl LastGood {
     pub fn new(data_dir: &Path) -> Self {
-        LastGood { root: data_dir.join("versions") }
+        LastGood {
+            root: data_dir.join("versions"),
+        }
     }
 
     /// Remembers `bytes` as `app`'s last good version, dropping older ones.

@@ -32,15 +32,16 @@ pub fn watch(runtime: Arc<Runtime>) -> notify::Result<WatchHandle> {
     let dir = runtime.config().apps_dir.clone();
     std::fs::create_dir_all(&dir).map_err(notify::Error::io)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-        Ok(event) if !matches!(event.kind, EventKind::Access(_)) => {
-            for id in event.paths.iter().filter_map(|p| app_id_of(p)) {
-                let _ = tx.send(id);
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(event) if !matches!(event.kind, EventKind::Access(_)) => {
+                for id in event.paths.iter().filter_map(|p| app_id_of(p)) {
+                    let _ = tx.send(id);
+                }
             }
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "watching the apps directory"),
-    })?;
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "watching the apps directory"),
+        })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     let task = tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -52,12 +53,17 @@ pub fn watch(runtime: Arc<Runtime>) -> notify::Result<WatchHandle> {
             for id in changed {
                 match runtime.reload(&id).await {
                     Ok(outcome) => tracing::debug!(app = %id, ?outcome, "reload"),
-                    Err(e) => tracing::warn!(app = %id, error = %e, "reload failed; previous version keeps serving"),
+                    Err(e) => {
+                        tracing::warn!(app = %id, error = %e, "reload failed; previous version keeps serving")
+                    }
                 }
             }
         }
     });
-    Ok(WatchHandle { _watcher: watcher, task })
+    Ok(WatchHandle {
+        _watcher: watcher,
+        task,
+    })
 }
 
 /// `apps/hello.wasm` and `apps/hello.toml` both concern app `hello`;
@@ -65,7 +71,8 @@ pub fn watch(runtime: Arc<Runtime>) -> notify::Result<WatchHandle> {
 fn app_id_of(path: &Path) -> Option<String> {
     let ext = path.extension()?.to_str()?;
     let stem = path.file_stem()?.to_str()?;
-    (matches!(ext, "wasm" | "toml") && !stem.starts_with('.') && !stem.contains('.')).then(|| stem.to_string())
+    (matches!(ext, "wasm" | "toml") && !stem.starts_with('.') && !stem.contains('.'))
+        .then(|| stem.to_string())
 }
 
 #[cfg(test)]
@@ -74,8 +81,14 @@ mod tests {
 
     #[test]
     fn maps_files_to_app_ids() {
-        assert_eq!(app_id_of(Path::new("/a/hello.wasm")).as_deref(), Some("hello"));
-        assert_eq!(app_id_of(Path::new("/a/hello.toml")).as_deref(), Some("hello"));
+        assert_eq!(
+            app_id_of(Path::new("/a/hello.wasm")).as_deref(),
+            Some("hello")
+        );
+        assert_eq!(
+            app_id_of(Path::new("/a/hello.toml")).as_deref(),
+            Some("hello")
+        );
         assert_eq!(app_id_of(Path::new("/a/hello.wasm.tmp")), None);
         assert_eq!(app_id_of(Path::new("/a/.hello.wasm")), None);
         assert_eq!(app_id_of(Path::new("/a/notes.txt")), None);

@@ -27,7 +27,12 @@ struct Subcommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
     /// Invoke `app`'s `on-command`.
-    App { app: Arc<str>, command: String, subcommand: Option<String>, text: String },
+    App {
+        app: Arc<str>,
+        command: String,
+        subcommand: Option<String>,
+        text: String,
+    },
     /// The host answers with this help text for an umbrella command.
     Help(String),
 }
@@ -50,10 +55,18 @@ impl Routes {
                 routes.commands.insert(c.name.clone(), app.clone());
             }
             for s in &info.subcommands {
-                routes.umbrellas.entry(s.umbrella.clone()).or_default().insert(
-                    s.name.clone(),
-                    Subcommand { app: app.clone(), description: s.description.clone(), usage: s.usage.clone() },
-                );
+                routes
+                    .umbrellas
+                    .entry(s.umbrella.clone())
+                    .or_default()
+                    .insert(
+                        s.name.clone(),
+                        Subcommand {
+                            app: app.clone(),
+                            description: s.description.clone(),
+                            usage: s.usage.clone(),
+                        },
+                    );
             }
         }
         routes
@@ -65,20 +78,37 @@ impl Routes {
         let other = |owner: &Arc<str>| &**owner != app;
         for c in &info.commands {
             if let Some(owner) = self.commands.get(&c.name).filter(|o| other(o)) {
-                return Some(format!("command {} is already served by app `{owner}`", c.name));
+                return Some(format!(
+                    "command {} is already served by app `{owner}`",
+                    c.name
+                ));
             }
             if let Some(subs) = self.umbrellas.get(&c.name)
                 && let Some(sub) = subs.values().find(|s| other(&s.app))
             {
-                return Some(format!("{} is an umbrella command with subcommands from app `{}`", c.name, sub.app));
+                return Some(format!(
+                    "{} is an umbrella command with subcommands from app `{}`",
+                    c.name, sub.app
+                ));
             }
         }
         for s in &info.subcommands {
             if let Some(owner) = self.commands.get(&s.umbrella).filter(|o| other(o)) {
-                return Some(format!("{} is a plain command of app `{owner}`, not an umbrella", s.umbrella));
+                return Some(format!(
+                    "{} is a plain command of app `{owner}`, not an umbrella",
+                    s.umbrella
+                ));
             }
-            if let Some(sub) = self.umbrellas.get(&s.umbrella).and_then(|subs| subs.get(&s.name)).filter(|sub| other(&sub.app)) {
-                return Some(format!("{} {} is already served by app `{}`", s.umbrella, s.name, sub.app));
+            if let Some(sub) = self
+                .umbrellas
+                .get(&s.umbrella)
+                .and_then(|subs| subs.get(&s.name))
+                .filter(|sub| other(&sub.app))
+            {
+                return Some(format!(
+                    "{} {} is already served by app `{}`",
+                    s.umbrella, s.name, sub.app
+                ));
             }
         }
         None
@@ -86,7 +116,12 @@ impl Routes {
 
     /// Every command a user can type, sorted.
     pub fn command_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.commands.keys().chain(self.umbrellas.keys()).cloned().collect();
+        let mut names: Vec<String> = self
+            .commands
+            .keys()
+            .chain(self.umbrellas.keys())
+            .cloned()
+            .collect();
         names.sort();
         names
     }
@@ -100,7 +135,12 @@ impl Routes {
         let (command, text) = split_word(line);
         let command = command.to_lowercase();
         if let Some(app) = self.commands.get(&command) {
-            return Ok(Resolved::App { app: app.clone(), command, subcommand: None, text: text.into() });
+            return Ok(Resolved::App {
+                app: app.clone(),
+                command,
+                subcommand: None,
+                text: text.into(),
+            });
         }
         let Some(subs) = self.umbrellas.get(&command) else {
             let available = match self.command_names() {
@@ -112,9 +152,19 @@ impl Routes {
         let (sub, rest) = split_word(text);
         let sub = sub.to_lowercase();
         match subs.get(&sub) {
-            Some(s) => Ok(Resolved::App { app: s.app.clone(), command, subcommand: Some(sub), text: rest.into() }),
-            None if sub.is_empty() || sub == "help" => Ok(Resolved::Help(help_text(&command, subs))),
-            None => Err(RouteError::UnknownSubcommand { umbrella: command, sub }),
+            Some(s) => Ok(Resolved::App {
+                app: s.app.clone(),
+                command,
+                subcommand: Some(sub),
+                text: rest.into(),
+            }),
+            None if sub.is_empty() || sub == "help" => {
+                Ok(Resolved::Help(help_text(&command, subs)))
+            }
+            None => Err(RouteError::UnknownSubcommand {
+                umbrella: command,
+                sub,
+            }),
         }
     }
 }
@@ -129,8 +179,15 @@ fn split_word(text: &str) -> (&str, &str) {
 fn help_text(umbrella: &str, subs: &BTreeMap<String, Subcommand>) -> String {
     let mut text = format!("*{umbrella}* subcommands:\n");
     for (name, sub) in subs {
-        let usage = if sub.usage.is_empty() { String::new() } else { format!(" {}", sub.usage) };
-        text.push_str(&format!("• `{umbrella} {name}{usage}` — {} _({})_\n", sub.description, sub.app));
+        let usage = if sub.usage.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", sub.usage)
+        };
+        text.push_str(&format!(
+            "• `{umbrella} {name}{usage}` — {} _({})_\n",
+            sub.description, sub.app
+        ));
     }
     text
 }
@@ -146,7 +203,11 @@ mod tests {
             description: String::new(),
             commands: commands
                 .iter()
-                .map(|c| CommandSpec { name: c.to_string(), description: "d".into(), usage: String::new() })
+                .map(|c| CommandSpec {
+                    name: c.to_string(),
+                    description: "d".into(),
+                    usage: String::new(),
+                })
                 .collect(),
             subcommands: subs
                 .iter()
@@ -165,19 +226,40 @@ mod tests {
     #[test]
     fn routes_commands_and_umbrella_subcommands_across_apps() {
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        let (ia, ib) = (info(&["/hello"], &[("/spy", "status")]), info(&[], &[("/spy", "servers")]));
+        let (ia, ib) = (
+            info(&["/hello"], &[("/spy", "status")]),
+            info(&[], &[("/spy", "servers")]),
+        );
         let routes = Routes::build([(&a, &ia), (&b, &ib)]);
         assert_eq!(
             routes.resolve("/hello  big world ").unwrap(),
-            Resolved::App { app: a.clone(), command: "/hello".into(), subcommand: None, text: "big world".into() }
+            Resolved::App {
+                app: a.clone(),
+                command: "/hello".into(),
+                subcommand: None,
+                text: "big world".into()
+            }
         );
         assert_eq!(
             routes.resolve("/spy servers eu-west").unwrap(),
-            Resolved::App { app: b.clone(), command: "/spy".into(), subcommand: Some("servers".into()), text: "eu-west".into() }
+            Resolved::App {
+                app: b.clone(),
+                command: "/spy".into(),
+                subcommand: Some("servers".into()),
+                text: "eu-west".into()
+            }
         );
-        let Resolved::Help(help) = routes.resolve("/spy").unwrap() else { panic!("expected help") };
-        assert!(help.contains("/spy status [x]") && help.contains("/spy servers [x]"), "{help}");
-        assert!(matches!(routes.resolve("/spy nope"), Err(RouteError::UnknownSubcommand { .. })));
+        let Resolved::Help(help) = routes.resolve("/spy").unwrap() else {
+            panic!("expected help")
+        };
+        assert!(
+            help.contains("/spy status [x]") && help.contains("/spy servers [x]"),
+            "{help}"
+        );
+        assert!(matches!(
+            routes.resolve("/spy nope"),
+            Err(RouteError::UnknownSubcommand { .. })
+        ));
         let err = routes.resolve("/nope").unwrap_err().to_string();
         assert!(err.contains("/hello") && err.contains("/spy"), "{err}");
         assert_eq!(routes.resolve("hello"), Err(RouteError::NotACommand));
@@ -188,11 +270,31 @@ mod tests {
         let a: Arc<str> = "a".into();
         let ia = info(&["/hello"], &[("/spy", "status")]);
         let routes = Routes::build([(&a, &ia)]);
-        assert!(routes.conflict("a", &ia).is_none(), "an app may re-claim its own commands");
-        assert!(routes.conflict("b", &info(&["/hello"], &[])).unwrap().contains("app `a`"));
-        assert!(routes.conflict("b", &info(&[], &[("/spy", "status")])).is_some());
-        assert!(routes.conflict("b", &info(&[], &[("/hello", "x")])).is_some());
+        assert!(
+            routes.conflict("a", &ia).is_none(),
+            "an app may re-claim its own commands"
+        );
+        assert!(
+            routes
+                .conflict("b", &info(&["/hello"], &[]))
+                .unwrap()
+                .contains("app `a`")
+        );
+        assert!(
+            routes
+                .conflict("b", &info(&[], &[("/spy", "status")]))
+                .is_some()
+        );
+        assert!(
+            routes
+                .conflict("b", &info(&[], &[("/hello", "x")]))
+                .is_some()
+        );
         assert!(routes.conflict("b", &info(&["/spy"], &[])).is_some());
-        assert!(routes.conflict("b", &info(&[], &[("/spy", "other")])).is_none());
+        assert!(
+            routes
+                .conflict("b", &info(&[], &[("/spy", "other")]))
+                .is_none()
+        );
     }
 }

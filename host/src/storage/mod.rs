@@ -1,9 +1,9 @@
 //! Storage: everything botyard must remember, in one SQLite file.
 //!
-//! One concern per file: [`kv`] (per-app key-value namespaces), [`audit`]
-//! (every invocation), [`outbox`] (what apps asked Slack to do),
-//! [`schedules`] (one-off ticks and cron bookkeeping), [`migrations`],
-//! [`checkpoint`] (WAL upkeep off the hot path).
+//! One concern per file: `kv` (per-app key-value namespaces), `audit`
+//! (every invocation), `outbox` (what apps asked Slack to do), `schedules`
+//! (one-off ticks and cron bookkeeping), `migrations`, `checkpoint` (WAL
+//! upkeep off the hot path).
 //! All of them are methods on [`Storage`].
 
 mod audit;

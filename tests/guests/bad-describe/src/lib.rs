@@ -3,8 +3,8 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
-use exports::botyard::app::handler::Guest;
 use botyard::app::types::*;
+use exports::botyard::app::handler::Guest;
 
 struct BadDescribe;
 

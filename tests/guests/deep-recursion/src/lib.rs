@@ -3,9 +3,9 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
+use botyard::app::types::*;
 use core::hint::black_box;
 use exports::botyard::app::handler::Guest;
-use botyard::app::types::*;
 
 struct DeepRecursion;
 
@@ -25,7 +25,11 @@ impl Guest for DeepRecursion {
         AppInfo {
             name: "deep-recursion".into(),
             description: "Overflows its stack on /recurse".into(),
-            commands: vec![CommandSpec { name: "/recurse".into(), description: "Never bottoms out".into(), usage: "".into() }],
+            commands: vec![CommandSpec {
+                name: "/recurse".into(),
+                description: "Never bottoms out".into(),
+                usage: "".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],
@@ -58,7 +62,10 @@ impl Guest for DeepRecursion {
 }
 
 fn reply(text: String) -> Option<Reply> {
-    Some(Reply { visibility: Visibility::InChannel, message: Message { text, blocks: None } })
+    Some(Reply {
+        visibility: Visibility::InChannel,
+        message: Message { text, blocks: None },
+    })
 }
 
 export!(DeepRecursion);

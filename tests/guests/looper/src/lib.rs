@@ -3,9 +3,9 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
+use botyard::app::types::*;
 use core::hint::black_box;
 use exports::botyard::app::handler::Guest;
-use botyard::app::types::*;
 
 struct Looper;
 
@@ -14,7 +14,11 @@ impl Guest for Looper {
         AppInfo {
             name: "looper".into(),
             description: "Spins forever on /loop".into(),
-            commands: vec![CommandSpec { name: "/loop".into(), description: "Never returns".into(), usage: "".into() }],
+            commands: vec![CommandSpec {
+                name: "/loop".into(),
+                description: "Never returns".into(),
+                usage: "".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],

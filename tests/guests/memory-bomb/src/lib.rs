@@ -3,9 +3,9 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
+use botyard::app::types::*;
 use core::hint::black_box;
 use exports::botyard::app::handler::Guest;
-use botyard::app::types::*;
 
 struct MemoryBomb;
 
@@ -16,7 +16,11 @@ impl Guest for MemoryBomb {
         AppInfo {
             name: "memory-bomb".into(),
             description: "Allocates without bound on /bomb".into(),
-            commands: vec![CommandSpec { name: "/bomb".into(), description: "Eats all memory".into(), usage: "".into() }],
+            commands: vec![CommandSpec {
+                name: "/bomb".into(),
+                description: "Eats all memory".into(),
+                usage: "".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],

@@ -3,8 +3,8 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
-use exports::botyard::app::handler::Guest;
 use botyard::app::types::*;
+use exports::botyard::app::handler::Guest;
 
 struct Panicker;
 
@@ -13,7 +13,11 @@ impl Guest for Panicker {
         AppInfo {
             name: "panicker".into(),
             description: "Panics on /panic".into(),
-            commands: vec![CommandSpec { name: "/panic".into(), description: "Always panics".into(), usage: "".into() }],
+            commands: vec![CommandSpec {
+                name: "/panic".into(),
+                description: "Always panics".into(),
+                usage: "".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],

@@ -4,8 +4,8 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
-use exports::botyard::app::handler::Guest;
 use botyard::app::{store, types::*};
+use exports::botyard::app::handler::Guest;
 
 struct Peeker;
 
@@ -15,8 +15,16 @@ impl Guest for Peeker {
             name: "peeker".into(),
             description: "Reads and writes its own store".into(),
             commands: vec![
-                CommandSpec { name: "/peek".into(), description: "Show a key's value".into(), usage: "<key>".into() },
-                CommandSpec { name: "/put".into(), description: "Set a key".into(), usage: "<key> <value>".into() },
+                CommandSpec {
+                    name: "/peek".into(),
+                    description: "Show a key's value".into(),
+                    usage: "<key>".into(),
+                },
+                CommandSpec {
+                    name: "/put".into(),
+                    description: "Set a key".into(),
+                    usage: "<key> <value>".into(),
+                },
             ],
             subcommands: vec![],
             events: vec![],
@@ -67,7 +75,10 @@ impl Guest for Peeker {
 }
 
 fn reply(text: String) -> Option<Reply> {
-    Some(Reply { visibility: Visibility::InChannel, message: Message { text, blocks: None } })
+    Some(Reply {
+        visibility: Visibility::InChannel,
+        message: Message { text, blocks: None },
+    })
 }
 
 export!(Peeker);

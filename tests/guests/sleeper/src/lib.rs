@@ -4,8 +4,8 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
-use exports::botyard::app::handler::Guest;
 use botyard::app::{clock, types::*};
+use exports::botyard::app::handler::Guest;
 
 struct Sleeper;
 
@@ -14,7 +14,11 @@ impl Guest for Sleeper {
         AppInfo {
             name: "sleeper".into(),
             description: "Answers slowly".into(),
-            commands: vec![CommandSpec { name: "/sleep".into(), description: "Busy-wait, then answer".into(), usage: "<ms>".into() }],
+            commands: vec![CommandSpec {
+                name: "/sleep".into(),
+                description: "Busy-wait, then answer".into(),
+                usage: "<ms>".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],
@@ -25,7 +29,11 @@ impl Guest for Sleeper {
         if request.command != "/sleep" {
             return Err(format!("unknown command {}", request.command));
         }
-        let ms: u64 = request.text.trim().parse().map_err(|_| "usage: /sleep <ms>".to_string())?;
+        let ms: u64 = request
+            .text
+            .trim()
+            .parse()
+            .map_err(|_| "usage: /sleep <ms>".to_string())?;
         let start = clock::now_ms();
         while clock::now_ms().saturating_sub(start) < ms {}
         Ok(reply(format!("slept {ms}")))
@@ -49,7 +57,10 @@ impl Guest for Sleeper {
 }
 
 fn reply(text: String) -> Option<Reply> {
-    Some(Reply { visibility: Visibility::InChannel, message: Message { text, blocks: None } })
+    Some(Reply {
+        visibility: Visibility::InChannel,
+        message: Message { text, blocks: None },
+    })
 }
 
 export!(Sleeper);

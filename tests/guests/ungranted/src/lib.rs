@@ -3,8 +3,8 @@
 
 wit_bindgen::generate!({ world: "app", path: "../../../wit" });
 
-use exports::botyard::app::handler::Guest;
 use botyard::app::{slack, types::*};
+use exports::botyard::app::handler::Guest;
 
 struct Ungranted;
 
@@ -13,7 +13,11 @@ impl Guest for Ungranted {
         AppInfo {
             name: "ungranted".into(),
             description: "Posts to Slack without being allowed to".into(),
-            commands: vec![CommandSpec { name: "/post".into(), description: "Post a message to this channel".into(), usage: "".into() }],
+            commands: vec![CommandSpec {
+                name: "/post".into(),
+                description: "Post a message to this channel".into(),
+                usage: "".into(),
+            }],
             subcommands: vec![],
             events: vec![],
             schedules: vec![],
@@ -24,7 +28,10 @@ impl Guest for Ungranted {
         if request.command != "/post" {
             return Err(format!("unknown command {}", request.command));
         }
-        let message = Message { text: "posted by ungranted".into(), blocks: None };
+        let message = Message {
+            text: "posted by ungranted".into(),
+            blocks: None,
+        };
         let posted = slack::post_message(&request.context.channel_id, &message, None)
             .map_err(|e| format!("{e:?}"))?;
         Ok(reply(format!("posted {}", posted.ts)))
@@ -48,7 +55,10 @@ impl Guest for Ungranted {
 }
 
 fn reply(text: String) -> Option<Reply> {
-    Some(Reply { visibility: Visibility::InChannel, message: Message { text, blocks: None } })
+    Some(Reply {
+        visibility: Visibility::InChannel,
+        message: Message { text, blocks: None },
+    })
 }
 
 export!(Ungranted);

@@ -1,0 +1,51 @@
+//! Shared by the end-to-end tests and benches. Each includes it with
+//! `#[path = "support/mod.rs"] mod support;`, so not every item is used by
+//! every binary.
+#![allow(dead_code, unused_imports)]
+
+mod host;
+
+pub use host::*;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use botyard::build::{BuildOptions, build_rust_guest};
+
+/// The repository root (the host crate's parent).
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+}
+
+/// The component for a test guest: `tests/guests/<name>`, or `examples/<name>`
+/// for the `hello-*` starters. Built once per process; the toolchain cache
+/// under the cargo target dir is shared by every test binary, so only the
+/// first build of a run compiles the wasm standard library.
+pub fn guest_component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    // Held while building: parallel tests asking for the same guest wait for
+    // one build instead of queueing identical ones on cargo's lock.
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let crate_dir = if name.starts_with("hello-") {
+        repo_root().join("examples").join(name)
+    } else {
+        repo_root().join("tests").join("guests").join(name)
+    };
+    let opts = BuildOptions {
+        data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
+        release: true,
+    };
+    let path = build_rust_guest(&crate_dir, &opts)
+        .unwrap_or_else(|e| panic!("building guest `{name}` from {}:\n{e}", crate_dir.display()));
+    built.insert(name.to_string(), path.clone());
+    path
+}
