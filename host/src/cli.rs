@@ -13,7 +13,7 @@ use crate::build::{BuildOptions, build_rust_guest};
 use crate::config::Config;
 use crate::runtime::bindings::types::{Reply, Visibility};
 use crate::runtime::invoke::Response;
-use crate::runtime::{CallContext, CommandAnswer, Runtime, watcher};
+use crate::runtime::{CallContext, CommandAnswer, Runtime, scheduler, watcher};
 use crate::storage::{OutboxStatus, Storage};
 
 #[derive(Parser)]
@@ -394,13 +394,15 @@ async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
     }
     let runtime = start(cli, OutboxStatus::Local).await?;
     let _watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
+    let ticks = scheduler::spawn(runtime.clone());
     print_apps(&runtime, false);
     eprintln!(
         "\nbotyard dev: apps in {} hot-reload on change.\nType a slash command (/hello world), `:user U2` to act as someone else, `:apps`, or Ctrl-D.",
         runtime.config().apps_dir.display()
     );
-    console(&runtime).await?;
-    Ok(ExitCode::SUCCESS)
+    let result = console(&runtime).await;
+    ticks.abort();
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// Reads commands from stdin until it closes, then waits for Ctrl-C so a

@@ -1,0 +1,53 @@
+//! Every guest the suite loads builds into a component whose imports are
+//! exactly the capabilities it uses: wit-component drops unused imports, which
+//! is what makes per-app grants meaningful.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::guest_component;
+use wit_component::DecodedWasm;
+
+fn imports(name: &str) -> Vec<String> {
+    let bytes = std::fs::read(guest_component(name)).unwrap();
+    let Ok(DecodedWasm::Component(resolve, world)) = wit_component::decode(&bytes) else {
+        panic!("{name} is not a component")
+    };
+    let world = &resolve.worlds[world];
+    let iface = |key: &wit_parser::WorldKey| match key {
+        wit_parser::WorldKey::Interface(id) => resolve.id_of(*id).unwrap(),
+        wit_parser::WorldKey::Name(name) => name.clone(),
+    };
+    assert!(
+        world
+            .exports
+            .keys()
+            .map(iface)
+            .any(|e| e.starts_with("botyard:app/handler")),
+        "{name} does not export the handler"
+    );
+    world
+        .imports
+        .keys()
+        .map(iface)
+        .filter(|i| !i.starts_with("botyard:app/types"))
+        .collect()
+}
+
+#[test]
+fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
+    let expect: &[(&str, &[&str])] = &[
+        ("hello-rust", &["botyard:app/store@0.1.0"]),
+        ("looper", &[]),
+        ("memory-bomb", &[]),
+        ("deep-recursion", &[]),
+        ("panicker", &[]),
+        ("bad-describe", &[]),
+        ("ungranted", &["botyard:app/slack@0.1.0"]),
+        ("peeker", &["botyard:app/store@0.1.0"]),
+        ("sleeper", &["botyard:app/clock@0.1.0"]),
+    ];
+    for (name, want) in expect {
+        assert_eq!(imports(name), *want, "imports of {name}");
+    }
+}

@@ -1,0 +1,95 @@
+//! Scheduled ticks: one-offs fire once when due, cron schedules fire on their
+//! occurrences, and a tick missed while the host was down fires once, not once
+//! per missed occurrence.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use botyard::capabilities::HostState;
+use botyard::capabilities::clock::now_ms;
+use botyard::runtime::app::NativeApp;
+use botyard::runtime::bindings::types::{AppInfo, ScheduleSpec};
+use botyard::runtime::invoke::{Request, Response};
+use botyard::runtime::scheduler::fire_due;
+use support::TestHost;
+
+/// Counts the ticks it receives per schedule name in its store.
+struct TickCounter;
+
+impl NativeApp for TickCounter {
+    fn describe(&self) -> AppInfo {
+        AppInfo {
+            name: "ticker".into(),
+            description: "counts ticks".into(),
+            commands: vec![],
+            subcommands: vec![],
+            events: vec![],
+            schedules: vec![ScheduleSpec {
+                name: "every-minute".into(),
+                cron: "* * * * *".into(),
+            }],
+        }
+    }
+
+    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
+        let Request::Tick(tick) = request else {
+            return Err("ticks only".into());
+        };
+        state
+            .storage
+            .kv_increment(&state.app, &format!("ticks/{}", tick.name), 1)
+            .map_err(|e| e.to_string())?;
+        Ok(Response::Done)
+    }
+}
+
+fn ticks(host: &botyard::runtime::Runtime, name: &str) -> Option<String> {
+    host.storage()
+        .kv_get("ticker", &format!("ticks/{name}"))
+        .unwrap()
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_offs_and_cron_schedules_fire_when_due() {
+    let host = TestHost::new("", &[]);
+    let runtime = host.start().await;
+    runtime
+        .install_native("ticker", Arc::new(TickCounter))
+        .unwrap();
+    let now = now_ms() / 60_000 * 60_000; // on a minute boundary
+
+    // A one-off in the future does not fire early; once due it fires once.
+    runtime
+        .storage()
+        .schedule_once("ticker", "reminder", (now + 5_000) as i64)
+        .unwrap();
+    fire_due(&runtime, now).await; // also registers the cron schedule, from now
+    assert_eq!(ticks(&runtime, "reminder"), None);
+    assert_eq!(
+        ticks(&runtime, "every-minute"),
+        None,
+        "a new cron schedule starts counting now"
+    );
+    fire_due(&runtime, now + 5_000).await;
+    assert_eq!(ticks(&runtime, "reminder").as_deref(), Some("1"));
+
+    // The next minute boundary fires the cron schedule, once.
+    fire_due(&runtime, now + 59_000).await;
+    assert_eq!(ticks(&runtime, "every-minute"), None);
+    fire_due(&runtime, now + 60_000).await;
+    fire_due(&runtime, now + 61_000).await;
+    assert_eq!(ticks(&runtime, "every-minute").as_deref(), Some("1"));
+    assert_eq!(
+        ticks(&runtime, "reminder").as_deref(),
+        Some("1"),
+        "a one-off fires only once"
+    );
+
+    // Ten minutes "down": one catch-up tick, not ten.
+    fire_due(&runtime, now + 11 * 60_000).await;
+    fire_due(&runtime, now + 11 * 60_000 + 1_000).await;
+    assert_eq!(ticks(&runtime, "every-minute").as_deref(), Some("2"));
+}
