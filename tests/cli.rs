@@ -170,3 +170,39 @@ fn apps_lists_versions_commands_grants_and_why_a_load_failed() {
         "{text}"
     );
 }
+
+#[test]
+fn a_broken_replacement_keeps_the_last_good_version_serving_and_apps_says_why() {
+    let dir = setup(&[("hello", "hello-rust")]);
+    let good = call(dir.path(), "/hello", "U1")["version"].as_str().unwrap().to_string();
+    std::fs::write(dir.path().join("apps/hello.wasm"), b"\0asm\x0d\0\x01\0 truncated").unwrap();
+
+    let (ok, json, output) = botyard(dir.path(), &["apps", "--json"]);
+    assert!(ok, "{output}");
+    let hello = &json[0];
+    assert_eq!(hello["id"], "hello");
+    assert!(hello["version"].as_str().unwrap().starts_with(&good), "the last good version serves: {hello}");
+    assert!(hello["last_error"].as_str().unwrap().contains("not a WebAssembly component"), "{hello}");
+    let again = call(dir.path(), "/hello", "U1");
+    assert!(again["reply"]["text"].as_str().unwrap().contains("2 time(s)"), "{again}");
+}
+
+#[test]
+fn slack_calls_are_recorded_in_the_outbox_and_shown() {
+    // The `ungranted` guest posts a message; by default `slack` is granted.
+    let dir = setup(&[("poster", "ungranted")]);
+    let out = call(dir.path(), "/post", "U1");
+    let calls = out["slack_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{out}");
+    assert_eq!(calls[0]["method"], "chat.postMessage");
+    assert_eq!(calls[0]["payload"]["channel"], "C1");
+    assert_eq!(calls[0]["payload"]["text"], "posted by ungranted");
+    // The app got a message reference it can update later.
+    let id = calls[0]["id"].as_i64().unwrap();
+    assert_eq!(out["reply"]["text"], format!("posted botyard-outbox-{id}"));
+    // Recorded durably: a later process sees it in the outbox.
+    let storage = botyard::storage::Storage::open(&dir.path().join("botyard.db")).unwrap();
+    let entries = storage.outbox_entries(Some("poster"), 0, 10).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].status, botyard::storage::OutboxStatus::Local);
+}
