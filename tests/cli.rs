@@ -174,17 +174,39 @@ fn apps_lists_versions_commands_grants_and_why_a_load_failed() {
 #[test]
 fn a_broken_replacement_keeps_the_last_good_version_serving_and_apps_says_why() {
     let dir = setup(&[("hello", "hello-rust")]);
-    let good = call(dir.path(), "/hello", "U1")["version"].as_str().unwrap().to_string();
-    std::fs::write(dir.path().join("apps/hello.wasm"), b"\0asm\x0d\0\x01\0 truncated").unwrap();
+    let good = call(dir.path(), "/hello", "U1")["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        dir.path().join("apps/hello.wasm"),
+        b"\0asm\x0d\0\x01\0 truncated",
+    )
+    .unwrap();
 
     let (ok, json, output) = botyard(dir.path(), &["apps", "--json"]);
     assert!(ok, "{output}");
     let hello = &json[0];
     assert_eq!(hello["id"], "hello");
-    assert!(hello["version"].as_str().unwrap().starts_with(&good), "the last good version serves: {hello}");
-    assert!(hello["last_error"].as_str().unwrap().contains("not a WebAssembly component"), "{hello}");
+    assert!(
+        hello["version"].as_str().unwrap().starts_with(&good),
+        "the last good version serves: {hello}"
+    );
+    assert!(
+        hello["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a WebAssembly component"),
+        "{hello}"
+    );
     let again = call(dir.path(), "/hello", "U1");
-    assert!(again["reply"]["text"].as_str().unwrap().contains("2 time(s)"), "{again}");
+    assert!(
+        again["reply"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("2 time(s)"),
+        "{again}"
+    );
 }
 
 #[test]

@@ -90,6 +90,7 @@ pub struct HostState {
     pub app: Arc<str>,
     pub storage: Storage,
     pub slack: slack::SlackState,
+    pub log: log::LogState,
     pub memory: MemoryCap,
 }
 
@@ -104,6 +105,7 @@ impl HostState {
             app,
             storage,
             slack,
+            log: log::LogState::default(),
             memory,
         }
     }
