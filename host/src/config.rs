@@ -81,15 +81,6 @@ pub fn default_grants() -> Grants {
 }
 
 impl Config {
-    /// Defaults, with apps in `apps_dir`.
-    pub fn with_apps_dir(apps_dir: PathBuf) -> Self {
-        Config {
-            apps_dir,
-            default_limits: Limits::default(),
-            apps: BTreeMap::new(),
-        }
-    }
-
     /// Reads `path`; a missing file at the default location is not an error
     /// (`required` says whether the user named it explicitly). Without an
     /// `apps_dir` setting, apps live in `default_apps_dir`.
