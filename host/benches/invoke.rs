@@ -69,14 +69,21 @@ struct Stats {
     p99: Duration,
 }
 
-async fn measure(runtime: &Runtime, line: &str, n: usize) -> Stats {
+/// Alternates guest and native calls after a warm-up of both, so both see the
+/// same database state (WAL size, page cache) and the same machine noise.
+async fn measure_pair(runtime: &Runtime, n: usize) -> (Stats, Stats) {
     let ctx = CallContext {
         user: "UBENCH".into(),
         channel: "CBENCH".into(),
         trigger_id: None,
     };
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + n / 10 {
+    let mut samples = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    for i in 0..2 * (n + n / 2) {
+        let line = if i % 2 == 0 {
+            "/hello"
+        } else {
+            "/hello-native"
+        };
         let started = Instant::now();
         let answer = runtime
             .call_command(line, &ctx)
@@ -84,15 +91,19 @@ async fn measure(runtime: &Runtime, line: &str, n: usize) -> Stats {
             .expect("benchmark call failed");
         let took = started.elapsed();
         assert!(matches!(answer, CommandAnswer::App { .. }));
-        if i >= n / 10 {
-            samples.push(took); // the first tenth warms caches up
+        if i >= n {
+            samples[i % 2].push(took); // the first n calls warm caches and the WAL up
         }
     }
-    samples.sort();
-    Stats {
-        median: samples[samples.len() / 2],
-        p99: samples[samples.len() * 99 / 100],
-    }
+    let stats = |mut v: Vec<Duration>| {
+        v.sort();
+        Stats {
+            median: v[v.len() / 2],
+            p99: v[v.len() * 99 / 100],
+        }
+    };
+    let [wasm, native] = samples;
+    (stats(wasm), stats(native))
 }
 
 fn us(d: Duration) -> f64 {
@@ -111,8 +122,7 @@ fn main() {
         runtime.install_native("hello-native", Arc::new(NativeHello)).unwrap();
 
         const N: usize = 5000;
-        let wasm = measure(&runtime, "/hello", N).await;
-        let native = measure(&runtime, "/hello-native", N).await;
+        let (wasm, native) = measure_pair(&runtime, N).await;
         println!("invocation latency, {N} calls each (route + fresh instance + call + drop + store + audit):");
         println!("  hello guest (wasm):  median {:7.1} µs   p99 {:7.1} µs", us(wasm.median), us(wasm.p99));
         println!("  hello native:        median {:7.1} µs   p99 {:7.1} µs", us(native.median), us(native.p99));

@@ -11,5 +11,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use botyard::app::{clock, log, schedule, slack, store, types};
-pub use exports::botyard::app::handler;
+pub use self::botyard::app::{clock, log, schedule, slack, store, types};
+pub use self::exports::botyard::app::handler;
