@@ -8,6 +8,7 @@ pub mod build;
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod emulator;
 pub mod runtime;
 pub mod slack;
 pub mod storage;

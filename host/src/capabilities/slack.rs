@@ -2,14 +2,16 @@
 //! Slack's limits, then written to the durable outbox before it returns, so a
 //! message an app was told is queued survives a crash. Delivery to Slack is
 //! the Slack connector's job; with no Slack connected (`botyard call`) calls
-//! are recorded as `local` and shown instead.
+//! are recorded as `local` and shown instead. Blocks and views are namespaced
+//! with the calling app's id (see [`crate::slack::namespace`]) so clicks and
+//! submissions come back to it and to no other app.
 
 use serde_json::{Value, json};
 
 use super::HostState;
 use crate::runtime::bindings::slack::{self, SlackError, UserInfo};
 use crate::runtime::bindings::types::{Message, MessageRef};
-use crate::slack::blocks;
+use crate::slack::{blocks, namespace};
 use crate::storage::OutboxStatus;
 
 /// Slack calls one invocation may make; past it the app gets an error instead
@@ -54,13 +56,20 @@ impl HostState {
     }
 }
 
-fn message_payload(message: &Message) -> Result<Value, SlackError> {
+/// Checks a message and namespaces its blocks for `app`.
+fn message_payload(app: &str, message: &Message) -> Result<Value, SlackError> {
     blocks::check_message_text(&message.text).map_err(SlackError::InvalidBlocks)?;
     let mut payload = json!({ "text": message.text });
     if let Some(raw) = &message.blocks {
-        payload["blocks"] = blocks::parse_message_blocks(raw).map_err(SlackError::InvalidBlocks)?;
+        payload["blocks"] =
+            namespace::message_blocks(app, raw).map_err(SlackError::InvalidBlocks)?;
     }
     Ok(payload)
+}
+
+/// Checks a view and namespaces its `callback_id` and blocks for `app`.
+fn view_payload(app: &str, raw: &str) -> Result<Value, SlackError> {
+    namespace::view(app, raw).map_err(SlackError::InvalidBlocks)
 }
 
 fn non_empty(what: &str, value: &str) -> Result<(), SlackError> {
@@ -87,7 +96,7 @@ impl slack::Host for HostState {
         thread_ts: Option<String>,
     ) -> Result<MessageRef, SlackError> {
         non_empty("channel", &channel)?;
-        let mut payload = message_payload(&message)?;
+        let mut payload = message_payload(&self.app, &message)?;
         payload["channel"] = json!(channel);
         if let Some(ts) = thread_ts {
             payload["thread_ts"] = json!(ts);
@@ -102,7 +111,7 @@ impl slack::Host for HostState {
         message: Message,
     ) -> Result<(), SlackError> {
         non_empty("message ts", &target.ts)?;
-        let mut payload = message_payload(&message)?;
+        let mut payload = message_payload(&self.app, &message)?;
         payload["channel"] = json!(target.channel);
         payload["ts"] = json!(target.ts);
         self.record("chat.update", payload).map(drop)
@@ -125,7 +134,7 @@ impl slack::Host for HostState {
     ) -> Result<(), SlackError> {
         non_empty("channel", &channel)?;
         non_empty("user", &user)?;
-        let mut payload = message_payload(&message)?;
+        let mut payload = message_payload(&self.app, &message)?;
         payload["channel"] = json!(channel);
         payload["user"] = json!(user);
         self.record("chat.postEphemeral", payload).map(drop)
@@ -134,7 +143,7 @@ impl slack::Host for HostState {
     async fn send_dm(&mut self, user: String, message: Message) -> Result<MessageRef, SlackError> {
         non_empty("user", &user)?;
         // Slack delivers a post whose channel is a user id to the app's DM with them.
-        let mut payload = message_payload(&message)?;
+        let mut payload = message_payload(&self.app, &message)?;
         payload["channel"] = json!(user);
         let id = self.record("chat.postMessage", payload)?;
         Ok(pending_ref(user, id))
@@ -142,7 +151,7 @@ impl slack::Host for HostState {
 
     async fn open_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
         non_empty("trigger-id", &trigger_id)?;
-        let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
+        let view = view_payload(&self.app, &view)?;
         let id = self.record(
             "views.open",
             json!({ "trigger_id": trigger_id, "view": view }),
@@ -152,7 +161,7 @@ impl slack::Host for HostState {
 
     async fn push_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
         non_empty("trigger-id", &trigger_id)?;
-        let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
+        let view = view_payload(&self.app, &view)?;
         let id = self.record(
             "views.push",
             json!({ "trigger_id": trigger_id, "view": view }),
@@ -162,14 +171,14 @@ impl slack::Host for HostState {
 
     async fn update_view(&mut self, view_id: String, view: String) -> Result<(), SlackError> {
         non_empty("view-id", &view_id)?;
-        let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
+        let view = view_payload(&self.app, &view)?;
         self.record("views.update", json!({ "view_id": view_id, "view": view }))
             .map(drop)
     }
 
     async fn publish_home(&mut self, user: String, view: String) -> Result<(), SlackError> {
         non_empty("user", &user)?;
-        let view = blocks::parse_view(&view).map_err(SlackError::InvalidBlocks)?;
+        let view = view_payload(&self.app, &view)?;
         self.record("views.publish", json!({ "user_id": user, "view": view }))
             .map(drop)
     }

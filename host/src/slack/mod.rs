@@ -1,5 +1,9 @@
-//! Slack: Block Kit checks and command routing. (The HTTP receiver, Socket
-//! Mode and Web API delivery build on these.)
+//! Slack: Block Kit checks, command routing, namespaced ids, request
+//! signatures and the HTTP receiver. (Socket Mode and Web API delivery build
+//! on these.)
 
 pub mod blocks;
+pub mod namespace;
+pub mod receiver;
 pub mod router;
+pub mod signature;

@@ -63,6 +63,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (app, name)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 2: Events API ids already handled, so Slack's retries run once.
+    r#"
+    CREATE TABLE seen_events (
+        event_id TEXT PRIMARY KEY,
+        seen_ms  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX seen_events_by_time ON seen_events (seen_ms);
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -2,13 +2,14 @@
 //!
 //! One concern per file: `kv` (per-app key-value namespaces), `audit`
 //! (every invocation), `outbox` (what apps asked Slack to do), `schedules`
-//! (one-off ticks and cron bookkeeping), `migrations`, `checkpoint` (WAL
-//! upkeep off the hot path).
+//! (one-off ticks and cron bookkeeping), `events` (Events API
+//! de-duplication), `migrations`, `checkpoint` (WAL upkeep off the hot path).
 //! All of them are methods on [`Storage`].
 
 mod audit;
 mod checkpoint;
 mod error;
+mod events;
 mod kv;
 mod migrations;
 mod outbox;

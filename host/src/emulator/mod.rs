@@ -1,0 +1,372 @@
+//! A Slack emulator on 127.0.0.1: Slack is unreachable from the machines
+//! botyard is built and tested on, so every Slack-facing test (and the
+//! workbench) talks to this instead. It speaks Slack's documented wire
+//! protocol — Web API, signed requests to the host, Socket Mode — and keeps
+//! the conversation state a test asserts on.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), botyard::emulator::EmulatorError> {
+//! use botyard::emulator::{Emulator, EmulatorConfig, HostUrls};
+//! let slack = Emulator::start(EmulatorConfig::default()).await?;
+//! // point the host's Web API client at slack.base_url(), start the host, then:
+//! slack.set_request_urls(HostUrls::all("http://127.0.0.1:3000/slack"));
+//! let reply = slack.send_slash_command("alice", "general", "/poll lunch?").await?;
+//! assert_eq!(reply.status, 200);
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod outbound;
+mod replies;
+mod socket_mode;
+mod state;
+mod web_api;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+pub use faults::Fault;
+pub use outbound::{Endpoint, HostResponse, RawRequest, Signing, Transport};
+pub use socket_mode::{DisconnectReason, SocketStats};
+pub use state::{Channel, Message, OpenView, User};
+
+use faults::Faults;
+use socket_mode::SocketHub;
+use state::State;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot bind the emulator to 127.0.0.1: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("no {0} request URL is set; call set_request_urls or connect over Socket Mode")]
+    NoRequestUrl(Endpoint),
+    #[error("no such user in the emulated workspace: {0}")]
+    UnknownUser(String),
+    #[error("no such channel in the emulated workspace: {0}")]
+    UnknownChannel(String),
+    #[error("no message {ts} in channel {channel}")]
+    UnknownMessage { channel: String, ts: String },
+    #[error("user {user} has no open view {view_id}")]
+    UnknownView { user: String, view_id: String },
+    #[error("not a slash command (must start with '/'): {0:?}")]
+    BadCommand(String),
+    #[error("request to the host failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("Socket Mode envelope {0} was not acknowledged in time")]
+    AckTimeout(String),
+}
+
+/// The host's Request URLs, as configured in a Slack app's settings.
+#[derive(Debug, Clone, Default)]
+pub struct HostUrls {
+    pub commands: Option<String>,
+    pub events: Option<String>,
+    pub interactivity: Option<String>,
+}
+
+impl HostUrls {
+    /// One URL for everything, as Bolt-style receivers use.
+    pub fn all(url: &str) -> Self {
+        HostUrls {
+            commands: Some(url.to_string()),
+            events: Some(url.to_string()),
+            interactivity: Some(url.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The bot token (`xoxb-…`) the host's Web API client must present.
+    pub bot_token: String,
+    /// The app-level token (`xapp-…`) for `apps.connections.open`.
+    pub app_token: String,
+    pub signing_secret: String,
+    /// The deprecated `token` field Slack still puts in payloads.
+    pub verification_token: String,
+    pub team_id: String,
+    pub team_domain: String,
+    pub api_app_id: String,
+    pub bot_user_id: String,
+    pub bot_id: String,
+    pub urls: HostUrls,
+    /// How long a Socket Mode delivery waits for its ack (across reconnects).
+    pub ack_timeout: Duration,
+    /// Time between a `disconnect` message and closing the socket.
+    pub disconnect_grace: Duration,
+    /// Client timeout for HTTP requests to the host. Slack's own is 3 s;
+    /// this is longer so a test can see how late a host answered.
+    pub host_timeout: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            bot_token: "xoxb-1-emulator-bot-token".into(),
+            app_token: "xapp-1-A0EMUAPP01-1-emulator-app-token".into(),
+            signing_secret: "8f742231b10e8888abcd99yyyzzz85a5".into(),
+            verification_token: "emulatorVerificationToken".into(),
+            team_id: "T0EMU00001".into(),
+            team_domain: "botyard-emulator".into(),
+            api_app_id: "A0EMUAPP01".into(),
+            bot_user_id: "U0EMUBOT01".into(),
+            bot_id: "B0EMUBOT01".into(),
+            urls: HostUrls::default(),
+            ack_timeout: Duration::from_secs(10),
+            disconnect_grace: Duration::from_millis(500),
+            host_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything the HTTP handlers and the public API share.
+pub(crate) struct Shared {
+    config: EmulatorConfig,
+    addr: SocketAddr,
+    urls: Mutex<HostUrls>,
+    state: Mutex<State>,
+    faults: Faults,
+    socket: SocketHub,
+    http: reqwest::Client,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn urls(&self) -> HostUrls {
+        self.urls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+struct Server(JoinHandle<()>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A running emulator. Cheap to clone; the server stops when the last clone drops.
+#[derive(Clone)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    _server: Arc<Server>,
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1 on a free port and starts serving.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.host_timeout)
+            .user_agent("Slackbot 1.0 (+https://api.slack.com/robots)")
+            .build()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(&config.bot_user_id)),
+            urls: Mutex::new(config.urls.clone()),
+            config,
+            addr,
+            faults: Faults::default(),
+            socket: SocketHub::default(),
+            http,
+        });
+        let router = web_api::router()
+            .merge(replies::router())
+            .merge(socket_mode::router())
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "slack emulator server stopped");
+            }
+        });
+        tracing::info!(%addr, "slack emulator listening");
+        Ok(Emulator {
+            shared,
+            _server: Arc::new(Server(server)),
+        })
+    }
+
+    /// The Web API base, e.g. `http://127.0.0.1:PORT/api/`: point the host's client here.
+    pub fn base_url(&self) -> String {
+        format!("{}/api/", self.shared.origin())
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.shared.config
+    }
+
+    /// Sets the host's Request URLs (the host usually starts after the emulator).
+    pub fn set_request_urls(&self, urls: HostUrls) {
+        *self.shared.urls.lock().unwrap_or_else(|e| e.into_inner()) = urls;
+    }
+
+    // --- workspace directory ---
+
+    /// A user's id by name (`alice`, `bob`, `carol`, `dave` exist by default).
+    pub fn user_id(&self, name: &str) -> Option<String> {
+        self.shared.state().user(name).map(|u| u.id.clone())
+    }
+
+    /// A channel's id by name (`general`, `random`, `support`, `support-help` by default).
+    pub fn channel_id(&self, name: &str) -> Option<String> {
+        self.shared
+            .state()
+            .resolve_channel(name)
+            .filter(|id| !id.starts_with('D'))
+    }
+
+    pub fn add_user(&self, name: &str) -> String {
+        self.shared.state().add_user(name)
+    }
+
+    pub fn add_channel(&self, name: &str) -> String {
+        self.shared.state().add_channel(name)
+    }
+
+    pub fn users(&self) -> Vec<User> {
+        self.shared.state().users.values().cloned().collect()
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.shared.state().channels.values().cloned().collect()
+    }
+
+    /// The app's DM channel (`D…`) with a user (id or name), opened if needed.
+    pub fn dm_channel(&self, user: &str) -> Result<String, EmulatorError> {
+        let id = self.resolve_user(user)?;
+        Ok(self.shared.state().dm_with(&id))
+    }
+
+    /// Issues a trigger id for `user`, as a click or command would.
+    pub fn issue_trigger(&self, user: &str) -> Result<String, EmulatorError> {
+        let id = self.resolve_user(user)?;
+        Ok(self.shared.state().issue_trigger(&id))
+    }
+
+    // --- fault injection ---
+
+    /// The next `times` calls of Web API `method` meet `fault` instead of working.
+    pub fn inject(&self, method: &str, fault: Fault, times: usize) {
+        self.shared.faults.inject(method, fault, times);
+    }
+
+    /// Injected faults not yet met by a call of `method`.
+    pub fn pending_faults(&self, method: &str) -> usize {
+        self.shared.faults.pending(method)
+    }
+
+    /// How many times Web API `method` was called, faulted calls included.
+    pub fn calls(&self, method: &str) -> usize {
+        self.shared.faults.calls(method)
+    }
+
+    // --- conversation state ---
+
+    /// Top-level messages of a channel (id or name), oldest first; no ephemerals.
+    pub fn messages(&self, channel: &str) -> Vec<Message> {
+        let channel = self.channel_or_raw(channel);
+        self.shared
+            .state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel && m.ephemeral_to.is_none() && m.is_top_level())
+            .cloned()
+            .collect()
+    }
+
+    /// A thread: its parent first, then the replies; no ephemerals.
+    pub fn thread(&self, channel: &str, ts: &str) -> Vec<Message> {
+        let channel = self.channel_or_raw(channel);
+        self.shared
+            .state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel && m.ephemeral_to.is_none())
+            .filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts))
+            .cloned()
+            .collect()
+    }
+
+    /// What `user` sees in a channel: top-level messages and their own ephemerals.
+    pub fn visible_to(&self, user: &str, channel: &str) -> Vec<Message> {
+        let channel = self.channel_or_raw(channel);
+        let user = self.user_or_raw(user);
+        self.shared
+            .state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .filter(|m| match &m.ephemeral_to {
+                Some(to) => *to == user,
+                None => m.is_top_level(),
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `user`'s open modal stack, bottom first.
+    pub fn views_of(&self, user: &str) -> Vec<OpenView> {
+        let user = self.user_or_raw(user);
+        self.shared
+            .state()
+            .modals
+            .get(&user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The App Home last published for `user`.
+    pub fn home_of(&self, user: &str) -> Option<OpenView> {
+        let user = self.user_or_raw(user);
+        self.shared.state().homes.get(&user).cloned()
+    }
+
+    /// Reactions on a message: emoji name and who reacted, in order.
+    pub fn reactions(&self, channel: &str, ts: &str) -> Vec<(String, Vec<String>)> {
+        let channel = self.channel_or_raw(channel);
+        self.shared
+            .state()
+            .reactions
+            .get(&(channel, ts.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn resolve_user(&self, user: &str) -> Result<String, EmulatorError> {
+        self.shared
+            .state()
+            .user(user)
+            .map(|u| u.id.clone())
+            .ok_or_else(|| EmulatorError::UnknownUser(user.to_string()))
+    }
+
+    fn resolve_channel(&self, channel: &str) -> Result<String, EmulatorError> {
+        self.shared
+            .state()
+            .resolve_channel(channel)
+            .ok_or_else(|| EmulatorError::UnknownChannel(channel.to_string()))
+    }
+
+    fn channel_or_raw(&self, channel: &str) -> String {
+        self.resolve_channel(channel)
+            .unwrap_or_else(|_| channel.to_string())
+    }
+
+    fn user_or_raw(&self, user: &str) -> String {
+        self.resolve_user(user).unwrap_or_else(|_| user.to_string())
+    }
+}

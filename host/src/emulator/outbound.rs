@@ -1,0 +1,657 @@
+//! Slack acting towards the host: slash commands, interactions and events,
+//! built and signed exactly as Slack sends them (or wrapped in Socket Mode
+//! envelopes while a socket is open); what the host answers goes to
+//! [`super::replies`].
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::replies::{apply_message_reply, apply_view_reply};
+use super::state::{Message, ResponseTarget, State};
+use super::{Emulator, EmulatorError};
+use crate::slack::signature;
+
+/// Which of the host's Request URLs a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Commands,
+    Events,
+    Interactivity,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Commands => "slash commands",
+            Endpoint::Events => "events",
+            Endpoint::Interactivity => "interactivity",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Http,
+    SocketMode,
+}
+
+/// What the host answered. Over Socket Mode, `status` is 200 once acked and
+/// `body` is the ack's `payload` (empty when it had none).
+#[derive(Debug, Clone)]
+pub struct HostResponse {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
+    pub retry_after: Option<String>,
+    /// Time until the answer (or the ack) arrived: Slack gives up after 3 s.
+    pub elapsed: Duration,
+    pub transport: Transport,
+    pub envelope_id: Option<String>,
+    pub event_id: Option<String>,
+    pub trigger_id: Option<String>,
+    pub response_url: Option<String>,
+}
+
+impl HostResponse {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    /// Slack treats an answer slower than 3 s as a failure.
+    pub fn within_slack_deadline(&self) -> bool {
+        self.elapsed <= Duration::from_secs(3)
+    }
+}
+
+/// How a [`RawRequest`] is signed: the ways a forged or replayed one differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// Correct signature, current timestamp.
+    Valid,
+    /// Correct signature over this unix timestamp (e.g. ten minutes ago).
+    At(i64),
+    /// Current timestamp, signed with another secret.
+    Secret(String),
+    /// Current timestamp, this literal `X-Slack-Signature`.
+    Signature(String),
+    /// No Slack headers at all.
+    Unsigned,
+}
+
+/// A hand-made request for testing the host's rejections.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    pub endpoint: Endpoint,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub signing: Signing,
+    pub headers: Vec<(String, String)>,
+}
+
+impl RawRequest {
+    pub fn new(endpoint: Endpoint, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        RawRequest {
+            endpoint,
+            content_type: content_type.to_string(),
+            body: body.into(),
+            signing: Signing::Valid,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const JSON: &str = "application/json";
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Emulator {
+    /// A user (id or name) types `/cmd text` in a channel (id or name).
+    pub async fn send_slash_command(
+        &self,
+        user: &str,
+        channel: &str,
+        line: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        let (command, text) = match line.trim().split_once(char::is_whitespace) {
+            Some((command, text)) => (command, text.trim()),
+            None => (line.trim(), ""),
+        };
+        if !command.starts_with('/') || command.len() < 2 {
+            return Err(EmulatorError::BadCommand(line.to_string()));
+        }
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let c = &self.shared.config;
+        let (fields, trigger_id, response_url) = {
+            let mut state = self.shared.state();
+            let trigger_id = state.issue_trigger(&user);
+            let (_, response_url) = self.new_response_url(&mut state, &channel, &user, None);
+            let user_name = state.users[&user].name.clone();
+            let fields: Vec<(&str, String)> = vec![
+                ("token", c.verification_token.clone()),
+                ("team_id", c.team_id.clone()),
+                ("team_domain", c.team_domain.clone()),
+                ("channel_id", channel.clone()),
+                ("channel_name", state.channel_name(&channel)),
+                ("user_id", user.clone()),
+                ("user_name", user_name),
+                ("command", command.to_string()),
+                ("text", text.to_string()),
+                ("api_app_id", c.api_app_id.clone()),
+                ("is_enterprise_install", "false".into()),
+                ("response_url", response_url.clone()),
+                ("trigger_id", trigger_id.clone()),
+            ];
+            (fields, trigger_id, response_url)
+        };
+        let form = serde_urlencoded::to_string(&fields).expect("string pairs encode");
+        let payload: Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+            .collect();
+        let mut reply = self
+            .to_host(
+                Endpoint::Commands,
+                FORM,
+                form.into_bytes(),
+                ("slash_commands", Value::Object(payload), true),
+                None,
+            )
+            .await?;
+        reply.trigger_id = Some(trigger_id);
+        reply.response_url = Some(response_url);
+        if reply.status == 200 && !reply.body.trim().is_empty() {
+            // Slack shows an invalid reply as an error; the state stays as it was.
+            let _ = apply_message_reply(&self.shared, &channel, &user, None, &reply.body);
+        }
+        Ok(reply)
+    }
+
+    /// A user clicks an element (`action_id`) of a message, as `block_actions`.
+    pub async fn send_block_actions(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let c = &self.shared.config;
+        let (payload, trigger_id, response_url) = {
+            let mut state = self.shared.state();
+            let message = state
+                .message(&channel, message_ts)
+                .filter(|m| m.ephemeral_to.as_ref().is_none_or(|to| *to == user))
+                .cloned()
+                .ok_or_else(|| EmulatorError::UnknownMessage {
+                    channel: channel.clone(),
+                    ts: message_ts.to_string(),
+                })?;
+            let trigger_id = state.issue_trigger(&user);
+            let (_, response_url) =
+                self.new_response_url(&mut state, &channel, &user, Some(message_ts.to_string()));
+            let action_ts = state.next_ts();
+            let action = describe_action(message.blocks.as_ref(), action_id, value, &action_ts);
+            let mut payload = json!({
+                "type": "block_actions",
+                "user": self.user_json(&state, &user),
+                "api_app_id": c.api_app_id,
+                "token": c.verification_token,
+                "container": {
+                    "type": "message",
+                    "message_ts": message_ts,
+                    "channel_id": channel,
+                    "is_ephemeral": message.ephemeral_to.is_some(),
+                },
+                "trigger_id": trigger_id,
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "enterprise": null,
+                "is_enterprise_install": false,
+                "channel": {"id": channel, "name": state.channel_name(&channel)},
+                "state": {"values": {}},
+                "response_url": response_url,
+                "actions": [action],
+            });
+            if message.ephemeral_to.is_none() {
+                payload["message"] = message.to_json(&c.team_id, &c.api_app_id);
+            }
+            (payload, trigger_id, response_url)
+        };
+        let mut reply = self.send_interaction(payload, false).await?;
+        reply.trigger_id = Some(trigger_id);
+        reply.response_url = Some(response_url);
+        Ok(reply)
+    }
+
+    /// A user clicks an element inside an open modal or their App Home.
+    pub async fn send_view_block_actions(
+        &self,
+        user: &str,
+        view_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let view = self.find_view(&user, view_id)?;
+        let c = &self.shared.config;
+        let (payload, trigger_id) = {
+            let mut state = self.shared.state();
+            let trigger_id = state.issue_trigger(&user);
+            let action_ts = state.next_ts();
+            let action = describe_action(view.get("blocks"), action_id, value, &action_ts);
+            let payload = json!({
+                "type": "block_actions",
+                "user": self.user_json(&state, &user),
+                "api_app_id": c.api_app_id,
+                "token": c.verification_token,
+                "container": {"type": "view", "view_id": view_id},
+                "trigger_id": trigger_id,
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "enterprise": null,
+                "is_enterprise_install": false,
+                "view": view,
+                "actions": [action],
+            });
+            (payload, trigger_id)
+        };
+        let mut reply = self.send_interaction(payload, false).await?;
+        reply.trigger_id = Some(trigger_id);
+        Ok(reply)
+    }
+
+    /// A user submits an open modal. `values` is Slack's `state.values`
+    /// shape: `{block_id: {action_id: {"type": …, "value": …}}}`.
+    pub async fn send_view_submission(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: Value,
+    ) -> Result<HostResponse, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let mut view = self.find_view(&user, view_id)?;
+        if view["type"] != "modal" {
+            return Err(EmulatorError::UnknownView {
+                user,
+                view_id: view_id.to_string(),
+            });
+        }
+        view["state"] = json!({"values": values});
+        let c = &self.shared.config;
+        let (payload, trigger_id) = {
+            let mut state = self.shared.state();
+            let trigger_id = state.issue_trigger(&user);
+            let payload = json!({
+                "type": "view_submission",
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "user": self.user_json(&state, &user),
+                "api_app_id": c.api_app_id,
+                "token": c.verification_token,
+                "trigger_id": trigger_id,
+                "view": view,
+                "response_urls": [],
+                "enterprise": null,
+                "is_enterprise_install": false,
+            });
+            (payload, trigger_id)
+        };
+        let mut reply = self.send_interaction(payload, true).await?;
+        reply.trigger_id = Some(trigger_id);
+        if reply.status == 200 {
+            apply_view_reply(&self.shared, &user, view_id, &reply.body);
+        }
+        Ok(reply)
+    }
+
+    /// Delivers an Events API `event` in an `event_callback` envelope. A
+    /// `retry` number resends it with the `event_id` it first went out with
+    /// and Slack's retry headers.
+    pub async fn send_event(
+        &self,
+        event: Value,
+        retry: Option<u32>,
+    ) -> Result<HostResponse, EmulatorError> {
+        let c = &self.shared.config;
+        let key = event.to_string();
+        let (envelope, event_id) = {
+            let mut state = self.shared.state();
+            let known = state.event_ids.get(&key).cloned();
+            let event_id = match (retry, known) {
+                (Some(_), Some(id)) => id,
+                _ => {
+                    let id = format!("Ev{}", state.next_id('E').trim_start_matches('E'));
+                    state.event_ids.insert(key, id.clone());
+                    id
+                }
+            };
+            let mut event = event;
+            if event.get("event_ts").is_none()
+                && let Some(obj) = event.as_object_mut()
+            {
+                obj.insert("event_ts".into(), json!(state.next_ts()));
+            }
+            let envelope = json!({
+                "token": c.verification_token,
+                "team_id": c.team_id,
+                "api_app_id": c.api_app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": unix_now(),
+                "authorizations": [{
+                    "enterprise_id": null,
+                    "team_id": c.team_id,
+                    "user_id": c.bot_user_id,
+                    "is_bot": true,
+                    "is_enterprise_install": false,
+                }],
+                "is_ext_shared_channel": false,
+                "event_context": format!("4-emulator-{event_id}"),
+            });
+            (envelope, event_id)
+        };
+        let mut reply = self
+            .to_host(
+                Endpoint::Events,
+                JSON,
+                envelope.to_string().into_bytes(),
+                ("events_api", envelope, false),
+                retry,
+            )
+            .await?;
+        reply.event_id = Some(event_id);
+        Ok(reply)
+    }
+
+    /// A human posts in a channel (or a thread): stored, then sent to the
+    /// host as a `message` event when the host receives events.
+    pub async fn post_as_user(
+        &self,
+        user: &str,
+        channel: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> Result<(String, Option<HostResponse>), EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let (ts, is_dm) = {
+            let mut state = self.shared.state();
+            let ts = state.next_ts();
+            let is_dm = channel.starts_with('D');
+            state.messages.push(Message {
+                channel: channel.clone(),
+                ts: ts.clone(),
+                thread_ts: thread_ts.map(str::to_string),
+                user: user.clone(),
+                bot_id: None,
+                text: text.to_string(),
+                blocks: None,
+                edited: false,
+                ephemeral_to: None,
+            });
+            (ts, is_dm)
+        };
+        let receives_events = self.shared.urls().events.is_some() || self.shared.socket.in_use();
+        if !receives_events {
+            return Ok((ts, None));
+        }
+        let mut event = json!({
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": if is_dm { "im" } else { "channel" },
+        });
+        if let Some(thread) = thread_ts {
+            event["thread_ts"] = json!(thread);
+        }
+        let reply = self.send_event(event, None).await?;
+        Ok((ts, Some(reply)))
+    }
+
+    /// Sends a hand-made request over HTTP to test the host's rejections.
+    pub async fn send_raw(&self, request: RawRequest) -> Result<HostResponse, EmulatorError> {
+        let url = self.url_for(request.endpoint)?;
+        let secret = &self.shared.config.signing_secret;
+        let now = unix_now();
+        let (timestamp, signature) = match &request.signing {
+            Signing::Valid => (
+                Some(now),
+                Some(signature::sign(secret, &now.to_string(), &request.body)),
+            ),
+            Signing::At(ts) => (
+                Some(*ts),
+                Some(signature::sign(secret, &ts.to_string(), &request.body)),
+            ),
+            Signing::Secret(other) => (
+                Some(now),
+                Some(signature::sign(other, &now.to_string(), &request.body)),
+            ),
+            Signing::Signature(sig) => (Some(now), Some(sig.clone())),
+            Signing::Unsigned => (None, None),
+        };
+        let mut builder = self
+            .shared
+            .http
+            .post(url)
+            .header("Content-Type", &request.content_type);
+        if let Some(ts) = timestamp {
+            builder = builder.header("X-Slack-Request-Timestamp", ts.to_string());
+        }
+        if let Some(sig) = signature {
+            builder = builder.header("X-Slack-Signature", sig);
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        send_http(builder.body(request.body)).await
+    }
+
+    // --- internals ---
+
+    fn url_for(&self, endpoint: Endpoint) -> Result<String, EmulatorError> {
+        let urls = self.shared.urls();
+        match endpoint {
+            Endpoint::Commands => urls.commands,
+            Endpoint::Events => urls.events,
+            Endpoint::Interactivity => urls.interactivity,
+        }
+        .ok_or(EmulatorError::NoRequestUrl(endpoint))
+    }
+
+    fn user_json(&self, state: &State, user: &str) -> Value {
+        let name = state
+            .users
+            .get(user)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        json!({
+            "id": user,
+            "username": name,
+            "name": name,
+            "team_id": self.shared.config.team_id,
+        })
+    }
+
+    fn new_response_url(
+        &self,
+        state: &mut State,
+        channel: &str,
+        user: &str,
+        message_ts: Option<String>,
+    ) -> (String, String) {
+        let id = format!("{}-{}", self.shared.config.team_id, state.next_id('R'));
+        let url = format!("{}/response/{id}", self.shared.origin());
+        state.responses.insert(
+            id.clone(),
+            ResponseTarget {
+                channel: channel.to_string(),
+                user: user.to_string(),
+                fixed: message_ts.is_some(),
+                message_ts,
+                uses: 0,
+            },
+        );
+        (id, url)
+    }
+
+    /// A modal on `user`'s stack or their App Home, by view id.
+    fn find_view(&self, user: &str, view_id: &str) -> Result<Value, EmulatorError> {
+        let state = self.shared.state();
+        state
+            .modals
+            .get(user)
+            .and_then(|stack| stack.iter().find(|v| v.id == view_id))
+            .or_else(|| state.homes.get(user).filter(|h| h.id == view_id))
+            .map(|v| v.view.clone())
+            .ok_or_else(|| EmulatorError::UnknownView {
+                user: user.to_string(),
+                view_id: view_id.to_string(),
+            })
+    }
+
+    async fn send_interaction(
+        &self,
+        payload: Value,
+        accepts_response_payload: bool,
+    ) -> Result<HostResponse, EmulatorError> {
+        let form = serde_urlencoded::to_string([("payload", payload.to_string())])
+            .expect("string pairs encode");
+        self.to_host(
+            Endpoint::Interactivity,
+            FORM,
+            form.into_bytes(),
+            ("interactive", payload, accepts_response_payload),
+            None,
+        )
+        .await
+    }
+
+    /// Over a socket while Socket Mode is in use, else signed HTTP.
+    async fn to_host(
+        &self,
+        endpoint: Endpoint,
+        content_type: &str,
+        body: Vec<u8>,
+        (kind, payload, accepts_response_payload): (&str, Value, bool),
+        retry: Option<u32>,
+    ) -> Result<HostResponse, EmulatorError> {
+        if self.shared.socket.in_use() {
+            let started = Instant::now();
+            let (envelope_id, ack) = self
+                .deliver_envelope(kind, payload, accepts_response_payload, retry)
+                .await?;
+            return Ok(HostResponse {
+                status: 200,
+                body: ack.map(|p| p.to_string()).unwrap_or_default(),
+                content_type: Some(JSON.into()),
+                retry_after: None,
+                elapsed: started.elapsed(),
+                transport: Transport::SocketMode,
+                envelope_id: Some(envelope_id),
+                event_id: None,
+                trigger_id: None,
+                response_url: None,
+            });
+        }
+        let mut request = RawRequest::new(endpoint, content_type, body);
+        if let Some(n) = retry {
+            request = request
+                .header("X-Slack-Retry-Num", &n.to_string())
+                .header("X-Slack-Retry-Reason", "http_timeout");
+        }
+        self.send_raw(request).await
+    }
+}
+
+/// The `actions[0]` object: copied from the element in the blocks when it
+/// exists, so a test can also click an `action_id` the message never had.
+fn describe_action(blocks: Option<&Value>, action_id: &str, value: &str, action_ts: &str) -> Value {
+    let found = blocks.and_then(|b| find_element(b, action_id, None));
+    let (block_id, element) = found.unwrap_or_default();
+    let kind = element["type"].as_str().unwrap_or("button").to_string();
+    let mut action = json!({
+        "action_id": action_id,
+        "block_id": if block_id.is_empty() { "emulator" } else { block_id.as_str() },
+        "type": kind,
+        "action_ts": action_ts,
+    });
+    if kind == "button" {
+        action["value"] = json!(value);
+        if let Some(text) = element.get("text") {
+            action["text"] = text.clone();
+        }
+    } else {
+        action["selected_option"] = json!({
+            "text": {"type": "plain_text", "text": value},
+            "value": value,
+        });
+    }
+    action
+}
+
+/// Finds an interactive element by `action_id`, with its enclosing `block_id`.
+fn find_element(value: &Value, action_id: &str, block_id: Option<&str>) -> Option<(String, Value)> {
+    match value {
+        Value::Object(map) => {
+            let block_id = map.get("block_id").and_then(Value::as_str).or(block_id);
+            if map.get("action_id").and_then(Value::as_str) == Some(action_id) {
+                return Some((block_id.unwrap_or_default().to_string(), value.clone()));
+            }
+            map.values()
+                .find_map(|v| find_element(v, action_id, block_id))
+        }
+        Value::Array(items) => items
+            .iter()
+            .find_map(|v| find_element(v, action_id, block_id)),
+        _ => None,
+    }
+}
+
+async fn send_http(builder: reqwest::RequestBuilder) -> Result<HostResponse, EmulatorError> {
+    let started = Instant::now();
+    let response = builder.send().await?;
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type");
+    let retry_after = header("retry-after");
+    let body = response.text().await?;
+    Ok(HostResponse {
+        status,
+        body,
+        content_type,
+        retry_after,
+        elapsed: started.elapsed(),
+        transport: Transport::Http,
+        envelope_id: None,
+        event_id: None,
+        trigger_id: None,
+        response_url: None,
+    })
+}
