@@ -49,6 +49,9 @@ pub struct Storage {
 struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Signalled when a pending outbox entry is written, so the Web API
+    /// delivery task sends it at once instead of on its next poll.
+    outbox_waker: Arc<tokio::sync::Notify>,
     /// Stopped and joined when the last handle is dropped.
     _checkpointer: Option<checkpoint::Checkpointer>,
 }
@@ -96,6 +99,7 @@ impl Storage {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 conn: Mutex::new(conn),
+                outbox_waker: Arc::new(tokio::sync::Notify::new()),
                 _checkpointer: checkpointer,
             }),
         })
@@ -104,6 +108,12 @@ impl Storage {
     /// The file this storage was opened from.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Notified whenever a `Pending` outbox entry is enqueued through this
+    /// handle (or a clone of it); what the delivery task waits on.
+    pub fn outbox_waker(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.outbox_waker.clone()
     }
 
     /// The connection. A panic while holding it cannot leave a transaction

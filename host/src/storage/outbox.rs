@@ -80,7 +80,13 @@ impl Storage {
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute((now_ms(), app, method, payload.to_string(), status.as_str()))?;
-        Ok(conn.last_insert_rowid())
+        let id = conn.last_insert_rowid();
+        drop(conn);
+        if status == OutboxStatus::Pending {
+            // A stored permit if nobody waits yet: the next wait returns at once.
+            self.inner.outbox_waker.notify_one();
+        }
+        Ok(id)
     }
 
     /// Up to `limit` entries with id greater than `since_id`, oldest first,

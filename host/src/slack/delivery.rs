@@ -1,0 +1,340 @@
+//! Durable delivery: a background task that sends the outbox to Slack.
+//!
+//! Apps never call Slack directly: their calls are written to the outbox
+//! (see [`crate::capabilities::slack`]) and this task drains it in id order.
+//! Because an entry is only marked delivered after Slack accepted it, entries
+//! left pending by a crash or `kill -9` go out when the next host starts —
+//! at least once; a crash between Slack's answer and the write of
+//! "delivered" is the one window that can repeat a call.
+//!
+//! Ordering: entries are taken oldest first. A call whose `ts`/`view_id`
+//! is a placeholder (`botyard-outbox-<id>`) waits until that entry is
+//! delivered and then uses Slack's real id from its stored result. Entries
+//! that wait (for pacing, a dependency, or a retry) let independent work in
+//! other channels go ahead, while order inside one channel is kept.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::web_api::{WebApi, WebApiError};
+use crate::capabilities::slack::PENDING_TS_PREFIX;
+use crate::storage::{OutboxEntry, OutboxStatus, Storage, StorageError};
+
+/// Payload fields that may carry a placeholder from an earlier call.
+const PLACEHOLDER_FIELDS: [&str; 4] = ["ts", "thread_ts", "timestamp", "view_id"];
+
+/// Methods Slack limits to about one call per second per channel.
+const PACED_METHODS: [&str; 1] = ["chat.postMessage"];
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Minimum time between two posts to the same channel (Slack: ~1 s).
+    pub post_interval: Duration,
+    /// How often the outbox is checked without a wake-up, e.g. for entries
+    /// written by another process (`botyard call` next to a running host).
+    pub poll_interval: Duration,
+    /// Wait before retrying an entry after its first retryable failure;
+    /// doubled for each further one.
+    pub retry_base: Duration,
+    /// Ceiling of that wait.
+    pub retry_max: Duration,
+    /// Entries read per pass.
+    pub batch: u32,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            post_interval: Duration::from_secs(1),
+            poll_interval: Duration::from_secs(2),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            batch: 200,
+        }
+    }
+}
+
+/// The running delivery task. Dropping it aborts the task (like a crash:
+/// whatever is not yet marked delivered stays pending); [`Delivery::stop`]
+/// lets the call in flight finish first.
+pub struct Delivery {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Delivery {
+    /// Starts delivering `storage`'s pending outbox through `api`, beginning
+    /// with whatever was left pending before a restart. Needs a Tokio runtime.
+    pub fn start(storage: Storage, api: WebApi, config: DeliveryConfig) -> Delivery {
+        let (stop, stop_rx) = watch::channel(false);
+        let worker = Worker {
+            storage,
+            api,
+            config,
+            next_post: HashMap::new(),
+            next_try: HashMap::new(),
+        };
+        let task = tokio::spawn(worker.run(stop_rx));
+        Delivery {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Stops after the entry in flight, if any, is settled.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+            && e.is_panic()
+        {
+            tracing::error!(error = %e, "Slack delivery task panicked");
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// What a placeholder in an entry's payload came to.
+enum Resolved {
+    /// The payload with real ids, ready to send.
+    Ready(Value),
+    /// Refers to an entry not delivered yet: try again in a later pass.
+    Wait,
+    /// Can never be sent; the reason is stored as the entry's error.
+    Fail(String),
+}
+
+/// What a pass over the outbox achieved.
+struct Pass {
+    /// Some entry was settled (delivered or failed): pass again at once, as
+    /// entries waiting on it may now go and more may be queued behind.
+    settled: bool,
+    /// The soonest moment a skipped entry may go.
+    wake_at: Option<Instant>,
+}
+
+impl Pass {
+    fn wake_no_later_than(&mut self, at: Instant) {
+        self.wake_at = Some(self.wake_at.map_or(at, |w| w.min(at)));
+    }
+}
+
+struct Worker {
+    storage: Storage,
+    api: WebApi,
+    config: DeliveryConfig,
+    /// Per channel: when the next paced post may go.
+    next_post: HashMap<String, Instant>,
+    /// Per lane: when an entry that failed retryably may be tried again.
+    next_try: HashMap<String, Instant>,
+}
+
+impl Worker {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let waker = self.storage.outbox_waker();
+        tracing::info!("Slack delivery started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let pass = match self.pass(&stop).await {
+                Ok(pass) => pass,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox failed");
+                    Pass {
+                        settled: false,
+                        wake_at: None,
+                    }
+                }
+            };
+            if pass.settled {
+                continue;
+            }
+            let poll = Instant::now() + self.config.poll_interval;
+            let until = pass.wake_at.map_or(poll, |at| at.min(poll));
+            tokio::select! {
+                _ = waker.notified() => {}
+                _ = tokio::time::sleep_until(until) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!("Slack delivery stopped");
+    }
+
+    async fn pass(&mut self, stop: &watch::Receiver<bool>) -> Result<Pass, StorageError> {
+        let mut pass = Pass {
+            settled: false,
+            wake_at: None,
+        };
+        for entry in self.storage.pending_outbox(self.config.batch)? {
+            if *stop.borrow() {
+                break;
+            }
+            let lane = lane(&entry);
+            let now = Instant::now();
+            if let Some(&at) = self.next_try.get(&lane) {
+                if at > now {
+                    pass.wake_no_later_than(at);
+                    continue;
+                }
+                self.next_try.remove(&lane);
+            }
+            let paced = PACED_METHODS.contains(&entry.method.as_str());
+            if paced
+                && let Some(&at) = self.next_post.get(&lane)
+                && at > now
+            {
+                pass.wake_no_later_than(at);
+                continue;
+            }
+            let payload = match self.resolve(&entry)? {
+                Resolved::Ready(payload) => payload,
+                Resolved::Wait => continue,
+                Resolved::Fail(reason) => {
+                    tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, %reason, "Slack call cannot be sent");
+                    self.storage.mark_outbox_failed(entry.id, &reason)?;
+                    pass.settled = true;
+                    continue;
+                }
+            };
+            let result = self.api.call(&entry.method, &payload).await;
+            if paced {
+                self.next_post
+                    .insert(lane.clone(), Instant::now() + self.config.post_interval);
+            }
+            match result {
+                Ok(answer) => {
+                    tracing::debug!(id = entry.id, app = %entry.app, method = %entry.method, "delivered to Slack");
+                    self.storage.mark_outbox_delivered(entry.id, &answer)?;
+                    pass.settled = true;
+                }
+                Err(error) if error.is_retryable() => {
+                    let wait = self.retry_wait(&entry, &error);
+                    tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, error = %error, ?wait, "Slack call will be retried");
+                    self.storage
+                        .record_outbox_attempt(entry.id, &error.to_string())?;
+                    let at = Instant::now() + wait;
+                    self.next_try.insert(lane, at);
+                    pass.wake_no_later_than(at);
+                }
+                Err(error) => {
+                    tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, error = %error, "Slack refused the call");
+                    self.storage
+                        .mark_outbox_failed(entry.id, &error.to_string())?;
+                    pass.settled = true;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Slack's `Retry-After` if it gave one, else exponential backoff on the
+    /// entry's attempts so far.
+    fn retry_wait(&self, entry: &OutboxEntry, error: &WebApiError) -> Duration {
+        error.retry_after().unwrap_or_else(|| {
+            let factor = 1u32 << entry.attempts.min(16);
+            self.config
+                .retry_base
+                .saturating_mul(factor)
+                .min(self.config.retry_max)
+        })
+    }
+
+    /// Replaces placeholders with the real ids of delivered entries. Only the
+    /// same app's earlier entries count, so one app cannot reach another's
+    /// message by guessing its outbox id.
+    fn resolve(&self, entry: &OutboxEntry) -> Result<Resolved, StorageError> {
+        let mut payload = entry.payload.clone();
+        for field in PLACEHOLDER_FIELDS {
+            let Some(id) = payload
+                .get(field)
+                .and_then(Value::as_str)
+                .and_then(placeholder_id)
+            else {
+                continue;
+            };
+            let target = self
+                .storage
+                .outbox_entries(Some(&entry.app), id - 1, 1)?
+                .into_iter()
+                .next()
+                .filter(|t| t.id == id && t.id < entry.id);
+            let Some(target) = target else {
+                return Ok(Resolved::Fail(format!(
+                    "message_not_found: {field} {PENDING_TS_PREFIX}{id} is no earlier call of this app"
+                )));
+            };
+            let result = match target.status {
+                OutboxStatus::Pending => return Ok(Resolved::Wait),
+                OutboxStatus::Delivered => target.result.unwrap_or_default(),
+                OutboxStatus::Failed | OutboxStatus::Local => {
+                    return Ok(Resolved::Fail(format!(
+                        "message_not_found: {field} {PENDING_TS_PREFIX}{id} was never delivered"
+                    )));
+                }
+            };
+            let real = if field == "view_id" {
+                result.pointer("/view/id")
+            } else {
+                result.get("ts")
+            };
+            let Some(real) = real.and_then(Value::as_str) else {
+                return Ok(Resolved::Fail(format!(
+                    "message_not_found: {field} {PENDING_TS_PREFIX}{id} ({}) has no {field} to refer to",
+                    target.method
+                )));
+            };
+            payload[field] = json!(real);
+            // A DM was posted to a user id; Slack answered with the D… channel
+            // that later calls on the message must name.
+            if field != "view_id"
+                && let Some(channel) = result.get("channel").and_then(Value::as_str)
+            {
+                payload["channel"] = json!(channel);
+            }
+        }
+        Ok(Resolved::Ready(payload))
+    }
+}
+
+fn placeholder_id(text: &str) -> Option<i64> {
+    text.strip_prefix(PENDING_TS_PREFIX)?
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+}
+
+/// Calls in one lane keep their order: the channel for messages, the user
+/// for App Home and DMs, else one lane per method.
+fn lane(entry: &OutboxEntry) -> String {
+    ["channel", "user_id"]
+        .iter()
+        .find_map(|key| entry.payload.get(*key).and_then(Value::as_str))
+        .map_or_else(|| entry.method.clone(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_parse_only_when_well_formed() {
+        assert_eq!(placeholder_id("botyard-outbox-42"), Some(42));
+        assert_eq!(placeholder_id("botyard-outbox-"), None);
+        assert_eq!(placeholder_id("botyard-outbox-0"), None);
+        assert_eq!(placeholder_id("botyard-outbox-x"), None);
+        assert_eq!(placeholder_id("1700000000.000100"), None);
+    }
+}

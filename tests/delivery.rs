@@ -1,0 +1,464 @@
+//! The Web API client and durable outbox delivery against the Slack emulator
+//! over real loopback HTTP: placeholders resolved to real ids, 429 and 5xx
+//! retried, Slack errors final, and a restart delivering what was pending —
+//! once. Outbox entries are written as the `slack` capability writes them.
+
+use std::time::{Duration, Instant};
+
+use botyard::emulator::{Emulator, EmulatorConfig, Fault};
+use botyard::slack::delivery::{Delivery, DeliveryConfig};
+use botyard::slack::web_api::{RetryPolicy, WebApi, WebApiError};
+use botyard::storage::{OutboxEntry, OutboxStatus, Storage};
+use serde_json::{Value, json};
+
+/// Longest any test waits for delivery; far above what the work needs.
+const BOUND: Duration = Duration::from_secs(10);
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        max_retry_after: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(3),
+    }
+}
+
+fn fast_delivery() -> DeliveryConfig {
+    DeliveryConfig {
+        post_interval: Duration::from_millis(20),
+        poll_interval: Duration::from_millis(200),
+        retry_base: Duration::from_millis(50),
+        retry_max: Duration::from_millis(200),
+        batch: 100,
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    storage: Storage,
+    slack: Emulator,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&dir.path().join("botyard.db")).unwrap();
+        let slack = Emulator::start(EmulatorConfig::default()).await.unwrap();
+        Setup {
+            dir,
+            storage,
+            slack,
+        }
+    }
+
+    fn api(&self) -> WebApi {
+        WebApi::with_retry(
+            &self.slack.base_url(),
+            &self.slack.config().bot_token,
+            fast_retry(),
+        )
+    }
+
+    fn start(&self, config: DeliveryConfig) -> Delivery {
+        Delivery::start(self.storage.clone(), self.api(), config)
+    }
+
+    fn enqueue(&self, method: &str, payload: Value) -> i64 {
+        self.storage
+            .enqueue_outbox("app", method, &payload, OutboxStatus::Pending)
+            .unwrap()
+    }
+
+    fn entry(&self, id: i64) -> OutboxEntry {
+        self.storage
+            .outbox_entries(None, id - 1, 1)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.id == id)
+            .unwrap()
+    }
+
+    /// Waits until none of `ids` is pending; panics after [`BOUND`].
+    async fn settled(&self, ids: &[i64]) -> Vec<OutboxEntry> {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            let entries: Vec<_> = ids.iter().map(|id| self.entry(*id)).collect();
+            if entries.iter().all(|e| e.status != OutboxStatus::Pending) {
+                return entries;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "outbox not settled in time: {entries:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn placeholder(id: i64) -> String {
+    format!("botyard-outbox-{id}")
+}
+
+#[tokio::test]
+async fn post_then_update_of_its_placeholder_is_one_edited_message() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let alice = s.slack.user_id("alice").unwrap();
+    let post = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "Lunch? 0 votes"}),
+    );
+    let update = s.enqueue(
+        "chat.update",
+        json!({"channel": general, "ts": placeholder(post), "text": "Lunch? 1 vote"}),
+    );
+    // A DM is posted to the user id; its update must name the D… channel.
+    let dm = s.enqueue("chat.postMessage", json!({"channel": alice, "text": "hi"}));
+    let dm_update = s.enqueue(
+        "chat.update",
+        json!({"channel": alice, "ts": placeholder(dm), "text": "hi again"}),
+    );
+    let delivery = s.start(fast_delivery());
+    let entries = s.settled(&[post, update, dm, dm_update]).await;
+    delivery.stop().await;
+
+    for e in &entries {
+        assert_eq!(e.status, OutboxStatus::Delivered, "{e:#?}");
+        assert_eq!(e.attempts, 1);
+    }
+    let messages = s.slack.messages(&general);
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0].text, "Lunch? 1 vote");
+    assert!(messages[0].edited);
+    // The stored result holds Slack's real ts, which later placeholders use.
+    assert_eq!(
+        entries[0].result.as_ref().unwrap()["ts"].as_str(),
+        Some(messages[0].ts.as_str())
+    );
+    let dms = s.slack.messages(&s.slack.dm_channel("alice").unwrap());
+    assert_eq!(dms.len(), 1, "{dms:#?}");
+    assert_eq!(dms[0].text, "hi again");
+    assert!(dms[0].edited);
+    assert_eq!(s.slack.calls("chat.postMessage"), 2);
+    assert_eq!(s.slack.calls("chat.update"), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_is_waited_out_as_slack_asks() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    s.slack.inject(
+        "chat.postMessage",
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        1,
+    );
+    let id = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "menu"}),
+    );
+    let started = Instant::now();
+    let delivery = s.start(fast_delivery());
+    let entries = s.settled(&[id]).await;
+    let elapsed = started.elapsed();
+    delivery.stop().await;
+
+    assert_eq!(entries[0].status, OutboxStatus::Delivered);
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "Retry-After: 1 not honoured, delivered after {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert_eq!(s.slack.calls("chat.postMessage"), 2);
+    assert_eq!(s.slack.messages(&general).len(), 1);
+}
+
+#[tokio::test]
+async fn client_honours_retry_after_and_returns_the_answer() {
+    let s = Setup::new().await;
+    s.slack.inject(
+        "auth.test",
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        1,
+    );
+    let started = Instant::now();
+    let auth = s.api().auth_test().await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(1), "after {elapsed:?}");
+    assert_eq!(auth.user_id, s.slack.config().bot_user_id);
+    assert_eq!(auth.team_id, s.slack.config().team_id);
+    assert_eq!(s.slack.calls("auth.test"), 2);
+
+    // A Retry-After longer than the policy allows ends the call at once,
+    // typed, so delivery can park the entry instead of blocking.
+    s.slack.inject(
+        "auth.test",
+        Fault::RateLimited {
+            retry_after_secs: 30,
+        },
+        1,
+    );
+    let err = s.api().auth_test().await.unwrap_err();
+    assert!(
+        matches!(err, WebApiError::RateLimited { retry_after } if retry_after == Duration::from_secs(30)),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(s.slack.calls("auth.test"), 3);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_slack_takes_the_post() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    // More failures than one call's 3 attempts: the entry stays pending
+    // (attempt recorded) and a later pass delivers it.
+    s.slack
+        .inject("chat.postMessage", Fault::ServerError(503), 2);
+    s.slack
+        .inject("chat.postMessage", Fault::ServerError(500), 2);
+    let id = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "up"}),
+    );
+    let delivery = s.start(fast_delivery());
+    let entries = s.settled(&[id]).await;
+    delivery.stop().await;
+
+    assert_eq!(entries[0].status, OutboxStatus::Delivered, "{entries:#?}");
+    assert_eq!(
+        entries[0].attempts, 2,
+        "one failed call, one that succeeded"
+    );
+    assert_eq!(s.slack.calls("chat.postMessage"), 5);
+    assert_eq!(s.slack.pending_faults("chat.postMessage"), 0);
+    assert_eq!(s.slack.messages(&general).len(), 1);
+}
+
+#[tokio::test]
+async fn slack_error_fails_the_entry_without_retry() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let bad = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": "C0NOSUCH", "text": "x"}),
+    );
+    // An update of a message that was never posted cannot be sent either.
+    let update = s.enqueue(
+        "chat.update",
+        json!({"channel": "C0NOSUCH", "ts": placeholder(bad), "text": "y"}),
+    );
+    let good = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "ok"}),
+    );
+    let delivery = s.start(fast_delivery());
+    let entries = s.settled(&[bad, update, good]).await;
+    delivery.stop().await;
+
+    assert_eq!(entries[0].status, OutboxStatus::Failed);
+    assert_eq!(entries[0].last_error.as_deref(), Some("channel_not_found"));
+    assert_eq!(entries[0].attempts, 1);
+    assert_eq!(entries[1].status, OutboxStatus::Failed);
+    assert!(
+        entries[1]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("message_not_found"),
+        "{entries:#?}"
+    );
+    assert_eq!(entries[2].status, OutboxStatus::Delivered);
+    assert_eq!(
+        s.slack.calls("chat.postMessage"),
+        2,
+        "no retry of the error"
+    );
+    assert_eq!(s.slack.calls("chat.update"), 0);
+    assert_eq!(s.slack.messages(&general).len(), 1);
+}
+
+#[tokio::test]
+async fn placeholders_of_another_app_are_not_resolved() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let theirs = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "mine"}),
+    );
+    let attack = s
+        .storage
+        .enqueue_outbox(
+            "other",
+            "chat.update",
+            &json!({"channel": general, "ts": placeholder(theirs), "text": "pwned"}),
+            OutboxStatus::Pending,
+        )
+        .unwrap();
+    let delivery = s.start(fast_delivery());
+    let entries = s.settled(&[theirs, attack]).await;
+    delivery.stop().await;
+    assert_eq!(entries[0].status, OutboxStatus::Delivered);
+    assert_eq!(entries[1].status, OutboxStatus::Failed);
+    assert_eq!(s.slack.calls("chat.update"), 0);
+    assert_eq!(s.slack.messages(&general)[0].text, "mine");
+}
+
+#[tokio::test]
+async fn pending_entries_from_before_a_restart_are_delivered_exactly_once() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let random = s.slack.channel_id("random").unwrap();
+    let path = s.dir.path().join("botyard.db");
+    // The previous host queued these and was killed before delivering any.
+    let ids = {
+        let before = Storage::open(&path).unwrap();
+        let mut ids = Vec::new();
+        for (channel, text) in [(&general, "one"), (&random, "two"), (&general, "three")] {
+            ids.push(
+                before
+                    .enqueue_outbox(
+                        "app",
+                        "chat.postMessage",
+                        &json!({"channel": channel, "text": text}),
+                        OutboxStatus::Pending,
+                    )
+                    .unwrap(),
+            );
+        }
+        ids.push(
+            before
+                .enqueue_outbox(
+                    "app",
+                    "chat.update",
+                    &json!({"channel": general, "ts": placeholder(ids[0]), "text": "one, edited"}),
+                    OutboxStatus::Pending,
+                )
+                .unwrap(),
+        );
+        ids
+    };
+    let restarted = Storage::open(&path).unwrap();
+    let delivery = Delivery::start(restarted.clone(), s.api(), fast_delivery());
+    let entries = s.settled(&ids).await;
+    assert!(entries.iter().all(|e| e.status == OutboxStatus::Delivered));
+    delivery.stop().await;
+
+    // Restart again: nothing is sent twice.
+    let again = Delivery::start(Storage::open(&path).unwrap(), s.api(), fast_delivery());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    again.stop().await;
+
+    let texts = |ch: &str| {
+        s.slack
+            .messages(ch)
+            .into_iter()
+            .map(|m| m.text)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(&general), ["one, edited", "three"]);
+    assert_eq!(texts(&random), ["two"]);
+    assert_eq!(s.slack.calls("chat.postMessage"), 3);
+    assert_eq!(s.slack.calls("chat.update"), 1);
+}
+
+#[tokio::test]
+async fn enqueue_wakes_delivery_without_waiting_for_the_poll() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let config = DeliveryConfig {
+        poll_interval: Duration::from_secs(60),
+        ..fast_delivery()
+    };
+    let delivery = s.start(config);
+    // Let the first (empty) pass finish so the task is asleep.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let id = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": general, "text": "now"}),
+    );
+    let entries = s.settled(&[id]).await;
+    let elapsed = started.elapsed();
+    delivery.stop().await;
+    assert_eq!(entries[0].status, OutboxStatus::Delivered);
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn posts_to_one_channel_are_paced() {
+    let s = Setup::new().await;
+    let general = s.slack.channel_id("general").unwrap();
+    let random = s.slack.channel_id("random").unwrap();
+    let interval = Duration::from_millis(300);
+    let config = DeliveryConfig {
+        post_interval: interval,
+        ..fast_delivery()
+    };
+    let paced: Vec<i64> = (0..3)
+        .map(|i| {
+            s.enqueue(
+                "chat.postMessage",
+                json!({"channel": general, "text": i.to_string()}),
+            )
+        })
+        .collect();
+    let other = s.enqueue(
+        "chat.postMessage",
+        json!({"channel": random, "text": "other"}),
+    );
+    let started = Instant::now();
+    let delivery = s.start(config);
+    // Another channel does not queue behind the paced one.
+    s.settled(&[other]).await;
+    let other_elapsed = started.elapsed();
+    s.settled(&paced).await;
+    let elapsed = started.elapsed();
+    delivery.stop().await;
+
+    assert!(elapsed >= interval * 2, "3 posts in {elapsed:?}");
+    assert!(
+        other_elapsed < interval,
+        "other channel waited {other_elapsed:?}"
+    );
+    let texts: Vec<_> = s
+        .slack
+        .messages(&general)
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["0", "1", "2"], "order kept within the channel");
+}
+
+#[tokio::test]
+async fn auth_errors_are_typed_and_unreachable_slack_is_bounded() {
+    let s = Setup::new().await;
+    let wrong = WebApi::with_retry(&s.slack.base_url(), "xoxb-wrong", fast_retry());
+    let err = wrong.auth_test().await.unwrap_err();
+    assert!(
+        matches!(&err, WebApiError::Slack(code) if code == "invalid_auth"),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(s.slack.calls("auth.test"), 1);
+
+    // Nothing listens here: each attempt is refused, then the call gives up.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let gone = WebApi::with_retry(
+        &format!("http://127.0.0.1:{port}/api/"),
+        "xoxb-x",
+        fast_retry(),
+    );
+    let started = Instant::now();
+    let err = gone.call("chat.postMessage", &json!({})).await.unwrap_err();
+    assert!(matches!(err, WebApiError::Transport(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
