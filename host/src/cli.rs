@@ -10,10 +10,16 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::build::{BuildOptions, build_rust_guest};
-use crate::config::Config;
+use crate::config::{Config, SlackMode};
 use crate::runtime::bindings::types::{Reply, Visibility};
 use crate::runtime::invoke::Response;
 use crate::runtime::{CallContext, CommandAnswer, Runtime, scheduler, watcher};
+use crate::slack::delivery::{Delivery, DeliveryConfig};
+use crate::slack::manifest::{self, ManifestOptions};
+use crate::slack::receiver::dispatch::Dispatcher;
+use crate::slack::receiver::{self, ReceiverConfig};
+use crate::slack::socket_mode::{SocketMode, SocketModeConfig};
+use crate::slack::web_api::WebApi;
 use crate::storage::{OutboxStatus, Storage};
 
 #[derive(Parser)]
@@ -73,6 +79,21 @@ enum Command {
         /// Also copy the component into the apps directory (hot-reloads a running host).
         #[arg(long)]
         install: bool,
+    },
+    /// Serve Slack for real: HTTP receiver or Socket Mode per `[slack]` in the
+    /// config; tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) and
+    /// SLACK_APP_TOKEN (socket).
+    Serve,
+    /// Print a Slack app manifest for the loaded apps, to paste into Slack's
+    /// "Create New App → From an app manifest".
+    Manifest {
+        /// YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        /// Public base URL of `botyard serve` in http mode (e.g.
+        /// https://bot.example.com); without it the manifest uses Socket Mode.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Develop locally: build the starters, load the apps directory, hot-reload
     /// on change, and answer slash commands typed on the console.
@@ -148,6 +169,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev { no_build } => dev(&cli, *no_build).await,
+        Command::Serve => serve(&cli).await,
+        Command::Manifest { yaml, url } => {
+            let runtime = start(&cli, OutboxStatus::Local).await?;
+            let mut options = ManifestOptions::default();
+            if let Some(base) = url {
+                let paths = ReceiverConfig::new("unused");
+                options.connection = manifest::Connection::Http(manifest::RequestUrls::new(
+                    base,
+                    &paths.commands_path,
+                    &paths.events_path,
+                    &paths.interactivity_path,
+                ));
+            }
+            let value = manifest::manifest(&runtime.snapshot(), &options);
+            if *yaml {
+                print!("{}", manifest::to_yaml(&value));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -433,4 +475,83 @@ async fn console(runtime: &Runtime) -> Result<()> {
     }
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// A secret from the environment; never from files, never logged.
+fn secret(name: &str, what: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => anyhow::bail!("set {name} to {what}"),
+    }
+}
+
+async fn serve(cli: &Cli) -> Result<ExitCode> {
+    let slack = load_config(cli)?.slack;
+    let bot_token = secret(
+        "SLACK_BOT_TOKEN",
+        "the bot token (xoxb-…) from your Slack app's \"OAuth & Permissions\" page",
+    )?;
+    let api = WebApi::new(&slack.api_url, &bot_token);
+    let me = api.auth_test().await.with_context(|| {
+        format!(
+            "auth.test against {} failed; check SLACK_BOT_TOKEN",
+            slack.api_url
+        )
+    })?;
+    tracing::info!(team = %me.team_id, bot_user = %me.user_id, "connected to Slack");
+
+    let runtime = start(cli, OutboxStatus::Pending).await?;
+    let delivery = Delivery::start(runtime.storage().clone(), api, DeliveryConfig::default());
+    let _watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
+    let ticks = scheduler::spawn(runtime.clone());
+    let served = match slack.mode {
+        SlackMode::Http => {
+            let signing_secret = secret(
+                "SLACK_SIGNING_SECRET",
+                "the signing secret from your Slack app's \"Basic Information\" page",
+            )?;
+            let router = receiver::router(runtime.clone(), ReceiverConfig::new(signing_secret))?;
+            let listener = tokio::net::TcpListener::bind(&slack.listen)
+                .await
+                .with_context(|| {
+                    format!("cannot listen on {}; change [slack] listen", slack.listen)
+                })?;
+            // Printed on stdout so scripts and tests can find an ephemeral port.
+            println!(
+                "botyard serve: listening on http://{}",
+                listener.local_addr()?
+            );
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    tokio::signal::ctrl_c().await.ok();
+                })
+                .await
+                .context("serving HTTP")
+        }
+        SlackMode::Socket => {
+            let app_token = secret(
+                "SLACK_APP_TOKEN",
+                "an app-level token (xapp-…) with connections:write, from \"Basic Information\"",
+            )?;
+            let defaults = ReceiverConfig::new("unused");
+            let dispatcher = Dispatcher::new(
+                runtime.clone(),
+                defaults.ack_budget,
+                defaults.response_timeout,
+            );
+            let mut socket = SocketModeConfig::new(slack.api_url.clone(), app_token);
+            socket.connections = slack.connections.into();
+            let client = SocketMode::start(socket, dispatcher)?;
+            println!(
+                "botyard serve: connected over Socket Mode ({} connection(s))",
+                slack.connections
+            );
+            tokio::signal::ctrl_c().await.ok();
+            client.shutdown().await;
+            Ok(())
+        }
+    };
+    ticks.abort();
+    delivery.stop().await;
+    served.map(|()| ExitCode::SUCCESS)
 }

@@ -12,6 +12,12 @@
 //! [apps.hello]                 # app id = component file stem (apps/hello.wasm)
 //! grants = ["store", "log"]    # default: slack, store, schedule, log, clock
 //! deadline_ms = 2000
+//!
+//! [slack]                     # for `botyard serve`; secrets come from the environment
+//! mode = "http"                # or "socket" (Socket Mode, no public URL needed)
+//! listen = "127.0.0.1:3000"    # http mode: where Slack's requests arrive
+//! api_url = "https://slack.com/api/"
+//! connections = 1              # socket mode: 1..=10
 //! ```
 //!
 //! An app may also have `<apps_dir>/<id>.toml` with limits (not grants: the
@@ -43,6 +49,40 @@ pub struct Config {
     pub apps_dir: PathBuf,
     pub default_limits: Limits,
     pub apps: BTreeMap<String, AppConfig>,
+    pub slack: SlackConfig,
+}
+
+/// How `botyard serve` reaches Slack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlackMode {
+    /// Slack POSTs signed requests to `listen` (needs a public URL in front).
+    #[default]
+    Http,
+    /// The host dials out to Slack over WebSockets (Socket Mode).
+    Socket,
+}
+
+/// `[slack]` in `botyard.toml`. Tokens and the signing secret are never
+/// configured here: they come from the environment so they stay out of files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    pub mode: SlackMode,
+    pub listen: String,
+    pub api_url: String,
+    pub connections: u8,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            mode: SlackMode::Http,
+            listen: "127.0.0.1:3000".into(),
+            api_url: "https://slack.com/api/".into(),
+            connections: 1,
+        }
+    }
 }
 
 /// `[apps.<id>]` in `botyard.toml`.
@@ -73,6 +113,8 @@ struct ConfigFile {
     limits: LimitOverrides,
     #[serde(default)]
     apps: BTreeMap<String, AppConfig>,
+    #[serde(default)]
+    slack: SlackConfig,
 }
 
 /// What an app gets when `botyard.toml` says nothing about it.
@@ -113,6 +155,12 @@ impl Config {
             .limits
             .apply(Limits::default())
             .map_err(|e| format!("[limits]: {e}"))?;
+        if !(1..=10).contains(&file.slack.connections) {
+            return Err(format!(
+                "[slack] connections = {} must be 1..=10",
+                file.slack.connections
+            ));
+        }
         for (id, app) in &file.apps {
             app.limit_overrides()
                 .apply(default_limits)
@@ -124,6 +172,7 @@ impl Config {
                 .map_or_else(|| default_apps_dir.to_path_buf(), |dir| base.join(dir)),
             default_limits,
             apps: file.apps,
+            slack: file.slack,
         })
     }
 

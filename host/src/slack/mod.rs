@@ -3,7 +3,11 @@
 //! on these.)
 
 pub mod blocks;
+pub mod delivery;
+pub mod manifest;
 pub mod namespace;
 pub mod receiver;
 pub mod router;
 pub mod signature;
+pub mod socket_mode;
+pub mod web_api;

@@ -1,0 +1,791 @@
+//! The Socket Mode client: Slack pushes commands, interactions and events
+//! over WebSockets the host opens, so a host behind a firewall needs no
+//! public URL.
+//!
+//! Each of the 1–10 connections is a *slot* with its own supervisor: it asks
+//! `apps.connections.open` for a URL, waits for `hello`, then hands every
+//! envelope to the shared [`Dispatcher`] and acknowledges it by
+//! `envelope_id`. When Slack announces a `disconnect`, the slot opens the
+//! replacement first and only then lets the old socket go, so envelopes keep
+//! being read and acknowledged throughout. Errors reconnect with exponential
+//! backoff. The app-level token is never logged, nor is the socket URL (its
+//! ticket is a credential too).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use thiserror::Error;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tracing::Instrument;
+
+use super::receiver::{Ack, DispatchError, Dispatcher, SlashCommand};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Slack allows at most 10 Socket Mode connections per app.
+pub const MAX_CONNECTIONS: usize = 10;
+
+/// How the client connects. The app token is redacted from `Debug`.
+#[derive(Clone)]
+pub struct SocketModeConfig {
+    /// The Web API base, ending in `/`: `https://slack.com/api/`.
+    pub api_base: String,
+    /// The app-level token (`xapp-…`, scope `connections:write`).
+    pub app_token: String,
+    /// Sockets kept open at once (1–10); more spread load and survive one
+    /// socket's refresh without any pause.
+    pub connections: usize,
+    /// First wait before reconnecting after a failure; doubles up to `backoff_max`.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// How long `apps.connections.open`, the WebSocket handshake and `hello` may take.
+    pub connect_timeout: Duration,
+    /// A WebSocket ping is sent after this much silence; a socket silent for
+    /// three times as long is considered dead and replaced.
+    pub ping_interval: Duration,
+    /// How long a socket being replaced or shut down may take to finish the
+    /// envelopes it is handling and to be closed by Slack.
+    pub retire_timeout: Duration,
+}
+
+impl SocketModeConfig {
+    /// Defaults for everything but where to connect and with what.
+    pub fn new(api_base: impl Into<String>, app_token: impl Into<String>) -> Self {
+        SocketModeConfig {
+            api_base: api_base.into(),
+            app_token: app_token.into(),
+            connections: 1,
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(10),
+            retire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for SocketModeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketModeConfig")
+            .field("api_base", &self.api_base)
+            .field("app_token", &"<redacted>")
+            .field("connections", &self.connections)
+            .field("backoff_min", &self.backoff_min)
+            .field("backoff_max", &self.backoff_max)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ping_interval", &self.ping_interval)
+            .field("retire_timeout", &self.retire_timeout)
+            .finish()
+    }
+}
+
+/// Why Socket Mode could not start, or why one connection attempt failed.
+#[derive(Debug, Error)]
+pub enum SocketModeError {
+    #[error("Socket Mode takes 1 to {MAX_CONNECTIONS} connections; got {0}")]
+    BadConnectionCount(usize),
+    #[error(
+        "the Socket Mode token must be an app-level token (`xapp-…`, Slack app settings → Basic Information → App-Level Tokens, scope connections:write)"
+    )]
+    NotAnAppToken,
+    #[error("calling apps.connections.open: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("apps.connections.open refused: {0}")]
+    Api(String),
+    #[error("connecting the WebSocket: {0}")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+    #[error("no `hello` from Slack: {0}")]
+    NoHello(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// A running Socket Mode client. Dropping it stops every connection (they
+/// close in the background); [`SocketMode::shutdown`] waits for that.
+pub struct SocketMode {
+    stop: watch::Sender<bool>,
+    slots: Vec<JoinHandle<()>>,
+    open: Arc<AtomicUsize>,
+}
+
+impl SocketMode {
+    /// Starts `config.connections` connections, each reconnecting on its own
+    /// until shut down. Must be called inside a tokio runtime.
+    pub fn start(
+        config: SocketModeConfig,
+        dispatcher: Dispatcher,
+    ) -> Result<SocketMode, SocketModeError> {
+        if !(1..=MAX_CONNECTIONS).contains(&config.connections) {
+            return Err(SocketModeError::BadConnectionCount(config.connections));
+        }
+        if !config.app_token.starts_with("xapp-") {
+            return Err(SocketModeError::NotAnAppToken);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.connect_timeout)
+            .build()?;
+        let (stop, stopped) = watch::channel(false);
+        let open = Arc::new(AtomicUsize::new(0));
+        let shared = Arc::new(Shared {
+            config,
+            dispatcher,
+            http,
+            open: open.clone(),
+        });
+        let slots = (0..shared.config.connections)
+            .map(|slot| {
+                let shared = shared.clone();
+                let stopped = stopped.clone();
+                tokio::spawn(
+                    run_slot(shared, stopped).instrument(tracing::info_span!("socket_mode", slot)),
+                )
+            })
+            .collect();
+        Ok(SocketMode { stop, slots, open })
+    }
+
+    /// Sockets that got `hello` and are not yet closed (a slot briefly holds
+    /// two while it replaces one).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Stops taking envelopes, lets those being handled be acknowledged,
+    /// closes every socket and waits for all of it.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for slot in std::mem::take(&mut self.slots) {
+            let _ = slot.await;
+        }
+    }
+}
+
+impl Drop for SocketMode {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+struct Shared {
+    config: SocketModeConfig,
+    dispatcher: Dispatcher,
+    http: reqwest::Client,
+    open: Arc<AtomicUsize>,
+}
+
+/// Exponential backoff with jitter, so many hosts do not reconnect in step.
+struct Backoff {
+    next: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(min: Duration, max: Duration) -> Self {
+        Backoff {
+            next: min,
+            min,
+            max,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = self.min;
+    }
+
+    fn next(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        // 75–125 % of the base.
+        base.mul_f64(0.75 + f64::from(nanos % 1000) / 2000.0)
+    }
+}
+
+/// Resolves once the client is told to stop (or its handle is gone).
+async fn stop_signal(stopped: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`; drop it here.
+    let _ = stopped.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// Runs `work` unless the client is stopped first (`None`).
+async fn until_stopped<T>(
+    stopped: &mut watch::Receiver<bool>,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        _ = stop_signal(stopped) => None,
+        out = work => Some(out),
+    }
+}
+
+/// Connects, retrying with backoff, until connected (`Some`) or stopped.
+async fn connect_with_retry(
+    shared: &Arc<Shared>,
+    stopped: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<Connection> {
+    loop {
+        match until_stopped(stopped, connect(shared)).await? {
+            Ok(connection) => {
+                backoff.reset();
+                return Some(connection);
+            }
+            Err(e) => {
+                let wait = backoff.next();
+                tracing::warn!(
+                    error = %e,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "Socket Mode connection failed"
+                );
+                until_stopped(stopped, tokio::time::sleep(wait)).await?;
+            }
+        }
+    }
+}
+
+/// Keeps one connection open until told to stop, replacing it when Slack
+/// asks and reconnecting when it fails.
+async fn run_slot(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let mut backoff = Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
+    let retire_timeout = shared.config.retire_timeout;
+    let Some(mut current) = connect_with_retry(&shared, &mut stopped, &mut backoff).await else {
+        return;
+    };
+    loop {
+        let event = tokio::select! {
+            _ = stop_signal(&mut stopped) => {
+                current.retire(Retire::Shutdown, retire_timeout).await;
+                return;
+            }
+            event = current.events.recv() => event,
+        };
+        match event {
+            Some(ConnectionEvent::Disconnect(reason)) => {
+                tracing::info!(
+                    reason,
+                    connection = current.id,
+                    "Slack asked to reconnect; opening the replacement first"
+                );
+                let Some(replacement) =
+                    connect_with_retry(&shared, &mut stopped, &mut backoff).await
+                else {
+                    current.retire(Retire::Shutdown, retire_timeout).await;
+                    return;
+                };
+                let old = std::mem::replace(&mut current, replacement);
+                tokio::spawn(
+                    old.retire(Retire::Replaced, retire_timeout)
+                        .in_current_span(),
+                );
+            }
+            Some(ConnectionEvent::Closed(why)) => {
+                tracing::warn!(
+                    connection = current.id,
+                    why,
+                    "Socket Mode connection lost; reconnecting"
+                );
+                let wait = backoff.next();
+                if until_stopped(&mut stopped, tokio::time::sleep(wait))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+                let Some(next) = connect_with_retry(&shared, &mut stopped, &mut backoff).await
+                else {
+                    return;
+                };
+                current = next;
+            }
+            None => {
+                // The task ended without a word: it was aborted or panicked.
+                tracing::error!(
+                    connection = current.id,
+                    "Socket Mode connection task ended; reconnecting"
+                );
+                let Some(next) = connect_with_retry(&shared, &mut stopped, &mut backoff).await
+                else {
+                    return;
+                };
+                current = next;
+            }
+        }
+    }
+}
+
+/// What a connection tells its slot.
+#[derive(Debug)]
+enum ConnectionEvent {
+    /// Slack sent `disconnect` with this reason: replace the connection.
+    Disconnect(String),
+    /// The socket is gone (why, for the log).
+    Closed(String),
+}
+
+/// Why a connection is being let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// A replacement is up: keep acknowledging until Slack closes this
+    /// socket (whatever Slack sent on it before closing is read first), or
+    /// close it ourselves once idle at the timeout.
+    Replaced,
+    /// The client is stopping: close as soon as in-flight envelopes are acked.
+    Shutdown,
+}
+
+/// One open socket, served by its own task.
+struct Connection {
+    id: u64,
+    events: mpsc::UnboundedReceiver<ConnectionEvent>,
+    retire: Option<tokio::sync::oneshot::Sender<Retire>>,
+    task: JoinHandle<()>,
+}
+
+impl Connection {
+    /// Lets the socket finish and close, waiting at most about `timeout`.
+    async fn retire(mut self, how: Retire, timeout: Duration) {
+        if let Some(tx) = self.retire.take() {
+            let _ = tx.send(how);
+        }
+        // The task bounds itself by `timeout`; this is a backstop.
+        let backstop = timeout + Duration::from_secs(2);
+        if tokio::time::timeout(backstop, &mut self.task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connection = self.id,
+                "a retiring socket did not close in time; dropped"
+            );
+            self.task.abort();
+        }
+    }
+}
+
+/// Counts a socket as open for as long as its task lives.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl OpenGuard {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        OpenGuard(open.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+#[derive(Deserialize)]
+struct OpenResponse {
+    ok: bool,
+    url: Option<String>,
+    error: Option<String>,
+}
+
+/// Asks Slack for a fresh WebSocket URL (each is good for one connection).
+async fn open_url(shared: &Shared) -> Result<String, SocketModeError> {
+    let base = &shared.config.api_base;
+    let sep = if base.ends_with('/') { "" } else { "/" };
+    let response: OpenResponse = shared
+        .http
+        .post(format!("{base}{sep}apps.connections.open"))
+        .bearer_auth(&shared.config.app_token)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    match (response.ok, response.url) {
+        (true, Some(url)) => Ok(url),
+        (_, _) => Err(SocketModeError::Api(
+            response
+                .error
+                .unwrap_or_else(|| "no url in the answer".into()),
+        )),
+    }
+}
+
+/// Opens a socket, waits for `hello`, and starts serving it.
+async fn connect(shared: &Arc<Shared>) -> Result<Connection, SocketModeError> {
+    let limit = shared.config.connect_timeout;
+    let (socket, early) = tokio::time::timeout(limit, async {
+        let url = open_url(shared).await?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(Box::new)?;
+        // Slack sends `hello` first; anything before it is kept, not lost.
+        let mut early = Vec::new();
+        loop {
+            match socket.next().await {
+                Some(Ok(WsMessage::Text(text))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+                    if value["type"] == "hello" {
+                        tracing::debug!(
+                            num_connections = value["num_connections"].as_u64(),
+                            host = value["debug_info"]["host"].as_str(),
+                            "hello"
+                        );
+                        return Ok((socket, early));
+                    }
+                    early.push(text.to_string());
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return Err(SocketModeError::NoHello(format!(
+                        "closed before hello: {frame:?}"
+                    )));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(Box::new(e).into()),
+                None => return Err(SocketModeError::NoHello("socket ended".into())),
+            }
+        }
+    })
+    .await
+    .map_err(|_| SocketModeError::Timeout(limit))??;
+    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (retire_tx, retire_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(
+        serve(shared.clone(), socket, early, events_tx, retire_rx)
+            .instrument(tracing::info_span!("socket", connection = id)),
+    );
+    tracing::info!(connection = id, "Socket Mode connection open");
+    Ok(Connection {
+        id,
+        events,
+        retire: Some(retire_tx),
+        task,
+    })
+}
+
+/// An envelope or control message as Slack sends it.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    envelope_id: Option<String>,
+    #[serde(default)]
+    payload: Value,
+    #[serde(default)]
+    accepts_response_payload: bool,
+    #[serde(default)]
+    retry_attempt: Option<u32>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Reads one socket: envelopes go to the dispatcher in their own tasks,
+/// their acks come back here to be written. Ends when the socket closes,
+/// fails, goes silent, or is retired and done.
+async fn serve(
+    shared: Arc<Shared>,
+    socket: Socket,
+    early: Vec<String>,
+    events: mpsc::UnboundedSender<ConnectionEvent>,
+    mut retire_rx: tokio::sync::oneshot::Receiver<Retire>,
+) {
+    let _open = OpenGuard::new(&shared.open);
+    let (mut sink, mut stream) = socket.split();
+    let (acks_tx, mut acks) = mpsc::unbounded_channel::<Option<String>>();
+    let mut in_flight = 0usize;
+    let mut retiring: Option<(Retire, tokio::time::Instant)> = None;
+    let ping_every = shared.config.ping_interval;
+    let mut ping = tokio::time::interval(ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+
+    for text in early {
+        on_text(&shared, &text, &events, &acks_tx, &mut in_flight);
+    }
+
+    let why: String = loop {
+        // A retiring socket closes itself once idle: at once on shutdown,
+        // at the deadline when replaced (Slack normally closes it first).
+        if let Some((how, deadline)) = retiring {
+            let now = tokio::time::Instant::now();
+            let idle = in_flight == 0;
+            if (idle && (how == Retire::Shutdown || now >= deadline))
+                || now >= deadline + Duration::from_secs(1)
+            {
+                if !idle {
+                    tracing::warn!(
+                        in_flight,
+                        "closing with envelopes unacknowledged; Slack will redeliver them"
+                    );
+                }
+                let _ = sink.send(WsMessage::Close(None)).await;
+                // Let the close handshake finish, briefly.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while let Some(Ok(_)) = stream.next().await {}
+                })
+                .await;
+                break "closed by us".into();
+            }
+        }
+        let wake = retiring.map_or_else(
+            || tokio::time::Instant::now() + Duration::from_secs(3600),
+            |(_, deadline)| deadline,
+        );
+        tokio::select! {
+            message = stream.next() => {
+                last_heard = Instant::now();
+                match message {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        on_text(&shared, text.as_str(), &events, &acks_tx, &mut in_flight);
+                    }
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        break format!("closed by Slack: {frame:?}");
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break format!("socket error: {e}"),
+                    None => break "socket ended".into(),
+                }
+            }
+            Some(ack) = acks.recv() => {
+                in_flight -= 1;
+                if let Some(ack) = ack
+                    && let Err(e) = sink.send(WsMessage::text(ack)).await
+                {
+                    break format!("sending an ack failed: {e}");
+                }
+            }
+            how = &mut retire_rx, if retiring.is_none() => {
+                // A dropped Connection means nobody wants this socket either.
+                let how = how.unwrap_or(Retire::Shutdown);
+                retiring = Some((how, tokio::time::Instant::now() + shared.config.retire_timeout));
+            }
+            _ = ping.tick() => {
+                let silent = last_heard.elapsed();
+                if silent >= ping_every * 3 {
+                    break format!("silent for {silent:?}");
+                }
+                if silent >= ping_every
+                    && let Err(e) = sink.send(WsMessage::Ping(Default::default())).await
+                {
+                    break format!("ping failed: {e}");
+                }
+            }
+            _ = tokio::time::sleep_until(wake), if retiring.is_some() => {}
+        }
+    };
+    if in_flight > 0 {
+        tracing::warn!(
+            in_flight,
+            "socket gone with envelopes unacknowledged; Slack will redeliver them"
+        );
+    }
+    tracing::info!(why, "Socket Mode connection closed");
+    if retiring.is_none() {
+        let _ = events.send(ConnectionEvent::Closed(why));
+    }
+}
+
+/// Handles one text frame: an envelope starts a dispatch task, `disconnect`
+/// is passed to the slot.
+fn on_text(
+    shared: &Arc<Shared>,
+    text: &str,
+    events: &mpsc::UnboundedSender<ConnectionEvent>,
+    acks: &mpsc::UnboundedSender<Option<String>>,
+    in_flight: &mut usize,
+) {
+    let envelope: Envelope = match serde_json::from_str(text) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            tracing::warn!(error = %e, "Socket Mode message is not an envelope; ignored");
+            return;
+        }
+    };
+    match (envelope.kind.as_str(), envelope.envelope_id.clone()) {
+        ("disconnect", _) => {
+            let reason = envelope.reason.unwrap_or_else(|| "unknown".into());
+            let _ = events.send(ConnectionEvent::Disconnect(reason));
+        }
+        ("hello", _) => {}
+        (_, Some(envelope_id)) => {
+            *in_flight += 1;
+            let slot = AckSlot {
+                tx: acks.clone(),
+                sent: false,
+            };
+            let dispatcher = shared.dispatcher.clone();
+            let span = tracing::info_span!(
+                "envelope",
+                kind = %envelope.kind,
+                envelope_id = %envelope_id,
+            );
+            tokio::spawn(
+                async move {
+                    let ack = answer(&dispatcher, envelope, &envelope_id).await;
+                    slot.send(ack);
+                }
+                .instrument(span),
+            );
+        }
+        (other, None) => tracing::debug!(kind = other, "Socket Mode message ignored"),
+    }
+}
+
+/// Hands an ack (or "no ack") back to the socket exactly once, even if the
+/// dispatch task panics, so the socket's in-flight count stays right.
+struct AckSlot {
+    tx: mpsc::UnboundedSender<Option<String>>,
+    sent: bool,
+}
+
+impl AckSlot {
+    fn send(mut self, ack: Option<String>) {
+        self.sent = true;
+        let _ = self.tx.send(ack);
+    }
+}
+
+impl Drop for AckSlot {
+    fn drop(&mut self) {
+        if !self.sent {
+            let _ = self.tx.send(None);
+        }
+    }
+}
+
+/// Dispatches an envelope and builds its ack; `None` leaves it unacked so
+/// Slack redelivers it (the storage was unavailable, as HTTP's 500).
+async fn answer(dispatcher: &Dispatcher, envelope: Envelope, envelope_id: &str) -> Option<String> {
+    let result = match envelope.kind.as_str() {
+        "slash_commands" => match serde_json::from_value::<SlashCommand>(envelope.payload) {
+            Ok(command) => Ok(dispatcher.command(command).await),
+            Err(e) => Err(DispatchError::Malformed(format!(
+                "not a slash command: {e}"
+            ))),
+        },
+        "interactive" => dispatcher.interaction(&envelope.payload).await,
+        "events_api" => {
+            let retry = envelope.retry_attempt.filter(|n| *n > 0);
+            dispatcher.event(&envelope.payload, retry).await
+        }
+        other => {
+            tracing::debug!(kind = other, "envelope type not handled; acknowledged");
+            Ok(Ack::Empty)
+        }
+    };
+    let ack = match result {
+        Ok(ack) => ack,
+        Err(DispatchError::Malformed(what)) => {
+            // Redelivering would not make it well-formed.
+            tracing::warn!(what, "malformed envelope acknowledged and dropped");
+            Ack::Empty
+        }
+        Err(e @ DispatchError::Storage(_)) => {
+            tracing::error!(error = %e, "envelope left unacknowledged; Slack will redeliver it");
+            return None;
+        }
+    };
+    Some(ack_text(
+        envelope_id,
+        envelope.accepts_response_payload,
+        ack,
+    ))
+}
+
+/// `{"envelope_id"}`, with the answer as `payload` where Slack takes one.
+fn ack_text(envelope_id: &str, accepts_response_payload: bool, ack: Ack) -> String {
+    let mut message = json!({ "envelope_id": envelope_id });
+    match ack {
+        Ack::Json(body) if accepts_response_payload => message["payload"] = body,
+        Ack::Json(_) => {
+            tracing::warn!("an answer was dropped: this envelope takes no response payload");
+        }
+        Ack::Empty => {}
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_carry_a_payload_only_where_slack_takes_one() {
+        let body = json!({"text": "hi"});
+        let with: Value =
+            serde_json::from_str(&ack_text("e1", true, Ack::Json(body.clone()))).unwrap();
+        assert_eq!(with, json!({"envelope_id": "e1", "payload": body}));
+        let without: Value = serde_json::from_str(&ack_text("e2", false, Ack::Json(body))).unwrap();
+        assert_eq!(without, json!({"envelope_id": "e2"}));
+        let empty: Value = serde_json::from_str(&ack_text("e3", true, Ack::Empty)).unwrap();
+        assert_eq!(empty, json!({"envelope_id": "e3"}));
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(400));
+        let first = b.next();
+        assert!(first >= Duration::from_millis(75) && first <= Duration::from_millis(125));
+        b.next();
+        b.next();
+        let capped = b.next();
+        assert!(capped <= Duration::from_millis(500), "{capped:?}");
+        assert!(capped >= Duration::from_millis(300), "{capped:?}");
+        b.reset();
+        assert!(b.next() <= Duration::from_millis(125));
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let config = SocketModeConfig::new("http://x/api/", "xapp-secret-token");
+        assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn refuses_bad_settings_before_connecting() {
+        let runtime = test_dispatcher();
+        let mut config = SocketModeConfig::new("http://127.0.0.1:9/api/", "xapp-1");
+        config.connections = 11;
+        assert!(matches!(
+            SocketMode::start(config.clone(), runtime.clone()),
+            Err(SocketModeError::BadConnectionCount(11))
+        ));
+        config.connections = 0;
+        assert!(SocketMode::start(config.clone(), runtime.clone()).is_err());
+        config.connections = 1;
+        config.app_token = "xoxb-bot".into();
+        assert!(matches!(
+            SocketMode::start(config, runtime),
+            Err(SocketModeError::NotAnAppToken)
+        ));
+    }
+
+    fn test_dispatcher() -> Dispatcher {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let config = crate::config::Config::parse("", dir, &dir.join("apps")).unwrap();
+        let storage = crate::storage::Storage::open(&dir.join("botyard.db")).unwrap();
+        let runtime = Arc::new(crate::runtime::Runtime::new(
+            config,
+            dir,
+            storage,
+            crate::storage::OutboxStatus::Local,
+        ));
+        Dispatcher::new(runtime, Duration::from_secs(2), Duration::from_secs(2))
+    }
+}
