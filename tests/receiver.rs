@@ -581,9 +581,10 @@ async fn a_button_click_reaches_the_app_that_posted_it() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "");
     let posted = h.next_hooked().await;
-    assert_eq!(posted["response_type"], "ephemeral");
-    assert_eq!(posted["replace_original"], false);
-    assert_eq!(posted["text"], "<@U1>, you have said hello 2 time(s).");
+    // hello counts the click and replaces the message that held the button.
+    assert_eq!(posted["replace_original"], true);
+    assert_eq!(posted["text"], "<@U1> clicked 1 time(s).");
+    assert_eq!(posted["blocks"][1]["elements"][0]["action_id"], "hello.count");
     assert_eq!(h.audit("hello", "action"), ["count"]);
 
     // An app's error reaches the user as a short ephemeral message.

@@ -1,5 +1,6 @@
 //! `/hello [name]` greets you and counts, per user, how often you called it.
-//! The reply carries a button; clicking it shows your count again.
+//! The reply carries a button that counts clicks per user and updates the
+//! message with the new count.
 
 wit_bindgen::generate!({ world: "app", path: "../../wit" });
 
@@ -15,11 +16,15 @@ fn count_key(user: &str) -> String {
     format!("calls/{user}")
 }
 
+fn click_key(user: &str) -> String {
+    format!("clicks/{user}")
+}
+
 fn button_blocks(text: &str, user: &str) -> String {
     // Block Kit as JSON text; built by hand to keep the starter dependency-free.
     let text = text.replace('\\', "\\\\").replace('"', "\\\"");
     format!(
-        r#"[{{"type":"section","text":{{"type":"mrkdwn","text":"{text}"}}}},{{"type":"actions","elements":[{{"type":"button","action_id":"count","text":{{"type":"plain_text","text":"How many?"}},"value":"{user}"}}]}}]"#
+        r#"[{{"type":"section","text":{{"type":"mrkdwn","text":"{text}"}}}},{{"type":"actions","elements":[{{"type":"button","action_id":"count","text":{{"type":"plain_text","text":"Click me"}},"value":"{user}"}}]}}]"#
     )
 }
 
@@ -55,14 +60,9 @@ impl Guest for Hello {
             return Err(format!("unknown action {}", request.action_id));
         }
         let user = &request.context.user_id;
-        let count = match store::get(&count_key(user)).map_err(|e| format!("{e:?}"))? {
-            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            None => "0".into(),
-        };
-        Ok(ActionResponse::Reply(Reply {
-            visibility: Visibility::Ephemeral,
-            message: Message { text: format!("<@{user}>, you have said hello {count} time(s)."), blocks: None },
-        }))
+        let clicks = store::increment(&click_key(user), 1).map_err(|e| format!("{e:?}"))?;
+        let text = format!("<@{user}> clicked {clicks} time(s).");
+        Ok(ActionResponse::Update(Message { blocks: Some(button_blocks(&text, user)), text }))
     }
 
     fn on_view_submission(_: ViewSubmission) -> Result<ViewResponse, String> {
