@@ -40,6 +40,20 @@ impl SlackState {
 }
 
 impl HostState {
+    /// `views.open` and `views.push`: a view opened from a trigger; returns
+    /// the placeholder view id the host resolves on delivery.
+    fn stack_view(
+        &mut self,
+        method: &str,
+        trigger_id: String,
+        view: String,
+    ) -> Result<String, SlackError> {
+        non_empty("trigger-id", &trigger_id)?;
+        let view = view_payload(&self.app, &view)?;
+        let id = self.record(method, json!({ "trigger_id": trigger_id, "view": view }))?;
+        Ok(format!("{PENDING_TS_PREFIX}{id}"))
+    }
+
     /// Writes one Web API call to the outbox; callers have validated it.
     fn record(&mut self, method: &str, payload: Value) -> Result<i64, SlackError> {
         if self.slack.recorded.len() >= MAX_CALLS_PER_INVOCATION {
@@ -150,23 +164,11 @@ impl slack::Host for HostState {
     }
 
     async fn open_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
-        non_empty("trigger-id", &trigger_id)?;
-        let view = view_payload(&self.app, &view)?;
-        let id = self.record(
-            "views.open",
-            json!({ "trigger_id": trigger_id, "view": view }),
-        )?;
-        Ok(format!("{PENDING_TS_PREFIX}{id}"))
+        self.stack_view("views.open", trigger_id, view)
     }
 
     async fn push_view(&mut self, trigger_id: String, view: String) -> Result<String, SlackError> {
-        non_empty("trigger-id", &trigger_id)?;
-        let view = view_payload(&self.app, &view)?;
-        let id = self.record(
-            "views.push",
-            json!({ "trigger_id": trigger_id, "view": view }),
-        )?;
-        Ok(format!("{PENDING_TS_PREFIX}{id}"))
+        self.stack_view("views.push", trigger_id, view)
     }
 
     async fn update_view(&mut self, view_id: String, view: String) -> Result<(), SlackError> {

@@ -151,22 +151,19 @@ impl Storage {
 }
 
 fn check_key(key: &str) -> Result<(), StorageError> {
-    if key.len() > MAX_KEY_BYTES {
-        return Err(StorageError::TooLarge {
-            what: "key",
-            limit: MAX_KEY_BYTES,
-            actual: key.len(),
-        });
-    }
-    Ok(())
+    check_size("key", key.len(), MAX_KEY_BYTES)
 }
 
 fn check_value(value: &[u8]) -> Result<(), StorageError> {
-    if value.len() > MAX_VALUE_BYTES {
+    check_size("value", value.len(), MAX_VALUE_BYTES)
+}
+
+fn check_size(what: &'static str, actual: usize, limit: usize) -> Result<(), StorageError> {
+    if actual > limit {
         return Err(StorageError::TooLarge {
-            what: "value",
-            limit: MAX_VALUE_BYTES,
-            actual: value.len(),
+            what,
+            limit,
+            actual,
         });
     }
     Ok(())
