@@ -584,7 +584,10 @@ async fn a_button_click_reaches_the_app_that_posted_it() {
     // hello counts the click and replaces the message that held the button.
     assert_eq!(posted["replace_original"], true);
     assert_eq!(posted["text"], "<@U1> clicked 1 time(s).");
-    assert_eq!(posted["blocks"][1]["elements"][0]["action_id"], "hello.count");
+    assert_eq!(
+        posted["blocks"][1]["elements"][0]["action_id"],
+        "hello.count"
+    );
     assert_eq!(h.audit("hello", "action"), ["count"]);
 
     // An app's error reaches the user as a short ephemeral message.
