@@ -1,0 +1,332 @@
+//! `cargo bench --bench http`: signed slash commands over loopback HTTP
+//! (keep-alive, 32 concurrent clients) against the real receiver router,
+//! for the hello guest `/hello` beside the same logic as a native handler
+//! `/hello-native` in the same server. Phases alternate (warm-up, then guest,
+//! native, guest, native) so machine noise hits both. Prints figures beside
+//! the issue's targets; judged by a human, since these machines are shared.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use botyard::capabilities::HostState;
+use botyard::runtime::app::NativeApp;
+use botyard::runtime::bindings::types::{AppInfo, CommandSpec, Message, Reply, Visibility};
+use botyard::runtime::invoke::{Request, Response};
+use botyard::slack::receiver::{ReceiverConfig, router};
+use botyard::slack::signature;
+use support::TestHost;
+
+const SECRET: &str = "bench-signing-secret";
+const CLIENTS: usize = 32;
+/// Requests per measured phase; each kind gets two phases.
+const PER_PHASE: usize = 4000;
+const WARM_UP: usize = 1000;
+/// A phase stops issuing requests after this long, whatever its count.
+const PHASE_CAP: Duration = Duration::from_secs(30);
+
+/// examples/hello-rust's `/hello`, written natively (as in benches/invoke.rs).
+struct NativeHello;
+
+impl NativeApp for NativeHello {
+    fn describe(&self) -> AppInfo {
+        AppInfo {
+            name: "hello-native".into(),
+            description: "Native baseline".into(),
+            commands: vec![CommandSpec {
+                name: "/hello-native".into(),
+                description: "Say hello".into(),
+                usage: "[name]".into(),
+            }],
+            subcommands: vec![],
+            events: vec![],
+            schedules: vec![],
+        }
+    }
+
+    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
+        let Request::Command(request) = request else {
+            return Err("commands only".into());
+        };
+        let user = &request.context.user_id;
+        let count = state
+            .storage
+            .kv_increment(&state.app, &format!("calls/{user}"), 1)
+            .map_err(|e| e.to_string())?;
+        let name = if request.text.is_empty() {
+            format!("<@{user}>")
+        } else {
+            request.text.clone()
+        };
+        let text = format!("Hello, {name}! You have said hello {count} time(s).");
+        let blocks = serde_json::json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "actions", "elements": [{"type": "button", "action_id": "count", "text": {"type": "plain_text", "text": "How many?"}, "value": user}]}
+        ]);
+        Ok(Response::Command(Some(Reply {
+            visibility: Visibility::InChannel,
+            message: Message {
+                text,
+                blocks: Some(blocks.to_string()),
+            },
+        })))
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The form Slack posts for a slash command.
+fn command_form(command: &str, user: &str, n: usize) -> Vec<u8> {
+    serde_urlencoded::to_string([
+        ("token", "legacy-verification-token"),
+        ("team_id", "T0BENCH"),
+        ("channel_id", "C0BENCH"),
+        ("user_id", user),
+        ("command", command),
+        ("text", "bench"),
+        (
+            "response_url",
+            &format!("https://hooks.slack.com/commands/T0BENCH/{n}/bench"),
+        ),
+        ("trigger_id", &format!("{n}.4242.bench")),
+        ("api_app_id", "A0BENCH"),
+    ])
+    .unwrap()
+    .into_bytes()
+}
+
+/// One request: signed now, sent, its reply checked. `Err` says why it failed.
+async fn one(
+    client: &reqwest::Client,
+    url: &str,
+    command: &str,
+    user: &str,
+    n: usize,
+) -> Result<(), String> {
+    let body = command_form(command, user, n);
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in signature::signed_headers(SECRET, now_secs(), &body) {
+        request = request.header(name, value);
+    }
+    let response = request
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| format!("body: {e}"))?;
+    if status != reqwest::StatusCode::OK {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        ));
+    }
+    let reply: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("reply not JSON: {e}"))?;
+    let text = reply["text"].as_str().unwrap_or_default();
+    let ok = text.starts_with("Hello, bench! You have said hello ")
+        && text.ends_with(" time(s).")
+        && reply["response_type"] == "in_channel";
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("unexpected reply: {reply}"))
+    }
+}
+
+struct Phase {
+    done: usize,
+    failures: Vec<String>,
+    failed: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+    capped: bool,
+}
+
+/// `count` requests of `command` from CLIENTS concurrent clients sharing
+/// `client`'s keep-alive pool.
+async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count: usize) -> Phase {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url, next) = (client.clone(), url.to_string(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let user = format!("UBENCH{c:02}");
+            let (mut lat, mut fails, mut failed) = (Vec::new(), Vec::new(), 0usize);
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count || started.elapsed() > PHASE_CAP {
+                    break;
+                }
+                let t = Instant::now();
+                let result = one(&client, &url, command, &user, n).await;
+                lat.push(t.elapsed());
+                if let Err(e) = result {
+                    failed += 1;
+                    if fails.len() < 5 {
+                        fails.push(e);
+                    }
+                }
+            }
+            (lat, fails, failed)
+        }));
+    }
+    let mut out = Phase {
+        done: 0,
+        failures: Vec::new(),
+        failed: 0,
+        wall: Duration::ZERO,
+        latencies: Vec::with_capacity(count),
+        capped: false,
+    };
+    for task in tasks {
+        let (lat, fails, failed) = task.await.unwrap();
+        out.latencies.extend(lat);
+        out.failures.extend(fails);
+        out.failed += failed;
+    }
+    out.wall = started.elapsed();
+    out.done = out.latencies.len();
+    out.capped = out.done < count;
+    out
+}
+
+struct Totals {
+    done: usize,
+    wall: Duration,
+    failed: usize,
+    failures: Vec<String>,
+    latencies: Vec<Duration>,
+    capped: bool,
+}
+
+impl Totals {
+    fn new() -> Self {
+        Totals {
+            done: 0,
+            wall: Duration::ZERO,
+            failed: 0,
+            failures: vec![],
+            latencies: vec![],
+            capped: false,
+        }
+    }
+    fn add(&mut self, p: Phase) {
+        self.done += p.done;
+        self.wall += p.wall;
+        self.failed += p.failed;
+        self.failures.extend(p.failures);
+        self.latencies.extend(p.latencies);
+        self.capped |= p.capped;
+    }
+    fn rps(&self) -> f64 {
+        self.done as f64 / self.wall.as_secs_f64()
+    }
+    fn pct(&mut self, p: usize) -> f64 {
+        self.latencies.sort();
+        let i = (self.latencies.len() * p / 100).min(self.latencies.len() - 1);
+        self.latencies[i].as_secs_f64() * 1e3
+    }
+}
+
+fn main() {
+    // The server: the real receiver router on its own 2-worker runtime.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = TestHost::new("", &[("hello", "hello-rust")]);
+    let addr = server_rt.block_on(async {
+        let runtime = host.start().await;
+        runtime
+            .install_native("hello-native", Arc::new(NativeHello))
+            .unwrap();
+        let app = router(runtime, ReceiverConfig::new(SECRET)).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let url = format!("http://{addr}/slack/commands");
+
+    // The clients: their own runtime, one shared keep-alive pool.
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    client_rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .unwrap();
+
+        let (mut guest, mut native) = (Totals::new(), Totals::new());
+        let mut warm_failed = 0;
+        for command in ["/hello", "/hello-native"] {
+            let p = phase(&client, &url, command, WARM_UP).await;
+            warm_failed += p.failed;
+            for f in &p.failures {
+                println!("  warm-up failure ({command}): {f}");
+            }
+        }
+        println!(
+            "signed slash commands over loopback HTTP, keep-alive, {CLIENTS} concurrent clients, \
+             server on 2 worker threads; {PER_PHASE} requests per phase, phases guest/native/guest/native \
+             after {WARM_UP} warm-up requests each (warm-up failures: {warm_failed})"
+        );
+        for round in 1..=2 {
+            for (command, totals) in [("/hello", &mut guest), ("/hello-native", &mut native)] {
+                let p = phase(&client, &url, command, PER_PHASE).await;
+                println!(
+                    "  round {round} {command:<14} {:6} req in {:6.2} s = {:7.0} req/s{}",
+                    p.done,
+                    p.wall.as_secs_f64(),
+                    p.done as f64 / p.wall.as_secs_f64(),
+                    if p.capped { "  (time cap hit)" } else { "" }
+                );
+                totals.add(p);
+            }
+        }
+
+        for (label, t) in [("hello guest (wasm)", &mut guest), ("hello native      ", &mut native)] {
+            let (p50, p99) = (t.pct(50), t.pct(99));
+            println!(
+                "  {label}: {:7.0} req/s   p50 {:6.2} ms   p99 {:6.2} ms (target ≤ 5 ms)   failures {}/{}{}",
+                t.rps(),
+                p50,
+                p99,
+                t.failed,
+                t.done,
+                if t.capped { "   (time cap hit: fewer requests than asked)" } else { "" }
+            );
+            for f in &t.failures {
+                println!("    failure: {f}");
+            }
+        }
+        let (g50, g99, n50, n99) = (guest.pct(50), guest.pct(99), native.pct(50), native.pct(99));
+        println!(
+            "  guest/native: throughput {:.2} (target ≥ 0.6)   p50 {:.2}x   p99 {:.2}x",
+            guest.rps() / native.rps(),
+            g50 / n50,
+            g99 / n99
+        );
+    });
+    drop(client_rt);
+    drop(server_rt);
+    drop(host);
+}
