@@ -46,6 +46,7 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         ("ungranted", &["botyard:app/slack@0.1.0"]),
         ("peeker", &["botyard:app/store@0.1.0"]),
         ("sleeper", &["botyard:app/clock@0.1.0"]),
+        ("modal", &["botyard:app/slack@0.1.0"]),
     ];
     for (name, want) in expect {
         assert_eq!(imports(name), *want, "imports of {name}");

@@ -5,90 +5,17 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use botyard::emulator::{Emulator, EmulatorConfig, Fault, HostUrls};
-use support::guest_component;
-
-/// A running `botyard serve`, killed (SIGKILL) when dropped.
-struct Served {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn serve(dir: &Path, emulator: &Emulator) -> Served {
-    let config = emulator.config();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_botyard"))
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--config")
-        .arg(dir.join("botyard.toml"))
-        .arg("serve")
-        .env("SLACK_BOT_TOKEN", &config.bot_token)
-        .env("SLACK_SIGNING_SECRET", &config.signing_secret)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting botyard serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("reading serve's address");
-    let base_url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        base_url.starts_with("http://127.0.0.1:"),
-        "unexpected first line: {line:?}"
-    );
-    emulator.set_request_urls(HostUrls {
-        commands: Some(format!("{base_url}/slack/commands")),
-        events: Some(format!("{base_url}/slack/events")),
-        interactivity: Some(format!("{base_url}/slack/interactivity")),
-    });
-    Served { child, base_url }
-}
+use botyard::emulator::{Emulator, EmulatorConfig, Fault};
+use support::serve::{Mode, serve, setup_dir, wait_for};
 
 fn setup(emulator: &Emulator) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("botyard.toml"),
-        format!(
-            "[slack]\nlisten = \"127.0.0.1:0\"\napi_url = \"{}\"\n",
-            emulator.base_url()
-        ),
+    setup_dir(
+        emulator,
+        Mode::Http,
+        &[("hello", "hello-rust"), ("poster", "ungranted")],
     )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("apps")).unwrap();
-    for (id, guest) in [("hello", "hello-rust"), ("poster", "ungranted")] {
-        std::fs::copy(
-            guest_component(guest),
-            dir.path().join(format!("apps/{id}.wasm")),
-        )
-        .unwrap();
-    }
-    dir
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

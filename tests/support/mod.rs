@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod host;
+pub mod serve;
 
 pub use host::*;
 
