@@ -12,13 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use botyard::capabilities::HostState;
-use botyard::runtime::app::NativeApp;
-use botyard::runtime::bindings::types::{AppInfo, CommandSpec, Message, Reply, Visibility};
-use botyard::runtime::invoke::{Request, Response};
 use botyard::slack::receiver::{ReceiverConfig, router};
 use botyard::slack::signature;
-use support::TestHost;
+use support::{NativeHello, TestHost};
 
 const SECRET: &str = "bench-signing-secret";
 const CLIENTS: usize = 32;
@@ -27,54 +23,6 @@ const PER_PHASE: usize = 4000;
 const WARM_UP: usize = 1000;
 /// A phase stops issuing requests after this long, whatever its count.
 const PHASE_CAP: Duration = Duration::from_secs(30);
-
-/// examples/hello-rust's `/hello`, written natively (as in benches/invoke.rs).
-struct NativeHello;
-
-impl NativeApp for NativeHello {
-    fn describe(&self) -> AppInfo {
-        AppInfo {
-            name: "hello-native".into(),
-            description: "Native baseline".into(),
-            commands: vec![CommandSpec {
-                name: "/hello-native".into(),
-                description: "Say hello".into(),
-                usage: "[name]".into(),
-            }],
-            subcommands: vec![],
-            events: vec![],
-            schedules: vec![],
-        }
-    }
-
-    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
-        let Request::Command(request) = request else {
-            return Err("commands only".into());
-        };
-        let user = &request.context.user_id;
-        let count = state
-            .storage
-            .kv_increment(&state.app, &format!("calls/{user}"), 1)
-            .map_err(|e| e.to_string())?;
-        let name = if request.text.is_empty() {
-            format!("<@{user}>")
-        } else {
-            request.text.clone()
-        };
-        let text = format!("Hello, {name}! You have said hello {count} time(s).");
-        let blocks = serde_json::json!([
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "actions", "elements": [{"type": "button", "action_id": "count", "text": {"type": "plain_text", "text": "How many?"}, "value": user}]}
-        ]);
-        Ok(Response::Command(Some(Reply {
-            visibility: Visibility::InChannel,
-            message: Message {
-                text,
-                blocks: Some(blocks.to_string()),
-            },
-        })))
-    }
-}
 
 fn now_secs() -> i64 {
     SystemTime::now()

@@ -9,60 +9,9 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use botyard::capabilities::HostState;
-use botyard::runtime::app::NativeApp;
-use botyard::runtime::bindings::types::{AppInfo, CommandSpec, Message, Reply, Visibility};
-use botyard::runtime::invoke::{Request, Response};
+use botyard::runtime::invoke::Response;
 use botyard::runtime::{CallContext, CommandAnswer, Runtime, watcher};
-use support::{TestHost, guest_component};
-
-/// examples/hello-rust's `/hello`, written natively.
-struct NativeHello;
-
-impl NativeApp for NativeHello {
-    fn describe(&self) -> AppInfo {
-        AppInfo {
-            name: "hello-native".into(),
-            description: "Native baseline".into(),
-            commands: vec![CommandSpec {
-                name: "/hello-native".into(),
-                description: "Say hello".into(),
-                usage: "[name]".into(),
-            }],
-            subcommands: vec![],
-            events: vec![],
-            schedules: vec![],
-        }
-    }
-
-    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
-        let Request::Command(request) = request else {
-            return Err("commands only".into());
-        };
-        let user = &request.context.user_id;
-        let count = state
-            .storage
-            .kv_increment(&state.app, &format!("calls/{user}"), 1)
-            .map_err(|e| e.to_string())?;
-        let name = if request.text.is_empty() {
-            format!("<@{user}>")
-        } else {
-            request.text.clone()
-        };
-        let text = format!("Hello, {name}! You have said hello {count} time(s).");
-        let blocks = serde_json::json!([
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "actions", "elements": [{"type": "button", "action_id": "count", "text": {"type": "plain_text", "text": "How many?"}, "value": user}]}
-        ]);
-        Ok(Response::Command(Some(Reply {
-            visibility: Visibility::InChannel,
-            message: Message {
-                text,
-                blocks: Some(blocks.to_string()),
-            },
-        })))
-    }
-}
+use support::{NativeHello, TestHost, guest_component};
 
 struct Stats {
     median: Duration,

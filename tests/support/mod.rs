@@ -4,9 +4,11 @@
 #![allow(dead_code, unused_imports)]
 
 mod host;
+mod native;
 pub mod serve;
 
 pub use host::*;
+pub use native::NativeHello;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
