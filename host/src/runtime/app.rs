@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 use wasmtime::component::Component;
 
@@ -97,9 +96,12 @@ impl AppVersion {
     /// Compiles a component and checks it against its grants: the CPU-heavy
     /// half of loading, to run on a blocking thread off the request path.
     /// The version is not usable until [`AppVersion::describe`] fills it in.
+    /// `hash` is the hex SHA-256 of `bytes`, which the caller has already
+    /// computed to tell whether anything changed.
     pub fn compile(
         id: &str,
         bytes: &[u8],
+        hash: String,
         grants: Grants,
         limits: Limits,
         engines: &Engines,
@@ -121,7 +123,7 @@ impl AppVersion {
         let pre = AppPre::new(pre).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         Ok(AppVersion {
             id: id.into(),
-            hash: hex::encode(Sha256::digest(bytes)),
+            hash,
             info: empty_info(),
             grants,
             limits,

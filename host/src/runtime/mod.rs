@@ -214,7 +214,7 @@ impl Runtime {
         let id_owned = id.to_string();
         let (compiled, bytes) = tokio::task::spawn_blocking(move || {
             (
-                AppVersion::compile(&id_owned, &bytes, grants, limits, &engines),
+                AppVersion::compile(&id_owned, &bytes, hash, grants, limits, &engines),
                 bytes,
             )
         })
