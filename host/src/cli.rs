@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::build::{BuildOptions, build_rust_guest};
+use crate::build::{BuildOptions, build_guest};
 use crate::config::{Config, SlackMode};
 use crate::runtime::bindings::types::{Reply, Visibility};
 use crate::runtime::invoke::Response;
@@ -152,7 +152,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { dir, install } => {
-            let out = build_rust_guest(
+            let out = build_guest(
                 dir,
                 &BuildOptions {
                     data_dir: cli.data_dir.clone(),
@@ -426,7 +426,7 @@ async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
                 release: true,
             };
             let dir2 = dir.clone();
-            match tokio::task::spawn_blocking(move || build_rust_guest(&dir2, &options)).await? {
+            match tokio::task::spawn_blocking(move || build_guest(&dir2, &options)).await? {
                 Ok(out) => {
                     install_component(&out, &config.apps_dir, &component_id(&dir)?)?;
                 }

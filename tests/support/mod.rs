@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use botyard::build::{BuildOptions, build_rust_guest};
+use botyard::build::{BuildOptions, build_guest};
 
 /// The repository root (the host crate's parent).
 pub fn repo_root() -> &'static Path {
@@ -47,7 +47,7 @@ pub fn guest_component(name: &str) -> PathBuf {
         data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
         release: true,
     };
-    let path = build_rust_guest(&crate_dir, &opts)
+    let path = build_guest(&crate_dir, &opts)
         .unwrap_or_else(|e| panic!("building guest `{name}` from {}:\n{e}", crate_dir.display()));
     built.insert(name.to_string(), path.clone());
     path

@@ -1,4 +1,4 @@
-//! `botyard build`: a Rust guest crate in, a component out.
+//! Rust guests: a crate in, a component out.
 //!
 //! Guests compile to `wasm32-unknown-unknown` core modules (no WASI: apps get
 //! everything from the host) and `wit-component` wraps them into components.
@@ -7,21 +7,22 @@
 //! one `apt-get install` is all a machine needs.
 //!
 //! Every guest shares one cargo target directory under the data directory, so
-//! that standard library is compiled once, not once per app. Cargo's own lock
-//! on that directory (plus ours, see [`BuildLock`]) serialises concurrent
-//! builds, and finished components are renamed into place, so readers never
-//! see a half-written file.
+//! that standard library is compiled once, not once per app.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Deserialize;
 use tracing::{debug, info, warn};
-use wit_component::{ComponentEncoder, DecodedWasm};
+use wit_component::ComponentEncoder;
+
+use super::{
+    BuildError, BuildLock, BuildOptions, apt_get, check_exports_handler, find_on_path, is_root,
+    write_atomically,
+};
 
 /// The only target guests are built for: it imports nothing the host does not grant.
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -32,80 +33,11 @@ const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "ll
 /// Oldest Debian rustc known to build the guests (wit-bindgen's MSRV, `-Zbuild-std` fixes).
 const MIN_DEBIAN_RUSTC: (u32, u32) = (1, 89);
 
-/// The interface every app must export; checked so a module built without
-/// `export!` fails here rather than at load.
-const HANDLER_INTERFACE: &str = "botyard:app/handler";
-
-/// Where and how to build.
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    /// botyard's data directory; caches and outputs live under `<data_dir>/build`.
-    pub data_dir: PathBuf,
-    /// Optimised build (what apps ship with); debug builds are only faster to compile.
-    pub release: bool,
-}
-
-/// Why a guest could not be built. Every message says what to do next.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error(
-        "cannot read {}: {error}; point `botyard build` at a Rust crate directory (one holding Cargo.toml)",
-        path.display()
-    )]
-    ReadManifest { path: PathBuf, error: io::Error },
-
-    #[error("{}: {reason}", path.display())]
-    Manifest { path: PathBuf, reason: String },
-
-    #[error(
-        "no Rust toolchain here can build {TARGET} ({found}). Install one: \
-         `rustup target add {TARGET}`, or on Debian/Ubuntu as root \
-         `apt-get update && apt-get install -y {}`",
+fn install_hint() -> String {
+    format!(
+        "`rustup target add {TARGET}`, or on Debian/Ubuntu as root `apt-get update && apt-get install -y {}`",
         DEBIAN_PACKAGES.join(" ")
-    )]
-    NoToolchain { found: String },
-
-    #[error(
-        "installing the Rust wasm toolchain from Debian failed (`{command}`):\n{output}\n\
-         Install it by hand: `apt-get update && apt-get install -y {}`, or `rustup target add {TARGET}`",
-        DEBIAN_PACKAGES.join(" ")
-    )]
-    Install { command: String, output: String },
-
-    #[error("could not run `{program}`: {error}; check that it is installed and on PATH")]
-    Spawn { program: String, error: io::Error },
-
-    #[error("{crate_name} failed to compile; fix the errors below and build again:\n{stderr}")]
-    Compile { crate_name: String, stderr: String },
-
-    #[error(
-        "cargo built {crate_name} but left no {}; check that its [lib] has crate-type = [\"cdylib\"]",
-        path.display()
-    )]
-    MissingArtifact { crate_name: String, path: PathBuf },
-
-    #[error("cannot make a botyard component from this module: {reason}")]
-    Componentize { reason: String },
-
-    #[error(
-        "cannot {action} {}: {error}; check the permissions and free space of the botyard data directory",
-        path.display()
-    )]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        error: io::Error,
-    },
-}
-
-impl BuildError {
-    fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BuildError + 'a {
-        move |error| BuildError::Io {
-            action,
-            path: path.to_path_buf(),
-            error,
-        }
-    }
+    )
 }
 
 /// Builds the Rust guest crate at `crate_dir` and returns the path of the
@@ -114,12 +46,12 @@ impl BuildError {
 /// Installs the Debian toolchain first when no other is available and this
 /// process may (root with apt-get). Safe to call from several processes at
 /// once with the same `data_dir`.
-pub fn build_rust_guest(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
+pub fn build(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     let started = Instant::now();
     let manifest_path = crate_dir.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest_path).map_err(|error| BuildError::ReadManifest {
-        path: manifest_path.clone(),
-        error,
+    let text = fs::read_to_string(&manifest_path).map_err(|error| BuildError::NotAnApp {
+        dir: crate_dir.to_path_buf(),
+        reason: format!("cannot read {}: {error}", manifest_path.display()),
     })?;
     let guest = GuestCrate::parse(&text).map_err(|reason| BuildError::Manifest {
         path: manifest_path.clone(),
@@ -127,9 +59,7 @@ pub fn build_rust_guest(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf
     })?;
 
     // Absolute, because cargo runs in the crate's directory.
-    let build_dir = std::path::absolute(opts.data_dir.join("build"))
-        .map_err(BuildError::io("resolve", &opts.data_dir))?;
-    fs::create_dir_all(&build_dir).map_err(BuildError::io("create", &build_dir))?;
+    let build_dir = super::build_dir(opts)?;
     let target_dir = build_dir.join("target");
 
     let lock = BuildLock::acquire(&build_dir)?;
@@ -156,8 +86,9 @@ pub fn build_rust_guest(crate_dir: &Path, opts: &BuildOptions) -> Result<PathBuf
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Err(BuildError::MissingArtifact {
-                crate_name: guest.name,
+                app: guest.name,
                 path: core_path,
+                hint: "check that its [lib] has crate-type = [\"cdylib\"]".into(),
             });
         }
         Err(error) => {
@@ -213,25 +144,8 @@ pub fn componentize(core_module: &[u8]) -> Result<Vec<u8>, BuildError> {
                  and the wit-bindgen version the examples use"
             ))
         })?;
-    if !exports_handler(&component) {
-        return Err(fail(format!(
-            "it does not export `{HANDLER_INTERFACE}`; generate bindings for world `app` from botyard's wit/ \
-             and add `export!(YourApp);`"
-        )));
-    }
+    check_exports_handler(&component)?;
     Ok(component)
-}
-
-fn exports_handler(component: &[u8]) -> bool {
-    let Ok(DecodedWasm::Component(resolve, world)) = wit_component::decode(component) else {
-        return false;
-    };
-    resolve.worlds[world].exports.keys().any(|key| match key {
-        wit_parser::WorldKey::Interface(id) => resolve
-            .id_of(*id)
-            .is_some_and(|name| name.split('@').next() == Some(HANDLER_INTERFACE)),
-        wit_parser::WorldKey::Name(_) => false,
-    })
 }
 
 /// The parts of a guest's Cargo.toml the build needs.
@@ -321,11 +235,15 @@ fn ensure_toolchain() -> Result<Toolchain, BuildError> {
     debug!(%missing, "no wasm toolchain found");
     if !(is_root() && find_on_path("apt-get").is_some()) {
         return Err(BuildError::NoToolchain {
+            language: "Rust",
             found: format!("no `{TARGET}` in rustup; {missing}"),
+            hint: install_hint(),
         });
     }
     install_debian_toolchain()?;
     debian_toolchain().map_err(|missing| BuildError::NoToolchain {
+        language: "Rust",
+        hint: install_hint(),
         found: format!(
             "installed {} but still {missing}",
             DEBIAN_PACKAGES.join(" ")
@@ -415,60 +333,12 @@ fn install_debian_toolchain() -> Result<(), BuildError> {
     eprintln!("installing the Rust wasm toolchain from Debian (one time, ~1 min)…");
     info!(packages = ?DEBIAN_PACKAGES, "installing the Rust wasm toolchain with apt-get");
     // A stale or failing package list is not fatal: the install may still work.
-    if let Err(e) = apt_get(&["update"]) {
+    if let Err(e) = apt_get(&["update"], "the package lists", &install_hint()) {
         warn!("{e}");
     }
     let mut args = vec!["install", "-y", "--no-install-recommends"];
     args.extend(DEBIAN_PACKAGES);
-    apt_get(&args)
-}
-
-fn apt_get(args: &[&str]) -> Result<(), BuildError> {
-    let command = format!("apt-get {}", args.join(" "));
-    let out = Command::new("apt-get")
-        // Wait for dpkg's lock instead of failing when another install runs.
-        .args(["-o", "DPkg::Lock::Timeout=300", "-q"])
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| BuildError::Spawn {
-            program: "apt-get".into(),
-            error,
-        })?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-    output.push_str(&String::from_utf8_lossy(&out.stderr));
-    let tail: Vec<&str> = output.lines().rev().take(20).collect();
-    let output = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
-    Err(BuildError::Install { command, output })
-}
-
-fn is_root() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = fs::metadata("/proc/self") {
-            return meta.uid() == 0;
-        }
-        Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
-}
-
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+    apt_get(&args, "the Rust wasm toolchain", &install_hint())
 }
 
 /// Runs cargo, streaming its stderr to the debug log and keeping it for the error.
@@ -537,70 +407,10 @@ fn run_cargo(
         Ok(())
     } else {
         Err(BuildError::Compile {
-            crate_name: crate_name.to_string(),
-            stderr,
+            app: crate_name.to_string(),
+            output: stderr,
         })
     }
-}
-
-/// An exclusive lock on `<data_dir>/build/lock`, held from toolchain install
-/// until the core module is read: cargo locks only while it compiles, and may
-/// re-link the artifact a concurrent build is about to read.
-struct BuildLock {
-    _file: Option<File>,
-}
-
-impl BuildLock {
-    fn acquire(build_dir: &Path) -> Result<BuildLock, BuildError> {
-        let path = build_dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(BuildError::io("open", &path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                info!(lock = %path.display(), "waiting for another botyard build to finish");
-                file.lock().map_err(BuildError::io("lock", &path))?;
-            }
-            Err(TryLockError::Error(error)) => {
-                // Some filesystems cannot lock; cargo's lock still serialises compiles.
-                warn!(
-                    lock = %path.display(),
-                    %error,
-                    "cannot lock the build directory; building without it"
-                );
-                return Ok(BuildLock { _file: None });
-            }
-        }
-        Ok(BuildLock { _file: Some(file) })
-    }
-}
-
-/// Writes `bytes` to a unique temporary file beside `path` and renames it
-/// over `path`, so a reader sees the old file or the new one, never a mix.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(BuildError::io("create", dir))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = fs::write(&tmp, bytes)
-        .map_err(BuildError::io("write", &tmp))
-        .and_then(|()| fs::rename(&tmp, path).map_err(BuildError::io("replace", path)));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -630,7 +440,7 @@ mod tests {
         let err = componentize(b"\0asm\x01\0\0\0").unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains(HANDLER_INTERFACE) || msg.contains("wit_bindgen"),
+            msg.contains(crate::build::HANDLER_INTERFACE) || msg.contains("wit_bindgen"),
             "{msg}"
         );
     }
@@ -695,23 +505,8 @@ mod tests {
             data_dir: dir.path().join("data"),
             release: true,
         };
-        let err = build_rust_guest(&dir.path().join("nope"), &opts).unwrap_err();
-        assert!(matches!(err, BuildError::ReadManifest { .. }), "{err}");
-        assert!(err.to_string().contains("crate directory"), "{err}");
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temporaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out").join("app.wasm");
-        write_atomically(&path, b"one").unwrap();
-        write_atomically(&path, b"two").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("app.wasm")]);
+        let err = build(&dir.path().join("nope"), &opts).unwrap_err();
+        assert!(matches!(err, BuildError::NotAnApp { .. }), "{err}");
+        assert!(err.to_string().contains("Cargo.toml"), "{err}");
     }
 }

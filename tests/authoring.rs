@@ -1,0 +1,1 @@
+//! `botyard new` and `botyard dev` rebuild-on-save.

@@ -1,0 +1,1 @@
+//! Python guests: built from source with componentize-py, run with WASI that grants nothing ambient.

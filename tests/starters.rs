@@ -1,0 +1,1 @@
+//! The three starters (Rust, JavaScript, Python) behave identically.
