@@ -27,6 +27,9 @@ pub use rust::componentize;
 /// it fails here rather than at load.
 const HANDLER_INTERFACE: &str = "botyard:app/handler";
 
+/// botyard's WIT package, embedded so apps build outside a checkout too.
+pub const BOTYARD_WIT: &str = include_str!("../../../wit/botyard.wit");
+
 /// Where and how to build.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -161,6 +164,17 @@ fn build_dir(opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     let dir = std::path::absolute(opts.data_dir.join("build"))
         .map_err(BuildError::io("resolve", &opts.data_dir))?;
     fs::create_dir_all(&dir).map_err(BuildError::io("create", &dir))?;
+    Ok(dir)
+}
+
+/// Writes [`BOTYARD_WIT`] to `<build_dir>/wit/botyard.wit` (when it differs)
+/// and returns that directory, for toolchains that read WIT from disk.
+fn wit_dir(build_dir: &Path) -> Result<PathBuf, BuildError> {
+    let dir = build_dir.join("wit");
+    let path = dir.join("botyard.wit");
+    if fs::read_to_string(&path).ok().as_deref() != Some(BOTYARD_WIT) {
+        write_atomically(&path, BOTYARD_WIT.as_bytes())?;
+    }
     Ok(dir)
 }
 
