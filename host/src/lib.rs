@@ -12,3 +12,4 @@ pub mod emulator;
 pub mod runtime;
 pub mod slack;
 pub mod storage;
+pub mod workbench;

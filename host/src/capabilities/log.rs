@@ -1,8 +1,18 @@
 //! `log`: an app's log lines, emitted as `tracing` events tagged with the app
-//! (the invocation span adds user, command and version).
+//! (the invocation span adds user, command and version) and kept, the most
+//! recent per app, for `botyard dev`'s apps panel.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
 
 use super::HostState;
+use crate::capabilities::clock::now_ms;
 use crate::runtime::bindings::log::{self, Level};
+
+/// Lines kept per app in [`AppLogs`]; older ones are dropped first.
+pub const KEPT_LINES_PER_APP: usize = 200;
 
 /// Longest line an app may log; longer ones are cut so a guest cannot flood
 /// the host's logs with one call.
@@ -12,13 +22,55 @@ const MAX_LINE_BYTES: usize = 8 * 1024;
 /// once), so a guest cannot flood the host's logs with many calls either.
 pub const MAX_LINES_PER_INVOCATION: u32 = 1000;
 
+/// One line an app logged (through `log` or, for WASI guests, stdout/stderr).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub at_ms: u64,
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// The most recent log lines of every app, shared by all invocations.
+#[derive(Clone, Default)]
+pub struct AppLogs {
+    lines: Arc<Mutex<HashMap<Arc<str>, VecDeque<LogLine>>>>,
+}
+
+impl AppLogs {
+    /// The lines `app` logged most recently, oldest first.
+    pub fn recent(&self, app: &str) -> Vec<LogLine> {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines
+            .get(app)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn push(&self, app: &Arc<str>, level: &'static str, message: String) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = lines.entry(app.clone()).or_default();
+        if kept.len() == KEPT_LINES_PER_APP {
+            kept.pop_front();
+        }
+        kept.push_back(LogLine {
+            at_ms: now_ms(),
+            level,
+            message,
+        });
+    }
+}
+
 /// Per-invocation log state.
-#[derive(Default)]
 pub struct LogState {
     lines: u32,
+    logs: AppLogs,
 }
 
 impl LogState {
+    pub fn new(logs: AppLogs) -> Self {
+        LogState { lines: 0, logs }
+    }
+
     /// Counts a line; whether it may be written.
     fn admit(&mut self) -> bool {
         self.lines = self.lines.saturating_add(1);
@@ -33,6 +85,13 @@ impl LogState {
 
 impl log::Host for HostState {
     fn write(&mut self, level: Level, message: String) {
+        self.log_line(level, message);
+    }
+}
+
+impl HostState {
+    /// Writes one of the app's log lines, within the per-invocation limits.
+    pub fn log_line(&mut self, level: Level, mut message: String) {
         if !self.log.admit() {
             if self.log.first_refused() {
                 tracing::warn!(
@@ -43,7 +102,6 @@ impl log::Host for HostState {
             }
             return;
         }
-        let mut message = message;
         if message.len() > MAX_LINE_BYTES {
             let mut cut = MAX_LINE_BYTES;
             while !message.is_char_boundary(cut) {
@@ -53,12 +111,25 @@ impl log::Host for HostState {
             message.push('…');
         }
         let app = &*self.app;
-        match level {
-            Level::Debug => tracing::debug!(target: "botyard::app", app, "{message}"),
-            Level::Info => tracing::info!(target: "botyard::app", app, "{message}"),
-            Level::Warn => tracing::warn!(target: "botyard::app", app, "{message}"),
-            Level::Error => tracing::error!(target: "botyard::app", app, "{message}"),
-        }
+        let level = match level {
+            Level::Debug => {
+                tracing::debug!(target: "botyard::app", app, "{message}");
+                "debug"
+            }
+            Level::Info => {
+                tracing::info!(target: "botyard::app", app, "{message}");
+                "info"
+            }
+            Level::Warn => {
+                tracing::warn!(target: "botyard::app", app, "{message}");
+                "warn"
+            }
+            Level::Error => {
+                tracing::error!(target: "botyard::app", app, "{message}");
+                "error"
+            }
+        };
+        self.log.logs.push(&self.app, level, message);
     }
 }
 
@@ -68,11 +139,30 @@ mod tests {
 
     #[test]
     fn an_invocation_may_log_a_bounded_number_of_lines() {
-        let mut state = LogState::default();
+        let mut state = LogState::new(AppLogs::default());
         assert!((0..MAX_LINES_PER_INVOCATION).all(|_| state.admit()));
         assert!(!state.admit());
         assert!(state.first_refused());
         assert!(!state.admit());
         assert!(!state.first_refused(), "the drop is reported once");
+    }
+
+    #[test]
+    fn only_the_most_recent_lines_are_kept_per_app() {
+        let logs = AppLogs::default();
+        let app: Arc<str> = "poll".into();
+        for i in 0..KEPT_LINES_PER_APP + 5 {
+            logs.push(&app, "info", format!("line {i}"));
+        }
+        logs.push(&"other".into(), "warn", "elsewhere".into());
+        let kept = logs.recent("poll");
+        assert_eq!(kept.len(), KEPT_LINES_PER_APP);
+        assert_eq!(kept[0].message, "line 5");
+        assert_eq!(
+            kept.last().unwrap().message,
+            format!("line {}", KEPT_LINES_PER_APP + 4)
+        );
+        assert_eq!(logs.recent("other").len(), 1);
+        assert!(logs.recent("nobody").is_empty());
     }
 }

@@ -99,13 +99,14 @@ impl HostState {
         app: Arc<str>,
         storage: Storage,
         slack: slack::SlackState,
+        logs: log::AppLogs,
         memory: MemoryCap,
     ) -> Self {
         HostState {
             app,
             storage,
             slack,
-            log: log::LogState::default(),
+            log: log::LogState::new(logs),
             memory,
         }
     }

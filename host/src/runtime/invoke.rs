@@ -16,6 +16,7 @@ use super::engine::EPOCH_TICK;
 use super::limits::{MemoryCap, MemoryLimitExceeded};
 use crate::capabilities::HostState;
 use crate::capabilities::clock::now_ms;
+use crate::capabilities::log::AppLogs;
 use crate::capabilities::slack::SlackState;
 use crate::storage::{InvocationRecord, OutboxStatus, Outcome, Storage};
 
@@ -129,6 +130,8 @@ pub struct InvokeEnv {
     pub storage: Storage,
     /// How Slack calls are recorded (pending delivery, or local only).
     pub delivery: OutboxStatus,
+    /// Every app's recent log lines.
+    pub logs: AppLogs,
 }
 
 /// Runs `request` on `app` in a fresh instance and records it in the audit
@@ -164,6 +167,7 @@ async fn invoke_in_span(
         app.id.clone(),
         env.storage.clone(),
         SlackState::new(env.delivery),
+        env.logs.clone(),
         MemoryCap::new(app.limits.memory_bytes),
     );
     let result = match &app.code {

@@ -23,6 +23,7 @@ use self::engine::Engines;
 use self::invoke::{Invocation, InvokeEnv, InvokeError, Request, invoke};
 use self::registry::{Registry, Snapshot};
 use self::versions::LastGood;
+use crate::capabilities::log::{AppLogs, LogLine};
 use crate::config::Config;
 use crate::slack::router::{Resolved, RouteError};
 use crate::storage::{OutboxStatus, Storage};
@@ -100,7 +101,11 @@ impl Runtime {
         Runtime {
             config,
             engines: Arc::new(Engines::new()),
-            env: InvokeEnv { storage, delivery },
+            env: InvokeEnv {
+                storage,
+                delivery,
+                logs: AppLogs::default(),
+            },
             registry: Registry::default(),
             last_good: LastGood::new(data_dir),
             reloading: tokio::sync::Mutex::new(()),
@@ -113,6 +118,18 @@ impl Runtime {
 
     pub fn storage(&self) -> &Storage {
         &self.env.storage
+    }
+
+    /// The lines `app` logged most recently, oldest first.
+    pub fn recent_logs(&self, app: &str) -> Vec<LogLine> {
+        self.env.logs.recent(app)
+    }
+
+    /// Records why `app` has no new version (e.g. its source failed to
+    /// build), where `botyard apps` and the workbench show load errors; the
+    /// serving version, if any, stays.
+    pub fn record_failure(&self, app: &str, message: String) {
+        self.registry.record_failure(app, message);
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
