@@ -8,6 +8,7 @@ pub mod log;
 pub mod schedule;
 pub mod slack;
 pub mod store;
+pub mod wasi;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -92,6 +93,8 @@ pub struct HostState {
     pub slack: slack::SlackState,
     pub log: log::LogState,
     pub memory: MemoryCap,
+    /// Built on the guest's first WASI call (see [`wasi`]).
+    pub wasi: Option<wasi::WasiState>,
 }
 
 impl HostState {
@@ -108,6 +111,7 @@ impl HostState {
             slack,
             log: log::LogState::new(logs),
             memory,
+            wasi: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use super::bindings::types::AppInfo;
 use super::engine::Engines;
 use super::invoke::{InvokeEnv, InvokeError, Request, Response, invoke};
 use super::limits::Limits;
+use crate::capabilities::wasi::is_wasi_import;
 use crate::capabilities::{Capability, Grants, HostState};
 
 /// A handler written in Rust and compiled into the host, served through the
@@ -64,7 +65,7 @@ pub enum LoadError {
         capability: Capability,
     },
     #[error(
-        "imports `{0}`, which botyard does not provide (apps may import botyard:app/{{slack,store,schedule,log,clock}})"
+        "imports `{0}`, which botyard does not provide (apps may import botyard:app/{{slack,store,schedule,log,clock}} and WASI 0.2, which grants nothing ambient)"
     )]
     UnknownImport(String),
     #[error("does not fit the botyard:app contract: {0}")]
@@ -207,7 +208,7 @@ fn check_imports(
                     capability,
                 });
             }
-            None if name.starts_with("botyard:app/types") => {}
+            None if name.starts_with("botyard:app/types") || is_wasi_import(name) => {}
             None => return Err(LoadError::UnknownImport(name.into())),
         }
     }

@@ -62,6 +62,7 @@ impl Engines {
         let engine = Engine::new(&engine_config(wasm_stack_bytes))?;
         let mut linker = Linker::new(&engine);
         App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let slot = EngineSlot {
             engine,
             linker: Arc::new(linker),

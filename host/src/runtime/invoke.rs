@@ -269,6 +269,7 @@ async fn run_wasm(
     };
     // The epoch stops wasm code; this stops time spent awaiting host calls.
     let outcome = tokio::time::timeout(app.limits.deadline + EPOCH_TICK * 4, call).await;
+    store.data_mut().flush_stdio();
     let app_name = app.id.to_string();
     match outcome {
         Err(_elapsed) => Err(InvokeError::Deadline {

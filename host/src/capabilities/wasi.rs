@@ -1,0 +1,83 @@
+//! WASI 0.2 for guests whose toolchains need it (componentize-js and
+//! componentize-py import it), with no ambient authority: every WASI
+//! interface is linked so those components load, but the context grants
+//! nothing — no preopened directories (so no file opens), no environment,
+//! no arguments, stdin closed, sockets denied (TCP, UDP and name lookup off,
+//! every address refused). Clocks and random are allowed. stdout and stderr
+//! are captured and become the app's log lines.
+//!
+//! The context is built on the guest's first WASI call, so apps that import
+//! no WASI (Rust guests) pay nothing for it.
+
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+
+use super::HostState;
+use crate::runtime::bindings::log::Level;
+
+/// What one invocation may write to stdout and to stderr; past it writes fail,
+/// as a full pipe would.
+const STDIO_CAPACITY: usize = 64 * 1024;
+
+/// Per-invocation WASI state.
+pub struct WasiState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiState {
+    fn new() -> Self {
+        let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
+        // The builder's defaults are already closed (stdin, env, args,
+        // preopens, addresses); the sockets are switched off explicitly so a
+        // future default cannot open them.
+        let ctx = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        WasiState {
+            ctx,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Whether a component import is part of WASI (linked for every app).
+pub fn is_wasi_import(name: &str) -> bool {
+    name.starts_with("wasi:")
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let wasi = self.wasi.get_or_insert_with(WasiState::new);
+        WasiCtxView {
+            ctx: &mut wasi.ctx,
+            table: &mut wasi.table,
+        }
+    }
+}
+
+impl HostState {
+    /// Turns what the guest wrote to stdout (info) and stderr (warn) into
+    /// its log lines; called once the invocation is over, whatever its outcome.
+    pub fn flush_stdio(&mut self) {
+        let Some(wasi) = self.wasi.take() else {
+            return;
+        };
+        for (pipe, level) in [(&wasi.stdout, Level::Info), (&wasi.stderr, Level::Warn)] {
+            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                self.log_line(level, line.to_string());
+            }
+        }
+    }
+}
