@@ -164,11 +164,15 @@ fn apps_lists_versions_commands_grants_and_why_a_load_failed() {
             .contains("not a WebAssembly component")
     );
 
+    assert_eq!(hello["code"], "compiled", "first load: {hello}");
+
+    // A restarted host maps the compiled code from the cache.
     let (ok, _, text) = botyard(dir.path(), &["apps"]);
     assert!(
         ok && text.contains("last error:") && text.contains("/hello"),
         "{text}"
     );
+    assert!(text.contains("code:       cached"), "{text}");
 }
 
 #[test]

@@ -333,6 +333,7 @@ fn print_apps(runtime: &Runtime, as_json: bool) {
                 "id": id.to_string(),
                 "name": current.map(|v| v.info.name.clone()),
                 "version": current.map(|v| v.hash.clone()),
+                "code": current.and_then(|v| v.code_source()),
                 "commands": commands,
                 "grants": current.map(|v| v.grants.iter().map(|g| g.name()).collect::<Vec<_>>())
                     .unwrap_or_else(|| runtime.config().grants_for(id).iter().map(|g| g.name()).collect()),
@@ -366,6 +367,9 @@ fn print_apps(runtime: &Runtime, as_json: bool) {
         };
         println!("  commands:   {}", list(&row["commands"]));
         println!("  grants:     {}", list(&row["grants"]));
+        if let Some(code) = row["code"].as_str() {
+            println!("  code:       {code}");
+        }
         if let Some(err) = row["last_error"].as_str() {
             println!("  last error: {err}");
         }

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use thiserror::Error;
-use wasmtime::component::Component;
 
 use super::bindings::AppPre;
 use super::bindings::types::AppInfo;
+use wasmtime::component::Component;
+
+use super::cache::{CodeSource, ComponentCache};
 use super::engine::Engines;
 use super::invoke::{InvokeEnv, InvokeError, Request, Response, invoke};
 use super::limits::Limits;
@@ -26,6 +28,8 @@ pub enum AppCode {
     Wasm {
         pre: AppPre<HostState>,
         engine: wasmtime::Engine,
+        /// Whether the machine code was compiled at load or mapped from the cache.
+        source: CodeSource,
     },
     Native(Arc<dyn NativeApp>),
 }
@@ -89,6 +93,14 @@ pub enum LoadError {
 const DESCRIBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl AppVersion {
+    /// Where the machine code came from; `None` for native apps.
+    pub fn code_source(&self) -> Option<CodeSource> {
+        match &self.code {
+            AppCode::Wasm { source, .. } => Some(*source),
+            AppCode::Native(_) => None,
+        }
+    }
+
     /// Short hash for display.
     pub fn short_hash(&self) -> &str {
         &self.hash[..self.hash.len().min(12)]
@@ -106,6 +118,7 @@ impl AppVersion {
         grants: Grants,
         limits: Limits,
         engines: &Engines,
+        cache: &ComponentCache,
     ) -> Result<AppVersion, LoadError> {
         check_id(id)?;
         if is_core_module(bytes) {
@@ -114,7 +127,8 @@ impl AppVersion {
         let slot = engines
             .for_stack(limits.wasm_stack_bytes)
             .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
-        let component = Component::from_binary(&slot.engine, bytes)
+        let (component, source) = cache
+            .component(&slot.engine, bytes, &hash)
             .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
         check_imports(id, &component, &slot.engine, &grants)?;
         let pre = slot
@@ -131,6 +145,7 @@ impl AppVersion {
             code: AppCode::Wasm {
                 pre,
                 engine: slot.engine,
+                source,
             },
         })
     }

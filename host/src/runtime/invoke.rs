@@ -221,7 +221,7 @@ async fn run_wasm(
     state: HostState,
     request: Request,
 ) -> Result<(Response, Vec<i64>), InvokeError> {
-    let AppCode::Wasm { pre, engine } = &app.code else {
+    let AppCode::Wasm { pre, engine, .. } = &app.code else {
         unreachable!("run_wasm is only called for wasm apps")
     };
     let mut store = Store::new(engine, state);

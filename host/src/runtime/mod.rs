@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bindings;
+pub mod cache;
 pub mod engine;
 pub mod invoke;
 pub mod limits;
@@ -19,6 +20,7 @@ use thiserror::Error;
 
 use self::app::{AppVersion, LoadError, NativeApp};
 use self::bindings::types::{CommandRequest, InvocationContext};
+use self::cache::ComponentCache;
 use self::engine::Engines;
 use self::invoke::{Invocation, InvokeEnv, InvokeError, Request, invoke};
 use self::registry::{Registry, Snapshot};
@@ -81,6 +83,7 @@ pub enum Reloaded {
 pub struct Runtime {
     config: Config,
     engines: Arc<Engines>,
+    cache: ComponentCache,
     env: InvokeEnv,
     registry: Registry,
     last_good: LastGood,
@@ -101,6 +104,7 @@ impl Runtime {
         Runtime {
             config,
             engines: Arc::new(Engines::new()),
+            cache: ComponentCache::new(data_dir.join("cache").join("components")),
             env: InvokeEnv {
                 storage,
                 delivery,
@@ -228,10 +232,11 @@ impl Runtime {
             return Ok(Reloaded::Unchanged);
         }
         let engines = self.engines.clone();
+        let cache = self.cache.clone();
         let id_owned = id.to_string();
         let (compiled, bytes) = tokio::task::spawn_blocking(move || {
             (
-                AppVersion::compile(&id_owned, &bytes, hash, grants, limits, &engines),
+                AppVersion::compile(&id_owned, &bytes, hash, grants, limits, &engines, &cache),
                 bytes,
             )
         })
