@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod changes;
 mod faults;
 mod outbound;
 mod replies;
@@ -23,16 +24,19 @@ mod state;
 mod web_api;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+pub use changes::Change;
 pub use faults::Fault;
-pub use outbound::{Endpoint, HostResponse, RawRequest, Signing, Transport};
+pub use outbound::{Choice, Click, Endpoint, HostResponse, RawRequest, Signing, Transport};
 pub use socket_mode::{DisconnectReason, SocketStats};
 pub use state::{Channel, Message, OpenView, User};
 
+use changes::{CHANGE_BUFFER, StateGuard};
 use faults::Faults;
 use socket_mode::SocketHub;
 use state::State;
@@ -51,6 +55,8 @@ pub enum EmulatorError {
     UnknownMessage { channel: String, ts: String },
     #[error("user {user} has no open view {view_id}")]
     UnknownView { user: String, view_id: String },
+    #[error("no message {ts} in channel {channel} to react to")]
+    NotReactable { channel: String, ts: String },
     #[error("not a slash command (must start with '/'): {0:?}")]
     BadCommand(String),
     #[error("request to the host failed: {0}")]
@@ -92,6 +98,10 @@ pub struct EmulatorConfig {
     pub api_app_id: String,
     pub bot_user_id: String,
     pub bot_id: String,
+    /// Public channels at start (`general`, `random`, `support`, `support-help`).
+    pub channels: Vec<String>,
+    /// People at start (`alice`, `bob`, `carol`, `dave`).
+    pub users: Vec<String>,
     pub urls: HostUrls,
     /// How long a Socket Mode delivery waits for its ack (across reconnects).
     pub ack_timeout: Duration,
@@ -114,6 +124,10 @@ impl Default for EmulatorConfig {
             api_app_id: "A0EMUAPP01".into(),
             bot_user_id: "U0EMUBOT01".into(),
             bot_id: "B0EMUBOT01".into(),
+            channels: ["general", "random", "support", "support-help"]
+                .map(String::from)
+                .into(),
+            users: ["alice", "bob", "carol", "dave"].map(String::from).into(),
             urls: HostUrls::default(),
             ack_timeout: Duration::from_secs(10),
             disconnect_grace: Duration::from_millis(500),
@@ -128,14 +142,18 @@ pub(crate) struct Shared {
     addr: SocketAddr,
     urls: Mutex<HostUrls>,
     state: Mutex<State>,
+    changes: broadcast::Sender<Change>,
     faults: Faults,
     socket: SocketHub,
     http: reqwest::Client,
 }
 
 impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> StateGuard<'_> {
+        StateGuard {
+            state: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            changes: &self.changes,
+        }
     }
 
     fn urls(&self) -> HostUrls {
@@ -172,7 +190,8 @@ impl Emulator {
             .user_agent("Slackbot 1.0 (+https://api.slack.com/robots)")
             .build()?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(&config.bot_user_id)),
+            state: Mutex::new(State::new(&config)),
+            changes: broadcast::channel(CHANGE_BUFFER).0,
             urls: Mutex::new(config.urls.clone()),
             config,
             addr,
@@ -212,6 +231,11 @@ impl Emulator {
     /// Sets the host's Request URLs (the host usually starts after the emulator).
     pub fn set_request_urls(&self, urls: HostUrls) {
         *self.shared.urls.lock().unwrap_or_else(|e| e.into_inner()) = urls;
+    }
+
+    /// Notices of every change to the workspace from now on, for live views.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.shared.changes.subscribe()
     }
 
     // --- workspace directory ---
@@ -314,6 +338,21 @@ impl Emulator {
                 Some(to) => *to == user,
                 None => m.is_top_level(),
             })
+            .cloned()
+            .collect()
+    }
+
+    /// Every message of a channel `user` may see, threads included, oldest
+    /// first: everyone's messages and `user`'s own ephemerals.
+    pub fn history(&self, user: &str, channel: &str) -> Vec<Message> {
+        let channel = self.channel_or_raw(channel);
+        let user = self.user_or_raw(user);
+        self.shared
+            .state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .filter(|m| m.ephemeral_to.as_ref().is_none_or(|to| *to == user))
             .cloned()
             .collect()
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use super::changes::Change;
 use super::replies::{apply_message_reply, apply_view_reply};
 use super::state::{Message, ResponseTarget, State};
 use super::{Emulator, EmulatorError};
@@ -185,6 +186,7 @@ impl Emulator {
     }
 
     /// A user clicks an element (`action_id`) of a message, as `block_actions`.
+    /// `value` is a button's value or the chosen option's.
     pub async fn send_block_actions(
         &self,
         user: &str,
@@ -192,6 +194,21 @@ impl Emulator {
         message_ts: &str,
         action_id: &str,
         value: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        self.click_message(user, channel, message_ts, Click::new(action_id, value))
+            .await
+    }
+
+    /// A user acts on an element of a message: presses a button, picks an
+    /// option or a date, ticks checkboxes. Sent as `block_actions` with the
+    /// element's type and Slack's field for it (`selected_option`,
+    /// `selected_date`, …) and `click.state` as the message's input state.
+    pub async fn click_message(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        click: Click,
     ) -> Result<HostResponse, EmulatorError> {
         let user = self.resolve_user(user)?;
         let channel = self.resolve_channel(channel)?;
@@ -210,7 +227,7 @@ impl Emulator {
             let (_, response_url) =
                 self.new_response_url(&mut state, &channel, &user, Some(message_ts.to_string()));
             let action_ts = state.next_ts();
-            let action = describe_action(message.blocks.as_ref(), action_id, value, &action_ts);
+            let action = describe_action(message.blocks.as_ref(), &click, &action_ts);
             let mut payload = json!({
                 "type": "block_actions",
                 "user": self.user_json(&state, &user),
@@ -227,7 +244,7 @@ impl Emulator {
                 "enterprise": null,
                 "is_enterprise_install": false,
                 "channel": {"id": channel, "name": state.channel_name(&channel)},
-                "state": {"values": {}},
+                "state": {"values": click.state},
                 "response_url": response_url,
                 "actions": [action],
             });
@@ -250,14 +267,27 @@ impl Emulator {
         action_id: &str,
         value: &str,
     ) -> Result<HostResponse, EmulatorError> {
+        self.click_view(user, view_id, Click::new(action_id, value))
+            .await
+    }
+
+    /// [`Emulator::click_message`] for an element of an open modal or App
+    /// Home; `click.state` becomes the view's `state.values`.
+    pub async fn click_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        click: Click,
+    ) -> Result<HostResponse, EmulatorError> {
         let user = self.resolve_user(user)?;
-        let view = self.find_view(&user, view_id)?;
+        let mut view = self.find_view(&user, view_id)?;
+        view["state"] = json!({"values": click.state});
         let c = &self.shared.config;
         let (payload, trigger_id) = {
             let mut state = self.shared.state();
             let trigger_id = state.issue_trigger(&user);
             let action_ts = state.next_ts();
-            let action = describe_action(view.get("blocks"), action_id, value, &action_ts);
+            let action = describe_action(view.get("blocks"), &click, &action_ts);
             let payload = json!({
                 "type": "block_actions",
                 "user": self.user_json(&state, &user),
@@ -276,6 +306,117 @@ impl Emulator {
         let mut reply = self.send_interaction(payload, false).await?;
         reply.trigger_id = Some(trigger_id);
         Ok(reply)
+    }
+
+    /// A user closes a modal: its Cancel button (`clear` false) pops it off
+    /// the stack, the window's × (`clear` true) closes the whole stack. A view
+    /// that asked for `notify_on_close` is reported to the host as `view_closed`.
+    pub async fn close_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        clear: bool,
+    ) -> Result<Option<HostResponse>, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let unknown = || EmulatorError::UnknownView {
+            user: user.clone(),
+            view_id: view_id.to_string(),
+        };
+        let view = {
+            let mut state = self.shared.state();
+            let stack = state.modals.get_mut(&user).ok_or_else(unknown)?;
+            let index = stack
+                .iter()
+                .position(|v| v.id == view_id)
+                .ok_or_else(unknown)?;
+            let view = stack[index].view.clone();
+            stack.truncate(if clear { 0 } else { index });
+            if stack.is_empty() {
+                state.modals.remove(&user);
+            }
+            state.changed(Change::Views { user: user.clone() });
+            view
+        };
+        if view["notify_on_close"].as_bool() != Some(true) {
+            return Ok(None);
+        }
+        let c = &self.shared.config;
+        let payload = {
+            let state = self.shared.state();
+            json!({
+                "type": "view_closed",
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "user": self.user_json(&state, &user),
+                "api_app_id": c.api_app_id,
+                "token": c.verification_token,
+                "view": view,
+                "is_cleared": clear,
+                "enterprise": null,
+                "is_enterprise_install": false,
+            })
+        };
+        self.send_interaction(payload, false).await.map(Some)
+    }
+
+    /// A user adds (or, with `add` false, removes) an emoji reaction to a
+    /// message, sent to the host as `reaction_added` / `reaction_removed`.
+    pub async fn react_as_user(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        emoji: &str,
+        add: bool,
+    ) -> Result<Option<HostResponse>, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let emoji = emoji.trim_matches(':');
+        let item_user = {
+            let mut state = self.shared.state();
+            let author = state.message(&channel, ts).map(|m| m.user.clone());
+            state.react(&channel, ts, emoji, &user, add).map_err(|_| {
+                EmulatorError::NotReactable {
+                    channel: channel.clone(),
+                    ts: ts.to_string(),
+                }
+            })?;
+            author.unwrap_or_default()
+        };
+        if !self.receives_events() {
+            return Ok(None);
+        }
+        let event = json!({
+            "type": if add { "reaction_added" } else { "reaction_removed" },
+            "user": user,
+            "reaction": emoji,
+            "item_user": item_user,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+        });
+        self.send_event(event, None).await.map(Some)
+    }
+
+    /// A user opens the app's Home tab: `app_home_opened`, with the Home
+    /// view last published for them, if any.
+    pub async fn open_app_home(&self, user: &str) -> Result<Option<HostResponse>, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let (channel, home) = {
+            let mut state = self.shared.state();
+            let channel = state.dm_with(&user);
+            (channel, state.homes.get(&user).map(|h| h.view.clone()))
+        };
+        if !self.receives_events() {
+            return Ok(None);
+        }
+        let mut event = json!({
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel,
+            "tab": "home",
+        });
+        if let Some(view) = home {
+            event["view"] = view;
+        }
+        self.send_event(event, None).await.map(Some)
     }
 
     /// A user submits an open modal. `values` is Slack's `state.values`
@@ -396,7 +537,7 @@ impl Emulator {
             let mut state = self.shared.state();
             let ts = state.next_ts();
             let is_dm = channel.starts_with('D');
-            state.messages.push(Message {
+            state.push_message(Message {
                 channel: channel.clone(),
                 ts: ts.clone(),
                 thread_ts: thread_ts.map(str::to_string),
@@ -409,8 +550,7 @@ impl Emulator {
             });
             (ts, is_dm)
         };
-        let receives_events = self.shared.urls().events.is_some() || self.shared.socket.in_use();
-        if !receives_events {
+        if !self.receives_events() {
             return Ok((ts, None));
         }
         let mut event = json!({
@@ -425,7 +565,17 @@ impl Emulator {
         if let Some(thread) = thread_ts {
             event["thread_ts"] = json!(thread);
         }
-        let reply = self.send_event(event, None).await?;
+        let mention = format!("<@{}>", self.shared.config.bot_user_id);
+        let mentioned = text.contains(&mention);
+        let reply = self.send_event(event.clone(), None).await?;
+        // Slack sends a mention of the bot as an `app_mention` too.
+        if mentioned {
+            event["type"] = json!("app_mention");
+            if let Some(obj) = event.as_object_mut() {
+                obj.remove("channel_type");
+            }
+            self.send_event(event, None).await?;
+        }
         Ok((ts, Some(reply)))
     }
 
@@ -468,6 +618,10 @@ impl Emulator {
     }
 
     // --- internals ---
+
+    fn receives_events(&self) -> bool {
+        self.shared.urls().events.is_some() || self.shared.socket.in_use()
+    }
 
     fn url_for(&self, endpoint: Endpoint) -> Result<String, EmulatorError> {
         let urls = self.shared.urls();
@@ -584,30 +738,93 @@ impl Emulator {
     }
 }
 
-/// The `actions[0]` object: copied from the element in the blocks when it
-/// exists, so a test can also click an `action_id` the message never had.
-fn describe_action(blocks: Option<&Value>, action_id: &str, value: &str, action_ts: &str) -> Value {
-    let found = blocks.and_then(|b| find_element(b, action_id, None));
+/// What a user chose on an element: the value of a pressed button, a picked
+/// option, date, time or typed text (`One`); ticked checkboxes or a
+/// multi-select (`Many`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One action of a `block_actions`: the element and what was chosen, plus
+/// the container's input state (Slack's `state.values`, `{}` when none).
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub action_id: String,
+    pub choice: Choice,
+    pub state: Value,
+}
+
+impl Click {
+    pub fn new(action_id: &str, value: &str) -> Click {
+        Click {
+            action_id: action_id.to_string(),
+            choice: Choice::One(value.to_string()),
+            state: json!({}),
+        }
+    }
+}
+
+/// The `actions[0]` object, in the shape Slack gives the element's type,
+/// built from the element found in the blocks (a test may also click an
+/// `action_id` the message never had: it is sent as a button).
+fn describe_action(blocks: Option<&Value>, click: &Click, action_ts: &str) -> Value {
+    let found = blocks.and_then(|b| find_element(b, &click.action_id, None));
     let (block_id, element) = found.unwrap_or_default();
     let kind = element["type"].as_str().unwrap_or("button").to_string();
     let mut action = json!({
-        "action_id": action_id,
+        "action_id": click.action_id,
         "block_id": if block_id.is_empty() { "emulator" } else { block_id.as_str() },
         "type": kind,
         "action_ts": action_ts,
     });
-    if kind == "button" {
-        action["value"] = json!(value);
-        if let Some(text) = element.get("text") {
-            action["text"] = text.clone();
+    let values = match &click.choice {
+        Choice::One(v) => std::slice::from_ref(v),
+        Choice::Many(vs) => vs.as_slice(),
+    };
+    let one = values.first().cloned().unwrap_or_default();
+    let (key, value) = match kind.as_str() {
+        "button" => {
+            if let Some(text) = element.get("text") {
+                action["text"] = text.clone();
+            }
+            ("value", json!(one))
         }
-    } else {
-        action["selected_option"] = json!({
-            "text": {"type": "plain_text", "text": value},
-            "value": value,
-        });
-    }
+        "plain_text_input" | "number_input" | "email_text_input" | "url_text_input" => {
+            ("value", json!(one))
+        }
+        "datepicker" => ("selected_date", json!(one)),
+        "timepicker" => ("selected_time", json!(one)),
+        "datetimepicker" => ("selected_date_time", json!(one.parse::<i64>().unwrap_or(0))),
+        "users_select" => ("selected_user", json!(one)),
+        "conversations_select" => ("selected_conversation", json!(one)),
+        "channels_select" => ("selected_channel", json!(one)),
+        "multi_users_select" => ("selected_users", json!(values)),
+        "multi_conversations_select" => ("selected_conversations", json!(values)),
+        "multi_channels_select" => ("selected_channels", json!(values)),
+        "checkboxes" | "multi_static_select" | "multi_external_select" => {
+            let options: Vec<Value> = values.iter().map(|v| option_of(&element, v)).collect();
+            ("selected_options", json!(options))
+        }
+        _ => ("selected_option", option_of(&element, &one)),
+    };
+    action[key] = value;
     action
+}
+
+/// The element's option object whose value is `value` (Slack sends it whole).
+fn option_of(element: &Value, value: &str) -> Value {
+    let listed = |key: &str| -> Vec<Value> { element[key].as_array().cloned().unwrap_or_default() };
+    let grouped = listed("option_groups")
+        .iter()
+        .flat_map(|g| g["options"].as_array().cloned().unwrap_or_default())
+        .collect::<Vec<_>>();
+    listed("options")
+        .into_iter()
+        .chain(grouped)
+        .find(|o| o["value"].as_str() == Some(value))
+        .unwrap_or_else(|| json!({"text": {"type": "plain_text", "text": value}, "value": value}))
 }
 
 /// Finds an interactive element by `action_id`, with its enclosing `block_id`.
@@ -654,4 +871,66 @@ async fn send_http(builder: reqwest::RequestBuilder) -> Result<HostResponse, Emu
         trigger_id: None,
         response_url: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks() -> Value {
+        json!([
+            {"type": "actions", "block_id": "b1", "elements": [
+                {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}, "value": "v"},
+                {"type": "datepicker", "action_id": "day"},
+                {"type": "checkboxes", "action_id": "pick", "options": [
+                    {"text": {"type": "mrkdwn", "text": "*A*"}, "value": "a"},
+                    {"text": {"type": "mrkdwn", "text": "*B*"}, "value": "b"},
+                ]},
+                {"type": "static_select", "action_id": "one", "option_groups": [
+                    {"label": {"type": "plain_text", "text": "G"}, "options": [
+                        {"text": {"type": "plain_text", "text": "Tea"}, "value": "tea"},
+                    ]},
+                ]},
+            ]},
+        ])
+    }
+
+    fn click(action_id: &str, choice: Choice) -> Value {
+        let click = Click {
+            action_id: action_id.into(),
+            choice,
+            state: json!({}),
+        };
+        describe_action(Some(&blocks()), &click, "1.000001")
+    }
+
+    #[test]
+    fn actions_take_the_shape_of_their_element() {
+        let button = click("go", Choice::One("v".into()));
+        assert_eq!(
+            (&button["type"], &button["value"], &button["block_id"]),
+            (&json!("button"), &json!("v"), &json!("b1"))
+        );
+        assert_eq!(button["text"]["text"], "Go");
+
+        let day = click("day", Choice::One("2024-05-01".into()));
+        assert_eq!(day["selected_date"], "2024-05-01");
+        assert!(day.get("selected_option").is_none());
+
+        let ticked = click("pick", Choice::Many(vec!["b".into(), "a".into()]));
+        assert_eq!(ticked["selected_options"][0]["text"]["text"], "*B*");
+        assert_eq!(ticked["selected_options"][1]["value"], "a");
+
+        let tea = click("one", Choice::One("tea".into()));
+        assert_eq!(
+            tea["selected_option"]["text"]["text"], "Tea",
+            "found in its group"
+        );
+
+        let unknown = click("nowhere", Choice::One("x".into()));
+        assert_eq!(
+            (&unknown["type"], &unknown["value"]),
+            (&json!("button"), &json!("x"))
+        );
+    }
 }

@@ -13,6 +13,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::changes::Change;
 use super::state::{MAX_VIEW_STACK, Message, OpenView, State, ViewIds};
 use super::web_api::Content;
 use crate::slack::blocks;
@@ -49,9 +50,7 @@ pub fn apply_message_reply(
         .and_then(|t| t.message_ts.clone());
     if flag("delete_original") {
         if let Some(ts) = &original {
-            state
-                .messages
-                .retain(|m| !(m.channel == channel && m.ts == *ts));
+            state.remove_message(channel, ts);
         }
         return Ok(());
     }
@@ -78,12 +77,14 @@ pub fn apply_message_reply(
         message.text = content.text;
         message.blocks = content.blocks;
         message.edited = true;
+        let change = Change::message(message);
+        state.changed(change);
         return Ok(());
     }
     let in_channel = reply["response_type"].as_str() == Some("in_channel");
     let ts = state.next_ts();
     let c = &shared.config;
-    state.messages.push(Message {
+    state.push_message(Message {
         channel: channel.to_string(),
         ts: ts.clone(),
         thread_ts: reply["thread_ts"].as_str().map(str::to_string),
@@ -114,6 +115,9 @@ pub fn apply_view_reply(shared: &Shared, user: &str, view_id: &str, body: &str) 
         return;
     };
     let (depth, current) = (stack.len(), stack[index].view.clone());
+    state.changed(Change::Views {
+        user: user.to_string(),
+    });
     // The view the host answered with, checked like views.update checks it.
     let definition = || -> Option<Value> {
         let raw = reply.get("view")?.to_string();

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::EmulatorConfig;
+use super::changes::Change;
 
 /// Trigger ids expire this long after Slack issues them.
 pub const TRIGGER_LIFETIME: Duration = Duration::from_secs(3);
@@ -167,27 +168,43 @@ pub struct State {
     triggers: HashMap<String, Trigger>,
     last_ts_micros: u64,
     counter: u64,
+    /// Changes not yet announced; sent when the lock is released.
+    pub(super) pending: Vec<Change>,
 }
 
 impl State {
-    pub fn new(bot_user_id: &str) -> Self {
+    /// The workspace at start: the bot, then `config`'s channels and users.
+    pub fn new(config: &EmulatorConfig) -> Self {
         let mut state = State::default();
+        let bot = &config.bot_user_id;
         state.users.insert(
-            bot_user_id.to_string(),
+            bot.clone(),
             User {
-                id: bot_user_id.to_string(),
+                id: bot.clone(),
                 name: "botyard".into(),
                 real_name: "botyard".into(),
                 is_bot: true,
             },
         );
-        for name in ["general", "random", "support", "support-help"] {
+        for name in &config.channels {
             state.add_channel(name);
         }
-        for name in ["alice", "bob", "carol", "dave"] {
+        for name in &config.users {
             state.add_user(name);
         }
+        state.pending.clear();
         state
+    }
+
+    /// Records a change, announced when the lock is released.
+    pub fn changed(&mut self, change: Change) {
+        self.pending.push(change);
+    }
+
+    /// Appends a message and announces it.
+    pub fn push_message(&mut self, message: Message) {
+        self.changed(Change::message(&message));
+        self.messages.push(message);
     }
 
     /// A fresh id with Slack's shape: a type letter and ten upper-case alphanumerics.
@@ -222,6 +239,7 @@ impl State {
                 is_bot: false,
             },
         );
+        self.changed(Change::Directory);
         id
     }
 
@@ -239,6 +257,7 @@ impl State {
                 dm_user: None,
             },
         );
+        self.changed(Change::Directory);
         id
     }
 
@@ -272,6 +291,7 @@ impl State {
                 dm_user: Some(user.to_string()),
             },
         );
+        self.changed(Change::Directory);
         id
     }
 
@@ -328,12 +348,54 @@ impl State {
     }
 
     pub fn remove_message(&mut self, channel: &str, ts: &str) -> bool {
-        let before = self.messages.len();
-        self.messages
-            .retain(|m| !(m.channel == channel && m.ts == ts));
+        let Some(at) = self
+            .messages
+            .iter()
+            .position(|m| m.channel == channel && m.ts == ts)
+        else {
+            return false;
+        };
+        let removed = self.messages.remove(at);
         self.reactions
             .remove(&(channel.to_string(), ts.to_string()));
-        before != self.messages.len()
+        self.changed(Change::message(&removed));
+        true
+    }
+
+    /// Adds (or removes) `who`'s reaction `name` on a message everyone sees.
+    /// Errors are Slack's codes.
+    pub fn react(
+        &mut self,
+        channel: &str,
+        ts: &str,
+        name: &str,
+        who: &str,
+        add: bool,
+    ) -> Result<(), &'static str> {
+        let message = self
+            .message(channel, ts)
+            .filter(|m| m.ephemeral_to.is_none())
+            .ok_or("message_not_found")?;
+        let change = Change::message(message);
+        let list = self
+            .reactions
+            .entry((channel.to_string(), ts.to_string()))
+            .or_default();
+        let at = list.iter().position(|(n, _)| n == name);
+        match (at, add) {
+            (Some(i), true) if list[i].1.iter().any(|u| u == who) => return Err("already_reacted"),
+            (Some(i), true) => list[i].1.push(who.to_string()),
+            (None, true) => list.push((name.to_string(), vec![who.to_string()])),
+            (Some(i), false) if list[i].1.iter().any(|u| u == who) => {
+                list[i].1.retain(|u| u != who);
+                if list[i].1.is_empty() {
+                    list.remove(i);
+                }
+            }
+            (_, false) => return Err("no_reaction"),
+        }
+        self.changed(change);
+        Ok(())
     }
 
     /// Issues a single-use trigger id for `user`, shaped like Slack's.
@@ -434,9 +496,16 @@ fn capitalize(name: &str) -> String {
 mod tests {
     use super::*;
 
+    fn config() -> EmulatorConfig {
+        EmulatorConfig {
+            bot_user_id: "U0BOT".into(),
+            ..EmulatorConfig::default()
+        }
+    }
+
     #[test]
     fn timestamps_are_unique_and_increasing() {
-        let mut state = State::new("U0BOT");
+        let mut state = State::new(&config());
         let stamps: Vec<String> = (0..1000).map(|_| state.next_ts()).collect();
         let parse = |ts: &str| -> (u64, u64) {
             let (secs, micros) = ts.split_once('.').unwrap();
@@ -455,7 +524,7 @@ mod tests {
 
     #[test]
     fn triggers_are_single_use() {
-        let mut state = State::new("U0BOT");
+        let mut state = State::new(&config());
         let trigger = state.issue_trigger("U1");
         assert_eq!(state.use_trigger(&trigger), Ok("U1".into()));
         assert_eq!(state.use_trigger(&trigger), Err(TriggerError::Exchanged));
@@ -464,7 +533,7 @@ mod tests {
 
     #[test]
     fn a_user_id_resolves_to_the_apps_dm() {
-        let mut state = State::new("U0BOT");
+        let mut state = State::new(&config());
         let alice = state.user_by_name("alice").unwrap().id.clone();
         let dm = state.resolve_channel(&alice).unwrap();
         assert!(dm.starts_with('D'));

@@ -12,6 +12,7 @@ use axum::routing::post;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
+use super::changes::Change;
 use super::faults::Fault;
 use super::state::{MAX_VIEW_STACK, Message, OpenView, State, ViewIds};
 use crate::slack::blocks;
@@ -299,7 +300,7 @@ impl Api<'_> {
             "message": self.message_json(&message),
         });
         tracing::debug!(%channel, %ts, "emulator: chat.postMessage");
-        self.state.messages.push(message);
+        self.state.push_message(message);
         Ok(body)
     }
 
@@ -322,6 +323,7 @@ impl Api<'_> {
         }
         message.edited = true;
         let message = message.clone();
+        self.state.changed(Change::message(&message));
         Ok(json!({
             "ok": true,
             "channel": channel,
@@ -361,7 +363,7 @@ impl Api<'_> {
         let mut message = self.bot_message(&channel, ts.clone(), content);
         message.thread_ts = thread_ts;
         message.ephemeral_to = Some(user);
-        self.state.messages.push(message);
+        self.state.push_message(message);
         Ok(json!({"ok": true, "message_ts": ts}))
     }
 
@@ -407,6 +409,7 @@ impl Api<'_> {
             .map_err(|e| ApiError::new(e.code()))?;
         let view = self.new_view(&definition, None, None);
         let open = open_view(&user, &view);
+        self.state.changed(Change::Views { user: user.clone() });
         self.state.modals.insert(user, vec![open]);
         Ok(json!({"ok": true, "view": view}))
     }
@@ -433,6 +436,7 @@ impl Api<'_> {
         let previous = Some(top.id.clone());
         let view = self.new_view(&definition, root, previous);
         let open = open_view(&user, &view);
+        self.state.changed(Change::Views { user: user.clone() });
         self.state.modals.entry(user).or_default().push(open);
         Ok(json!({"ok": true, "view": view}))
     }
@@ -472,9 +476,11 @@ impl Api<'_> {
                 let slot = &mut self.state.modals.get_mut(&user).expect("found above")[index];
                 slot.view = view.clone();
                 slot.errors = None;
+                self.state.changed(Change::Views { user });
             }
             Target::Home(user) => {
                 self.state.homes.get_mut(&user).expect("found above").view = view.clone();
+                self.state.changed(Change::Home { user });
             }
         }
         Ok(json!({"ok": true, "view": view}))
@@ -512,6 +518,7 @@ impl Api<'_> {
         self.state
             .homes
             .insert(user.clone(), open_view(&user, &view));
+        self.state.changed(Change::Home { user });
         Ok(json!({"ok": true, "view": view}))
     }
 
@@ -593,22 +600,10 @@ impl Api<'_> {
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err(ApiError::new("invalid_name"));
         }
-        if self
-            .state
-            .message(&channel, &ts)
-            .is_none_or(|m| m.ephemeral_to.is_some())
-        {
-            return Err(ApiError::new("message_not_found"));
-        }
         let who = self.shared.config.bot_user_id.clone();
-        let list = self.state.reactions.entry((channel, ts)).or_default();
-        match list.iter_mut().find(|(n, _)| n == name) {
-            Some((_, users)) if users.contains(&who) => {
-                return Err(ApiError::new("already_reacted"));
-            }
-            Some((_, users)) => users.push(who),
-            None => list.push((name.to_string(), vec![who])),
-        }
+        self.state
+            .react(&channel, &ts, name, &who, true)
+            .map_err(ApiError::new)?;
         Ok(json!({"ok": true}))
     }
 
