@@ -23,8 +23,25 @@ pub fn repo_root() -> &'static Path {
         .expect("host/ has a parent")
 }
 
-/// The component for a test guest: `tests/guests/<name>`, or `examples/<name>`
-/// for the `hello-*` starters. Built once per process; the toolchain cache
+/// Where guest `name` lives: `examples/<name>` for the `hello-*` starters,
+/// else `tests/guests*/<name>` (one such directory per guest language).
+pub fn guest_dir(name: &str) -> PathBuf {
+    let example = repo_root().join("examples").join(name);
+    if example.is_dir() {
+        return example;
+    }
+    let tests = repo_root().join("tests");
+    std::fs::read_dir(&tests)
+        .expect("reading tests/")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("guests"))
+        .map(|e| e.path().join(name))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("no test guest `{name}` in examples/ or tests/guests*/"))
+}
+
+/// The component for a test guest (see [`guest_dir`]), built with
+/// `build_guest` whatever its language. Built once per process; the toolchain cache
 /// under the cargo target dir is shared by every test binary, so only the
 /// first build of a run compiles the wasm standard library.
 pub fn guest_component(name: &str) -> PathBuf {
@@ -38,11 +55,7 @@ pub fn guest_component(name: &str) -> PathBuf {
     if let Some(path) = built.get(name) {
         return path.clone();
     }
-    let crate_dir = if name.starts_with("hello-") {
-        repo_root().join("examples").join(name)
-    } else {
-        repo_root().join("tests").join("guests").join(name)
-    };
+    let crate_dir = guest_dir(name);
     let opts = BuildOptions {
         data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
         release: true,
