@@ -1,1 +1,227 @@
-//! The workbench: a local Slack in the browser for `botyard dev` (being built, issue 5).
+//! The workbench: a local Slack in the browser for `botyard dev`.
+//!
+//! [`start`] assembles what real Slack would be: the Slack emulator (a
+//! workspace with people, channels and the bot's DMs), the host's signed
+//! HTTP receiver on loopback with the emulator's Request URLs pointed at it,
+//! outbox delivery to the emulator's Web API, and a page server. The page
+//! only ever asks the emulator to act: every message, click and modal reaches
+//! the apps as the signed requests Slack sends, and every app reply comes
+//! back through the Web API calls Slack serves.
+//!
+//! ```no_run
+//! # async fn demo(runtime: std::sync::Arc<botyard::runtime::Runtime>) -> Result<(), botyard::workbench::WorkbenchError> {
+//! use botyard::workbench::{self, WorkbenchConfig};
+//! let bench = workbench::start(runtime, WorkbenchConfig::default()).await?;
+//! println!("botyard dev: open {}", bench.url());
+//! tokio::signal::ctrl_c().await.ok();
+//! bench.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod assets;
+mod live;
+mod model;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::emulator::{Emulator, EmulatorConfig, EmulatorError, HostUrls};
+use crate::runtime::Runtime;
+use crate::slack::delivery::{Delivery, DeliveryConfig};
+use crate::slack::receiver::{self, ReceiverConfig, ReceiverError};
+use crate::slack::web_api::WebApi;
+
+/// The port `botyard dev` serves the page on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 3030;
+
+#[derive(Debug, Clone)]
+pub struct WorkbenchConfig {
+    /// Where the page is served: a loopback address (the page acts as
+    /// anyone in the workspace). Port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The team whose `#<team>` and `#<team>-help` channels the workspace
+    /// has beside `#general` and `#random`.
+    pub team: String,
+}
+
+impl Default for WorkbenchConfig {
+    fn default() -> Self {
+        WorkbenchConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            team: "team".into(),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum WorkbenchError {
+    #[error(
+        "the workbench serves loopback only (127.0.0.1 or ::1), not {0}: it lets the page act as anyone"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot serve the workbench on {addr}: {source}; pick another port (0 = any free one)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("`{0}` is not a usable team name: use lowercase letters, digits and `-`")]
+    BadTeam(String),
+    #[error("starting the Slack emulator: {0}")]
+    Emulator(#[from] EmulatorError),
+    #[error("starting the host's Slack receiver: {0}")]
+    Receiver(#[from] ReceiverError),
+}
+
+/// A running workbench: emulator, receiver, delivery and page server.
+pub struct Workbench {
+    url: String,
+    slack: Emulator,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    delivery: Option<Delivery>,
+}
+
+/// Starts the workbench for `runtime`, whose apps then answer in the page.
+/// The runtime should record Slack calls as pending
+/// ([`crate::storage::OutboxStatus::Pending`]) so delivery sends them.
+pub async fn start(
+    runtime: Arc<Runtime>,
+    config: WorkbenchConfig,
+) -> Result<Workbench, WorkbenchError> {
+    if !config.listen.ip().is_loopback() {
+        return Err(WorkbenchError::NotLoopback(config.listen));
+    }
+    let team = config.team.trim_start_matches('#');
+    if team.is_empty()
+        || !team
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(WorkbenchError::BadTeam(config.team.clone()));
+    }
+    let page = bind(config.listen).await?;
+    let slack = Emulator::start(EmulatorConfig {
+        channels: vec![
+            "general".into(),
+            "random".into(),
+            team.to_string(),
+            format!("{team}-help"),
+        ],
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    // Every person has the bot's DM in their sidebar from the start.
+    for user in slack.users().iter().filter(|u| !u.is_bot) {
+        slack.dm_channel(&user.id)?;
+    }
+    let (stop, stopped) = watch::channel(false);
+    let mut servers = Vec::new();
+
+    let secret = slack.config().signing_secret.clone();
+    let receiver = receiver::router(runtime.clone(), ReceiverConfig::new(secret))?;
+    let host = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let host_url = format!("http://{}", local_addr(&host, config.listen)?);
+    servers.push(serve(host, receiver, stopped.clone()));
+    slack.set_request_urls(HostUrls {
+        commands: Some(format!("{host_url}/slack/commands")),
+        events: Some(format!("{host_url}/slack/events")),
+        interactivity: Some(format!("{host_url}/slack/interactivity")),
+    });
+    let api = WebApi::new(&slack.base_url(), &slack.config().bot_token);
+    let delivery = Delivery::start(runtime.storage().clone(), api, DeliveryConfig::default());
+
+    let addr = local_addr(&page, config.listen)?;
+    let apps = live::watch_apps(runtime.clone(), stopped.clone());
+    let router = api::router(api::Ctx {
+        runtime,
+        slack: slack.clone(),
+        apps,
+        stopped: stopped.clone(),
+        port: addr.port(),
+    });
+    servers.push(serve(page, router, stopped));
+    let url = format!("http://{addr}/");
+    tracing::info!(%url, host = %host_url, "workbench ready");
+    Ok(Workbench {
+        url,
+        slack,
+        stop,
+        servers,
+        delivery: Some(delivery),
+    })
+}
+
+impl Workbench {
+    /// The page's address, e.g. `http://127.0.0.1:3030/`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The emulated Slack behind the page.
+    pub fn emulator(&self) -> &Emulator {
+        &self.slack
+    }
+
+    /// Closes open pages, stops the servers, and lets delivery settle the
+    /// Slack call in flight; whatever is still queued stays in the outbox.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for server in self.servers.drain(..) {
+            if let Err(e) = server.await
+                && e.is_panic()
+            {
+                tracing::error!(error = %e, "a workbench server panicked");
+            }
+        }
+        if let Some(delivery) = self.delivery.take() {
+            delivery.stop().await;
+        }
+        tracing::info!("workbench stopped");
+    }
+}
+
+impl Drop for Workbench {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, WorkbenchError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| WorkbenchError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, WorkbenchError> {
+    listener
+        .local_addr()
+        .map_err(|source| WorkbenchError::Bind {
+            addr: asked,
+            source,
+        })
+}
+
+/// Serves `router` until `stop` turns true.
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let until = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(until)
+            .await
+        {
+            tracing::error!(error = %e, "workbench server stopped");
+        }
+    })
+}

@@ -1,0 +1,639 @@
+// The workbench page: a Slack client for the emulated workspace. Every
+// action goes to the workbench server, which has the emulator send Slack's
+// signed request to the host; what apps do comes back as live notices.
+"use strict";
+
+const { h } = BlockKit;
+
+const S = {
+  workspace: null,
+  me: null,
+  channel: null,
+  tab: "messages", // or "home" in the app's DM
+  thread: null, // { channel, ts }
+  pane: "apps", // "apps", "thread" or null
+  views: { stack: [], home: null },
+  apps: [],
+  unread: new Set(),
+  messageNodes: new Map(), // ts → { sig, node } for the open channel
+  scopes: new Map(), // container key → BlockKit scope (keeps typed values)
+  socket: null,
+  connected: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+// --- server ----------------------------------------------------------------
+
+async function get(path, params = {}) {
+  const query = new URLSearchParams(params).toString();
+  const response = await fetch(`/api/${path}${query ? "?" + query : ""}`);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/// Posts an action; shows what went wrong when the host or emulator refused.
+async function post(path, body) {
+  let answer;
+  try {
+    const response = await fetch(`/api/${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ as: S.me, ...body }),
+    });
+    answer = await response.json();
+  } catch (e) {
+    toast(`Could not reach the workbench: ${e.message}`);
+    return null;
+  }
+  if (!answer.ok) {
+    const detail = answer.error || (answer.status ? `the app host answered HTTP ${answer.status}` : "it failed");
+    toast(`That didn't work: ${detail}`);
+  }
+  return answer;
+}
+
+// --- directory ---------------------------------------------------------------
+
+const user = (id) => S.workspace.users.find((u) => u.id === id);
+const userName = (id) => { const u = user(id); return u ? (u.is_bot ? u.name : u.real_name || u.name) : id; };
+const channel = (id) => S.workspace.channels.find((c) => c.id === id);
+const myDm = () => S.workspace.dms[S.me];
+const isDm = (id) => id && id.startsWith("D");
+const channelName = (id) => (isDm(id) ? "botyard" : (channel(id) || { name: id }).name);
+
+function renderCtx() {
+  return {
+    me: S.me,
+    userName,
+    channelName,
+    users: S.workspace.users.filter((u) => !u.is_bot),
+    channels: S.workspace.channels,
+    openChannel: (id) => (channel(id) || isDm(id)) && openChannel(id),
+  };
+}
+
+function avatar(id, size = "") {
+  const u = user(id);
+  if (u && u.is_bot) return h("div", { class: `avatar avatar-bot ${size}`, title: "botyard" }, h("span", {}, "b"));
+  const name = u ? u.real_name || u.name : "?";
+  let hash = 0;
+  for (const c of id) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return h("div", { class: `avatar ${size}`, style: `--hue:${hash % 360}`, title: name }, name.slice(0, 1).toUpperCase());
+}
+
+function time(ts) {
+  const date = new Date(parseFloat(ts) * 1000);
+  return date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+// --- sidebar and header ---------------------------------------------------------
+
+function renderSidebar() {
+  const list = $("channel-list");
+  list.replaceChildren(...S.workspace.channels.map((c) =>
+    h("li", {}, h("button", {
+      class: "side-item" + (S.channel === c.id ? " active" : "") + (S.unread.has(c.id) ? " unread" : ""),
+      dataset: { channel: c.id, name: c.name }, onclick: () => openChannel(c.id),
+    }, h("span", { class: "side-hash" }, "#"), c.name))));
+  const dm = myDm();
+  $("dm-list").replaceChildren(h("li", {}, h("button", {
+    class: "side-item" + (S.channel === dm ? " active" : "") + (S.unread.has(dm) ? " unread" : ""),
+    dataset: { channel: dm, name: "botyard" }, onclick: () => openChannel(dm),
+  }, avatar(S.workspace.bot.id, "avatar-xs"), "botyard", h("span", { class: "badge-app" }, "APP"))));
+  const switcher = $("user-switch");
+  if (!switcher.options.length) {
+    for (const u of S.workspace.users.filter((u) => !u.is_bot)) switcher.append(h("option", { value: u.id }, u.real_name));
+  }
+  switcher.value = S.me;
+  $("me-avatar").replaceChildren(avatar(S.me, "avatar-sm"));
+}
+
+function renderHeader() {
+  const dm = isDm(S.channel);
+  $("channel-title").replaceChildren(dm
+    ? h("span", { class: "title-app" }, avatar(S.workspace.bot.id, "avatar-xs"), "botyard", h("span", { class: "badge-app" }, "APP"))
+    : h("span", {}, h("span", { class: "title-hash" }, "#"), channelName(S.channel)));
+  const tabs = $("tabs");
+  tabs.hidden = !dm;
+  for (const tab of tabs.querySelectorAll("button")) tab.classList.toggle("active", tab.dataset.tab === S.tab);
+  const home = dm && S.tab === "home";
+  $("messages").hidden = home;
+  $("composer").hidden = home;
+  $("home").hidden = !home;
+  $("composer-input").placeholder = dm ? "Message botyard" : `Message #${channelName(S.channel)}`;
+}
+
+async function openChannel(id, tab = "messages") {
+  if (S.channel !== id) {
+    S.channel = id;
+    S.messageNodes.clear();
+    $("messages").replaceChildren();
+  }
+  S.tab = isDm(id) ? tab : "messages";
+  S.unread.delete(id);
+  renderSidebar();
+  renderHeader();
+  if (S.tab === "home") {
+    renderHome();
+    await post("home", {});
+  } else {
+    await loadConversation();
+    $("composer-input").focus();
+  }
+}
+
+// --- messages ----------------------------------------------------------------
+
+/// A scope per message or view: keeps what the person picked across redraws
+/// and sends `block_actions` for its elements.
+function scopeFor(key, target) {
+  let s = S.scopes.get(key);
+  if (!s) {
+    s = BlockKit.scope(renderCtx(), (el, blockId, value, sc) => act(target, el, value, sc));
+    S.scopes.set(key, s);
+  }
+  s.ctx = renderCtx();
+  s.elements = new Map();
+  return s;
+}
+
+async function act(target, el, value, sc) {
+  const body = { action_id: el.action_id, state: BlockKit.stateValues(sc), ...target };
+  if (Array.isArray(value)) body.values = value; else body.value = value;
+  await post("action", body);
+}
+
+function messageNode(m, grouped) {
+  const ctx = renderCtx();
+  const target = { channel: S.channel, ts: m.ts };
+  const body = m.blocks && m.blocks.length
+    ? BlockKit.render(m.blocks, scopeFor(`${S.channel}/${m.ts}`, target))
+    : BlockKit.mrkdwn(m.text, ctx);
+  const reactions = (m.reactions || []).map((r) =>
+    h("button", {
+      class: "reaction" + (r.users.includes(S.me) ? " mine" : ""), title: r.users.map(userName).join(", ") + ` reacted with :${r.name}:`,
+      dataset: { name: r.name }, onclick: () => react(m, r.name, !r.users.includes(S.me)),
+    }, h("span", { class: "emoji" }, BlockKit.emoji(r.name) || `:${r.name}:`), h("span", { class: "count" }, r.count)));
+  const toolbar = h("div", { class: "msg-toolbar" },
+    h("button", { title: "Add reaction", class: "tool", onclick: (e) => picker(e.currentTarget, (name) => react(m, name, true)) }, "\u{1F642}+"),
+    m.ephemeral ? null : h("button", { title: "Reply in thread", class: "tool", onclick: () => openThread(S.channel, m.ts) }, "\u{1F4AC}"));
+  const meta = h("div", { class: "msg-meta" },
+    h("span", { class: "msg-author" }, userName(m.user)),
+    m.bot ? h("span", { class: "badge-app" }, "APP") : null,
+    h("span", { class: "msg-time", title: m.ts }, time(m.ts)));
+  return h("div", {
+    class: "msg" + (m.ephemeral ? " ephemeral" : "") + (grouped ? " grouped" : ""),
+    dataset: { ts: m.ts, user: m.user, ephemeral: m.ephemeral ? "1" : "" },
+  },
+    grouped ? h("div", { class: "msg-gutter" }, h("span", { class: "msg-time-hover" }, time(m.ts))) : avatar(m.user),
+    h("div", { class: "msg-content" },
+      grouped ? null : meta,
+      m.ephemeral ? h("div", { class: "ephemeral-note" }, "\u{1F441} Only visible to you") : null,
+      h("div", { class: "msg-body" }, body, m.edited ? h("span", { class: "edited" }, " (edited)") : null),
+      reactions.length ? h("div", { class: "reactions" }, reactions,
+        h("button", { class: "reaction add", title: "Add reaction", onclick: (e) => picker(e.currentTarget, (name) => react(m, name, true)) }, "+")) : null,
+      m.reply_count ? h("button", { class: "thread-summary", onclick: () => openThread(S.channel, m.ts) },
+        m.reply_users.slice(0, 3).map((u) => avatar(u, "avatar-xs")),
+        h("span", { class: "thread-count" }, `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`),
+        h("span", { class: "thread-last" }, `Last reply ${time(m.latest_reply)}`)) : null),
+    toolbar);
+}
+
+/// Redraws only the messages whose content changed, so a `chat.update`
+/// repaints one message and leaves the rest (and any open menu) alone.
+function renderMessages(messages) {
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const keep = new Map();
+  let previous = null;
+  const nodes = messages.map((m) => {
+    const grouped = previous && previous.user === m.user && !previous.ephemeral && !m.ephemeral &&
+      parseFloat(m.ts) - parseFloat(previous.ts) < 300 && !previous.reply_count;
+    previous = m;
+    const sig = JSON.stringify([m, grouped, S.me]);
+    const old = S.messageNodes.get(m.ts);
+    const node = old && old.sig === sig ? old.node : messageNode(m, grouped);
+    keep.set(m.ts, { sig, node });
+    return node;
+  });
+  S.messageNodes = keep;
+  if (!messages.length) {
+    box.replaceChildren(h("div", { class: "empty" },
+      h("div", { class: "empty-title" }, isDm(S.channel) ? "This is your DM with botyard" : `This is the very beginning of #${channelName(S.channel)}`),
+      h("div", {}, "Type ", h("code", {}, "/"), " to see what the loaded apps answer to.")));
+    return;
+  }
+  const current = [...box.children];
+  if (current.length !== nodes.length || current.some((n, i) => n !== nodes[i])) box.replaceChildren(...nodes);
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+async function loadConversation() {
+  const at = S.channel;
+  const data = await get("conversation", { as: S.me, channel: at });
+  if (at === S.channel) renderMessages(data.messages);
+}
+
+async function react(m, name, add) {
+  const at = S.thread && S.thread.ts === m.ts ? S.thread.channel : S.channel;
+  await post("react", { channel: at, ts: m.ts, name, add });
+}
+
+// --- threads -------------------------------------------------------------------
+
+async function openThread(channelId, ts) {
+  S.thread = { channel: channelId, ts };
+  S.pane = "thread";
+  renderPane();
+  await loadThread();
+  $("thread-input").focus();
+}
+
+async function loadThread() {
+  if (!S.thread) return;
+  const { channel: at, ts } = S.thread;
+  const data = await get("thread", { as: S.me, channel: at, ts });
+  if (!S.thread || S.thread.ts !== ts) return;
+  const [parent, ...replies] = data.messages;
+  const box = $("thread-messages");
+  const saved = S.channel;
+  S.channel = at; // messages render against their own channel
+  const nodes = [];
+  if (parent) nodes.push(messageNode(parent, false));
+  nodes.push(h("div", { class: "thread-divider" }, `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`));
+  for (const r of replies) nodes.push(messageNode(r, false));
+  S.channel = saved;
+  box.replaceChildren(...nodes);
+  box.scrollTop = box.scrollHeight;
+  $("thread-channel").textContent = isDm(at) ? "botyard" : "#" + channelName(at);
+}
+
+// --- right pane: thread or apps panel -----------------------------------------------
+
+function renderPane() {
+  const pane = $("pane");
+  pane.hidden = !S.pane;
+  $("thread-pane").hidden = S.pane !== "thread";
+  $("apps-pane").hidden = S.pane !== "apps";
+  $("toggle-apps").classList.toggle("active", S.pane === "apps");
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  return `${Math.floor(s / 3600)}h ago`;
+}
+
+function renderApps() {
+  const box = $("apps-list");
+  if (!S.apps.length) {
+    box.replaceChildren(h("div", { class: "empty" }, "No apps loaded yet. Drop a component into the apps directory, or ", h("code", {}, "botyard build <dir> --install"), "."));
+    return;
+  }
+  box.replaceChildren(...S.apps.map((a) => {
+    const commands = [...(a.commands || []), ...(a.subcommands || [])];
+    return h("section", { class: "app-card" + (a.error ? " has-error" : ""), dataset: { app: a.id } },
+      h("div", { class: "app-head" },
+        h("span", { class: "app-name" }, a.id),
+        a.version ? h("code", { class: "app-version", title: "component hash" }, a.version) : h("span", { class: "app-version none" }, "not loaded"),
+        a.loaded_at_ms ? h("span", { class: "app-loaded", title: new Date(a.loaded_at_ms).toLocaleString() }, "loaded " + ago(a.loaded_at_ms)) : null),
+      a.description ? h("div", { class: "app-desc" }, a.description) : null,
+      a.error ? h("div", { class: "app-error" },
+        h("div", { class: "app-error-title" }, a.version ? "Last reload failed — the version above keeps serving" : "Failed to load", " · ", ago(a.error.at_ms)),
+        h("pre", {}, a.error.message)) : null,
+      a.grants ? h("div", { class: "chips" }, a.grants.map((g) => h("span", { class: "chip" }, g))) : null,
+      commands.length ? h("ul", { class: "app-commands" }, commands.map((c) =>
+        h("li", {}, h("code", {}, c.name), c.usage ? h("span", { class: "usage" }, " " + c.usage) : null, h("span", { class: "desc" }, " — " + c.description)))) : null,
+      a.invocations.length ? h("details", { class: "app-section", open: true },
+        h("summary", {}, "Recent invocations"),
+        h("table", { class: "invocations" }, a.invocations.map((r) =>
+          h("tr", { class: r.ok ? "ok" : "failed", title: r.error || "" },
+            h("td", { class: "inv-outcome" }, r.ok ? "\u2713" : "\u2717"),
+            h("td", { class: "inv-kind" }, r.kind),
+            h("td", { class: "inv-detail" }, r.detail, r.error ? h("div", { class: "inv-error" }, r.error) : null),
+            h("td", { class: "inv-duration" }, `${(r.duration_us / 1000).toFixed(1)} ms`),
+            h("td", { class: "inv-when" }, ago(r.at_ms)))))) : null,
+      a.logs.length ? h("details", { class: "app-section" },
+        h("summary", {}, `Log (${a.logs.length})`),
+        h("div", { class: "logs" }, a.logs.slice().reverse().map((l) =>
+          h("div", { class: `log log-${l.level}` }, h("span", { class: "log-time" }, new Date(l.at_ms).toLocaleTimeString()), h("span", { class: "log-level" }, l.level), l.message)))) : null);
+  }));
+}
+
+async function loadApps() {
+  const data = await get("apps");
+  S.apps = data.apps;
+  renderApps();
+}
+
+// --- modals and App Home ---------------------------------------------------------
+
+async function loadViews() {
+  S.views = await get("views", { as: S.me });
+  renderModal();
+  if (S.tab === "home") renderHome();
+}
+
+function renderModal() {
+  const root = $("modal-root");
+  const stack = S.views.stack;
+  if (!stack.length) { root.replaceChildren(); return; }
+  const top = stack[stack.length - 1];
+  const v = top.view;
+  const sc = scopeFor(`view/${top.id}`, { view_id: top.id });
+  sc.errors = top.errors || null;
+  const submit = async (e) => {
+    e.preventDefault();
+    const button = e.submitter || root.querySelector(".modal-submit");
+    if (button) button.disabled = true;
+    await post("submit", { view_id: top.id, values: BlockKit.stateValues(sc) });
+    await loadViews();
+  };
+  const close = (clear) => post("close", { view_id: top.id, clear }).then(loadViews);
+  root.replaceChildren(h("div", { class: "overlay" },
+    h("form", { class: "modal", dataset: { viewId: top.id, callbackId: v.callback_id || "" }, onsubmit: submit },
+      h("div", { class: "modal-head" },
+        stack.length > 1 ? h("button", { type: "button", class: "modal-back", title: "Back", onclick: () => close(false) }, "\u2190") : null,
+        h("h2", { class: "modal-title" }, BlockKit.plain(v.title)),
+        h("button", { type: "button", class: "modal-x", title: "Close", onclick: () => close(true) }, "\u2715")),
+      h("div", { class: "modal-body" }, BlockKit.render(v.blocks, sc)),
+      h("div", { class: "modal-foot" },
+        h("button", { type: "button", class: "bk-button modal-close", onclick: () => close(false) }, v.close ? BlockKit.plain(v.close) : "Cancel"),
+        v.submit ? h("button", { type: "submit", class: "bk-button bk-primary modal-submit" }, BlockKit.plain(v.submit)) : null))));
+  const first = root.querySelector("input, textarea, select");
+  if (first && !root.contains(document.activeElement)) first.focus();
+}
+
+function renderHome() {
+  const box = $("home");
+  const home = S.views.home;
+  if (!home) {
+    box.replaceChildren(h("div", { class: "empty" },
+      h("div", { class: "empty-title" }, "No Home tab yet"),
+      h("div", {}, "An app shows one here by calling ", h("code", {}, "publish-home"), " (for example on ", h("code", {}, "app_home_opened"), ").")));
+    return;
+  }
+  box.replaceChildren(h("div", { class: "home-view", dataset: { viewId: home.id } },
+    BlockKit.render(home.blocks, scopeFor(`view/${home.id}`, { view_id: home.id }))));
+}
+
+// --- composer ----------------------------------------------------------------
+
+const composer = { matches: [], index: 0, kind: null };
+
+/// What the person typed, as Slack stores it: `&`, `<` and `>` escaped,
+/// `@name` and `#channel` turned into mentions.
+function encodeMessage(text) {
+  let out = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  out = out.replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, pre, name) => {
+    const u = S.workspace.users.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    return u ? `${pre}<@${u.id}>` : whole;
+  });
+  out = out.replace(/(^|\s)#([a-z0-9_-]+)/gi, (whole, pre, name) => {
+    const c = S.workspace.channels.find((x) => x.name === name.toLowerCase());
+    return c ? `${pre}<#${c.id}|${c.name}>` : whole;
+  });
+  return out;
+}
+
+async function send(input, threadTs) {
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  autosize(input);
+  hideSuggestions();
+  if (text.startsWith("/") && !threadTs) {
+    input.classList.add("sending");
+    const answer = await post("command", { channel: S.channel, text });
+    input.classList.remove("sending");
+    if (!answer || !answer.ok) input.value = text;
+  } else {
+    await post("message", { channel: threadTs ? S.thread.channel : S.channel, text: encodeMessage(text), thread_ts: threadTs || null });
+  }
+}
+
+function suggestions(input) {
+  const value = input.value.slice(0, input.selectionStart);
+  const box = $("suggestions");
+  if (value.startsWith("/") && !value.includes("\n")) {
+    // While the command is being typed, list matches; once it is complete
+    // and arguments follow, show its usage instead.
+    const typed = value.toLowerCase();
+    composer.kind = "command";
+    composer.matches = S.workspace.commands.filter((c) => c.command.startsWith(typed));
+    const full = S.workspace.commands
+      .filter((c) => typed.startsWith(c.command + " "))
+      .sort((a, b) => b.command.length - a.command.length)[0];
+    showHint(composer.matches.length ? null : full);
+  } else {
+    showHint(null);
+    const m = /(^|\s)([@#])([a-z0-9._-]*)$/i.exec(value);
+    if (!m) { hideSuggestions(); return; }
+    const q = m[3].toLowerCase();
+    composer.kind = m[2];
+    composer.token = m[2] + m[3];
+    composer.matches = m[2] === "@"
+      ? S.workspace.users.filter((u) => u.name.toLowerCase().startsWith(q) || (u.real_name || "").toLowerCase().startsWith(q))
+      : S.workspace.channels.filter((c) => c.name.startsWith(q));
+  }
+  if (!composer.matches.length) { hideSuggestions(); return; }
+  composer.index = Math.min(composer.index, composer.matches.length - 1);
+  composer.input = input;
+  box.hidden = false;
+  box.replaceChildren(
+    h("div", { class: "suggest-title" }, composer.kind === "command" ? "Commands matching" : composer.kind === "@" ? "People" : "Channels"),
+    ...composer.matches.map((c, i) => h("div", {
+      class: "suggest" + (i === composer.index ? " active" : ""), dataset: { value: c.command || c.name },
+      onmousedown: (e) => { e.preventDefault(); composer.index = i; complete(); },
+    }, composer.kind === "command"
+      ? [h("span", { class: "suggest-cmd" }, c.command), c.usage ? h("span", { class: "suggest-usage" }, " " + c.usage) : null,
+        h("span", { class: "suggest-desc" }, c.description), h("span", { class: "suggest-app" }, c.app)]
+      : composer.kind === "@"
+        ? [avatar(c.id, "avatar-xs"), h("span", { class: "suggest-cmd" }, c.is_bot ? c.name : c.real_name), h("span", { class: "suggest-usage" }, " " + c.name)]
+        : [h("span", { class: "suggest-cmd" }, "#" + c.name)])));
+}
+
+function showHint(command) {
+  const hint = $("usage-hint");
+  hint.hidden = !command;
+  if (command) hint.replaceChildren(h("code", {}, command.command), command.usage ? " " + command.usage : "", h("span", { class: "hint-desc" }, " — " + command.description));
+}
+
+function hideSuggestions() {
+  $("suggestions").hidden = true;
+  composer.matches = [];
+  composer.index = 0;
+}
+
+function complete() {
+  const choice = composer.matches[composer.index];
+  const input = composer.input;
+  if (!choice || !input) return;
+  if (composer.kind === "command") {
+    input.value = choice.command + " ";
+  } else {
+    const before = input.value.slice(0, input.selectionStart);
+    const after = input.value.slice(input.selectionStart);
+    const name = composer.kind === "@" ? "@" + choice.name : "#" + choice.name;
+    input.value = before.slice(0, before.length - composer.token.length) + name + " " + after;
+  }
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+  hideSuggestions();
+  suggestions(input);
+}
+
+function autosize(input) {
+  input.style.height = "auto";
+  input.style.height = Math.min(input.scrollHeight, 200) + "px";
+}
+
+function wireComposer(input, threadTs) {
+  input.addEventListener("input", () => { autosize(input); suggestions(input); });
+  input.addEventListener("blur", () => setTimeout(hideSuggestions, 100));
+  input.addEventListener("keydown", (e) => {
+    const open = !$("suggestions").hidden && composer.input === input;
+    if (open && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      composer.index = (composer.index + (e.key === "ArrowDown" ? 1 : -1) + composer.matches.length) % composer.matches.length;
+      suggestions(input);
+      return;
+    }
+    if (open && e.key === "Tab") { e.preventDefault(); complete(); return; }
+    if (open && e.key === "Escape") { hideSuggestions(); return; }
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      // Enter on a partly typed command picks it; on a complete one sends.
+      const typed = input.value.trim();
+      if (open && composer.kind === "command" && composer.matches[composer.index] && composer.matches[composer.index].command !== typed && !typed.includes(" ")) { complete(); return; }
+      if (open && composer.kind !== "command") { complete(); return; }
+      send(input, threadTs());
+    }
+  });
+}
+
+// --- reactions picker ------------------------------------------------------------
+
+const QUICK = ["+1", "white_check_mark", "eyes", "tada", "raised_hands", "heart", "joy", "fire", "rocket", "unicorn_face", "pray", "100"];
+
+function picker(anchor, choose) {
+  document.querySelectorAll(".picker").forEach((p) => p.remove());
+  const grid = h("div", { class: "picker-grid" });
+  const fill = (q) => {
+    const list = q ? BlockKit.EMOJI_ORDER.filter((e) => e.names.some((n) => n.includes(q))).slice(0, 120)
+      : QUICK.map((n) => BlockKit.EMOJI_ORDER.find((e) => e.names.includes(n))).filter(Boolean);
+    grid.replaceChildren(...list.map((e) => h("button", {
+      class: "picker-emoji", title: `:${e.name}:`, dataset: { name: e.name },
+      onclick: () => { box.remove(); choose(e.name); },
+    }, e.char)));
+  };
+  const search = h("input", { class: "picker-search", placeholder: "Search emoji", oninput: (e) => fill(e.target.value.trim().toLowerCase()) });
+  const box = h("div", { class: "picker" }, search, grid);
+  fill("");
+  document.body.append(box);
+  const r = anchor.getBoundingClientRect();
+  box.style.top = Math.max(8, Math.min(window.innerHeight - box.offsetHeight - 8, r.bottom + 4)) + "px";
+  box.style.left = Math.max(8, Math.min(window.innerWidth - box.offsetWidth - 8, r.right - box.offsetWidth)) + "px";
+  search.focus();
+  setTimeout(() => document.addEventListener("mousedown", function away(e) {
+    if (!box.contains(e.target)) { box.remove(); document.removeEventListener("mousedown", away); }
+  }), 0);
+}
+
+// --- live updates -------------------------------------------------------------
+
+function connect() {
+  const socket = new WebSocket(`ws://${location.host}/api/live`);
+  S.socket = socket;
+  socket.onopen = () => setConnected(true);
+  socket.onmessage = (e) => onNotice(JSON.parse(e.data));
+  socket.onclose = () => {
+    setConnected(false);
+    setTimeout(connect, 1000);
+  };
+}
+
+function setConnected(on) {
+  const was = S.connected;
+  S.connected = on;
+  const status = $("status");
+  status.classList.toggle("online", on);
+  status.textContent = on ? "connected" : "reconnecting\u2026";
+  if (on && !was && document.body.dataset.ready) refreshAll();
+}
+
+function onNotice(n) {
+  switch (n.kind) {
+    case "hello": break;
+    case "message":
+      if (n.visible_to && n.visible_to !== S.me) break;
+      if (n.channel === S.channel && S.tab === "messages") loadConversation();
+      else if (!n.thread_ts && (!isDm(n.channel) || n.channel === myDm())) { S.unread.add(n.channel); renderSidebar(); }
+      if (S.thread && S.thread.channel === n.channel && (n.thread_ts === S.thread.ts || n.ts === S.thread.ts)) loadThread();
+      break;
+    case "views": case "home":
+      if (n.user === S.me) loadViews();
+      break;
+    case "directory": refreshWorkspace(); break;
+    case "apps": loadApps(); refreshWorkspace(); break;
+    default: refreshAll();
+  }
+}
+
+async function refreshWorkspace() {
+  S.workspace = await get("workspace");
+  renderSidebar();
+}
+
+async function refreshAll() {
+  await refreshWorkspace();
+  await Promise.all([loadConversation(), loadViews(), loadApps(), loadThread()]);
+}
+
+function toast(text) {
+  const box = $("toast");
+  const item = h("div", { class: "toast-item" }, text);
+  box.append(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+// --- start -------------------------------------------------------------------
+
+async function main() {
+  S.workspace = await get("workspace");
+  const people = S.workspace.users.filter((u) => !u.is_bot);
+  const wanted = new URLSearchParams(location.search).get("as");
+  S.me = (people.find((u) => u.name === wanted || u.id === wanted) || people[0]).id;
+  S.channel = S.workspace.channels[0].id;
+  $("workspace-name").textContent = S.workspace.team.domain;
+  $("user-switch").addEventListener("change", async (e) => {
+    const wasDm = isDm(S.channel);
+    S.me = e.target.value;
+    S.scopes.clear();
+    S.messageNodes.clear();
+    S.unread.clear();
+    if (wasDm) S.channel = myDm();
+    renderSidebar();
+    renderHeader();
+    await Promise.all([loadConversation(), loadViews(), loadThread()]);
+    if (S.tab === "home") await post("home", {});
+  });
+  $("toggle-apps").addEventListener("click", () => { S.pane = S.pane === "apps" ? null : "apps"; renderPane(); });
+  $("close-thread").addEventListener("click", () => { S.thread = null; S.pane = null; renderPane(); });
+  for (const tab of $("tabs").querySelectorAll("button")) tab.addEventListener("click", () => openChannel(myDm(), tab.dataset.tab));
+  wireComposer($("composer-input"), () => null);
+  wireComposer($("thread-input"), () => S.thread && S.thread.ts);
+  $("composer-send").addEventListener("click", () => send($("composer-input"), null));
+  renderSidebar();
+  renderHeader();
+  renderPane();
+  connect();
+  await Promise.all([loadConversation(), loadViews(), loadApps()]);
+  setInterval(() => { if (S.pane === "apps") renderApps(); }, 10000); // keeps "loaded 5s ago" honest
+  document.body.dataset.ready = "1";
+  $("composer-input").focus();
+}
+
+main().catch((e) => toast(`The workbench failed to start: ${e.message}`));

@@ -1,0 +1,243 @@
+//! What the page reads, as JSON: the workspace directory and commands, a
+//! conversation as one person sees it, their modals and App Home, and the
+//! apps panel. Read-only: acting goes through the emulator (see `api`).
+
+use serde_json::{Value, json};
+
+use crate::emulator::{Emulator, Message};
+use crate::runtime::Runtime;
+use crate::storage::Outcome;
+
+/// Invocations and log lines shown per app in the apps panel.
+const PANEL_INVOCATIONS: u32 = 15;
+const PANEL_LOG_LINES: usize = 60;
+
+/// People, channels, each person's DM with the bot, and every command the
+/// loaded apps answer (for the composer's autocomplete).
+pub fn workspace(slack: &Emulator, runtime: &Runtime) -> Value {
+    let c = slack.config();
+    let mut users: Vec<Value> = Vec::new();
+    let mut dms = serde_json::Map::new();
+    let mut channels = Vec::new();
+    for channel in slack.channels() {
+        match channel.dm_user {
+            Some(user) => {
+                dms.insert(user, json!(channel.id));
+            }
+            None => channels.push(json!({"id": channel.id, "name": channel.name})),
+        }
+    }
+    for user in slack.users() {
+        users.push(json!({
+            "id": user.id,
+            "name": user.name,
+            "real_name": user.real_name,
+            "is_bot": user.is_bot,
+        }));
+    }
+    json!({
+        "team": {"id": c.team_id, "domain": c.team_domain},
+        "bot": {"id": c.bot_user_id, "name": "botyard"},
+        "users": users,
+        "channels": channels,
+        "dms": dms,
+        "commands": commands(runtime),
+    })
+}
+
+/// Slash commands and `/umbrella sub` subcommands, sorted, each with its app.
+fn commands(runtime: &Runtime) -> Vec<Value> {
+    let snapshot = runtime.snapshot();
+    let mut list = Vec::new();
+    let mut umbrellas = std::collections::BTreeSet::new();
+    for (id, entry) in &snapshot.apps {
+        let Some(version) = &entry.current else {
+            continue;
+        };
+        for command in &version.info.commands {
+            list.push(json!({
+                "command": command.name,
+                "usage": command.usage,
+                "description": command.description,
+                "app": id.as_ref(),
+            }));
+        }
+        for sub in &version.info.subcommands {
+            umbrellas.insert(sub.umbrella.clone());
+            list.push(json!({
+                "command": format!("{} {}", sub.umbrella, sub.name),
+                "usage": sub.usage,
+                "description": sub.description,
+                "app": id.as_ref(),
+            }));
+        }
+    }
+    // The host answers `/umbrella help` itself, from what the apps describe.
+    for umbrella in umbrellas {
+        list.push(json!({
+            "command": format!("{umbrella} help"),
+            "usage": "",
+            "description": format!("List what {umbrella} can do"),
+            "app": "botyard",
+        }));
+    }
+    list.sort_by(|a, b| a["command"].as_str().cmp(&b["command"].as_str()));
+    list
+}
+
+/// A channel as `user` sees it: top-level messages (their own ephemerals
+/// included) with reactions and thread summaries.
+pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
+    let history = slack.history(user, channel);
+    let messages: Vec<Value> = history
+        .iter()
+        .filter(|m| m.is_top_level())
+        .map(|m| {
+            let replies: Vec<&Message> = history
+                .iter()
+                .filter(|r| !r.is_top_level() && r.thread_ts.as_deref() == Some(&m.ts))
+                .collect();
+            let mut value = message(slack, m);
+            if !replies.is_empty() {
+                let mut repliers: Vec<&str> = Vec::new();
+                for r in &replies {
+                    if !repliers.contains(&r.user.as_str()) {
+                        repliers.push(&r.user);
+                    }
+                }
+                value["reply_count"] = json!(replies.len());
+                value["reply_users"] = json!(repliers);
+                value["latest_reply"] = json!(replies.last().map(|r| r.ts.as_str()));
+            }
+            value
+        })
+        .collect();
+    json!({"channel": channel, "messages": messages})
+}
+
+/// A thread as `user` sees it: the parent, then the replies.
+pub fn thread(slack: &Emulator, user: &str, channel: &str, ts: &str) -> Value {
+    let messages: Vec<Value> = slack
+        .history(user, channel)
+        .iter()
+        .filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts))
+        .map(|m| message(slack, m))
+        .collect();
+    json!({"channel": channel, "ts": ts, "messages": messages})
+}
+
+fn message(slack: &Emulator, m: &Message) -> Value {
+    let reactions: Vec<Value> = slack
+        .reactions(&m.channel, &m.ts)
+        .into_iter()
+        .map(|(name, users)| json!({"name": name, "count": users.len(), "users": users}))
+        .collect();
+    json!({
+        "ts": m.ts,
+        "thread_ts": m.thread_ts,
+        "user": m.user,
+        "bot": m.bot_id.is_some(),
+        "text": m.text,
+        "blocks": m.blocks,
+        "edited": m.edited,
+        "ephemeral": m.ephemeral_to.is_some(),
+        "reactions": reactions,
+    })
+}
+
+/// `user`'s modal stack (bottom first, with inline errors) and App Home.
+pub fn views(slack: &Emulator, user: &str) -> Value {
+    let stack: Vec<Value> = slack
+        .views_of(user)
+        .into_iter()
+        .map(|v| json!({"id": v.id, "view": v.view, "errors": v.errors}))
+        .collect();
+    let home = slack.home_of(user).map(|h| h.view);
+    json!({"stack": stack, "home": home})
+}
+
+/// The apps panel: every app's serving version, grants, commands, last load
+/// or build error, recent invocations and log lines.
+pub fn apps(runtime: &Runtime) -> Value {
+    let snapshot = runtime.snapshot();
+    let apps: Vec<Value> = snapshot
+        .apps
+        .iter()
+        .map(|(id, entry)| {
+            let version = entry.current.as_ref();
+            let invocations = runtime
+                .storage()
+                .recent_invocations(Some(id), PANEL_INVOCATIONS)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(app = %id, error = %e, "reading the audit log failed");
+                    Vec::new()
+                });
+            let invocations: Vec<Value> = invocations
+                .into_iter()
+                .map(|r| {
+                    let (ok, error) = match r.outcome {
+                        Outcome::Ok => (true, None),
+                        Outcome::Failed(e) => (false, Some(e)),
+                    };
+                    json!({
+                        "at_ms": r.at_ms,
+                        "kind": r.kind,
+                        "detail": r.detail,
+                        "user": r.user,
+                        "version": &r.version[..r.version.len().min(12)],
+                        "duration_us": r.duration_us,
+                        "ok": ok,
+                        "error": error,
+                    })
+                })
+                .collect();
+            let logs = runtime.recent_logs(id);
+            let logs = &logs[logs.len().saturating_sub(PANEL_LOG_LINES)..];
+            json!({
+                "id": id.as_ref(),
+                "name": version.map(|v| v.info.name.clone()),
+                "description": version.map(|v| v.info.description.clone()),
+                "version": version.map(|v| v.short_hash().to_string()),
+                "loaded_at_ms": entry.loaded_at_ms,
+                "grants": version.map(|v| v.grants.iter().map(|g| g.name()).collect::<Vec<_>>()),
+                "commands": version.map(|v| v.info.commands.iter().map(|c| json!({
+                    "name": c.name, "usage": c.usage, "description": c.description,
+                })).collect::<Vec<_>>()),
+                "subcommands": version.map(|v| v.info.subcommands.iter().map(|s| json!({
+                    "name": format!("{} {}", s.umbrella, s.name), "usage": s.usage, "description": s.description,
+                })).collect::<Vec<_>>()),
+                "events": version.map(|v| v.info.events.clone()),
+                "error": entry.last_error.as_ref().map(|e| json!({"at_ms": e.at_ms, "message": e.message})),
+                "invocations": invocations,
+                "logs": logs,
+            })
+        })
+        .collect();
+    json!({"apps": apps})
+}
+
+/// Changes whenever anything the apps panel shows changes.
+pub fn apps_fingerprint(runtime: &Runtime) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let snapshot = runtime.snapshot();
+    for (id, entry) in &snapshot.apps {
+        id.hash(&mut hasher);
+        entry.current.as_ref().map(|v| &v.hash).hash(&mut hasher);
+        entry.loaded_at_ms.hash(&mut hasher);
+        entry
+            .last_error
+            .as_ref()
+            .map(|e| (e.at_ms, &e.message))
+            .hash(&mut hasher);
+        let logs = runtime.recent_logs(id);
+        (logs.len(), logs.last().map(|l| l.at_ms)).hash(&mut hasher);
+    }
+    if let Ok(latest) = runtime.storage().recent_invocations(None, 1) {
+        latest
+            .first()
+            .map(|r| (r.at_ms, r.duration_us, r.app.clone()))
+            .hash(&mut hasher);
+    }
+    hasher.finish()
+}
