@@ -4,6 +4,7 @@
 //! Data flows one way: Slack (or `botyard call`) → [`slack::router`] →
 //! [`runtime`] → app → [`capabilities`] → [`storage`] / Slack Web API.
 
+pub mod authoring;
 pub mod build;
 pub mod capabilities;
 pub mod cli;
