@@ -1,6 +1,7 @@
 //! The `botyard` command line: the edge where errors become messages.
 
 use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +10,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::build::{BuildOptions, build_guest};
+use crate::authoring::rebuild::{self, build_and_install};
+use crate::authoring::scaffold::scaffold;
+use crate::authoring::{self, SourceApp};
+use crate::build::{BuildOptions, Language, build_guest};
 use crate::config::{Config, SlackMode};
 use crate::runtime::bindings::types::{Reply, Visibility};
 use crate::runtime::invoke::Response;
@@ -21,6 +25,7 @@ use crate::slack::receiver::{self, ReceiverConfig};
 use crate::slack::socket_mode::{SocketMode, SocketModeConfig};
 use crate::slack::web_api::WebApi;
 use crate::storage::{OutboxStatus, Storage};
+use crate::workbench::{self, WorkbenchConfig};
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +34,8 @@ use crate::storage::{OutboxStatus, Storage};
     about = "A Slack bot host where every app is a sandboxed, hot-reloadable WebAssembly component"
 )]
 struct Cli {
-    /// Holds the database, the last good app versions and build caches.
+    /// Holds the database, the apps, their last good versions and (unless
+    /// --build-dir says otherwise) toolchains and build caches.
     #[arg(
         long,
         global = true,
@@ -48,6 +54,10 @@ struct Cli {
     /// The apps directory (default: `apps_dir` from the config, else <data-dir>/apps).
     #[arg(long, global = true, env = "BOTYARD_APPS")]
     apps: Option<PathBuf>,
+    /// Where guest toolchains and build caches live (default: the data
+    /// directory). Share one between data directories to install them once.
+    #[arg(long, global = true, env = "BOTYARD_BUILD_DIR")]
+    build_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,9 +82,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build a Rust guest crate into a component.
+    /// Create an app from the starter for its language, build it and install
+    /// it: `botyard call "/<name>"` answers right after.
+    New {
+        /// The app's name: its directory, its id and its command `/<name>`.
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
+        /// Where to create the app's directory.
+        #[arg(long, default_value = ".")]
+        parent: PathBuf,
+    },
+    /// Build an app (Rust, JavaScript or Python, told from its files) into a
+    /// component; installs the language's toolchain on first use.
     Build {
-        /// The guest crate's directory.
+        /// The app's directory.
         dir: PathBuf,
         /// Also copy the component into the apps directory (hot-reloads a running host).
         #[arg(long)]
@@ -95,12 +117,19 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
-    /// Develop locally: build the starters, load the apps directory, hot-reload
-    /// on change, and answer slash commands typed on the console.
+    /// Develop locally: build the apps' sources, rebuild on save, hot-reload,
+    /// and serve the workbench (a local Slack in the browser); slash commands
+    /// typed on the console work too.
     Dev {
-        /// Do not build `examples/` and `guests/` at start.
+        /// App source directories to build and watch. Default: the apps in
+        /// `guests/`, `examples/hello-rust` and the projects `botyard new` made.
+        apps: Vec<PathBuf>,
+        /// Do not build at start (rebuild-on-save still works).
         #[arg(long)]
         no_build: bool,
+        /// Workbench port on 127.0.0.1 (0 = any free port).
+        #[arg(long, default_value_t = workbench::DEFAULT_PORT)]
+        port: u16,
     },
 }
 
@@ -152,23 +181,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build { dir, install } => {
-            let out = build_guest(
-                dir,
-                &BuildOptions {
-                    data_dir: cli.data_dir.clone(),
-                    release: true,
-                },
-            )?;
-            if *install {
+            let opts = build_options(&cli);
+            let out = if *install {
                 let apps_dir = load_config(&cli)?.apps_dir;
-                let target = install_component(&out, &apps_dir, &component_id(dir)?)?;
-                println!("{}", target.display());
+                build_and_install(&SourceApp::from_dir(dir), &opts, &apps_dir)?
             } else {
-                println!("{}", out.display());
-            }
+                build_guest(dir, &opts)?
+            };
+            println!("{}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Dev { no_build } => dev(&cli, *no_build).await,
+        Command::New { name, lang, parent } => new_app(&cli, name, *lang, parent),
+        Command::Dev {
+            apps,
+            no_build,
+            port,
+        } => dev(&cli, apps, *no_build, *port).await,
         Command::Serve => serve(&cli).await,
         Command::Manifest { yaml, url } => {
             let runtime = start(&cli, OutboxStatus::Local).await?;
@@ -376,78 +404,109 @@ fn print_apps(runtime: &Runtime, as_json: bool) {
     }
 }
 
-/// The app id a guest crate gets when installed: its directory name.
-fn component_id(dir: &Path) -> Result<String> {
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("no such directory {}", dir.display()))?;
-    Ok(dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("app")
-        .to_lowercase()
-        .replace('_', "-"))
+/// `botyard new --lang`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lang {
+    Rust,
+    Js,
+    Python,
 }
 
-/// Copies a built component into the apps directory atomically, so a
-/// watching host never reads half a file.
-fn install_component(component: &Path, apps_dir: &Path, id: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(apps_dir)
-        .with_context(|| format!("creating {}", apps_dir.display()))?;
-    let target = apps_dir.join(format!("{id}.wasm"));
-    let tmp = apps_dir.join(format!(".{id}.wasm.tmp"));
-    std::fs::copy(component, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &target)?;
-    Ok(target)
-}
-
-/// Guest crates `dev` builds at start: the starters and the shipped apps.
-fn starter_crates() -> Vec<PathBuf> {
-    let mut crates = Vec::new();
-    for root in ["examples", "guests"] {
-        let Ok(entries) = std::fs::read_dir(root) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let manifest = path.join("Cargo.toml");
-            if std::fs::read_to_string(&manifest).is_ok_and(|m| m.contains("wit-bindgen")) {
-                crates.push(path);
-            }
+impl From<Lang> for Language {
+    fn from(lang: Lang) -> Language {
+        match lang {
+            Lang::Rust => Language::Rust,
+            Lang::Js => Language::JavaScript,
+            Lang::Python => Language::Python,
         }
     }
-    crates.sort();
-    crates
 }
 
-async fn dev(cli: &Cli, no_build: bool) -> Result<ExitCode> {
+fn build_options(cli: &Cli) -> BuildOptions {
+    BuildOptions {
+        data_dir: cli
+            .build_dir
+            .clone()
+            .unwrap_or_else(|| cli.data_dir.clone()),
+        release: true,
+    }
+}
+
+fn new_app(cli: &Cli, name: &str, lang: Lang, parent: &Path) -> Result<ExitCode> {
+    let opts = build_options(cli);
+    let dir = parent.join(name);
+    let files = scaffold(name, lang.into(), &dir, &opts.data_dir)?;
+    for file in &files {
+        eprintln!("  created {}", file.display());
+    }
+    let app = SourceApp::from_dir(&dir);
+    authoring::register_project(&cli.data_dir, &app)
+        .with_context(|| format!("recording the project in {}", cli.data_dir.display()))?;
+    eprintln!("botyard new: building {name} …");
+    let installed = build_and_install(&app, &opts, &load_config(cli)?.apps_dir)?;
+    eprintln!("botyard new: installed {}", installed.display());
+    println!(
+        "{name} is ready. Try it:\n  botyard call \"/{name}\"\n  botyard dev      # the workbench; saving {} rebuilds it",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn dev(cli: &Cli, dirs: &[PathBuf], no_build: bool, port: u16) -> Result<ExitCode> {
     let config = load_config(cli)?;
+    let sources = if dirs.is_empty() {
+        authoring::default_sources(Path::new("."), &cli.data_dir)
+    } else {
+        dirs.iter().map(|d| SourceApp::from_dir(d)).collect()
+    };
+    let opts = build_options(cli);
+    let mut failed = Vec::new();
     if !no_build {
-        for dir in starter_crates() {
-            eprintln!("building {} …", dir.display());
-            let options = BuildOptions {
-                data_dir: cli.data_dir.clone(),
-                release: true,
-            };
-            let dir2 = dir.clone();
-            match tokio::task::spawn_blocking(move || build_guest(&dir2, &options)).await? {
-                Ok(out) => {
-                    install_component(&out, &config.apps_dir, &component_id(&dir)?)?;
-                }
-                Err(e) => eprintln!("{}: build failed:\n{e}", dir.display()),
+        for app in &sources {
+            eprintln!("botyard dev: building {} ({}) …", app.id, app.dir.display());
+            let (task_app, task_opts, apps_dir) =
+                (app.clone(), opts.clone(), config.apps_dir.clone());
+            let built = tokio::task::spawn_blocking(move || {
+                build_and_install(&task_app, &task_opts, &apps_dir)
+            })
+            .await?;
+            if let Err(e) = built {
+                eprintln!("botyard dev: {} failed to build:\n{e}", app.id);
+                failed.push((app.id.clone(), format!("build failed: {e}")));
             }
         }
     }
-    let runtime = start(cli, OutboxStatus::Local).await?;
-    let _watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
+    let runtime = start(cli, OutboxStatus::Pending).await?;
+    for (id, error) in failed {
+        runtime.record_failure(&id, error);
+    }
+    let _apps_watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
+    let _source_watch = rebuild::watch_sources(runtime.clone(), sources, opts)
+        .context("watching the apps' sources")?;
     let ticks = scheduler::spawn(runtime.clone());
+    let bench = workbench::start(
+        runtime.clone(),
+        WorkbenchConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            ..WorkbenchConfig::default()
+        },
+    )
+    .await?;
+    let slack = bench.emulator();
+    runtime.connect_slack(WebApi::new(&slack.base_url(), &slack.config().bot_token));
     print_apps(&runtime, false);
+    // On stdout, first, so scripts and tests can find an ephemeral port.
+    println!("botyard dev: workbench at {}", bench.url());
     eprintln!(
-        "\nbotyard dev: apps in {} hot-reload on change.\nType a slash command (/hello world), `:user U2` to act as someone else, `:apps`, or Ctrl-D.",
+        "\nbotyard dev: open {} — a local Slack with your apps in it.\n\
+         Saving an app's source rebuilds it; apps in {} hot-reload on change.\n\
+         Or type a slash command here (/hello world), `:user U2` to act as someone else, `:apps`, or Ctrl-D.",
+        bench.url(),
         runtime.config().apps_dir.display()
     );
     let result = console(&runtime).await;
     ticks.abort();
+    bench.shutdown().await;
     result.map(|()| ExitCode::SUCCESS)
 }
 
@@ -505,6 +564,7 @@ async fn serve(cli: &Cli) -> Result<ExitCode> {
     tracing::info!(team = %me.team_id, bot_user = %me.user_id, "connected to Slack");
 
     let runtime = start(cli, OutboxStatus::Pending).await?;
+    runtime.connect_slack(api.clone());
     let delivery = Delivery::start(runtime.storage().clone(), api, DeliveryConfig::default());
     let _watch = watcher::watch(runtime.clone()).context("watching the apps directory")?;
     let ticks = scheduler::spawn(runtime.clone());

@@ -6,11 +6,14 @@
 //! with the calling app's id (see [`crate::slack::namespace`]) so clicks and
 //! submissions come back to it and to no other app.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::HostState;
 use crate::runtime::bindings::slack::{self, SlackError, UserInfo};
 use crate::runtime::bindings::types::{Message, MessageRef};
+use crate::slack::web_api::WebApi;
 use crate::slack::{blocks, namespace};
 use crate::storage::OutboxStatus;
 
@@ -28,13 +31,17 @@ pub struct SlackState {
     pub delivery: OutboxStatus,
     /// Outbox ids written during this invocation, in order.
     pub recorded: Vec<i64>,
+    /// The live Web API, for calls that answer a question (`lookup-user`);
+    /// `None` when no Slack is connected.
+    pub api: Option<Arc<WebApi>>,
 }
 
 impl SlackState {
-    pub fn new(delivery: OutboxStatus) -> Self {
+    pub fn new(delivery: OutboxStatus, api: Option<Arc<WebApi>>) -> Self {
         SlackState {
             delivery,
             recorded: Vec::new(),
+            api,
         }
     }
 }
@@ -198,8 +205,31 @@ impl slack::Host for HostState {
     async fn lookup_user(&mut self, user: String) -> Result<UserInfo, SlackError> {
         non_empty("user", &user)?;
         // Answering needs a live Slack connection; the outbox cannot answer questions.
-        Err(SlackError::Api(
-            "not_connected: users.info needs a Slack connection".into(),
-        ))
+        let Some(api) = self.slack.api.clone() else {
+            return Err(SlackError::Api(
+                "not_connected: users.info needs a Slack connection (botyard serve or dev)".into(),
+            ));
+        };
+        let profile = api
+            .users_info(&user)
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let text = |key: &str| {
+            profile
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(UserInfo {
+            id: text("id"),
+            name: text("name"),
+            real_name: text("real_name"),
+            tz: text("tz"),
+            is_bot: profile
+                .get("is_bot")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! One invocation: a fresh store and instance, the handler call, the limits
 //! that stop it, and the audit record that remembers it.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -18,6 +19,7 @@ use crate::capabilities::HostState;
 use crate::capabilities::clock::now_ms;
 use crate::capabilities::log::AppLogs;
 use crate::capabilities::slack::SlackState;
+use crate::slack::web_api::WebApi;
 use crate::storage::{InvocationRecord, OutboxStatus, Outcome, Storage};
 
 /// What the host asks an app to do.
@@ -132,6 +134,8 @@ pub struct InvokeEnv {
     pub delivery: OutboxStatus,
     /// Every app's recent log lines.
     pub logs: AppLogs,
+    /// The Slack Web API once connected (see [`super::Runtime::connect_slack`]).
+    pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
 }
 
 /// Runs `request` on `app` in a fresh instance and records it in the audit
@@ -166,7 +170,7 @@ async fn invoke_in_span(
     let mut state = HostState::new(
         app.id.clone(),
         env.storage.clone(),
-        SlackState::new(env.delivery),
+        SlackState::new(env.delivery, env.slack_api.get().cloned()),
         env.logs.clone(),
         MemoryCap::new(app.limits.memory_bytes),
     );

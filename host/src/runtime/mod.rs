@@ -28,6 +28,7 @@ use self::versions::LastGood;
 use crate::capabilities::log::{AppLogs, LogLine};
 use crate::config::Config;
 use crate::slack::router::{Resolved, RouteError};
+use crate::slack::web_api::WebApi;
 use crate::storage::{OutboxStatus, Storage};
 
 /// Who is calling, and where (what Slack puts in every request).
@@ -109,6 +110,7 @@ impl Runtime {
                 storage,
                 delivery,
                 logs: AppLogs::default(),
+                slack_api: Arc::default(),
             },
             registry: Registry::default(),
             last_good: LastGood::new(data_dir),
@@ -122,6 +124,14 @@ impl Runtime {
 
     pub fn storage(&self) -> &Storage {
         &self.env.storage
+    }
+
+    /// Gives apps the live Web API for calls that answer questions
+    /// (`lookup-user`); the first connection wins.
+    pub fn connect_slack(&self, api: WebApi) {
+        if self.env.slack_api.set(Arc::new(api)).is_err() {
+            tracing::warn!("a Slack Web API is already connected; keeping it");
+        }
     }
 
     /// The lines `app` logged most recently, oldest first.

@@ -126,6 +126,33 @@ impl std::fmt::Debug for WebApi {
     }
 }
 
+/// Slack's read methods take form or query arguments only; a JSON body is
+/// ignored by them, so they are sent form-encoded.
+fn takes_form_only(method: &str) -> bool {
+    matches!(
+        method,
+        "users.info" | "conversations.info" | "users.lookupByEmail"
+    )
+}
+
+/// A flat JSON object as form fields (strings as they are, the rest as JSON).
+fn form_fields(args: &Value) -> Vec<(String, String)> {
+    args.as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|(key, value)| {
+                    let text = match value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (key.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// What one HTTP attempt came to.
 enum Attempt {
     Done(Result<Value, WebApiError>),
@@ -186,14 +213,16 @@ impl WebApi {
     }
 
     async fn attempt(&self, method: &str, args: &Value) -> Attempt {
-        let response = match self
+        let request = self
             .http
             .post(format!("{}{method}", self.base_url))
-            .bearer_auth(&self.bot_token)
-            .json(args)
-            .send()
-            .await
-        {
+            .bearer_auth(&self.bot_token);
+        let request = if takes_form_only(method) {
+            request.form(&form_fields(args))
+        } else {
+            request.json(args)
+        };
+        let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
                 return Attempt::Retry {
@@ -263,6 +292,14 @@ impl WebApi {
                 "{method} answered without `ok`"
             )))),
         }
+    }
+
+    /// `users.info`: a user's profile.
+    pub async fn users_info(&self, user: &str) -> Result<Value, WebApiError> {
+        let value = self
+            .call("users.info", &serde_json::json!({ "user": user }))
+            .await?;
+        Ok(value.get("user").cloned().unwrap_or(Value::Null))
     }
 
     /// `auth.test`: checks the token and says whose it is.
