@@ -2,57 +2,41 @@
 //! The reply carries a button that counts clicks per user and updates the
 //! message with the new count.
 
-wit_bindgen::generate!({ world: "app", path: "../../wit" });
-
-use botyard::app::{store, types::*};
-use exports::botyard::app::handler::Guest;
+use botyard_sdk::prelude::*;
 
 struct Hello;
 
-/// The greeting's first word. Kept as one constant so tests can tell versions apart.
+/// The greeting's first word, kept in one constant: tests/hot_reload.rs
+/// rewrites it in the built component, so "Hello" must occur there only once.
 const GREETING: &str = "Hello";
 
-fn count_key(user: &str) -> String {
-    format!("calls/{user}")
+/// `text`, with a button that counts clicks.
+fn with_button(text: String, user: &str) -> Message {
+    Message::new(&text).with_blocks([
+        Block::section(text),
+        Block::actions([Element::button("count", "Click me").value(user)]),
+    ])
 }
 
-fn click_key(user: &str) -> String {
-    format!("clicks/{user}")
-}
-
-fn button_blocks(text: &str, user: &str) -> String {
-    // Block Kit as JSON text; built by hand to keep the starter dependency-free.
-    let text = text.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        r#"[{{"type":"section","text":{{"type":"mrkdwn","text":"{text}"}}}},{{"type":"actions","elements":[{{"type":"button","action_id":"count","text":{{"type":"plain_text","text":"Click me"}},"value":"{user}"}}]}}]"#
-    )
-}
-
-impl Guest for Hello {
+impl App for Hello {
     fn describe() -> AppInfo {
-        AppInfo {
-            name: "hello".into(),
-            description: "Greets you and counts your calls".into(),
-            commands: vec![CommandSpec {
-                name: "/hello".into(),
-                description: "Say hello".into(),
-                usage: "[name]".into(),
-            }],
-            subcommands: vec![],
-            events: vec![],
-            schedules: vec![],
-        }
+        AppInfo::new("hello", "Greets you and counts your calls").command(
+            "/hello",
+            "Say hello",
+            "[name]",
+        )
     }
 
     fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
         let user = &request.context.user_id;
-        let count = store::increment(&count_key(user), 1).map_err(|e| format!("{e:?}"))?;
-        let name = if request.text.is_empty() { format!("<@{user}>") } else { request.text.clone() };
+        let count = store::increment(&format!("calls/{user}"), 1)?;
+        let name = if request.text.is_empty() {
+            format!("<@{user}>")
+        } else {
+            request.text
+        };
         let text = format!("{GREETING}, {name}! You have said hello {count} time(s).");
-        Ok(Some(Reply {
-            visibility: Visibility::InChannel,
-            message: Message { blocks: Some(button_blocks(&text, user)), text },
-        }))
+        Ok(Some(Reply::in_channel(with_button(text, user))))
     }
 
     fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
@@ -60,22 +44,10 @@ impl Guest for Hello {
             return Err(format!("unknown action {}", request.action_id));
         }
         let user = &request.context.user_id;
-        let clicks = store::increment(&click_key(user), 1).map_err(|e| format!("{e:?}"))?;
+        let clicks = store::increment(&format!("clicks/{user}"), 1)?;
         let text = format!("<@{user}> clicked {clicks} time(s).");
-        Ok(ActionResponse::Update(Message { blocks: Some(button_blocks(&text, user)), text }))
-    }
-
-    fn on_view_submission(_: ViewSubmission) -> Result<ViewResponse, String> {
-        Ok(ViewResponse::Close)
-    }
-
-    fn on_event(_: Event) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn on_tick(_: Tick) -> Result<(), String> {
-        Ok(())
+        Ok(ActionResponse::update(with_button(text, user)))
     }
 }
 
-export!(Hello);
+export_app!(Hello);
