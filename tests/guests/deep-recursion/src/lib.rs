@@ -1,11 +1,8 @@
 //! Test guest: `/recurse` recurses without bound, so the host must turn the
 //! stack overflow into a clean error.
 
-wit_bindgen::generate!({ world: "app", path: "../../../wit" });
-
-use botyard::app::types::*;
+use botyard_sdk::prelude::*;
 use core::hint::black_box;
-use exports::botyard::app::handler::Guest;
 
 struct DeepRecursion;
 
@@ -20,20 +17,13 @@ fn recurse(depth: u64) -> u64 {
     recurse(black_box(depth + 1)).wrapping_add(frame[black_box(3)])
 }
 
-impl Guest for DeepRecursion {
+impl App for DeepRecursion {
     fn describe() -> AppInfo {
-        AppInfo {
-            name: "deep-recursion".into(),
-            description: "Overflows its stack on /recurse".into(),
-            commands: vec![CommandSpec {
-                name: "/recurse".into(),
-                description: "Never bottoms out".into(),
-                usage: "".into(),
-            }],
-            subcommands: vec![],
-            events: vec![],
-            schedules: vec![],
-        }
+        AppInfo::new("deep-recursion", "Overflows its stack on /recurse").command(
+            "/recurse",
+            "Never bottoms out",
+            "",
+        )
     }
 
     fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
@@ -41,31 +31,8 @@ impl Guest for DeepRecursion {
             return Err(format!("unknown command {}", request.command));
         }
         let depth = recurse(0);
-        Ok(reply(format!("bottomed out at {depth}")))
-    }
-
-    fn on_action(_: ActionRequest) -> Result<ActionResponse, String> {
-        Ok(ActionResponse::None)
-    }
-
-    fn on_view_submission(_: ViewSubmission) -> Result<ViewResponse, String> {
-        Ok(ViewResponse::Close)
-    }
-
-    fn on_event(_: Event) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn on_tick(_: Tick) -> Result<(), String> {
-        Ok(())
+        Ok(Some(Reply::in_channel(format!("bottomed out at {depth}"))))
     }
 }
 
-fn reply(text: String) -> Option<Reply> {
-    Some(Reply {
-        visibility: Visibility::InChannel,
-        message: Message { text, blocks: None },
-    })
-}
-
-export!(DeepRecursion);
+export_app!(DeepRecursion);

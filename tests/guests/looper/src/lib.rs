@@ -1,28 +1,14 @@
 //! Test guest: `/loop` spins forever, so the host must stop it at its deadline
 //! while every other app keeps answering.
 
-wit_bindgen::generate!({ world: "app", path: "../../../wit" });
-
-use botyard::app::types::*;
+use botyard_sdk::prelude::*;
 use core::hint::black_box;
-use exports::botyard::app::handler::Guest;
 
 struct Looper;
 
-impl Guest for Looper {
+impl App for Looper {
     fn describe() -> AppInfo {
-        AppInfo {
-            name: "looper".into(),
-            description: "Spins forever on /loop".into(),
-            commands: vec![CommandSpec {
-                name: "/loop".into(),
-                description: "Never returns".into(),
-                usage: "".into(),
-            }],
-            subcommands: vec![],
-            events: vec![],
-            schedules: vec![],
-        }
+        AppInfo::new("looper", "Spins forever on /loop").command("/loop", "Never returns", "")
     }
 
     fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
@@ -35,22 +21,6 @@ impl Guest for Looper {
             n = black_box(n.wrapping_add(1));
         }
     }
-
-    fn on_action(_: ActionRequest) -> Result<ActionResponse, String> {
-        Ok(ActionResponse::None)
-    }
-
-    fn on_view_submission(_: ViewSubmission) -> Result<ViewResponse, String> {
-        Ok(ViewResponse::Close)
-    }
-
-    fn on_event(_: Event) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn on_tick(_: Tick) -> Result<(), String> {
-        Ok(())
-    }
 }
 
-export!(Looper);
+export_app!(Looper);
