@@ -9,9 +9,9 @@ mod support;
 
 use std::time::Duration;
 
-use botyard::emulator::{Emulator, EmulatorConfig, Message, Transport};
-use serde_json::{Value, json};
-use support::serve::{Mode, Served, serve_in, setup_dir, wait_for};
+use botyard::emulator::{Emulator, EmulatorConfig, Transport};
+use serde_json::json;
+use support::serve::{Mode, Served, action_ids, find_message, serve_in, setup_dir, wait_for};
 use tokio::time::timeout;
 
 /// Every wait in these tests is bounded by this.
@@ -61,29 +61,6 @@ impl Flow {
             answer.elapsed
         );
     }
-}
-
-/// Every `action_id` anywhere in a block tree, with the element's `value`.
-fn action_ids(blocks: &Value, found: &mut Vec<(String, Option<String>)>) {
-    match blocks {
-        Value::Object(map) => {
-            if let Some(Value::String(id)) = map.get("action_id") {
-                let value = map.get("value").and_then(Value::as_str).map(String::from);
-                found.push((id.clone(), value));
-            }
-            map.values().for_each(|inner| action_ids(inner, found));
-        }
-        Value::Array(items) => items.iter().for_each(|inner| action_ids(inner, found)),
-        _ => {}
-    }
-}
-
-fn find_message(
-    slack: &Emulator,
-    channel: &str,
-    pred: impl Fn(&Message) -> bool,
-) -> Option<Message> {
-    slack.messages(channel).into_iter().find(|m| pred(m))
 }
 
 async fn click_updates_the_message(mode: Mode) {

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use botyard::emulator::{Emulator, HostUrls};
+use botyard::emulator::{Emulator, HostUrls, Message};
+use serde_json::Value;
 
 use super::guest_component;
 
@@ -136,4 +137,27 @@ pub async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> b
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Every `action_id` anywhere in a block tree, with the element's `value`.
+pub fn action_ids(blocks: &Value, found: &mut Vec<(String, Option<String>)>) {
+    match blocks {
+        Value::Object(map) => {
+            if let Some(Value::String(id)) = map.get("action_id") {
+                let value = map.get("value").and_then(Value::as_str).map(String::from);
+                found.push((id.clone(), value));
+            }
+            map.values().for_each(|inner| action_ids(inner, found));
+        }
+        Value::Array(items) => items.iter().for_each(|inner| action_ids(inner, found)),
+        _ => {}
+    }
+}
+
+pub fn find_message(
+    slack: &Emulator,
+    channel: &str,
+    pred: impl Fn(&Message) -> bool,
+) -> Option<Message> {
+    slack.messages(channel).into_iter().find(|m| pred(m))
 }
