@@ -1,1 +1,459 @@
 //! JavaScript guests: built from source with componentize-js, run with WASI that grants nothing ambient.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use botyard::build::{BuildError, BuildOptions, build_guest};
+use botyard::runtime::bindings::types::{
+    ActionRequest, ActionResponse, CommandRequest, Event, InvocationContext, MessageRef, Tick,
+    ViewResponse, ViewSubmission, Visibility,
+};
+use botyard::runtime::invoke::{InvokeError, Request, Response};
+use botyard::runtime::{CallError, Runtime};
+use serde_json::{Value, json};
+use support::{TestHost, guest_component, reply_text};
+use wit_component::DecodedWasm;
+
+fn context(user: &str) -> InvocationContext {
+    InvocationContext {
+        user_id: user.into(),
+        channel_id: "C1".into(),
+        trigger_id: None,
+    }
+}
+
+fn click(action_id: &str, user: &str) -> Request {
+    Request::Action(ActionRequest {
+        action_id: action_id.into(),
+        block_id: None,
+        value: Some(user.into()),
+        message: Some(MessageRef {
+            channel: "C1".into(),
+            ts: "1.0".into(),
+        }),
+        context: context(user),
+    })
+}
+
+async fn command(runtime: &Runtime, app: &str, text: &str) -> Response {
+    let request = Request::Command(CommandRequest {
+        command: format!("/{app}"),
+        subcommand: None,
+        text: text.into(),
+        context: context("U1"),
+    });
+    runtime.invoke(app, request).await.unwrap().1.response
+}
+
+/// The section-and-button blocks hello-rust sends, for `text` and `user`.
+fn hello_blocks(text: &str, user: &str) -> Value {
+    json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [{
+            "type": "button", "action_id": "count",
+            "text": {"type": "plain_text", "text": "Click me"}, "value": user,
+        }]},
+    ])
+}
+
+/// The interfaces a built guest imports, by name.
+fn imports(guest: &str) -> Vec<String> {
+    let bytes = std::fs::read(guest_component(guest)).unwrap();
+    let Ok(DecodedWasm::Component(resolve, world)) = wit_component::decode(&bytes) else {
+        panic!("{guest} is not a component")
+    };
+    resolve.worlds[world]
+        .imports
+        .keys()
+        .map(|key| resolve.name_world_key(key))
+        .collect()
+}
+
+fn build_opts() -> BuildOptions {
+    BuildOptions {
+        data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
+        release: true,
+    }
+}
+
+/// An app directory `name` under `root` holding `files`.
+fn app_dir(root: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+/// Builds `dir`, which must fail to compile; returns the compiler's output.
+fn compile_error(dir: &Path) -> String {
+    match build_guest(dir, &build_opts()) {
+        Err(BuildError::Compile { output, .. }) => output,
+        Err(other) => panic!("{}: expected a compile error, got {other}", dir.display()),
+        Ok(path) => panic!("{} built into {}", dir.display(), path.display()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
+    let host = TestHost::new("", &[("hello", "hello-js")]);
+    let runtime = host.start().await;
+
+    let Response::Command(Some(reply)) = command(&runtime, "hello", "world").await else {
+        panic!("/hello should reply")
+    };
+    let text = "Hello, world! You have said hello 1 time(s).";
+    assert_eq!(reply.visibility, Visibility::InChannel);
+    assert_eq!(reply.message.text, text);
+    let blocks: Value = serde_json::from_str(reply.message.blocks.as_deref().unwrap()).unwrap();
+    assert_eq!(blocks, hello_blocks(text, "U1"));
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U1").await.unwrap(),
+        "Hello, <@U1>! You have said hello 2 time(s)."
+    );
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U2").await.unwrap(),
+        "Hello, <@U2>! You have said hello 1 time(s)."
+    );
+
+    for (user, clicks) in [("U1", 1), ("U1", 2), ("U2", 1)] {
+        let (_, invocation) = runtime.invoke("hello", click("count", user)).await.unwrap();
+        let Response::Action(ActionResponse::Update(message)) = invocation.response else {
+            panic!(
+                "a click should update the message: {:?}",
+                invocation.response
+            )
+        };
+        let text = format!("<@{user}> clicked {clicks} time(s).");
+        assert_eq!(message.text, text);
+        let blocks: Value = serde_json::from_str(message.blocks.as_deref().unwrap()).unwrap();
+        assert_eq!(blocks, hello_blocks(&text, user));
+    }
+
+    match runtime
+        .invoke("hello", click("nope", "U1"))
+        .await
+        .map(|r| r.1)
+    {
+        Err(CallError::Invoke(InvokeError::Handler { message, .. })) => {
+            assert_eq!(message, "unknown action nope")
+        }
+        other => panic!("an unknown action should be the handler's error: {other:?}"),
+    }
+
+    // The same keys as hello-rust, so the starters are interchangeable.
+    let storage = runtime.storage();
+    assert_eq!(storage.kv_get("hello", "calls/U1").unwrap().unwrap(), b"2");
+    assert_eq!(storage.kv_get("hello", "clicks/U1").unwrap().unwrap(), b"2");
+    assert_eq!(storage.kv_get("hello", "clicks/U2").unwrap().unwrap(), b"1");
+
+    // The SDK imports every capability; the build keeps only what hello uses,
+    // so it needs the same grants as hello-rust.
+    let mut botyard: Vec<String> = imports("hello-js")
+        .into_iter()
+        .filter(|i| i.starts_with("botyard:"))
+        .collect();
+    botyard.sort();
+    assert_eq!(
+        botyard,
+        ["botyard:app/store@0.1.0", "botyard:app/types@0.1.0"]
+    );
+}
+
+#[test]
+fn build_errors_name_the_file_and_line() {
+    let root = tempfile::tempdir().unwrap();
+
+    // A syntax error in a module the entry imports: esbuild's location.
+    let dir = app_dir(
+        root.path(),
+        "broken-bot",
+        &[
+            (
+                "app.js",
+                "import { app } from \"botyard\";\nimport { greet } from \"./lib/greet.js\";\n\
+                 export const handler = app({ name: \"broken\", onCommand: () => greet() });\n",
+            ),
+            ("package.json", r#"{"name": "broken-bot"}"#),
+        ],
+    );
+    std::fs::create_dir(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("lib/greet.js"),
+        "// greets\nexport function greet() {\n  return \"hi\" +;\n}\n",
+    )
+    .unwrap();
+    let err = build_guest(&dir, &build_opts()).unwrap_err();
+    let BuildError::Compile { app, output } = &err else {
+        panic!("expected a compile error, got {err}")
+    };
+    assert_eq!(app, "broken-bot");
+    assert!(output.starts_with("lib/greet.js:3:16: error: "), "{output}");
+    assert!(output.contains(" 3 |   return \"hi\" +;"), "{output}");
+
+    // What the sandbox would refuse at run time is refused here, where it is written.
+    for (line, import) in [
+        ("import { readFileSync } from \"node:fs\";", "node:fs"),
+        ("import fs from \"fs\";", "fs"),
+        (
+            "import { getEnvironment } from \"wasi:cli/environment@0.2.3\";",
+            "wasi:cli/environment@0.2.3",
+        ),
+        (
+            "import { get } from \"botyard:app/secrets@0.1.0\";",
+            "botyard:app/secrets@0.1.0",
+        ),
+    ] {
+        let name = format!("imports-{}", import.replace([':', '/', '@', '.'], "-"));
+        let source = format!("// {import}\n{line}\nexport const handler = {{}};\n");
+        let output = compile_error(&app_dir(root.path(), &name, &[("app.js", &source)]));
+        let column = line.find('"').unwrap() + 1;
+        assert!(
+            output.starts_with(&format!("app.js:2:{column}: error: \"{import}\"")),
+            "{output}"
+        );
+        assert!(
+            output.contains("sandbox") || output.contains("may import"),
+            "{output}"
+        );
+    }
+
+    let output = compile_error(&app_dir(
+        root.path(),
+        "no-handler",
+        &[("app.js", "export const app = 1;\n")],
+    ));
+    assert!(
+        output.contains("app.js: error: exports no `handler`"),
+        "{output}"
+    );
+
+    // An exception while the module's top level runs (at build time) is
+    // reported at the app's own line, not the bundle's.
+    let output = compile_error(&app_dir(
+        root.path(),
+        "bad-spec",
+        &[(
+            "app.js",
+            "import { app } from \"botyard\";\n\nconst settings = undefined;\n\
+             export const handler = app({ name: settings.name });\n",
+        )],
+    ));
+    assert!(output.contains("app.js:4:"), "{output}");
+    assert!(output.contains("TypeError"), "{output}");
+    assert!(!output.contains("bad-spec.bundle.js"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cannot_read_files_the_environment_or_the_network() {
+    // A module the guest will try to import by its absolute host path.
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.mjs");
+    std::fs::write(&secret, "export default \"s3cret\";\n").unwrap();
+
+    let host = TestHost::new("", &[("escape", "escape")]);
+    let runtime = host.start().await;
+    let attempt = async |what: &str| -> Result<Value, CallError> {
+        let text = reply_text(&runtime, &format!("/escape {what}"), "U1").await?;
+        Ok(serde_json::from_str(&text).unwrap())
+    };
+
+    // No API to reach the environment, files or sockets exists in the guest.
+    let globals = attempt("globals").await.unwrap();
+    for name in ["process", "require", "Deno", "WebSocket", "XMLHttpRequest"] {
+        assert_eq!(globals["data"][name], "undefined", "{globals}");
+    }
+    let env = attempt("env").await.unwrap();
+    assert!(env["data"].is_null() && env["error"].is_string(), "{env}");
+
+    // fetch exists but has nothing to reach: it rejects with the reason.
+    let fetch = attempt("fetch").await.unwrap();
+    assert!(
+        fetch["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no network access")),
+        "{fetch}"
+    );
+
+    // The module loader is the one path to a file; with no preopened
+    // directory StarlingMonkey cannot open it and the invocation traps.
+    match attempt(&format!("file {}", secret.display())).await {
+        Err(CallError::Invoke(InvokeError::Crashed { .. })) => {}
+        other => panic!("importing a host file should fail: {other:?}"),
+    }
+
+    // What WASI does grant works: random and clocks.
+    assert_eq!(attempt("random").await.unwrap(), json!({"data": 4}));
+    assert_eq!(attempt("clock").await.unwrap(), json!({"data": true}));
+
+    // Underneath, the component cannot even ask for a socket, HTTP or the environment.
+    let imports = imports("escape");
+    assert!(
+        imports.iter().any(|i| i.starts_with("wasi:cli/stdout")),
+        "{imports:?}"
+    );
+    for denied in [
+        "wasi:sockets",
+        "wasi:http",
+        "wasi:cli/environment",
+        "botyard:app/",
+    ] {
+        assert!(
+            !imports
+                .iter()
+                .any(|i| i.starts_with(denied) && i != "botyard:app/types@0.1.0"),
+            "escape imports {denied}: {imports:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
+    let host = TestHost::new("", &[("kit", "kit")]);
+    let runtime = host.start().await;
+
+    let Response::Command(Some(reply)) = command(&runtime, "kit", "blocks").await else {
+        panic!("/kit blocks should reply")
+    };
+    assert_eq!(reply.visibility, Visibility::Ephemeral);
+    let blocks: Value = serde_json::from_str(reply.message.blocks.as_deref().unwrap()).unwrap();
+    let view: Value = serde_json::from_str(blocks[0]["text"]["text"].as_str().unwrap()).unwrap();
+    let plain = |t: &str| json!({"type": "plain_text", "text": t});
+    let mrkdwn = |t: &str| json!({"type": "mrkdwn", "text": t});
+    assert_eq!(
+        view,
+        json!({
+            "type": "modal", "title": plain("Order"),
+            "blocks": [
+                {"type": "header", "text": plain("Lunch")},
+                {"type": "section", "text": mrkdwn("*Pick*"), "fields": [mrkdwn("a"), plain("b")],
+                 "accessory": {"type": "button", "action_id": "go", "text": plain("Go")}, "block_id": "s"},
+                {"type": "context", "elements": [mrkdwn("small"),
+                    {"type": "image", "image_url": "https://x/i.png", "alt_text": "i"}]},
+                {"type": "divider"},
+                {"type": "image", "image_url": "https://x/m.png", "alt_text": "menu", "title": plain("Menu")},
+                {"type": "actions", "elements": [
+                    {"type": "button", "action_id": "yes", "text": plain("Yes"), "value": "1", "style": "primary"},
+                    {"type": "static_select", "action_id": "pick",
+                     "options": [{"text": plain("A"), "value": "a"}, {"text": plain("b"), "value": "b"},
+                                 {"text": plain("C"), "value": "c", "description": plain("see")}],
+                     "placeholder": plain("Choose"), "initial_option": {"text": plain("b"), "value": "b"}},
+                    {"type": "users_select", "action_id": "who", "placeholder": plain("Someone")},
+                    {"type": "datepicker", "action_id": "day", "initial_date": "2025-06-01"},
+                ]},
+                {"type": "input", "label": plain("Name"),
+                 "element": {"type": "plain_text_input", "action_id": "name", "multiline": true,
+                             "placeholder": plain("Ada")},
+                 "block_id": "n", "optional": true, "hint": plain("yours")},
+            ],
+            "callback_id": "order", "submit": plain("Send"), "close": plain("Cancel"),
+            "private_metadata": "m",
+        })
+    );
+
+    let text = reply_text(&runtime, "/kit store", "U1").await.unwrap();
+    let got: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "poll": {"q": "Lunch?", "open": true},
+            "missing": {"d": 1},
+            "voters": ["U1", "U2"],
+            "raw": "bytes",
+            "keys": ["voters"],
+            "count": 5,
+            "casAbsent": true,
+            "casAgain": false,
+            "deleted": true,
+            "clockOk": true,
+        })
+    );
+    let stored = runtime.storage().kv_get("kit", "voters").unwrap().unwrap();
+    assert_eq!(stored, br#"["U1","U2"]"#);
+
+    // A string is an ephemeral reply; async handlers (and timers) work; a
+    // thrown error reaches the user as the handler's error.
+    assert_eq!(
+        reply_text(&runtime, "/kit", "U1").await.unwrap(),
+        "usage: /kit blocks|store|fail|later|update"
+    );
+    assert_eq!(
+        reply_text(&runtime, "/kit later", "U1").await.unwrap(),
+        "later"
+    );
+    for (text, error) in [
+        ("fail", "no poll is open"),
+        ("update", "reply.update(…) answers a click (onAction)"),
+    ] {
+        match reply_text(&runtime, &format!("/kit {text}"), "U1").await {
+            Err(CallError::Invoke(InvokeError::Handler { message, .. })) => {
+                assert!(message.starts_with(error), "{message}")
+            }
+            other => panic!("/kit {text}: {other:?}"),
+        }
+    }
+
+    // Handlers the app did not write answer their defaults.
+    let (_, invocation) = runtime.invoke("kit", click("go", "U1")).await.unwrap();
+    assert!(
+        matches!(invocation.response, Response::Action(ActionResponse::None)),
+        "{:?}",
+        invocation.response
+    );
+    let event = Request::Event(Event {
+        event_type: "app_mention".into(),
+        event_id: "Ev1".into(),
+        payload: "{}".into(),
+    });
+    let (_, invocation) = runtime.invoke("kit", event).await.unwrap();
+    assert!(matches!(invocation.response, Response::Done));
+
+    // Modal submissions: field errors, then a replacement view.
+    let submit = |name: Option<&str>| {
+        let value = name.map_or(Value::Null, |n| json!(n));
+        Request::ViewSubmission(ViewSubmission {
+            callback_id: "order".into(),
+            view_id: "V1".into(),
+            values: json!({"n": {"name": {"type": "plain_text_input", "value": value}}})
+                .to_string(),
+            private_metadata: "m".into(),
+            context: context("U1"),
+        })
+    };
+    let (_, invocation) = runtime.invoke("kit", submit(None)).await.unwrap();
+    match invocation.response {
+        Response::ViewSubmission(ViewResponse::Errors(errors)) => {
+            let errors: Vec<(&str, &str)> = errors
+                .iter()
+                .map(|e| (e.block_id.as_str(), e.message.as_str()))
+                .collect();
+            assert_eq!(errors, [("n", "Say your name")]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (_, invocation) = runtime.invoke("kit", submit(Some("Ada"))).await.unwrap();
+    let Response::ViewSubmission(ViewResponse::Update(view)) = invocation.response else {
+        panic!("{:?}", invocation.response)
+    };
+    let view: Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(view["blocks"][0]["text"]["text"], "Thanks, Ada");
+
+    // Ticks arrive with a number; console.log and log.* reach the app's log.
+    let tick = Request::Tick(Tick {
+        name: "nightly".into(),
+        due_ms: 42,
+    });
+    runtime.invoke("kit", tick).await.unwrap();
+    let logs: Vec<String> = runtime
+        .recent_logs("kit")
+        .into_iter()
+        .map(|l| format!("{} {}", l.level, l.message))
+        .collect();
+    assert!(logs.iter().any(|l| l == "info tick nightly"), "{logs:?}");
+    assert!(logs.iter().any(|l| l == "warn due 43"), "{logs:?}");
+    // A thrown error is also logged (with its stack) on stderr.
+    assert!(logs.iter().any(|l| l == "warn no poll is open"), "{logs:?}");
+}

@@ -1,0 +1,841 @@
+/**
+ * botyard's JavaScript SDK: a thin layer over the `botyard:app` bindings that
+ * componentize-js generates.
+ *
+ * An app's entry module imports it as `"botyard"` and exports `handler`:
+ *
+ * ```js
+ * import { app, reply, store } from "botyard";
+ *
+ * export const handler = app({
+ *   name: "hello",
+ *   commands: [{ name: "/hello", description: "Say hello" }],
+ *   onCommand({ context }) {
+ *     const n = store.increment(`calls/${context.userId}`);
+ *     return reply.ephemeral(`Hello! That makes ${n}.`);
+ *   },
+ * });
+ * ```
+ *
+ * `botyard build` bundles the app with esbuild, resolving `"botyard"` to this
+ * file, and keeps only the capabilities the app actually uses as component
+ * imports, so an app that never touches `slack` needs no `slack` grant.
+ *
+ * Field names follow the WIT in camelCase (`context.userId`, `actionId`);
+ * Block Kit objects use Slack's own snake_case JSON.
+ *
+ * @module botyard
+ */
+
+import * as slackApi from "botyard:app/slack@0.1.0";
+import * as storeApi from "botyard:app/store@0.1.0";
+import * as scheduleApi from "botyard:app/schedule@0.1.0";
+import * as logApi from "botyard:app/log@0.1.0";
+import * as clockApi from "botyard:app/clock@0.1.0";
+
+// Apps have no network: the component imports no wasi:http, and
+// componentize-js's own fetch would trap the whole invocation. Fail the way
+// JavaScript code expects instead, with a reason.
+globalThis.fetch = async (resource) => {
+  throw new TypeError(`fetch(${resource?.url ?? resource}): botyard apps have no network access`);
+};
+
+// ---------------------------------------------------------------------------
+// Types (JSDoc, for editors)
+
+/**
+ * @typedef {object} Context Who acted, and where.
+ * @property {string} userId Slack user id (`U…`).
+ * @property {string} channelId Channel id (`C…`, `D…`); empty for App Home.
+ * @property {string} [triggerId] Present when a modal may be opened (~3 s).
+ */
+
+/**
+ * @typedef {object} CommandRequest
+ * @property {string} command The command with its slash: `/hello`.
+ * @property {string} [subcommand] For umbrella commands, the subcommand word.
+ * @property {string} text Everything after the command, trimmed.
+ * @property {Context} context
+ */
+
+/**
+ * @typedef {object} MessageRef A posted message.
+ * @property {string} channel
+ * @property {string} ts
+ */
+
+/**
+ * @typedef {object} ActionRequest A click on an element the app posted.
+ * @property {string} actionId The `action_id` as the app wrote it.
+ * @property {string} [blockId]
+ * @property {string} [value] Button value, selected option value, …
+ * @property {MessageRef} [message] The message holding the element.
+ * @property {Context} context
+ */
+
+/**
+ * @typedef {object} ViewSubmission A submitted modal.
+ * @property {string} callbackId
+ * @property {string} viewId
+ * @property {string} values Slack's `view.state.values` as JSON text; see {@link formValues}.
+ * @property {string} privateMetadata
+ * @property {Context} context
+ */
+
+/**
+ * @typedef {object} SlackEvent An Events API event the app subscribed to.
+ * @property {string} eventType `app_mention`, `reaction_added`, …
+ * @property {string} eventId
+ * @property {string} payload The inner `event` object as JSON text.
+ * @property {any} data `payload`, parsed.
+ */
+
+/**
+ * @typedef {object} Tick A schedule that is due.
+ * @property {string} name
+ * @property {number} dueMs When it was due, in Unix milliseconds.
+ */
+
+/**
+ * @typedef {object} Message
+ * @property {string} text Notification / fallback text.
+ * @property {string} [blocks] Block Kit JSON array, as text.
+ */
+
+/**
+ * @typedef {object} Reply A direct answer to the person who acted.
+ * @property {"ephemeral" | "in-channel"} visibility
+ * @property {Message} message
+ */
+
+/** @typedef {Record<string, any>} Block A Block Kit block or element (Slack's JSON). */
+
+/** @typedef {Block[] | string} Blocks An array of blocks, or one already as JSON text. */
+
+/**
+ * @typedef {object} AppSpec What {@link app} needs: the app's description
+ *   and the handlers it implements. Every handler is optional and may be
+ *   `async`; a handler that throws answers the user with the error's message.
+ * @property {string} name Short stable name, `[a-z0-9-]`.
+ * @property {string} [description]
+ * @property {{name: string, description?: string, usage?: string}[]} [commands]
+ *   Slash commands, with their slash: `{ name: "/hello" }`.
+ * @property {{umbrella: string, name: string, description?: string, usage?: string}[]} [subcommands]
+ *   Subcommands of a shared umbrella command: `{ umbrella: "/spy", name: "status" }`.
+ * @property {string[]} [events] Events API types to receive.
+ * @property {{name: string, cron: string}[]} [schedules] Recurring ticks (cron, UTC).
+ * @property {(req: CommandRequest) => any} [onCommand]
+ *   Returns a {@link reply} helper's value, a string (an ephemeral reply), or
+ *   nothing (acknowledge silently). Without it, commands answer an error.
+ * @property {(req: ActionRequest) => any} [onAction]
+ *   Returns `reply.update(…)`, a reply, a string, or nothing. Default: nothing.
+ * @property {(sub: ViewSubmission) => any} [onViewSubmission]
+ *   Returns a {@link modalResponse} value, or nothing (close). Default: close.
+ * @property {(event: SlackEvent) => any} [onEvent]
+ * @property {(tick: Tick) => any} [onTick]
+ */
+
+// ---------------------------------------------------------------------------
+// Defining an app
+
+const HANDLERS = ["onCommand", "onAction", "onViewSubmission", "onEvent", "onTick"];
+
+/**
+ * Defines an app. Export the result as `handler`:
+ * `export const handler = app({ name: "poll", onCommand(req) { … } })`.
+ *
+ * The spec is checked when the app is built, so a missing name or a command
+ * without its slash fails the build with the line of this call.
+ *
+ * @param {AppSpec} spec
+ * @returns {object} The `botyard:app/handler` implementation.
+ */
+export function app(spec) {
+  check(spec !== null && typeof spec === "object", "app() takes an object: app({ name, onCommand, … })");
+  check(typeof spec.name === "string" && /^[a-z0-9-]+$/.test(spec.name),
+    `app(): \`name\` must be a short name of [a-z0-9-], got ${JSON.stringify(spec.name)}`);
+  for (const key of Object.keys(spec)) {
+    if (key.startsWith("on")) {
+      check(HANDLERS.includes(key), `app(): unknown handler \`${key}\`; handlers are ${HANDLERS.join(", ")}`);
+      check(typeof spec[key] === "function", `app(): \`${key}\` must be a function`);
+    }
+  }
+  const info = {
+    name: spec.name,
+    description: spec.description ?? "",
+    commands: (spec.commands ?? []).map((c) => {
+      check(typeof c.name === "string" && c.name.startsWith("/"),
+        `app(): a command's name starts with its slash, like "/hello"; got ${JSON.stringify(c.name)}`);
+      return { name: c.name, description: c.description ?? "", usage: c.usage ?? "" };
+    }),
+    subcommands: (spec.subcommands ?? []).map((s) => {
+      check(typeof s.umbrella === "string" && s.umbrella.startsWith("/") && typeof s.name === "string",
+        `app(): a subcommand is { umbrella: "/spy", name: "status" }; got ${JSON.stringify(s)}`);
+      return { umbrella: s.umbrella, name: s.name, description: s.description ?? "", usage: s.usage ?? "" };
+    }),
+    events: [...(spec.events ?? [])],
+    schedules: (spec.schedules ?? []).map((s) => ({ name: s.name, cron: s.cron })),
+  };
+
+  return {
+    describe: () => info,
+
+    onCommand: guarded(async (req) => {
+      if (!spec.onCommand) {
+        throw new Error(`${info.name} has no onCommand handler for ${req.command}`);
+      }
+      return toCommandReply(await spec.onCommand(req));
+    }),
+
+    onAction: guarded(async (req) =>
+      toActionResponse(spec.onAction ? await spec.onAction(req) : undefined)),
+
+    onViewSubmission: guarded(async (sub) =>
+      toViewResponse(spec.onViewSubmission ? await spec.onViewSubmission(sub) : undefined)),
+
+    onEvent: guarded(async (event) => {
+      if (spec.onEvent) {
+        await spec.onEvent({ ...event, data: JSON.parse(event.payload) });
+      }
+    }),
+
+    onTick: guarded(async (tick) => {
+      if (spec.onTick) {
+        await spec.onTick({ name: tick.name, dueMs: Number(tick.dueMs) });
+      }
+    }),
+  };
+}
+
+function check(ok, message) {
+  if (!ok) throw new Error(message);
+}
+
+// The bindings turn a thrown Error into a trap; an `err` result instead shows
+// the user the message. The stack goes to stderr, i.e. the app's log lines.
+function guarded(fn) {
+  return async (arg) => {
+    try {
+      return { tag: "ok", val: await fn(arg) };
+    } catch (e) {
+      if (e instanceof Error) {
+        console.error(e.stack ? `${e.message}\n${e.stack}` : e.message);
+      }
+      return { tag: "err", val: errorText(e) };
+    }
+  };
+}
+
+function errorText(e) {
+  if (e instanceof Error) return e.message;
+  return typeof e === "string" ? e : JSON.stringify(e);
+}
+
+// ---------------------------------------------------------------------------
+// Answers
+
+/**
+ * Builds a WIT message from text and optional blocks.
+ * @param {string} text Notification / fallback text.
+ * @param {Blocks} [blocks]
+ * @returns {Message}
+ */
+export function message(text, blocks) {
+  check(typeof text === "string", `a message needs text, got ${typeof text}`);
+  if (blocks === undefined || blocks === null) return { text };
+  return { text, blocks: typeof blocks === "string" ? blocks : JSON.stringify(blocks) };
+}
+
+function toMessage(m) {
+  return typeof m === "string" ? { text: m } : message(m.text, m.blocks);
+}
+
+const UPDATE = "update";
+
+/**
+ * Ways to answer. `ephemeral` and `inChannel` answer a command or a click;
+ * `update` answers a click by replacing the message that held the element.
+ */
+export const reply = {
+  /**
+   * Only the acting user sees it.
+   * @param {string} text
+   * @param {Blocks} [blocks]
+   * @returns {Reply}
+   */
+  ephemeral: (text, blocks) => ({ visibility: "ephemeral", message: message(text, blocks) }),
+
+  /**
+   * Everyone in the channel sees it.
+   * @param {string} text
+   * @param {Blocks} [blocks]
+   * @returns {Reply}
+   */
+  inChannel: (text, blocks) => ({ visibility: "in-channel", message: message(text, blocks) }),
+
+  /**
+   * Replace the clicked message (only from `onAction`).
+   * @param {string} text
+   * @param {Blocks} [blocks]
+   */
+  update: (text, blocks) => ({ tag: UPDATE, val: message(text, blocks) }),
+};
+
+function toReply(value) {
+  if (typeof value === "string") return reply.ephemeral(value);
+  if (value && value.visibility) return { visibility: value.visibility, message: toMessage(value.message) };
+  throw new Error(`cannot answer with ${JSON.stringify(value)}; use reply.ephemeral(…) or reply.inChannel(…)`);
+}
+
+function toCommandReply(value) {
+  if (value === undefined || value === null) return undefined;
+  if (value.tag === UPDATE) {
+    throw new Error("reply.update(…) answers a click (onAction); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
+  }
+  return toReply(value);
+}
+
+function toActionResponse(value) {
+  if (value === undefined || value === null) return { tag: "none" };
+  if (value.tag === UPDATE) return value;
+  return { tag: "reply", val: toReply(value) };
+}
+
+/**
+ * How to answer a modal submission; return one from `onViewSubmission`
+ * (returning nothing closes the modal).
+ */
+export const modalResponse = {
+  /** Close this modal. */
+  close: () => ({ tag: "close" }),
+  /** Close every modal in the stack. */
+  clear: () => ({ tag: "clear" }),
+  /**
+   * Keep the modal open and show errors under input blocks.
+   * @param {Record<string, string>} byBlockId `{ [blockId]: message }`
+   */
+  errors: (byBlockId) => ({
+    tag: "errors",
+    val: Object.entries(byBlockId).map(([blockId, msg]) => ({ blockId, message: msg })),
+  }),
+  /**
+   * Replace the modal.
+   * @param {Block | string} view A {@link modal}.
+   */
+  update: (view) => ({ tag: "update", val: json(view) }),
+  /**
+   * Push a modal on top of this one.
+   * @param {Block | string} view A {@link modal}.
+   */
+  push: (view) => ({ tag: "push", val: json(view) }),
+};
+
+function toViewResponse(value) {
+  return value === undefined || value === null ? modalResponse.close() : value;
+}
+
+function json(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * The values of a submitted modal, simplified: `{ [blockId]: { [actionId]: value } }`
+ * where `value` is the text typed, the selected option's value, the selected
+ * user/channel/date, or an array of those for multi-selects and checkboxes.
+ * @param {ViewSubmission} submission
+ * @returns {Record<string, Record<string, any>>}
+ */
+export function formValues(submission) {
+  const state = JSON.parse(submission.values || "{}");
+  const out = {};
+  for (const [blockId, actions] of Object.entries(state)) {
+    out[blockId] = {};
+    for (const [actionId, v] of Object.entries(actions)) {
+      out[blockId][actionId] = simpleValue(v);
+    }
+  }
+  return out;
+}
+
+function simpleValue(v) {
+  if ("value" in v) return v.value;
+  if (v.selected_option !== undefined) return v.selected_option?.value ?? null;
+  if (v.selected_options !== undefined) return v.selected_options.map((o) => o.value);
+  for (const key of ["selected_user", "selected_channel", "selected_conversation", "selected_date",
+    "selected_time", "selected_users", "selected_channels", "selected_conversations"]) {
+    if (key in v) return v[key];
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Block Kit builders: plain objects in Slack's JSON shape. Pass arrays of
+// them to `reply.*`, `message`, `slack.*`, or `modal`.
+
+/**
+ * `mrkdwn` text object.
+ * @param {string} text
+ */
+export const mrkdwn = (text) => ({ type: "mrkdwn", text });
+
+/**
+ * `plain_text` text object.
+ * @param {string} text
+ */
+export const plainText = (text) => ({ type: "plain_text", text });
+
+const asText = (t) => (typeof t === "string" ? mrkdwn(t) : t);
+
+/**
+ * A header block (plain text, large).
+ * @param {string} text
+ * @param {{blockId?: string}} [opts]
+ */
+export const header = (text, opts = {}) => withBlockId({ type: "header", text: plainText(text) }, opts);
+
+/**
+ * A section block: mrkdwn text, optional two-column `fields`, and an
+ * optional `accessory` element (a button, select or image).
+ * @param {string | Block} text mrkdwn, or a text object.
+ * @param {{fields?: (string | Block)[], accessory?: Block, blockId?: string}} [opts]
+ */
+export function section(text, opts = {}) {
+  const block = { type: "section" };
+  if (text !== undefined && text !== null) block.text = asText(text);
+  if (opts.fields) block.fields = opts.fields.map(asText);
+  if (opts.accessory) block.accessory = opts.accessory;
+  return withBlockId(block, opts);
+}
+
+/**
+ * A context block: small mrkdwn texts and images.
+ * @param {...(string | Block)} elements
+ */
+export const context = (...elements) => ({ type: "context", elements: elements.map(asText) });
+
+/** A divider block. */
+export const divider = () => ({ type: "divider" });
+
+/**
+ * An image block; without `title` it is also an image element (section accessory, context).
+ * @param {string} url
+ * @param {string} altText
+ * @param {{title?: string, blockId?: string}} [opts]
+ */
+export function image(url, altText, opts = {}) {
+  const block = { type: "image", image_url: url, alt_text: altText };
+  if (opts.title) block.title = plainText(opts.title);
+  return withBlockId(block, opts);
+}
+
+/**
+ * An actions block holding interactive elements (buttons, selects).
+ * @param {...Block} elements
+ */
+export const actions = (...elements) => ({ type: "actions", elements });
+
+/**
+ * A button. Clicks arrive at `onAction` with this `actionId` and `value`.
+ * @param {string} text
+ * @param {string} actionId
+ * @param {{value?: string, style?: "primary" | "danger", url?: string, confirm?: Block}} [opts]
+ */
+export function button(text, actionId, opts = {}) {
+  const el = { type: "button", action_id: actionId, text: plainText(text) };
+  for (const key of ["value", "style", "url", "confirm"]) {
+    if (opts[key] !== undefined) el[key] = opts[key];
+  }
+  return el;
+}
+
+/**
+ * An option for {@link select}.
+ * @param {string} text
+ * @param {string} value
+ * @param {{description?: string}} [opts]
+ */
+export function option(text, value, opts = {}) {
+  const o = { text: plainText(text), value };
+  if (opts.description) o.description = plainText(opts.description);
+  return o;
+}
+
+/**
+ * A static select menu; the choice arrives at `onAction` as `value`.
+ * @param {string} actionId
+ * @param {(Block | string)[]} options {@link option}s, or strings used as text and value.
+ * @param {{placeholder?: string, initial?: string}} [opts] `initial`: the value selected at first.
+ */
+export function select(actionId, options, opts = {}) {
+  const all = options.map((o) => (typeof o === "string" ? option(o, o) : o));
+  const el = { type: "static_select", action_id: actionId, options: all };
+  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  if (opts.initial !== undefined) {
+    el.initial_option = all.find((o) => o.value === opts.initial);
+    check(el.initial_option, `select ${actionId}: no option has the value ${JSON.stringify(opts.initial)}`);
+  }
+  return el;
+}
+
+/**
+ * A user picker.
+ * @param {string} actionId
+ * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a user id.
+ */
+export function userSelect(actionId, opts = {}) {
+  const el = { type: "users_select", action_id: actionId };
+  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  if (opts.initial) el.initial_user = opts.initial;
+  return el;
+}
+
+/**
+ * A channel picker.
+ * @param {string} actionId
+ * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a channel id.
+ */
+export function channelSelect(actionId, opts = {}) {
+  const el = { type: "channels_select", action_id: actionId };
+  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  if (opts.initial) el.initial_channel = opts.initial;
+  return el;
+}
+
+/**
+ * A date picker; the date (`YYYY-MM-DD`) arrives at `onAction` as `value`.
+ * @param {string} actionId
+ * @param {{placeholder?: string, initial?: string}} [opts] `initial`: `YYYY-MM-DD`.
+ */
+export function datePicker(actionId, opts = {}) {
+  const el = { type: "datepicker", action_id: actionId };
+  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  if (opts.initial) el.initial_date = opts.initial;
+  return el;
+}
+
+/**
+ * A text field, for {@link input} blocks.
+ * @param {string} actionId
+ * @param {{multiline?: boolean, placeholder?: string, initial?: string, maxLength?: number}} [opts]
+ */
+export function textInput(actionId, opts = {}) {
+  const el = { type: "plain_text_input", action_id: actionId };
+  if (opts.multiline) el.multiline = true;
+  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  if (opts.initial !== undefined) el.initial_value = opts.initial;
+  if (opts.maxLength !== undefined) el.max_length = opts.maxLength;
+  return el;
+}
+
+/**
+ * An input block (in modals): a label over one element ({@link textInput},
+ * {@link select}, …). Give it a `blockId` to find its value in
+ * {@link formValues} and to attach `modalResponse.errors`.
+ * @param {string} label
+ * @param {Block} element
+ * @param {{blockId?: string, optional?: boolean, hint?: string}} [opts]
+ */
+export function input(label, element, opts = {}) {
+  const block = { type: "input", label: plainText(label), element };
+  if (opts.optional) block.optional = true;
+  if (opts.hint) block.hint = plainText(opts.hint);
+  return withBlockId(block, opts);
+}
+
+/**
+ * A modal view, for `slack.openModal` and `modalResponse.update/push`.
+ * Submissions arrive at `onViewSubmission` with `callbackId`.
+ * @param {{title: string, blocks: Block[], submit?: string, close?: string,
+ *          callbackId?: string, privateMetadata?: string}} opts
+ */
+export function modal(opts) {
+  const view = { type: "modal", title: plainText(opts.title), blocks: opts.blocks };
+  if (opts.submit) view.submit = plainText(opts.submit);
+  if (opts.close) view.close = plainText(opts.close);
+  if (opts.callbackId) view.callback_id = opts.callbackId;
+  if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  return view;
+}
+
+/**
+ * An App Home view, for `slack.publishHome`.
+ * @param {Block[]} blocks
+ */
+export const home = (blocks) => ({ type: "home", blocks });
+
+function withBlockId(block, opts) {
+  if (opts.blockId) block.block_id = opts.blockId;
+  return block;
+}
+
+// ---------------------------------------------------------------------------
+// Capabilities. Each call goes to the host; a failure throws an Error whose
+// message names the call, and a handler that lets it escape answers the user
+// with that message.
+
+function call(what, fn) {
+  try {
+    return fn();
+  } catch (e) {
+    const p = e?.payload;
+    if (p === undefined) throw e;
+    const detail = typeof p === "string" ? p : p.val === undefined ? p.tag : `${p.tag}: ${p.val}`;
+    throw new Error(`${what} failed: ${detail}`);
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (v) => (v instanceof Uint8Array ? v : encoder.encode(String(v)));
+
+/**
+ * The app's private key-value store. Values are text (UTF-8) or JSON here;
+ * `getBytes`/`setBytes` reach the raw bytes.
+ */
+export const store = {
+  /**
+   * @param {string} key
+   * @returns {string | undefined}
+   */
+  get(key) {
+    const v = call(`store.get(${key})`, () => storeApi.get(key));
+    return v === undefined ? undefined : decoder.decode(v);
+  },
+
+  /**
+   * @param {string} key
+   * @param {string | Uint8Array} value
+   */
+  set(key, value) {
+    call(`store.set(${key})`, () => storeApi.set(key, bytes(value)));
+  },
+
+  /**
+   * @param {string} key
+   * @returns {Uint8Array | undefined}
+   */
+  getBytes: (key) => call(`store.get(${key})`, () => storeApi.get(key)),
+
+  /**
+   * @param {string} key
+   * @param {Uint8Array} value
+   */
+  setBytes(key, value) {
+    call(`store.set(${key})`, () => storeApi.set(key, value));
+  },
+
+  /**
+   * The JSON value under `key`, or `fallback` when there is none.
+   * @template T
+   * @param {string} key
+   * @param {T} [fallback]
+   * @returns {T}
+   */
+  getJson(key, fallback) {
+    const text = store.get(key);
+    return text === undefined ? fallback : JSON.parse(text);
+  },
+
+  /**
+   * @param {string} key
+   * @param {any} value Anything `JSON.stringify` takes.
+   */
+  setJson(key, value) {
+    store.set(key, JSON.stringify(value));
+  },
+
+  /**
+   * Read-modify-write a JSON value atomically: `fn` gets the current value
+   * (or `fallback`) and returns the new one; retried when another invocation
+   * changed the key in between. Returns the value written.
+   * @template T
+   * @param {string} key
+   * @param {(current: T) => T} fn
+   * @param {T} fallback
+   * @returns {T}
+   */
+  updateJson(key, fn, fallback) {
+    for (;;) {
+      const old = store.getBytes(key);
+      const next = fn(old === undefined ? fallback : JSON.parse(decoder.decode(old)));
+      const swapped = call(`store.compareAndSwap(${key})`,
+        () => storeApi.compareAndSwap(key, old, encoder.encode(JSON.stringify(next))));
+      if (swapped) return next;
+    }
+  },
+
+  /**
+   * Atomically add `by` (default 1) to a counter; returns the new value.
+   * @param {string} key
+   * @param {number} [by]
+   * @returns {number}
+   */
+  increment: (key, by = 1) => Number(call(`store.increment(${key})`, () => storeApi.increment(key, BigInt(by)))),
+
+  /**
+   * Set `key` to `next` only if it currently holds `expected` (`undefined`:
+   * absent). `next` of `undefined` deletes. Returns whether it swapped.
+   * @param {string} key
+   * @param {string | Uint8Array | undefined} expected
+   * @param {string | Uint8Array | undefined} next
+   * @returns {boolean}
+   */
+  compareAndSwap: (key, expected, next) => call(`store.compareAndSwap(${key})`, () =>
+    storeApi.compareAndSwap(key, expected === undefined ? undefined : bytes(expected),
+      next === undefined ? undefined : bytes(next))),
+
+  /**
+   * @param {string} key
+   * @returns {boolean} Whether the key existed.
+   */
+  delete: (key) => call(`store.delete(${key})`, () => storeApi.delete(key)),
+
+  /**
+   * Keys starting with `prefix`, in byte order.
+   * @param {string} prefix
+   * @param {number} [limit]
+   * @returns {string[]}
+   */
+  keys: (prefix, limit = 100) => call(`store.listKeys(${prefix})`, () => storeApi.listKeys(prefix, limit)),
+};
+
+/**
+ * Talking to Slack. A `message` argument is a string or `{ text, blocks }`;
+ * a `view` is a {@link modal} / {@link home} object or JSON text.
+ */
+export const slack = {
+  /**
+   * Post to a channel (in a thread with `threadTs`).
+   * @param {string} channel
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   * @param {{threadTs?: string}} [opts]
+   * @returns {MessageRef}
+   */
+  post: (channel, msg, opts = {}) =>
+    call("slack.post", () => slackApi.postMessage(channel, toMessage(msg), opts.threadTs)),
+
+  /**
+   * Replace a message the app posted.
+   * @param {MessageRef} ref
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   */
+  update(ref, msg) {
+    call("slack.update", () => slackApi.updateMessage(ref, toMessage(msg)));
+  },
+
+  /**
+   * Delete a message the app posted.
+   * @param {MessageRef} ref
+   */
+  delete(ref) {
+    call("slack.delete", () => slackApi.deleteMessage(ref));
+  },
+
+  /**
+   * A message only `user` sees, in `channel`.
+   * @param {string} channel
+   * @param {string} user
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   */
+  ephemeral(channel, user, msg) {
+    call("slack.ephemeral", () => slackApi.postEphemeral(channel, user, toMessage(msg)));
+  },
+
+  /**
+   * Direct-message a user.
+   * @param {string} user
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   * @returns {MessageRef}
+   */
+  dm: (user, msg) => call("slack.dm", () => slackApi.sendDm(user, toMessage(msg))),
+
+  /**
+   * Open a modal; needs the request's fresh `context.triggerId`. Returns the view id.
+   * @param {string} triggerId
+   * @param {Block | string} view
+   * @returns {string}
+   */
+  openModal: (triggerId, view) => call("slack.openModal", () => slackApi.openView(triggerId, json(view))),
+
+  /**
+   * Push a modal on top of the open one. Returns the view id.
+   * @param {string} triggerId
+   * @param {Block | string} view
+   * @returns {string}
+   */
+  pushModal: (triggerId, view) => call("slack.pushModal", () => slackApi.pushView(triggerId, json(view))),
+
+  /**
+   * Replace an open modal.
+   * @param {string} viewId
+   * @param {Block | string} view
+   */
+  updateModal(viewId, view) {
+    call("slack.updateModal", () => slackApi.updateView(viewId, json(view)));
+  },
+
+  /**
+   * Publish a user's App Home tab (a {@link home} view).
+   * @param {string} user
+   * @param {Block | string} view
+   */
+  publishHome(user, view) {
+    call("slack.publishHome", () => slackApi.publishHome(user, json(view)));
+  },
+
+  /**
+   * React with an emoji name, without colons.
+   * @param {MessageRef} ref
+   * @param {string} emoji
+   */
+  react(ref, emoji) {
+    call("slack.react", () => slackApi.addReaction(ref, emoji));
+  },
+
+  /**
+   * Look a user up.
+   * @param {string} user
+   * @returns {{id: string, name: string, realName: string, tz: string, isBot: boolean}}
+   */
+  user: (user) => call("slack.user", () => slackApi.lookupUser(user)),
+};
+
+/** One-off ticks (recurring ones go in `app({ schedules })`). */
+export const schedule = {
+  /**
+   * Call `onTick` with `name` at `at` (a Date or Unix ms); replaces a pending one of that name.
+   * @param {string} name
+   * @param {Date | number} at
+   */
+  once(name, at) {
+    call(`schedule.once(${name})`, () => scheduleApi.once(name, BigInt(at instanceof Date ? at.getTime() : at)));
+  },
+
+  /**
+   * Cancel a pending one-off; returns whether one was pending.
+   * @param {string} name
+   * @returns {boolean}
+   */
+  cancel: (name) => scheduleApi.cancel(name),
+};
+
+/**
+ * Structured log lines, tagged by the host with the app and invocation.
+ * (`console.log`/`console.error` also become log lines, at info/warn.)
+ */
+export const log = {
+  /** @param {string} msg */
+  debug: (msg) => logApi.write("debug", String(msg)),
+  /** @param {string} msg */
+  info: (msg) => logApi.write("info", String(msg)),
+  /** @param {string} msg */
+  warn: (msg) => logApi.write("warn", String(msg)),
+  /** @param {string} msg */
+  error: (msg) => logApi.write("error", String(msg)),
+};
+
+/**
+ * The host's wall-clock time in Unix milliseconds.
+ * @returns {number}
+ */
+export const nowMs = () => Number(clockApi.nowMs());

@@ -1,0 +1,208 @@
+// Run by `botyard build` (host/src/build/js.rs) under node, from the JS
+// toolchain directory botyard installs; not part of the SDK.
+//
+//   node build.mjs bundle '<json>'       esbuild: the app + SDK → one ES module
+//   node build.mjs componentize '<json>' componentize-js: that module → component
+//
+// Exit status 2 means the app is at fault; the message on stderr says where,
+// as file:line:column relative to the app's directory.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+
+const [step, json] = process.argv.slice(2);
+const opts = JSON.parse(json);
+
+function appFault(text) {
+  process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+  process.exit(2);
+}
+
+// A path as the app author knows it: relative to the app when inside it.
+function shown(path) {
+  const rel = relative(opts.appDir, path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+}
+
+if (step === "bundle") {
+  await bundle();
+} else if (step === "componentize") {
+  await componentizeBundle();
+} else {
+  throw new Error(`unknown step ${step}`);
+}
+
+// opts: appDir, entry, sdk, package ("botyard:app@0.1.0"), interfaces
+// (importable names), out (bundle path), report (JSON written on success).
+async function bundle() {
+  const esbuild = await import("esbuild");
+  const [pkgName, version] = opts.package.split("@");
+  const botyard = {
+    name: "botyard",
+    setup(build) {
+      build.onResolve({ filter: /^botyard$/ }, () => ({ path: opts.sdk }));
+      // `botyard:app/store` and `botyard:app/store@0.1.0` both name the
+      // versioned import componentize-js knows; unused ones are dropped.
+      build.onResolve({ filter: /^botyard:/ }, (args) => {
+        const m = /^([^/@]+:[^/@]+)\/([^/@]+)(?:@(.+))?$/.exec(args.path);
+        if (!m || m[1] !== pkgName || !opts.interfaces.includes(m[2])) {
+          return {
+            errors: [{
+              text: `"${args.path}" is not something apps can import; they may import ` +
+                opts.interfaces.map((i) => `${pkgName}/${i}`).join(", ") +
+                ' (or, simpler, the SDK: import { … } from "botyard")',
+            }],
+          };
+        }
+        if (m[3] && m[3] !== version) {
+          return { errors: [{ text: `this botyard provides ${opts.package}, not @${m[3]}` }] };
+        }
+        return { path: `${pkgName}/${m[2]}@${version}`, external: true, sideEffects: false };
+      });
+      // esbuild's own message would suggest bundling for node, which cannot
+      // help. Bare names (`fs`) pass when a package of that name is installed.
+      const names = builtinModules.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+      build.onResolve({ filter: new RegExp(`^(wasi:|node:|(${names})(/|$))`) }, async (args) => {
+        if (args.pluginData === "botyard:retry") return undefined;
+        if (!/^(wasi|node):/.test(args.path)) {
+          const { errors, path, external, namespace, sideEffects } = await build.resolve(args.path, {
+            kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: "botyard:retry",
+          });
+          if (errors.length === 0) return { path, external, namespace, sideEffects };
+        }
+        return {
+          errors: [{
+            text: `"${args.path}" is not available: botyard apps run sandboxed, with no file system, ` +
+              "network, environment or Node.js APIs; reach Slack and storage through the SDK " +
+              '(import { slack, store } from "botyard")',
+          }],
+        };
+      });
+    },
+  };
+  let result;
+  try {
+    result = await esbuild.build({
+      absWorkingDir: opts.appDir,
+      entryPoints: [opts.entry],
+      outfile: opts.out,
+      bundle: true,
+      format: "esm",
+      // StarlingMonkey is web-like: fetch, URL, TextEncoder; no node built-ins.
+      platform: "browser",
+      sourcemap: "external",
+      sourcesContent: false,
+      metafile: true,
+      logLevel: "silent",
+      plugins: [botyard],
+    });
+  } catch (e) {
+    if (!e.errors) throw e;
+    appFault(e.errors.map((m) => diagnostic("error", m)).join("\n"));
+  }
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
+  const imports = output.imports
+    .filter((i) => i.external && i.path.startsWith(`${pkgName}/`))
+    .map((i) => i.path.slice(pkgName.length + 1).split("@")[0]);
+  writeFileSync(opts.report, JSON.stringify({
+    imports: [...new Set(imports)].sort(),
+    exports: output.exports,
+    warnings: result.warnings.map((m) => diagnostic("warning", m)),
+  }));
+}
+
+// `app.js:3:9: error: Expected ";" but found "y"` and the line, with a caret.
+function diagnostic(kind, m) {
+  const loc = m.location;
+  let text = `${kind}: ${m.text}`;
+  if (loc) {
+    const gutter = String(loc.line).length;
+    text = `${loc.file}:${loc.line}:${loc.column + 1}: ${text}\n` +
+      ` ${loc.line} | ${loc.lineText}\n` +
+      ` ${" ".repeat(gutter)} | ${" ".repeat(loc.column)}^`;
+  }
+  for (const note of m.notes ?? []) {
+    const at = note.location ? `${note.location.file}:${note.location.line}:${note.location.column + 1}: ` : "";
+    text += `\n  ${at}note: ${note.text}`;
+  }
+  return text;
+}
+
+// opts: appDir, bundle, wit, world, out. Runs with the bundle's directory as
+// cwd, so componentize-js names it by its file name in errors.
+async function componentizeBundle() {
+  const { componentize } = await import("@bytecodealliance/componentize-js");
+  let component;
+  try {
+    ({ component } = await componentize({
+      sourcePath: opts.bundle,
+      sourceName: basename(opts.bundle),
+      witPath: opts.wit,
+      worldName: opts.world,
+      disableFeatures: ["http", "fetch-event"],
+    }));
+  } catch (e) {
+    appFault(toAppLocations(String(e.message ?? e)));
+  }
+  writeFileSync(opts.out, component);
+}
+
+// Rewrites `<bundle>:line:col` in an error to the app's own file:line:col
+// through the bundle's source map.
+function toAppLocations(text) {
+  const name = basename(opts.bundle);
+  let map;
+  try {
+    map = JSON.parse(readFileSync(`${opts.bundle}.map`, "utf8"));
+  } catch {
+    return text;
+  }
+  const lines = decodeMappings(map.mappings);
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return text.replace(new RegExp(`${escaped}:(\\d+):(\\d+)`, "g"), (whole, line, col) => {
+    const segments = lines[Number(line) - 1] ?? [];
+    let best;
+    for (const s of segments) {
+      if (s[0] <= Number(col) - 1) best = s;
+    }
+    if (!best) return whole;
+    const source = resolve(dirname(opts.bundle), map.sources[best[1]]);
+    return `${shown(source)}:${best[2] + 1}:${best[3] + 1}`;
+  });
+}
+
+// Source map v3 `mappings` → per generated line, [genCol, source, line, col] (0-based).
+function decodeMappings(mappings) {
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const out = [];
+  let source = 0, line = 0, col = 0;
+  for (const text of mappings.split(";")) {
+    const segments = [];
+    let genCol = 0;
+    for (const seg of text.split(",").filter(Boolean)) {
+      const values = [];
+      let value = 0, shift = 0;
+      for (const ch of seg) {
+        const digit = B64.indexOf(ch);
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+        } else {
+          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      genCol += values[0];
+      if (values.length >= 4) {
+        source += values[1];
+        line += values[2];
+        col += values[3];
+        segments.push([genCol, source, line, col]);
+      }
+    }
+    out.push(segments);
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+// Tries what a JavaScript guest can try to reach outside its sandbox.
+// `/escape <attempt>` answers with JSON: the data the attempt got, or the
+// error it got instead.
+import { app, reply } from "botyard";
+
+const attempts = {
+  globals: () => Object.fromEntries(
+    ["process", "require", "Deno", "WebSocket", "XMLHttpRequest", "fetch"]
+      .map((name) => [name, typeof globalThis[name]])),
+  env: () => globalThis.process.env.HOME,
+  // The module loader is the one thing that opens files at run time.
+  file: async (path) => JSON.stringify(await import(path || "/etc/hostname")),
+  fetch: async () => (await fetch("http://127.0.0.1:9/")).status,
+  random: () => crypto.getRandomValues(new Uint8Array(4)).length,
+  clock: () => Date.now() > 1.7e12,
+};
+
+export const handler = app({
+  name: "escape",
+  commands: [{ name: "/escape", usage: Object.keys(attempts).join("|") }],
+  async onCommand({ text }) {
+    const [name, arg] = text.split(" ");
+    let result;
+    try {
+      result = { data: await attempts[name](arg) };
+    } catch (e) {
+      result = { error: String(e?.message ?? e) };
+    }
+    return reply.ephemeral(JSON.stringify(result));
+  },
+});

@@ -1,0 +1,92 @@
+// Exercises the SDK: `/kit blocks` renders every Block Kit builder, `/kit
+// store` the store helpers, `/kit fail` an error for the user, `/kit later`
+// an async handler; a modal submission answers with field errors, then a new
+// view; a tick logs. No onAction and no onEvent: their defaults answer.
+import {
+  actions, app, button, context, datePicker, divider, formValues, header, image, input, log,
+  modal, modalResponse, mrkdwn, nowMs, option, plainText, reply, section, select, store,
+  textInput, userSelect,
+} from "botyard";
+
+const everyBlock = () => [
+  header("Lunch"),
+  section("*Pick*", { fields: ["a", plainText("b")], accessory: button("Go", "go"), blockId: "s" }),
+  context("small", image("https://x/i.png", "i")),
+  divider(),
+  image("https://x/m.png", "menu", { title: "Menu" }),
+  actions(
+    button("Yes", "yes", { value: "1", style: "primary" }),
+    select("pick", [option("A", "a"), "b", option("C", "c", { description: "see" })],
+      { placeholder: "Choose", initial: "b" }),
+    userSelect("who", { placeholder: "Someone" }),
+    datePicker("day", { initial: "2025-06-01" }),
+  ),
+  input("Name", textInput("name", { multiline: true, placeholder: "Ada" }),
+    { blockId: "n", optional: true, hint: "yours" }),
+];
+
+const commands = {
+  blocks() {
+    const view = modal({
+      title: "Order", blocks: everyBlock(), callbackId: "order", submit: "Send", close: "Cancel",
+      privateMetadata: "m",
+    });
+    // The view travels as section text, so it comes back to the test verbatim.
+    return reply.ephemeral("blocks", [section(mrkdwn(JSON.stringify(view)))]);
+  },
+
+  store() {
+    store.setJson("poll", { q: "Lunch?", open: true });
+    store.updateJson("voters", (v) => [...v, "U1"], []);
+    const voters = store.updateJson("voters", (v) => [...v, "U2"], []);
+    store.set("raw", "bytes");
+    return reply.inChannel(JSON.stringify({
+      poll: store.getJson("poll"),
+      missing: store.getJson("nope", { d: 1 }),
+      voters,
+      raw: store.get("raw"),
+      keys: store.keys("vo"),
+      count: store.increment("n", 5),
+      casAbsent: store.compareAndSwap("lock", undefined, "me"),
+      casAgain: store.compareAndSwap("lock", undefined, "me"),
+      deleted: store.delete("raw"),
+      clockOk: Math.abs(Date.now() - nowMs()) < 60_000,
+    }));
+  },
+
+  fail() {
+    throw new Error("no poll is open");
+  },
+
+  async later() {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return "later";
+  },
+
+  update: () => reply.update("not for commands"),
+};
+
+export const handler = app({
+  name: "kit",
+  description: "SDK checks",
+  commands: [{ name: "/kit", usage: Object.keys(commands).join("|") }],
+  subcommands: [{ umbrella: "/tools", name: "kit" }],
+  schedules: [{ name: "nightly", cron: "0 3 * * *" }],
+
+  onCommand({ text }) {
+    return commands[text]?.() ?? `usage: /kit ${Object.keys(commands).join("|")}`;
+  },
+
+  onViewSubmission(submission) {
+    const name = formValues(submission).n.name;
+    if (!name) {
+      return modalResponse.errors({ n: "Say your name" });
+    }
+    return modalResponse.update(modal({ title: "Thanks", blocks: [section(`Thanks, ${name}`)] }));
+  },
+
+  onTick({ name, dueMs }) {
+    console.log(`tick ${name}`);
+    log.warn(`due ${dueMs + 1}`);
+  },
+});
