@@ -8,7 +8,7 @@ const attempts = {
     ["process", "require", "Deno", "WebSocket", "XMLHttpRequest", "fetch"]
       .map((name) => [name, typeof globalThis[name]])),
   env: () => globalThis.process.env.HOME,
-  // The module loader is the one thing that opens files at run time.
+  // No JS API opens files; a dynamic import is the one construct that names one.
   file: async (path) => JSON.stringify(await import(path || "/etc/hostname")),
   fetch: async () => (await fetch("http://127.0.0.1:9/")).status,
   random: () => crypto.getRandomValues(new Uint8Array(4)).length,
