@@ -1,7 +1,9 @@
 //! Whole user flows through the real `botyard serve` process and the Slack
 //! emulator, each over HTTP and over Socket Mode: a button click that
-//! rewrites the message it sits in, and a modal whose submission is rejected
-//! with an inline error, then accepted. The apps' Slack calls go out through
+//! rewrites the message it sits in; a modal whose submission is rejected
+//! with an inline error, then accepted; an @mention that Slack delivers
+//! twice but the app answers once; and an app slower than Slack's 3 seconds
+//! whose answer still arrives. The apps' Slack calls go out through
 //! the async outbox, so every wait polls with a time cap.
 
 #[path = "support/mod.rs"]
@@ -17,7 +19,12 @@ use tokio::time::timeout;
 /// Every wait in these tests is bounded by this.
 const BOUND: Duration = Duration::from_secs(15);
 
-const APPS: &[(&str, &str)] = &[("hello", "hello-rust"), ("modal", "modal")];
+const APPS: &[(&str, &str)] = &[
+    ("hello", "hello-rust"),
+    ("modal", "modal"),
+    ("mentions", "mentions"),
+    ("sleeper", "sleeper"),
+];
 
 struct Flow {
     slack: Emulator,
@@ -227,6 +234,98 @@ async fn modal_rejects_then_accepts(mode: Mode) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let thanks = slack.messages("general");
     assert_eq!(thanks.len(), 1, "posted once: {thanks:?}");
+}
+
+async fn a_retried_event_runs_once(mode: Mode) {
+    let flow = start(mode).await;
+    let slack = &flow.slack;
+    let bot = slack.config().bot_user_id.clone();
+    let alice = slack.user_id("alice").unwrap();
+    let real_name = slack
+        .users()
+        .into_iter()
+        .find(|u| u.id == alice)
+        .unwrap()
+        .real_name;
+    let channel = slack.channel_id("general").unwrap();
+    let text = format!("<@{bot}> are you there?");
+    let (ts, _) = timeout(BOUND, slack.post_as_user("alice", "general", &text, None))
+        .await
+        .expect("posted in time")
+        .expect("posted");
+
+    // The answer names alice as Slack knows her: lookup-user reached users.info.
+    let answer = format!("Heard you, {real_name}! (mention 1)");
+    let bot_replies = || {
+        slack
+            .thread("general", &ts)
+            .into_iter()
+            .filter(|m| m.user != alice)
+            .collect::<Vec<_>>()
+    };
+    wait_for("the answer in the thread", BOUND, || {
+        bot_replies().iter().any(|m| m.text == answer)
+    })
+    .await;
+
+    // Slack delivers the same event again, as when it missed our ack.
+    let event = json!({
+        "type": "app_mention",
+        "channel": channel,
+        "user": alice,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+    });
+    let retry = timeout(BOUND, slack.send_event(event, Some(1)))
+        .await
+        .expect("retry answered in time")
+        .expect("retry delivered");
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.transport, flow.transport());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let replies = bot_replies();
+    assert_eq!(replies.len(), 1, "answered once: {replies:?}");
+    assert_eq!(replies[0].text, answer);
+}
+
+async fn a_slow_app_still_answers(mode: Mode) {
+    let flow = start(mode).await;
+    let slack = &flow.slack;
+    // The command is acknowledged within Slack's 3 s (checked by `command`)...
+    flow.command("alice", "general", "/sleep 3500").await;
+    assert!(
+        slack.messages("general").is_empty(),
+        "nothing could have been answered yet"
+    );
+    // ...and the reply follows through the response_url once the app is done.
+    wait_for("the slow reply", BOUND, || {
+        slack
+            .messages("general")
+            .iter()
+            .any(|m| m.text == "slept 3500")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_event_runs_once_over_http() {
+    a_retried_event_runs_once(Mode::Http).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_event_runs_once_over_socket_mode() {
+    a_retried_event_runs_once(Mode::Socket).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_app_still_answers_over_http() {
+    a_slow_app_still_answers(Mode::Http).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_app_still_answers_over_socket_mode() {
+    a_slow_app_still_answers(Mode::Socket).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,8 +47,34 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         ("peeker", &["botyard:app/store@0.1.0"]),
         ("sleeper", &["botyard:app/clock@0.1.0"]),
         ("modal", &["botyard:app/slack@0.1.0"]),
+        (
+            "mentions",
+            &["botyard:app/slack@0.1.0", "botyard:app/store@0.1.0"],
+        ),
     ];
     for (name, want) in expect {
         assert_eq!(imports(name), *want, "imports of {name}");
     }
+}
+
+/// The Rust SDK's own unit and doc tests (its crate is outside the host
+/// workspace, which builds for the host, so they run here natively).
+#[test]
+fn the_rust_sdk_passes_its_own_tests() {
+    let sdk = support::repo_root().join("guests/rust/botyard-sdk");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-target");
+    let out = std::process::Command::new(env!("CARGO"))
+        .arg("test")
+        .arg("--manifest-path")
+        .arg(sdk.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target)
+        .output()
+        .expect("running cargo test for the SDK");
+    assert!(
+        out.status.success(),
+        "the SDK's tests failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

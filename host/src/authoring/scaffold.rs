@@ -53,6 +53,10 @@ const RUST_SDK: &[File] = &[
         include_str!("../../../guests/rust/botyard-sdk/Cargo.toml"),
     ),
     (
+        "guests/rust/botyard-sdk/README.md",
+        include_str!("../../../guests/rust/botyard-sdk/README.md"),
+    ),
+    (
         "guests/rust/botyard-sdk/src/lib.rs",
         include_str!("../../../guests/rust/botyard-sdk/src/lib.rs"),
     ),
