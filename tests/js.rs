@@ -233,7 +233,7 @@ fn build_errors_name_the_file_and_line() {
 
     // An exception while the module's top level runs (at build time) is
     // reported at the app's own line, not the bundle's.
-    let output = compile_error(&app_dir(
+    let dir = app_dir(
         root.path(),
         "bad-spec",
         &[(
@@ -241,10 +241,17 @@ fn build_errors_name_the_file_and_line() {
             "import { app } from \"botyard\";\n\nconst settings = undefined;\n\
              export const handler = app({ name: settings.name });\n",
         )],
-    ));
+    );
+    let output = compile_error(&dir);
     assert!(output.contains("app.js:4:"), "{output}");
     assert!(output.contains("TypeError"), "{output}");
     assert!(!output.contains("bad-spec.bundle.js"), "{output}");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "the build must not write into the app: {files:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
