@@ -143,9 +143,17 @@ async function componentizeBundle() {
       disableFeatures: ["http", "fetch-event"],
     }));
   } catch (e) {
-    appFault(toAppLocations(String(e.message ?? e)));
+    appFault(toAppLocations(withoutNoise(String(e.message ?? e))));
   }
   writeFileSync(opts.out, component);
+}
+
+// Drops the lines that name the toolchain's internals or repeat the error.
+function withoutNoise(text) {
+  return text
+    .split("\n")
+    .filter((line) => !/^(Failed to initialize component \(|Additionally, some promises were rejected|Promise rejected but never handled: )/.test(line))
+    .join("\n");
 }
 
 // Rewrites `<bundle>:line:col` in an error to the app's own file:line:col
