@@ -1,1 +1,320 @@
 //! Python guests: built from source with componentize-py, run with WASI that grants nothing ambient.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use botyard::build::{BuildError, BuildOptions, build_guest};
+use botyard::runtime::CallError;
+use botyard::runtime::bindings::types::{
+    ActionRequest, ActionResponse, CommandRequest, InvocationContext, MessageRef, Tick,
+    ViewResponse, ViewSubmission,
+};
+use botyard::runtime::invoke::InvokeError;
+use botyard::runtime::invoke::{Request, Response};
+use serde_json::{Value, json};
+use support::{TestHost, reply_text};
+
+fn context(user: &str) -> InvocationContext {
+    InvocationContext {
+        user_id: user.into(),
+        channel_id: "C1".into(),
+        trigger_id: None,
+    }
+}
+
+fn click(action_id: &str, user: &str) -> Request {
+    Request::Action(ActionRequest {
+        action_id: action_id.into(),
+        block_id: None,
+        value: Some(user.into()),
+        message: Some(MessageRef {
+            channel: "C1".into(),
+            ts: "1.0".into(),
+        }),
+        context: context(user),
+    })
+}
+
+/// The section-and-button blocks hello-rust sends, for `text` and `user`.
+fn hello_blocks(text: &str, user: &str) -> Value {
+    json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [{
+            "type": "button", "action_id": "count",
+            "text": {"type": "plain_text", "text": "Click me"}, "value": user,
+        }]},
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
+    let host = TestHost::new("", &[("hello", "hello-python")]);
+    let runtime = host.start().await;
+
+    assert_eq!(
+        reply_text(&runtime, "/hello world", "U1").await.unwrap(),
+        "Hello, world! You have said hello 1 time(s)."
+    );
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U1").await.unwrap(),
+        "Hello, <@U1>! You have said hello 2 time(s)."
+    );
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U2").await.unwrap(),
+        "Hello, <@U2>! You have said hello 1 time(s)."
+    );
+
+    for (user, clicks) in [("U1", 1), ("U1", 2), ("U2", 1)] {
+        let (_, invocation) = runtime.invoke("hello", click("count", user)).await.unwrap();
+        let Response::Action(ActionResponse::Update(message)) = invocation.response else {
+            panic!(
+                "a click should update the message: {:?}",
+                invocation.response
+            )
+        };
+        let text = format!("<@{user}> clicked {clicks} time(s).");
+        assert_eq!(message.text, text);
+        let blocks: Value = serde_json::from_str(message.blocks.as_deref().unwrap()).unwrap();
+        assert_eq!(blocks, hello_blocks(&text, user));
+    }
+
+    let Err(err) = runtime.invoke("hello", click("nope", "U1")).await else {
+        panic!("an unknown action should fail")
+    };
+    assert!(err.to_string().contains("unknown action nope"), "{err}");
+
+    // The same keys as hello-rust, so the starters are interchangeable.
+    let storage = runtime.storage();
+    assert_eq!(storage.kv_get("hello", "calls/U1").unwrap().unwrap(), b"2");
+    assert_eq!(storage.kv_get("hello", "clicks/U2").unwrap().unwrap(), b"1");
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("broken-bot");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("app.py"),
+        "import botyard\nimport helpers\n\nclass Handler(botyard.App):\n    name = \"broken\"\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("helpers.py"), "X = 1\n\ndef oops(:\n    pass\n").unwrap();
+    let opts = BuildOptions {
+        data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
+        release: true,
+    };
+    let err = build_guest(&app, &opts).unwrap_err();
+    let BuildError::Compile { app: name, output } = &err else {
+        panic!("expected a compile error, got {err}")
+    };
+    assert_eq!(name, "broken-bot");
+    let helpers = app.join("helpers.py");
+    assert!(
+        output.contains(&format!("File \"{}\", line 3", helpers.display())),
+        "{output}"
+    );
+    assert!(output.contains("SyntaxError"), "{output}");
+    assert!(
+        !output.contains("Stack backtrace") && !output.contains("sys.exit(script())"),
+        "only the Python error: {output}"
+    );
+    assert!(
+        !app.join("__pycache__").exists(),
+        "the build must not write into the app's sources"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cannot_read_files_the_environment_or_the_network() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+
+    let host = TestHost::new("", &[("escape", "py-escape")]);
+    let runtime = host.start().await;
+    let report = reply_text(&runtime, &format!("/escape {port}"), "U1")
+        .await
+        .unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    // Each probe and the error it must get: no preopened directory, an empty
+    // environment, TCP and name lookups refused by the host.
+    let probes = [
+        ("absolute file", "FileNotFoundError"),
+        ("relative file", "FileNotFoundError"),
+        ("list /", "FileNotFoundError"),
+        ("write file", "FileNotFoundError"),
+        ("environ", "LookupError: empty: {}"),
+        ("getenv PATH", "LookupError: empty: None"),
+        ("getenv HOME", "LookupError: empty: None"),
+        ("connect", "PermissionError"),
+        ("dns", "gaierror"),
+    ];
+    assert_eq!(lines.len(), probes.len(), "{report}");
+    for (line, (probe, error)) in lines.iter().zip(probes) {
+        assert!(
+            line.starts_with(&format!("{probe}: denied ({error}")),
+            "{probe} should have failed with {error}: {line}\n{report}"
+        );
+    }
+
+    // The kernel completes a handshake without accept(): any connection the
+    // guest made is waiting in the backlog now.
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the guest reached the test's listener: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
+    let host = TestHost::new("", &[("kit", "py-kit")]);
+    let runtime = host.start().await;
+
+    // Block Kit: the modal travels as the section text, so it comes back verbatim.
+    let (_, invocation) = runtime
+        .invoke(
+            "kit",
+            Request::Command(CommandRequest {
+                command: "/kit".into(),
+                subcommand: None,
+                text: "blocks".into(),
+                context: context("U1"),
+            }),
+        )
+        .await
+        .unwrap();
+    let Response::Command(Some(reply)) = invocation.response else {
+        panic!("{:?}", invocation.response)
+    };
+    let blocks: Value = serde_json::from_str(reply.message.blocks.as_deref().unwrap()).unwrap();
+    let view: Value = serde_json::from_str(blocks[0]["text"]["text"].as_str().unwrap()).unwrap();
+    let plain = |t: &str| json!({"type": "plain_text", "text": t});
+    let mrkdwn = |t: &str| json!({"type": "mrkdwn", "text": t});
+    assert_eq!(
+        view,
+        json!({
+            "type": "modal", "title": plain("Order"),
+            "blocks": [
+                {"type": "header", "text": plain("Lunch")},
+                {"type": "section", "text": mrkdwn("*Pick*"), "fields": [mrkdwn("a"), plain("b")],
+                 "accessory": {"type": "button", "action_id": "go", "text": plain("Go")}, "block_id": "s"},
+                {"type": "context", "elements": [mrkdwn("small"),
+                    {"type": "image", "image_url": "https://x/i.png", "alt_text": "i"}]},
+                {"type": "divider"},
+                {"type": "image", "image_url": "https://x/m.png", "alt_text": "menu", "title": plain("Menu")},
+                {"type": "actions", "elements": [
+                    {"type": "button", "action_id": "yes", "text": plain("Yes"), "value": "1", "style": "primary"},
+                    {"type": "static_select", "action_id": "pick",
+                     "options": [{"text": plain("A"), "value": "a"}, {"text": plain("b"), "value": "b"},
+                                 {"text": plain("C"), "value": "c", "description": plain("see")}],
+                     "placeholder": plain("Choose"), "initial_option": {"text": plain("b"), "value": "b"}},
+                    {"type": "users_select", "action_id": "who", "placeholder": plain("Someone")},
+                    {"type": "datepicker", "action_id": "day", "initial_date": "2025-06-01"},
+                ]},
+                {"type": "input", "label": plain("Name"),
+                 "element": {"type": "plain_text_input", "action_id": "name", "multiline": true,
+                             "placeholder": plain("Ada")},
+                 "block_id": "n", "optional": true, "hint": plain("yours")},
+            ],
+            "callback_id": "order", "submit": plain("Send"), "close": plain("Cancel"),
+            "private_metadata": "m",
+        })
+    );
+
+    // Store helpers, and the host clock agreeing with Python's.
+    let text = reply_text(&runtime, "/kit store", "U1").await.unwrap();
+    let got: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "poll": {"q": "Lunch?", "open": true},
+            "missing": {"d": 1},
+            "voters": ["U1", "U2"],
+            "raw": "bytes",
+            "keys": ["voters"],
+            "cas_absent": true,
+            "cas_again": false,
+            "deleted": true,
+            "clock_ok": true,
+        })
+    );
+    let stored = runtime.storage().kv_get("kit", "voters").unwrap().unwrap();
+    assert_eq!(stored, br#"["U1","U2"]"#);
+
+    // A string answer is an ephemeral reply; botyard.Error reaches the user
+    // as the handler's error; any other exception is a crash.
+    let usage = reply_text(&runtime, "/kit", "U1").await.unwrap();
+    assert_eq!(usage, "usage: /kit blocks|store|fail|crash");
+    match reply_text(&runtime, "/kit fail", "U1").await {
+        Err(CallError::Invoke(InvokeError::Handler { message, .. })) => {
+            assert_eq!(message, "no poll is open")
+        }
+        other => panic!("{other:?}"),
+    }
+    match reply_text(&runtime, "/kit crash", "U1").await {
+        Err(CallError::Invoke(InvokeError::Crashed { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+
+    // Handlers the app did not write have defaults.
+    let Err(err) = runtime.invoke("kit", click("nope", "U1")).await else {
+        panic!("an unknown action should fail")
+    };
+    assert!(
+        err.to_string().contains("no handler for the action `nope`"),
+        "{err}"
+    );
+
+    // Modal submissions: field errors, then a replacement view.
+    let submit = |name: Option<&str>| {
+        let value = name.map_or(Value::Null, |n| json!(n));
+        Request::ViewSubmission(ViewSubmission {
+            callback_id: "order".into(),
+            view_id: "V1".into(),
+            values: json!({"n": {"name": {"type": "plain_text_input", "value": value}}})
+                .to_string(),
+            private_metadata: "m".into(),
+            context: context("U1"),
+        })
+    };
+    let (_, invocation) = runtime.invoke("kit", submit(None)).await.unwrap();
+    match invocation.response {
+        Response::ViewSubmission(ViewResponse::Errors(errors)) => {
+            let errors: Vec<(&str, &str)> = errors
+                .iter()
+                .map(|e| (e.block_id.as_str(), e.message.as_str()))
+                .collect();
+            assert_eq!(errors, [("n", "Say your name")]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (_, invocation) = runtime.invoke("kit", submit(Some("Ada"))).await.unwrap();
+    let Response::ViewSubmission(ViewResponse::Update(view)) = invocation.response else {
+        panic!("{:?}", invocation.response)
+    };
+    let view: Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(view["blocks"][0]["text"]["text"], "Thanks, Ada");
+
+    // Ticks run; print() and log lines reach the app's log.
+    runtime
+        .invoke(
+            "kit",
+            Request::Tick(Tick {
+                name: "nightly".into(),
+                due_ms: 42,
+            }),
+        )
+        .await
+        .unwrap();
+    let logs: Vec<String> = runtime
+        .recent_logs("kit")
+        .into_iter()
+        .map(|l| format!("{} {}", l.level, l.message))
+        .collect();
+    assert!(logs.iter().any(|l| l.ends_with("tick nightly")), "{logs:?}");
+    assert!(logs.iter().any(|l| l == "warn due 42"), "{logs:?}");
+}

@@ -1,0 +1,58 @@
+"""`/escape <port>` tries to reach outside its sandbox and reports, one line
+per attempt, `<probe>: denied (<error>)` or `<probe>: GOT <what it got>`."""
+
+import encodings.idna  # noqa: F401  (socket needs it for host names; imported here, in the snapshot)
+import os
+import socket
+
+import botyard
+
+
+def probe(name, attempt):
+    try:
+        return f"{name}: GOT {attempt()!r}"
+    except Exception as e:  # every failure is the expected outcome
+        return f"{name}: denied ({type(e).__name__}: {e})"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read(200)
+
+
+def connect(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"escaped")
+        return s.recv(100)
+
+
+def resolve():
+    return socket.getaddrinfo("localhost", 80)
+
+
+def nonempty(value):
+    if not value:
+        raise LookupError(f"empty: {value!r}")
+    return value
+
+
+class Handler(botyard.App):
+    name = "py-escape"
+    commands = [botyard.command("/escape", "Try to get out", "<port>")]
+
+    def on_command(self, request):
+        port = int(request.text)
+        lines = [
+            probe("absolute file", lambda: read("/etc/passwd")),
+            probe("relative file", lambda: read("app.py")),
+            probe("list /", lambda: os.listdir("/")),
+            probe("write file", lambda: open("/tmp/escaped", "w").write("x")),
+            probe("environ", lambda: nonempty(dict(os.environ))),
+            probe("getenv PATH", lambda: nonempty(os.getenv("PATH"))),
+            probe("getenv HOME", lambda: nonempty(os.getenv("HOME"))),
+            probe("connect", lambda: connect(port)),
+            probe("dns", resolve),
+        ]
+        return "\n".join(lines)
