@@ -1,1 +1,1007 @@
-//! The workbench in a real headless Chromium.
+//! The workbench in a real headless Chromium, driven over the Chrome
+//! DevTools Protocol: typing, clicking and switching people the way a person
+//! does, and checking what the page shows. Chromium is installed with
+//! apt-get on first use. `benches/workbench.rs` reuses this file's driver.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use botyard::config::Config;
+use botyard::runtime::Runtime;
+use botyard::storage::{OutboxStatus, Storage};
+use botyard::workbench::{self, Workbench, WorkbenchConfig};
+use serde_json::{Value, json};
+
+use self::chrome::{Browser, Page};
+use self::support::TestHost;
+
+/// Every wait in these tests is bounded by this.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// A Chromium driver over the DevTools Protocol: one WebSocket to the
+/// browser, one flattened session per page.
+pub mod chrome {
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use base64::Engine;
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio::sync::{mpsc, oneshot};
+    use tokio_tungstenite::tungstenite::Message;
+
+    /// Per DevTools command; page waits have their own bounds.
+    const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Chromium's executable, installed with apt-get when missing (we run as
+    /// root on the build machines).
+    pub fn chromium() -> PathBuf {
+        install_once("chromium", find)
+    }
+
+    /// Installs Debian `package` unless `probe` finds what it provides;
+    /// parallel tests wait for one install. Returns what `probe` found.
+    pub fn install_once<T: Clone>(package: &str, probe: impl Fn() -> Option<T>) -> T {
+        static INSTALLING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = probe() {
+            return found;
+        }
+        for args in [
+            &["update"][..],
+            &["install", "-y", "--no-install-recommends", package][..],
+        ] {
+            let out = Command::new("apt-get")
+                .args(["-o", "DPkg::Lock::Timeout=300", "-q"])
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null())
+                .output()
+                .expect("running apt-get");
+            assert!(
+                out.status.success(),
+                "apt-get {args:?} failed (the workbench tests need Debian's {package}):\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        probe().unwrap_or_else(|| panic!("{package} is usable after installing it"))
+    }
+
+    fn find() -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+            .find(|candidate| candidate.is_file())
+    }
+
+    type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+    /// A headless Chromium, killed when dropped.
+    pub struct Browser {
+        child: Child,
+        _profile: tempfile::TempDir,
+        outgoing: mpsc::UnboundedSender<Message>,
+        pending: Pending,
+        next_id: Arc<AtomicU64>,
+    }
+
+    impl Drop for Browser {
+        fn drop(&mut self) {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+
+    impl Browser {
+        pub async fn launch() -> Browser {
+            let profile = tempfile::tempdir().unwrap();
+            let mut child = Command::new(chromium())
+                .args([
+                    "--headless=new",
+                    "--remote-debugging-port=0",
+                    // Root cannot use Chromium's sandbox; the pages are our own.
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-background-networking",
+                    "--disable-extensions",
+                    "--hide-scrollbars",
+                    "--force-color-profile=srgb",
+                    "--window-size=1440,900",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg("about:blank")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("starting chromium");
+            let stderr = child.stderr.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            // Reads until Chromium names its DevTools socket, then keeps
+            // draining so Chromium never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut tx = Some(tx);
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(url) = line.split("DevTools listening on ").nth(1)
+                        && let Some(tx) = tx.take()
+                    {
+                        let _ = tx.send(url.trim().to_string());
+                    }
+                }
+            });
+            let url = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("chromium printed its DevTools address");
+            let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .expect("connecting to chromium's DevTools socket");
+            let (mut sink, mut stream) = socket.split();
+            let (outgoing, mut queue) = mpsc::unbounded_channel::<Message>();
+            tokio::spawn(async move {
+                while let Some(message) = queue.recv().await {
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let pending: Pending = Arc::default();
+            let answers = pending.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = stream.next().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    if let Some(id) = value["id"].as_u64()
+                        && let Some(tx) = answers.lock().unwrap().remove(&id)
+                    {
+                        let _ = tx.send(value);
+                    }
+                }
+            });
+            Browser {
+                child,
+                _profile: profile,
+                outgoing,
+                pending,
+                next_id: Arc::new(AtomicU64::new(1)),
+            }
+        }
+
+        fn client(&self, session: Option<String>) -> Client {
+            Client {
+                outgoing: self.outgoing.clone(),
+                pending: self.pending.clone(),
+                next_id: self.next_id.clone(),
+                session,
+            }
+        }
+
+        /// A new tab of `width`×`height` CSS pixels showing `url`.
+        pub async fn open(&self, url: &str, width: u32, height: u32) -> Page {
+            let browser = self.client(None);
+            let target = browser
+                .call("Target.createTarget", json!({"url": "about:blank"}))
+                .await;
+            let session = browser
+                .call(
+                    "Target.attachToTarget",
+                    json!({"targetId": target["targetId"], "flatten": true}),
+                )
+                .await["sessionId"]
+                .as_str()
+                .expect("a session id")
+                .to_string();
+            let page = Page {
+                client: self.client(Some(session)),
+            };
+            page.client
+                .call(
+                    "Emulation.setDeviceMetricsOverride",
+                    json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+                )
+                .await;
+            page.client.call("Page.navigate", json!({"url": url})).await;
+            page
+        }
+    }
+
+    #[derive(Clone)]
+    struct Client {
+        outgoing: mpsc::UnboundedSender<Message>,
+        pending: Pending,
+        next_id: Arc<AtomicU64>,
+        session: Option<String>,
+    }
+
+    impl Client {
+        async fn call(&self, method: &str, params: Value) -> Value {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            self.pending.lock().unwrap().insert(id, tx);
+            let mut command = json!({"id": id, "method": method, "params": params});
+            if let Some(session) = &self.session {
+                command["sessionId"] = json!(session);
+            }
+            self.outgoing
+                .send(Message::Text(command.to_string().into()))
+                .expect("the DevTools socket is open");
+            let answer = tokio::time::timeout(COMMAND_TIMEOUT, rx)
+                .await
+                .unwrap_or_else(|_| panic!("{method} answered within {COMMAND_TIMEOUT:?}"))
+                .expect("chromium answered");
+            if let Some(error) = answer.get("error") {
+                panic!("{method} failed: {error}");
+            }
+            answer["result"].clone()
+        }
+    }
+
+    /// One tab.
+    pub struct Page {
+        client: Client,
+    }
+
+    impl Page {
+        /// Evaluates `expression` (awaiting a promise) and returns its value.
+        pub async fn eval(&self, expression: &str) -> Value {
+            self.try_eval(expression)
+                .await
+                .unwrap_or_else(|e| panic!("page script failed: {e}\n{expression}"))
+        }
+
+        async fn try_eval(&self, expression: &str) -> Result<Value, String> {
+            let result = self
+                .client
+                .call(
+                    "Runtime.evaluate",
+                    json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+                )
+                .await;
+            match result.get("exceptionDetails") {
+                Some(exception) => Err(exception.to_string()),
+                None => Ok(result["result"]["value"].clone()),
+            }
+        }
+
+        /// Polls `expression` until it is truthy; returns its value. A script
+        /// error counts as "not yet" (the page may still be loading).
+        pub async fn wait_for(&self, what: &str, expression: &str, bound: Duration) -> Value {
+            let started = Instant::now();
+            loop {
+                let value = self.try_eval(expression).await;
+                let truthy = match &value {
+                    Ok(Value::Null) | Err(_) => false,
+                    Ok(Value::Bool(b)) => *b,
+                    Ok(Value::Number(n)) => n.as_f64() != Some(0.0),
+                    Ok(Value::String(s)) => !s.is_empty(),
+                    Ok(_) => true,
+                };
+                if truthy {
+                    return value.unwrap_or_default();
+                }
+                assert!(
+                    started.elapsed() < bound,
+                    "timed out after {bound:?} waiting for {what}; last: {value:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+
+        /// Clicks the centre of the first element matching `selector` with
+        /// the mouse, as a person would (it must be visible and on top).
+        pub async fn click(&self, selector: &str) {
+            let at = self
+                .eval(&format!(
+                    "(() => {{ const e = document.querySelector({sel}); if (!e) return null;
+                       e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
+                       const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                       const hit = document.elementFromPoint(x, y);
+                       return {{x, y, onTop: hit === e || e.contains(hit)}}; }})()",
+                    sel = json!(selector)
+                ))
+                .await;
+            assert!(!at.is_null(), "no element matches {selector}");
+            assert_eq!(
+                at["onTop"], true,
+                "{selector} is covered by another element"
+            );
+            for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+                self.client
+                    .call(
+                        "Input.dispatchMouseEvent",
+                        json!({"type": kind, "x": at["x"], "y": at["y"], "button": "left", "clickCount": 1}),
+                    )
+                    .await;
+            }
+        }
+
+        /// Types `text` into the focused element.
+        pub async fn type_text(&self, text: &str) {
+            self.client
+                .call("Input.insertText", json!({"text": text}))
+                .await;
+        }
+
+        pub async fn press_enter(&self) {
+            for kind in ["keyDown", "keyUp"] {
+                self.client
+                    .call(
+                        "Input.dispatchKeyEvent",
+                        json!({"type": kind, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": if kind == "keyDown" { "\r" } else { "" }}),
+                    )
+                    .await;
+            }
+        }
+
+        /// Saves a PNG of the viewport.
+        pub async fn screenshot(&self, path: &Path) {
+            let shot = self
+                .client
+                .call("Page.captureScreenshot", json!({"format": "png"}))
+                .await;
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(shot["data"].as_str().expect("screenshot data"))
+                .expect("screenshot is base64");
+            std::fs::write(path, png).expect("writing the screenshot");
+        }
+    }
+}
+
+/// A runtime over `apps` that queues Slack calls for delivery, as `botyard
+/// dev` does. (TestHost's own runtime keeps them local.)
+pub async fn runtime(apps: &[(&str, &str)]) -> (TestHost, Arc<Runtime>) {
+    let host = TestHost::new("", apps);
+    let config = Config::parse("", host.data_dir(), &host.apps_dir()).expect("config");
+    let storage = Storage::open(&host.data_dir().join("botyard.db")).expect("database");
+    let runtime = Arc::new(Runtime::new(
+        config,
+        host.data_dir(),
+        storage,
+        OutboxStatus::Pending,
+    ));
+    runtime.load_all().await.expect("loading apps");
+    (host, runtime)
+}
+
+/// The workbench over a runtime, and a browser page on it.
+pub struct Session {
+    pub _host: TestHost,
+    pub runtime: Arc<Runtime>,
+    pub bench: Workbench,
+    pub page: Page,
+    pub _browser: Browser,
+}
+
+/// Starts everything and waits until the page is interactive.
+pub async fn session(apps: &[(&str, &str)], width: u32, height: u32) -> Session {
+    let (host, runtime) = runtime(apps).await;
+    let browser = Browser::launch().await;
+    let bench = start(runtime.clone()).await;
+    let page = browser.open(bench.url(), width, height).await;
+    wait_ready(&page).await;
+    Session {
+        _host: host,
+        runtime,
+        bench,
+        page,
+        _browser: browser,
+    }
+}
+
+pub async fn start(runtime: Arc<Runtime>) -> Workbench {
+    workbench::start(
+        runtime,
+        WorkbenchConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..WorkbenchConfig::default()
+        },
+    )
+    .await
+    .expect("the workbench starts")
+}
+
+pub async fn wait_ready(page: &Page) {
+    page.wait_for(
+        "the page to be interactive",
+        "document.body.dataset.ready === '1' && document.getElementById('status').classList.contains('online')",
+        BOUND,
+    )
+    .await;
+}
+
+/// JS: the visible messages of the open channel as `{ts, text, ephemeral}`.
+const MESSAGES: &str = "[...document.querySelectorAll('#messages .msg')].map(m => ({ts: m.dataset.ts, text: m.querySelector('.msg-body').innerText, ephemeral: m.dataset.ephemeral === '1'}))";
+
+/// JS: whether a message whose text contains `needle` is shown.
+fn shows(needle: &str) -> String {
+    format!("{MESSAGES}.some(m => m.text.includes({}))", json!(needle))
+}
+
+pub async fn messages(page: &Page) -> Vec<Value> {
+    page.eval(MESSAGES)
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Types a line into the channel's composer and presses Enter.
+pub async fn compose(page: &Page, line: &str) {
+    page.click("#composer-input").await;
+    page.type_text(line).await;
+    page.press_enter().await;
+}
+
+/// Switches the person the page acts as, with the switcher.
+async fn act_as(page: &Page, name: &str) {
+    let switched = page
+        .eval(&format!(
+            "(() => {{ const s = document.getElementById('user-switch');
+               const o = [...s.options].find(o => o.textContent === {name});
+               if (!o) return false; s.value = o.value; s.dispatchEvent(new Event('change')); return true; }})()",
+            name = json!(name)
+        ))
+        .await;
+    assert_eq!(switched, true, "{name} is in the user switcher");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_reply_click_update_and_private_ephemerals() {
+    let s = session(&[("hello", "hello-rust")], 1280, 800).await;
+    let page = &s.page;
+
+    // Autocomplete offers /hello with its usage while the command is typed.
+    page.click("#composer-input").await;
+    page.type_text("/hel").await;
+    let offered = page
+        .wait_for(
+            "the /hello suggestion",
+            "[...document.querySelectorAll('#suggestions .suggest')].map(e => e.innerText).join('\\n')",
+            BOUND,
+        )
+        .await;
+    let offered = offered.as_str().unwrap();
+    assert!(
+        offered.contains("/hello") && offered.contains("[name]") && offered.contains("Say hello"),
+        "{offered}"
+    );
+    page.type_text("lo").await;
+    page.press_enter().await;
+    page.wait_for(
+        "the /hello reply",
+        &shows("You have said hello 1 time(s)."),
+        BOUND,
+    )
+    .await;
+    let shown = messages(page).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["ephemeral"], false, "in_channel: everyone sees it");
+    let ts = shown[0]["ts"].as_str().unwrap().to_string();
+
+    // The button is Block Kit, rendered and namespaced for the host.
+    let button = "#messages .msg button.bk-button[data-action-id='hello.count']";
+    assert_eq!(
+        page.eval(&format!(
+            "document.querySelector({}).innerText",
+            json!(button)
+        ))
+        .await,
+        "Click me"
+    );
+    page.click(button).await;
+    page.wait_for(
+        "the clicked message to update",
+        &shows("clicked 1 time(s)."),
+        BOUND,
+    )
+    .await;
+    let shown = messages(page).await;
+    assert_eq!(shown.len(), 1, "updated in place: {shown:?}");
+    assert_eq!(shown[0]["ts"], ts.as_str());
+    assert!(
+        shown[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("@Alice clicked"),
+        "the user mention renders as a name: {shown:?}"
+    );
+    let slack = s.bench.emulator();
+    assert_eq!(slack.messages("general")[0].ts, ts, "the emulator agrees");
+
+    // An unknown command gets an ephemeral answer, for Alice alone.
+    compose(page, "/nosuch thing").await;
+    page.wait_for(
+        "the ephemeral answer",
+        &format!("{MESSAGES}.some(m => m.ephemeral && m.text.includes('/nosuch'))"),
+        BOUND,
+    )
+    .await;
+    act_as(page, "Bob").await;
+    page.wait_for(
+        "Bob's view of #general",
+        &format!("{MESSAGES}.length === 1 && {}", shows("clicked 1 time(s).")),
+        BOUND,
+    )
+    .await;
+    assert!(
+        messages(page).await.iter().all(|m| m["ephemeral"] == false),
+        "Bob does not see Alice's ephemeral"
+    );
+    // Bob clicks too: the app sees Bob.
+    page.click(button).await;
+    page.wait_for("Bob's click", &shows("@Bob clicked 1 time(s)."), BOUND)
+        .await;
+    act_as(page, "Alice").await;
+    page.wait_for(
+        "Alice's ephemeral, back",
+        &format!("{MESSAGES}.some(m => m.ephemeral && m.text.includes('/nosuch'))"),
+        BOUND,
+    )
+    .await;
+    s.bench.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modal_shows_the_inline_error_then_the_result() {
+    let s = session(&[("modal", "modal")], 1280, 800).await;
+    let page = &s.page;
+    compose(page, "/feedback").await;
+    page.wait_for(
+        "the feedback modal",
+        "document.querySelector('.modal .modal-title')?.innerText === 'Feedback'",
+        BOUND,
+    )
+    .await;
+    let input = ".modal .bk-input[data-block-id='rating'] input";
+    page.click(input).await;
+    page.type_text("seven").await;
+    page.click(".modal .modal-submit").await;
+    let error = page
+        .wait_for(
+            "the inline error",
+            "document.querySelector('.modal .bk-input-error')?.innerText",
+            BOUND,
+        )
+        .await;
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .contains("Enter a number from 1 to 5"),
+        "{error}"
+    );
+    assert_eq!(
+        page.eval(&format!("document.querySelector({}).value", json!(input)))
+            .await,
+        "seven",
+        "what was typed survives the redraw"
+    );
+
+    page.eval(&format!(
+        "document.querySelector({}).select()",
+        json!(input)
+    ))
+    .await;
+    page.type_text("4").await;
+    page.click(".modal .modal-submit").await;
+    page.wait_for(
+        "the modal to close",
+        "document.querySelector('.modal') === null",
+        BOUND,
+    )
+    .await;
+    page.wait_for("the result in #general", &shows("Thanks! Rating: 4"), BOUND)
+        .await;
+    assert!(s.bench.emulator().views_of("alice").is_empty());
+    s.bench.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_panel_shows_a_build_error_live_while_the_old_version_answers() {
+    let s = session(&[("hello", "hello-rust")], 1280, 800).await;
+    let page = &s.page;
+    let card = "#apps-list .app-card[data-app='hello']";
+    let version = s
+        .runtime
+        .snapshot()
+        .app("hello")
+        .unwrap()
+        .short_hash()
+        .to_string();
+    let head = page
+        .wait_for(
+            "the hello card",
+            &format!("document.querySelector({})?.innerText", json!(card)),
+            BOUND,
+        )
+        .await;
+    let head = head.as_str().unwrap();
+    assert!(head.contains(&version), "{head}");
+    for grant in ["slack", "store", "log"] {
+        assert!(head.contains(grant), "grant {grant} shown: {head}");
+    }
+
+    s.runtime.record_failure(
+        "hello",
+        "error[E0308]: mismatched types --> src/lib.rs:42:9".into(),
+    );
+    let error = page
+        .wait_for(
+            "the build error in the panel",
+            &format!(
+                "document.querySelector({})?.innerText",
+                json!(format!("{card} .app-error"))
+            ),
+            BOUND,
+        )
+        .await;
+    assert!(
+        error.as_str().unwrap().contains("mismatched types"),
+        "{error}"
+    );
+
+    compose(page, "/hello").await;
+    page.wait_for(
+        "the old version's reply",
+        &shows("You have said hello 1 time(s)."),
+        BOUND,
+    )
+    .await;
+    // The invocation lands in the panel, with its duration.
+    let row = page
+        .wait_for(
+            "the invocation in the panel",
+            &format!(
+                "document.querySelector({})?.innerText",
+                json!(format!("{card} .invocations tr.ok"))
+            ),
+            BOUND,
+        )
+        .await;
+    assert!(row.as_str().unwrap().contains("ms"), "{row}");
+    s.bench.shutdown().await;
+}
+
+/// A message an app could post, using every block and mrkdwn feature.
+fn showcase(general: &str, alice: &str) -> Value {
+    let option = |text: &str, value: &str| json!({"text": {"type": "plain_text", "text": text}, "value": value});
+    json!({
+        "channel": general,
+        "text": "Lunch poll",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Lunch poll :knife_fork_plate:"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Bold* _italic_ ~gone~ `code` <https://example.com|a link> <@{alice}> <#{general}> :tada: &lt;tag&gt;")},
+             "accessory": {"type": "overflow", "action_id": "hello.more", "options": [option("Edit", "edit"), option("Delete", "delete")]}},
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Where*\nCanteen"}, {"type": "mrkdwn", "text": "*When*\nNoon"}]},
+            {"type": "divider"},
+            {"type": "image", "image_url": "https://example.com/plate.png", "alt_text": "a plate", "title": {"type": "plain_text", "text": "Today"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Posted by the *house team*"}]},
+            {"type": "actions", "block_id": "vote", "elements": [
+                {"type": "button", "action_id": "hello.yes", "style": "primary", "text": {"type": "plain_text", "text": "Yes"}, "value": "yes"},
+                {"type": "button", "action_id": "hello.no", "style": "danger", "text": {"type": "plain_text", "text": "No"}, "value": "no"},
+                {"type": "static_select", "action_id": "hello.count", "placeholder": {"type": "plain_text", "text": "Pick a dish"}, "options": [option("Pasta", "pasta"), option("Soup", "soup")]},
+                {"type": "datepicker", "action_id": "hello.day", "initial_date": "2024-05-01"},
+            ]},
+            {"type": "actions", "elements": [
+                {"type": "checkboxes", "action_id": "hello.diet", "options": [option("Vegan", "vegan"), option("No nuts", "nuts")]},
+                {"type": "radio_buttons", "action_id": "hello.size", "options": [option("Small", "s"), option("Large", "l")]},
+            ]},
+        ],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_kit_renders_faithfully_and_its_elements_act() {
+    let s = session(&[("hello", "hello-rust")], 1280, 900).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let general = slack.channel_id("general").unwrap();
+    let alice = slack.user_id("alice").unwrap();
+    let posted = web_api(slack, "chat.postMessage", showcase(&general, &alice)).await;
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    page.wait_for("the showcase", &shows("Lunch poll"), BOUND)
+        .await;
+
+    let rendered = page
+        .eval(
+            "(() => { const m = document.querySelector('#messages .msg'); const q = s => m.querySelector(s);
+              return {
+                header: q('.bk-header').innerText,
+                bold: q('.bk-section-text b')?.innerText, italic: q('.bk-section-text i')?.innerText,
+                strike: q('.bk-section-text s')?.innerText, code: q('.bk-section-text code')?.innerText,
+                link: q('.bk-section-text a.link')?.href, mention: q('.bk-section-text .mention-me')?.innerText,
+                channel: q('.bk-section-text .channel-mention')?.innerText, text: q('.bk-section-text').innerText,
+                fields: m.querySelectorAll('.bk-field').length, divider: !!q('hr.bk-divider'),
+                image: q('.bk-image').innerText, context: q('.bk-context').innerText,
+                primary: q('.bk-button.bk-primary')?.innerText, danger: q('.bk-button.bk-danger')?.innerText,
+                options: [...q('select.bk-select').options].map(o => o.textContent),
+                date: q('input[type=date]').value, overflow: m.querySelectorAll('.bk-menu-item').length,
+                checkboxes: m.querySelectorAll('input[type=checkbox]').length, radios: m.querySelectorAll('input[type=radio]').length,
+              }; })()",
+        )
+        .await;
+    assert_eq!(rendered["header"], "Lunch poll \u{1F37D}\u{FE0F}");
+    assert_eq!(
+        (
+            &rendered["bold"],
+            &rendered["italic"],
+            &rendered["strike"],
+            &rendered["code"]
+        ),
+        (
+            &json!("Bold"),
+            &json!("italic"),
+            &json!("gone"),
+            &json!("code")
+        )
+    );
+    assert_eq!(rendered["link"], "https://example.com/");
+    assert_eq!(
+        rendered["mention"], "@Alice",
+        "a mention of me is highlighted"
+    );
+    assert_eq!(rendered["channel"], "#general");
+    let text = rendered["text"].as_str().unwrap();
+    assert!(
+        text.contains("\u{1F389}") && text.contains("<tag>"),
+        "{text}"
+    );
+    assert_eq!(rendered["fields"], 2);
+    assert_eq!(rendered["divider"], true);
+    assert!(rendered["image"].as_str().unwrap().contains("Today"));
+    assert!(rendered["context"].as_str().unwrap().contains("house team"));
+    assert_eq!(
+        (&rendered["primary"], &rendered["danger"]),
+        (&json!("Yes"), &json!("No"))
+    );
+    assert_eq!(rendered["options"], json!(["Pick a dish", "Pasta", "Soup"]));
+    assert_eq!(rendered["date"], "2024-05-01");
+    assert_eq!(rendered["overflow"], 2);
+    assert_eq!(
+        (&rendered["checkboxes"], &rendered["radios"]),
+        (&json!(2), &json!(2))
+    );
+
+    // A reaction from the picker reaches the emulator and shows as a pill.
+    page.eval("document.querySelector('#messages .msg').dispatchEvent(new MouseEvent('mouseover', {bubbles: true}))")
+        .await;
+    page.eval("document.querySelector('#messages .msg .msg-toolbar').style.display = 'flex'")
+        .await;
+    page.click("#messages .msg .msg-toolbar .tool").await;
+    page.click(".picker .picker-emoji[data-name='tada']").await;
+    page.wait_for(
+        "the reaction pill",
+        "document.querySelector('#messages .reaction.mine[data-name=tada]')?.innerText.includes('1')",
+        BOUND,
+    )
+    .await;
+    assert_eq!(
+        slack.reactions("general", &ts),
+        [("tada".to_string(), vec![alice.clone()])]
+    );
+
+    // Picking a dish sends a signed block_actions; hello answers any
+    // `count` action by replacing the message.
+    page.eval(
+        "(() => { const s = document.querySelector('#messages select.bk-select');
+           s.value = 'soup'; s.dispatchEvent(new Event('change')); })()",
+    )
+    .await;
+    page.wait_for(
+        "hello's answer to the select",
+        &shows("clicked 1 time(s)."),
+        BOUND,
+    )
+    .await;
+    assert_eq!(slack.messages("general")[0].ts, ts, "replaced in place");
+    s.bench.shutdown().await;
+}
+
+/// The screenshot the README shows: `docs/workbench.png`. Ignored by
+/// default; refresh it with `cargo test --test workbench -- --ignored screenshot`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/workbench.png"]
+async fn screenshot() {
+    let font = Path::new("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf");
+    chrome::install_once("fonts-noto-color-emoji", || font.exists().then_some(()));
+    let s = session(&[("hello", "hello-rust"), ("modal", "modal")], 1440, 860).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let general = slack.channel_id("general").unwrap();
+    let alice = slack.user_id("alice").unwrap();
+    compose(page, "/hello").await;
+    page.wait_for("the reply", &shows("said hello"), BOUND)
+        .await;
+    page.click("#messages button.bk-button[data-action-id='hello.count']")
+        .await;
+    page.wait_for("the update", &shows("clicked 1 time(s)."), BOUND)
+        .await;
+    let mut poll = showcase(&general, &alice);
+    poll["blocks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|b| b["type"] != "image");
+    let posted = web_api(slack, "chat.postMessage", poll).await;
+    let ts = posted["ts"].as_str().unwrap();
+    for (who, emoji) in [("alice", "tada"), ("bob", "tada"), ("carol", "+1")] {
+        slack
+            .react_as_user(who, "general", ts, emoji, true)
+            .await
+            .unwrap();
+    }
+    slack
+        .post_as_user("bob", "general", "Pasta for me :spaghetti:", Some(ts))
+        .await
+        .unwrap();
+    page.wait_for("the poll", &shows("Lunch poll"), BOUND).await;
+    page.wait_for(
+        "the thread summary",
+        "document.querySelector('.thread-summary') !== null",
+        BOUND,
+    )
+    .await;
+    page.click("#composer-input").await;
+    page.type_text("/").await;
+    page.wait_for(
+        "the suggestions",
+        "!document.getElementById('suggestions').hidden",
+        BOUND,
+    )
+    .await;
+    // Let emoji and fonts settle before the picture.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let path = support::repo_root().join("docs/workbench.png");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    page.screenshot(&path).await;
+    assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
+    s.bench.shutdown().await;
+}
+
+async fn web_api(slack: &botyard::emulator::Emulator, method: &str, args: Value) -> Value {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}{method}", slack.base_url()))
+        .bearer_auth(&slack.config().bot_token)
+        .json(&args)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["ok"], true, "{method}: {answer}");
+    answer
+}
+
+fn modal(title: &str) -> Value {
+    json!({
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": format!("This is *{title}*")}}],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modals_push_update_and_close_like_slack() {
+    let s = session(&[("hello", "hello-rust")], 1280, 800).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let title = "document.querySelector('.modal .modal-title')?.innerText";
+    let trigger = slack.issue_trigger("alice").unwrap();
+    let opened = web_api(
+        slack,
+        "views.open",
+        json!({"trigger_id": trigger, "view": modal("First")}),
+    )
+    .await;
+    page.wait_for("the first modal", &format!("{title} === 'First'"), BOUND)
+        .await;
+    let first = opened["view"]["id"].as_str().unwrap();
+    web_api(
+        slack,
+        "views.update",
+        json!({"view_id": first, "view": modal("Renamed")}),
+    )
+    .await;
+    page.wait_for("the update", &format!("{title} === 'Renamed'"), BOUND)
+        .await;
+    let trigger = slack.issue_trigger("alice").unwrap();
+    web_api(
+        slack,
+        "views.push",
+        json!({"trigger_id": trigger, "view": modal("Second")}),
+    )
+    .await;
+    page.wait_for(
+        "the pushed modal",
+        &format!("{title} === 'Second' && document.querySelector('.modal .modal-back') !== null"),
+        BOUND,
+    )
+    .await;
+    assert_eq!(slack.views_of("alice").len(), 2);
+    // Its close button pops it; the one below shows again.
+    page.click(".modal .modal-close").await;
+    page.wait_for(
+        "the first modal again",
+        &format!("{title} === 'Renamed'"),
+        BOUND,
+    )
+    .await;
+    assert_eq!(slack.views_of("alice").len(), 1);
+    // Bob has no modal open: what Alice sees is hers alone.
+    act_as(page, "Bob").await;
+    page.wait_for(
+        "Bob's page",
+        "document.querySelector('.modal') === null",
+        BOUND,
+    )
+    .await;
+    act_as(page, "Alice").await;
+    page.wait_for("Alice's modal", &format!("{title} === 'Renamed'"), BOUND)
+        .await;
+    page.click(".modal .modal-x").await;
+    page.wait_for(
+        "no modal",
+        "document.querySelector('.modal') === null",
+        BOUND,
+    )
+    .await;
+    assert!(slack.views_of("alice").is_empty());
+    s.bench.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_home_shows_what_was_published_and_its_buttons_act() {
+    let s = session(&[("hello", "hello-rust")], 1280, 800).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let alice = slack.user_id("alice").unwrap();
+    let home = json!({"type": "home", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your lunch"}},
+        {"type": "actions", "elements": [{"type": "button", "action_id": "hello.count", "text": {"type": "plain_text", "text": "Count"}, "value": "v"}]},
+    ]});
+    web_api(
+        slack,
+        "views.publish",
+        json!({"user_id": alice, "view": home}),
+    )
+    .await;
+    page.click("#dm-list .side-item").await;
+    page.click("#tabs button[data-tab=home]").await;
+    page.wait_for(
+        "the published Home",
+        "document.querySelector('#home .bk-header')?.innerText === 'Your lunch'",
+        BOUND,
+    )
+    .await;
+    page.click("#home button[data-action-id='hello.count']")
+        .await;
+    // The click reached hello as a signed block_actions from the Home view.
+    let runtime = s.runtime.clone();
+    support::serve::wait_for("hello's action invocation", BOUND, || {
+        runtime
+            .storage()
+            .recent_invocations(Some("hello"), 5)
+            .unwrap()
+            .iter()
+            .any(|r| r.kind == "action")
+    })
+    .await;
+    s.bench.shutdown().await;
+}

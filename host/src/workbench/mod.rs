@@ -113,6 +113,7 @@ pub async fn start(
             team.to_string(),
             format!("{team}-help"),
         ],
+        team_domain: "botyard-dev".into(),
         ..EmulatorConfig::default()
     })
     .await?;
