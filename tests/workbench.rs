@@ -1005,3 +1005,99 @@ async fn the_app_home_shows_what_was_published_and_its_buttons_act() {
     .await;
     s.bench.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_page_server_is_loopback_self_contained_and_answers_its_own_page_only() {
+    let (_host, runtime) = runtime(&[("hello", "hello-rust")]).await;
+    let refused = workbench::start(
+        runtime.clone(),
+        WorkbenchConfig {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            ..WorkbenchConfig::default()
+        },
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(workbench::WorkbenchError::NotLoopback(_))),
+        "a public address is refused"
+    );
+
+    let bench = start(runtime).await;
+    let url = bench.url().to_string();
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{url}{path}"));
+
+    let index = get("").send().await.unwrap().text().await.unwrap();
+    assert!(
+        !index.contains("http://") && !index.contains("https://") && !index.contains("//cdn"),
+        "the page loads nothing from elsewhere"
+    );
+    for asset in [
+        "app.js",
+        "app.css",
+        "blockkit.js",
+        "emoji.js",
+        "favicon.svg",
+    ] {
+        let answer = get(&format!("assets/{asset}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{asset} is embedded");
+    }
+
+    let workspace: Value = get("api/workspace")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channels: Vec<&str> = workspace["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["general", "random", "team", "team-help"]);
+    let people = workspace["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["is_bot"] == false)
+        .count();
+    assert_eq!(
+        workspace["dms"].as_object().unwrap().len(),
+        people,
+        "a DM with the bot each"
+    );
+    assert_eq!(workspace["commands"][0]["command"], "/hello");
+    assert_eq!(workspace["commands"][0]["usage"], "[name]");
+
+    // Another site's page, or a rebound host name, may not act.
+    let foreign_origin = http
+        .post(format!("{url}api/command"))
+        .header("Origin", "http://evil.example")
+        .json(&json!({"as": "alice", "channel": "general", "text": "/hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_origin.status(), 403);
+    let foreign_host = get("api/workspace")
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_host.status(), 403);
+    assert!(
+        bench.emulator().messages("general").is_empty(),
+        "nothing was done"
+    );
+
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    bench.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "the port is released on shutdown"
+    );
+}

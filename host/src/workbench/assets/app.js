@@ -146,13 +146,17 @@ async function openChannel(id, tab = "messages") {
 // --- messages ----------------------------------------------------------------
 
 /// A scope per message or view: keeps what the person picked across redraws
-/// and sends `block_actions` for its elements.
-function scopeFor(key, target) {
+/// and sends `block_actions` for its elements. A message whose blocks an
+/// app replaced starts from their initial values again, as in Slack; a view
+/// keeps what was typed (Slack preserves input across `views.update`).
+function scopeFor(key, target, blocks, keepAcrossUpdates) {
+  const sig = JSON.stringify(blocks);
   let s = S.scopes.get(key);
-  if (!s) {
+  if (!s || (!keepAcrossUpdates && s.sig !== sig)) {
     s = BlockKit.scope(renderCtx(), (el, blockId, value, sc) => act(target, el, value, sc));
     S.scopes.set(key, s);
   }
+  s.sig = sig;
   s.ctx = renderCtx();
   s.elements = new Map();
   return s;
@@ -168,7 +172,7 @@ function messageNode(m, grouped) {
   const ctx = renderCtx();
   const target = { channel: S.channel, ts: m.ts };
   const body = m.blocks && m.blocks.length
-    ? BlockKit.render(m.blocks, scopeFor(`${S.channel}/${m.ts}`, target))
+    ? BlockKit.render(m.blocks, scopeFor(`${S.channel}/${m.ts}`, target, m.blocks, false))
     : BlockKit.mrkdwn(m.text, ctx);
   const reactions = (m.reactions || []).map((r) =>
     h("button", {
@@ -342,7 +346,7 @@ function renderModal() {
   if (!stack.length) { root.replaceChildren(); return; }
   const top = stack[stack.length - 1];
   const v = top.view;
-  const sc = scopeFor(`view/${top.id}`, { view_id: top.id });
+  const sc = scopeFor(`view/${top.id}`, { view_id: top.id }, v.blocks, true);
   sc.errors = top.errors || null;
   const submit = async (e) => {
     e.preventDefault();
@@ -376,7 +380,7 @@ function renderHome() {
     return;
   }
   box.replaceChildren(h("div", { class: "home-view", dataset: { viewId: home.id } },
-    BlockKit.render(home.blocks, scopeFor(`view/${home.id}`, { view_id: home.id }))));
+    BlockKit.render(home.blocks, scopeFor(`view/${home.id}`, { view_id: home.id }, home.blocks, true))));
 }
 
 // --- composer ----------------------------------------------------------------
@@ -384,9 +388,10 @@ function renderHome() {
 const composer = { matches: [], index: 0, kind: null };
 
 /// What the person typed, as Slack stores it: `&`, `<` and `>` escaped,
-/// `@name` and `#channel` turned into mentions.
+/// links, `@name` and `#channel` turned into Slack's `<…>` forms.
 function encodeMessage(text) {
   let out = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  out = out.replace(/(^|\s)(https?:\/\/[^\s]+)/g, "$1<$2>");
   out = out.replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, pre, name) => {
     const u = S.workspace.users.find((x) => x.name.toLowerCase() === name.toLowerCase());
     return u ? `${pre}<@${u.id}>` : whole;
