@@ -933,4 +933,102 @@ mod tests {
             (&json!("button"), &json!("x"))
         );
     }
+
+    /// A host that records what Slack sends it and answers 200.
+    async fn capturing_host(slack: &Emulator) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+        use axum::extract::State;
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let router =
+            axum::Router::new()
+                .fallback(
+                    |State(seen): State<std::sync::Arc<std::sync::Mutex<Vec<Value>>>>,
+                     body: String| async move {
+                        let value = serde_json::from_str(&body).unwrap_or_else(|_| {
+                            let form: Vec<(String, String)> =
+                                serde_urlencoded::from_str(&body).unwrap_or_default();
+                            let payload = form.iter().find(|(k, _)| k == "payload");
+                            payload
+                                .and_then(|(_, p)| serde_json::from_str(p).ok())
+                                .unwrap_or(Value::Null)
+                        });
+                        seen.lock().unwrap().push(value);
+                        ""
+                    },
+                )
+                .with_state(seen.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        slack.set_request_urls(crate::emulator::HostUrls::all(&url));
+        seen
+    }
+
+    #[tokio::test]
+    async fn people_mention_react_open_home_and_close_modals_as_slack_reports_them() {
+        let slack = Emulator::start(crate::emulator::EmulatorConfig::default())
+            .await
+            .unwrap();
+        let seen = capturing_host(&slack).await;
+        let bot = slack.config().bot_user_id.clone();
+        let alice = slack.user_id("alice").unwrap();
+        let take = || std::mem::take(&mut *seen.lock().unwrap());
+
+        let text = format!("<@{bot}> lunch?");
+        let (ts, _) = slack
+            .post_as_user("alice", "general", &text, None)
+            .await
+            .unwrap();
+        let events = take();
+        let types: Vec<&Value> = events.iter().map(|e| &e["event"]["type"]).collect();
+        assert_eq!(types, [&json!("message"), &json!("app_mention")]);
+        assert_eq!(events[1]["event"]["text"], text.as_str());
+        assert_ne!(events[0]["event_id"], events[1]["event_id"]);
+
+        slack
+            .react_as_user("alice", "general", &ts, "tada", true)
+            .await
+            .unwrap();
+        let event = &take()[0]["event"];
+        assert_eq!(event["type"], "reaction_added");
+        assert_eq!(
+            (&event["user"], &event["item_user"]),
+            (&json!(alice), &json!(alice))
+        );
+        assert_eq!(event["item"]["ts"], ts.as_str());
+        assert!(
+            slack
+                .react_as_user("alice", "general", &ts, "tada", true)
+                .await
+                .is_err(),
+            "one reaction per person and emoji"
+        );
+
+        slack.open_app_home("alice").await.unwrap();
+        let event = &take()[0]["event"];
+        assert_eq!(
+            (&event["type"], &event["tab"]),
+            (&json!("app_home_opened"), &json!("home"))
+        );
+        assert!(event["channel"].as_str().unwrap().starts_with('D'));
+
+        let modal = json!({"type": "modal", "notify_on_close": true, "callback_id": "app.cb",
+            "title": {"type": "plain_text", "text": "T"}, "blocks": []});
+        let opened: Value = reqwest::Client::new()
+            .post(format!("{}views.open", slack.base_url()))
+            .bearer_auth(&slack.config().bot_token)
+            .json(&json!({"trigger_id": slack.issue_trigger("alice").unwrap(), "view": modal}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let view = opened["view"]["id"].as_str().unwrap();
+        slack.close_view("alice", view, true).await.unwrap();
+        let closed = &take()[0];
+        assert_eq!(closed["type"], "view_closed");
+        assert_eq!(closed["is_cleared"], true);
+        assert_eq!(closed["view"]["callback_id"], "app.cb");
+        assert!(slack.views_of("alice").is_empty());
+    }
 }
