@@ -1101,3 +1101,60 @@ async fn the_page_server_is_loopback_self_contained_and_answers_its_own_page_onl
         "the port is released on shutdown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_messages_mention_people_and_threads_collect_replies() {
+    let s = session(&[("hello", "hello-rust")], 1280, 800).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    compose(page, "lunch @bob? see #random *now*").await;
+    page.wait_for("the typed message", &shows("lunch"), BOUND)
+        .await;
+    let stored = &slack.messages("general")[0];
+    let bob = slack.user_id("bob").unwrap();
+    let random = slack.channel_id("random").unwrap();
+    assert_eq!(
+        stored.text,
+        format!("lunch <@{bob}>? see <#{random}|random> *now*"),
+        "stored as Slack stores typed text"
+    );
+    let shown = page
+        .eval("document.querySelector('#messages .msg .msg-body').innerHTML")
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("@Bob") && shown.contains("#random") && shown.contains("<b>now</b>"),
+        "{shown}"
+    );
+
+    page.eval("document.querySelector('#messages .msg .msg-toolbar').style.display = 'flex'")
+        .await;
+    page.click("#messages .msg .msg-toolbar .tool[title='Reply in thread']")
+        .await;
+    page.wait_for(
+        "the thread pane",
+        "!document.getElementById('thread-pane').hidden",
+        BOUND,
+    )
+    .await;
+    page.click("#thread-input").await;
+    page.type_text("on it").await;
+    page.press_enter().await;
+    page.wait_for(
+        "the reply in the thread",
+        "[...document.querySelectorAll('#thread-messages .msg .msg-body')].some(b => b.innerText === 'on it')",
+        BOUND,
+    )
+    .await;
+    page.wait_for(
+        "the thread summary in the channel",
+        "document.querySelector('#messages .thread-count')?.innerText === '1 reply'",
+        BOUND,
+    )
+    .await;
+    assert_eq!(messages(page).await.len(), 1, "a reply stays in its thread");
+    let thread = slack.thread("general", &stored.ts);
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].thread_ts.as_deref(), Some(stored.ts.as_str()));
+    s.bench.shutdown().await;
+}
