@@ -17,8 +17,6 @@ const S = {
   unread: new Set(),
   messageNodes: new Map(), // ts → { sig, node } for the open channel
   scopes: new Map(), // container key → BlockKit scope (keeps typed values)
-  socket: null,
-  connected: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -168,20 +166,20 @@ async function act(target, el, value, sc) {
   await post("action", body);
 }
 
-function messageNode(m, grouped) {
+function messageNode(m, grouped, at) {
   const ctx = renderCtx();
-  const target = { channel: S.channel, ts: m.ts };
+  const target = { channel: at, ts: m.ts };
   const body = m.blocks && m.blocks.length
-    ? BlockKit.render(m.blocks, scopeFor(`${S.channel}/${m.ts}`, target, m.blocks, false))
+    ? BlockKit.render(m.blocks, scopeFor(`${at}/${m.ts}`, target, m.blocks, false))
     : BlockKit.mrkdwn(m.text, ctx);
   const reactions = (m.reactions || []).map((r) =>
     h("button", {
       class: "reaction" + (r.users.includes(S.me) ? " mine" : ""), title: r.users.map(userName).join(", ") + ` reacted with :${r.name}:`,
-      dataset: { name: r.name }, onclick: () => react(m, r.name, !r.users.includes(S.me)),
+      dataset: { name: r.name }, onclick: () => react(at, m, r.name, !r.users.includes(S.me)),
     }, h("span", { class: "emoji" }, BlockKit.emoji(r.name) || `:${r.name}:`), h("span", { class: "count" }, r.count)));
   const toolbar = h("div", { class: "msg-toolbar" },
-    h("button", { title: "Add reaction", class: "tool", onclick: (e) => picker(e.currentTarget, (name) => react(m, name, true)) }, "\u{1F642}+"),
-    m.ephemeral ? null : h("button", { title: "Reply in thread", class: "tool", onclick: () => openThread(S.channel, m.ts) }, "\u{1F4AC}"));
+    h("button", { title: "Add reaction", class: "tool", onclick: (e) => picker(e.currentTarget, (name) => react(at, m, name, true)) }, "\u{1F642}+"),
+    m.ephemeral || m.thread_ts ? null : h("button", { title: "Reply in thread", class: "tool", onclick: () => openThread(at, m.ts) }, "\u{1F4AC}"));
   const meta = h("div", { class: "msg-meta" },
     h("span", { class: "msg-author" }, userName(m.user)),
     m.bot ? h("span", { class: "badge-app" }, "APP") : null,
@@ -196,8 +194,8 @@ function messageNode(m, grouped) {
       m.ephemeral ? h("div", { class: "ephemeral-note" }, "\u{1F441} Only visible to you") : null,
       h("div", { class: "msg-body" }, body, m.edited ? h("span", { class: "edited" }, " (edited)") : null),
       reactions.length ? h("div", { class: "reactions" }, reactions,
-        h("button", { class: "reaction add", title: "Add reaction", onclick: (e) => picker(e.currentTarget, (name) => react(m, name, true)) }, "+")) : null,
-      m.reply_count ? h("button", { class: "thread-summary", onclick: () => openThread(S.channel, m.ts) },
+        h("button", { class: "reaction add", title: "Add reaction", onclick: (e) => picker(e.currentTarget, (name) => react(at, m, name, true)) }, "+")) : null,
+      m.reply_count ? h("button", { class: "thread-summary", onclick: () => openThread(at, m.ts) },
         m.reply_users.slice(0, 3).map((u) => avatar(u, "avatar-xs")),
         h("span", { class: "thread-count" }, `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`),
         h("span", { class: "thread-last" }, `Last reply ${time(m.latest_reply)}`)) : null),
@@ -217,7 +215,7 @@ function renderMessages(messages) {
     previous = m;
     const sig = JSON.stringify([m, grouped, S.me]);
     const old = S.messageNodes.get(m.ts);
-    const node = old && old.sig === sig ? old.node : messageNode(m, grouped);
+    const node = old && old.sig === sig ? old.node : messageNode(m, grouped, S.channel);
     keep.set(m.ts, { sig, node });
     return node;
   });
@@ -239,8 +237,7 @@ async function loadConversation() {
   if (at === S.channel) renderMessages(data.messages);
 }
 
-async function react(m, name, add) {
-  const at = S.thread && S.thread.ts === m.ts ? S.thread.channel : S.channel;
+async function react(at, m, name, add) {
   await post("react", { channel: at, ts: m.ts, name, add });
 }
 
@@ -261,13 +258,10 @@ async function loadThread() {
   if (!S.thread || S.thread.ts !== ts) return;
   const [parent, ...replies] = data.messages;
   const box = $("thread-messages");
-  const saved = S.channel;
-  S.channel = at; // messages render against their own channel
   const nodes = [];
-  if (parent) nodes.push(messageNode(parent, false));
+  if (parent) nodes.push(messageNode({ ...parent, reply_count: 0 }, false, at));
   nodes.push(h("div", { class: "thread-divider" }, `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`));
-  for (const r of replies) nodes.push(messageNode(r, false));
-  S.channel = saved;
+  for (const r of replies) nodes.push(messageNode(r, false, at));
   box.replaceChildren(...nodes);
   box.scrollTop = box.scrollHeight;
   $("thread-channel").textContent = isDm(at) ? "botyard" : "#" + channelName(at);
@@ -549,29 +543,34 @@ function picker(anchor, choose) {
 
 // --- live updates -------------------------------------------------------------
 
+/// Opens the live socket; resolves once the server subscribed this page, so
+/// reads made after it miss no change.
 function connect() {
-  const socket = new WebSocket(`ws://${location.host}/api/live`);
-  S.socket = socket;
-  socket.onopen = () => setConnected(true);
-  socket.onmessage = (e) => onNotice(JSON.parse(e.data));
-  socket.onclose = () => {
-    setConnected(false);
-    setTimeout(connect, 1000);
-  };
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`ws://${location.host}/api/live`);
+    socket.onmessage = (e) => {
+      const notice = JSON.parse(e.data);
+      if (notice.kind === "hello") {
+        setConnected(true);
+        resolve();
+      } else onNotice(notice);
+    };
+    socket.onclose = () => {
+      setConnected(false);
+      resolve();
+      setTimeout(() => connect().then(() => document.body.dataset.ready && refreshAll()), 1000);
+    };
+  });
 }
 
 function setConnected(on) {
-  const was = S.connected;
-  S.connected = on;
   const status = $("status");
   status.classList.toggle("online", on);
   status.textContent = on ? "connected" : "reconnecting\u2026";
-  if (on && !was && document.body.dataset.ready) refreshAll();
 }
 
 function onNotice(n) {
   switch (n.kind) {
-    case "hello": break;
     case "message":
       if (n.visible_to && n.visible_to !== S.me) break;
       if (n.channel === S.channel && S.tab === "messages") loadConversation();
@@ -634,7 +633,7 @@ async function main() {
   renderSidebar();
   renderHeader();
   renderPane();
-  connect();
+  await connect();
   await Promise.all([loadConversation(), loadViews(), loadApps()]);
   setInterval(() => { if (S.pane === "apps") renderApps(); }, 10000); // keeps "loaded 5s ago" honest
   document.body.dataset.ready = "1";
