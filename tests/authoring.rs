@@ -10,20 +10,17 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Toolchains and build caches, shared with the other test binaries.
-fn build_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build")
-}
-
 fn botyard(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_botyard"));
-    cmd.current_dir(cwd).arg("--build-dir").arg(build_dir());
+    cmd.current_dir(cwd)
+        .arg("--build-dir")
+        .arg(support::shared_build_dir());
     cmd
 }
 

@@ -4,7 +4,6 @@
 mod support;
 
 use std::net::TcpListener;
-use std::path::Path;
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
 use botyard::runtime::CallError;
@@ -104,7 +103,7 @@ fn a_syntax_error_is_reported_with_its_file_and_line() {
     .unwrap();
     std::fs::write(app.join("helpers.py"), "X = 1\n\ndef oops(:\n    pass\n").unwrap();
     let opts = BuildOptions {
-        data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
+        data_dir: support::shared_build_dir(),
         release: true,
     };
     let err = build_guest(&app, &opts).unwrap_err();

@@ -191,7 +191,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::New { name, lang, parent } => new_app(&cli, name, *lang, parent),
+        Command::New { name, lang, parent } => new_app(&cli, name, *lang, parent).await,
         Command::Dev {
             apps,
             no_build,
@@ -226,6 +226,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
     let mut config = Config::load(&cli.config, explicit, &cli.data_dir.join("apps"))?;
     if let Some(apps) = &cli.apps {
         config.apps_dir = apps.clone();
+    }
+    if let Some(build_dir) = &cli.build_dir {
+        config.compile_cache_dir = Some(build_dir.join("cache").join("components"));
     }
     Ok(config)
 }
@@ -432,7 +435,7 @@ fn build_options(cli: &Cli) -> BuildOptions {
     }
 }
 
-fn new_app(cli: &Cli, name: &str, lang: Lang, parent: &Path) -> Result<ExitCode> {
+async fn new_app(cli: &Cli, name: &str, lang: Lang, parent: &Path) -> Result<ExitCode> {
     let opts = build_options(cli);
     let dir = parent.join(name);
     let files = scaffold(name, lang.into(), &dir, &opts.data_dir)?;
@@ -445,6 +448,19 @@ fn new_app(cli: &Cli, name: &str, lang: Lang, parent: &Path) -> Result<ExitCode>
     eprintln!("botyard new: building {name} …");
     let installed = build_and_install(&app, &opts, &load_config(cli)?.apps_dir)?;
     eprintln!("botyard new: installed {}", installed.display());
+    // Loading now compiles it into the cache (a minute for a Python app on a
+    // small machine), so the first `botyard call` answers at once, and a load
+    // error shows up here.
+    eprintln!("botyard new: compiling {name} …");
+    let runtime = start(cli, OutboxStatus::Local).await?;
+    if let Some(error) = runtime
+        .snapshot()
+        .apps
+        .get(name)
+        .and_then(|entry| entry.last_error.clone())
+    {
+        anyhow::bail!("{name} was built but does not load: {}", error.message);
+    }
     println!(
         "{name} is ready. Try it:\n  botyard call \"/{name}\"\n  botyard dev      # the workbench; saving {} rebuilds it",
         dir.display()

@@ -50,6 +50,11 @@ pub struct Config {
     pub default_limits: Limits,
     pub apps: BTreeMap<String, AppConfig>,
     pub slack: SlackConfig,
+    /// Where compiled components are cached; `None` means
+    /// `<data-dir>/cache/components`. Not read from the file: `--build-dir`
+    /// sets it, so data directories sharing a build directory share
+    /// compiled code too.
+    pub compile_cache_dir: Option<PathBuf>,
 }
 
 /// How `botyard serve` reaches Slack.
@@ -173,6 +178,7 @@ impl Config {
             default_limits,
             apps: file.apps,
             slack: file.slack,
+            compile_cache_dir: None,
         })
     }
 

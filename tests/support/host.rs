@@ -13,6 +13,10 @@ use super::guest_component;
 pub struct TestHost {
     dir: tempfile::TempDir,
     config: String,
+    /// Whether compiled components go to the run-wide cache (the default:
+    /// big JS and Python components compile once per run) or to this data
+    /// directory's own.
+    shared_compile_cache: bool,
 }
 
 impl TestHost {
@@ -23,6 +27,7 @@ impl TestHost {
         let host = TestHost {
             dir,
             config: config.into(),
+            shared_compile_cache: true,
         };
         std::fs::create_dir_all(host.apps_dir()).unwrap();
         for (id, guest) in apps {
@@ -33,6 +38,13 @@ impl TestHost {
             .unwrap();
         }
         host
+    }
+
+    /// Compiles into this data directory's own cache, so a first start
+    /// really compiles.
+    pub fn private_compile_cache(mut self) -> TestHost {
+        self.shared_compile_cache = false;
+        self
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -46,8 +58,11 @@ impl TestHost {
     /// Starts a host over this directory and loads its apps. Calling it again
     /// is a restart: same database, same apps directory, fresh everything else.
     pub async fn start(&self) -> Arc<Runtime> {
-        let config =
+        let mut config =
             Config::parse(&self.config, self.data_dir(), &self.apps_dir()).expect("test config");
+        if self.shared_compile_cache {
+            config.compile_cache_dir = Some(super::compile_cache_dir());
+        }
         let storage =
             Storage::open(&self.data_dir().join("botyard.db")).expect("opening the database");
         let runtime = Arc::new(Runtime::new(

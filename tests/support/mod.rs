@@ -57,11 +57,22 @@ pub fn guest_component(name: &str) -> PathBuf {
     }
     let crate_dir = guest_dir(name);
     let opts = BuildOptions {
-        data_dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build"),
+        data_dir: shared_build_dir(),
         release: true,
     };
     let path = build_guest(&crate_dir, &opts)
         .unwrap_or_else(|e| panic!("building guest `{name}` from {}:\n{e}", crate_dir.display()));
     built.insert(name.to_string(), path.clone());
     path
+}
+
+/// The build directory every test binary shares (`--build-dir`): guest
+/// toolchains install and components compile once per run, not per test.
+pub fn shared_build_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-build")
+}
+
+/// The compiled-component cache under [`shared_build_dir`], as `--build-dir` sets it.
+pub fn compile_cache_dir() -> PathBuf {
+    shared_build_dir().join("cache").join("components")
 }

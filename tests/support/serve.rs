@@ -115,6 +115,8 @@ fn spawn(dir: &Path, emulator: &Emulator) -> (Child, String) {
         .arg(dir)
         .arg("--config")
         .arg(dir.join("botyard.toml"))
+        .arg("--build-dir")
+        .arg(super::shared_build_dir())
         .arg("serve")
         .env("SLACK_BOT_TOKEN", &config.bot_token)
         .env("SLACK_SIGNING_SECRET", &config.signing_secret)

@@ -102,10 +102,14 @@ impl Runtime {
         storage: Storage,
         delivery: OutboxStatus,
     ) -> Runtime {
+        let cache_dir = config
+            .compile_cache_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("cache").join("components"));
         Runtime {
             config,
             engines: Arc::new(Engines::new()),
-            cache: ComponentCache::new(data_dir.join("cache").join("components")),
+            cache: ComponentCache::new(cache_dir),
             env: InvokeEnv {
                 storage,
                 delivery,

@@ -1,0 +1,205 @@
+//! `cargo bench --bench languages`: the starter app in Rust, JavaScript and
+//! Python, side by side —
+//! - invocation latency: fresh instance + call + drop (the app's own store
+//!   write included), median and p99, and the same end to end with routing
+//!   and the audit insert;
+//! - load time: a cold compile of the component vs a restart that maps it
+//!   from the compiled-component cache;
+//! - edit → new version answering: a scaffolded app's greeting changed,
+//!   rebuilt from source, reloaded, and answering.
+//!
+//! Prints figures beside the targets; judged by a human, since these
+//! machines are shared and noisy.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use botyard::authoring::SourceApp;
+use botyard::authoring::rebuild::rebuild;
+use botyard::authoring::scaffold::scaffold;
+use botyard::build::{BuildOptions, Language};
+use botyard::runtime::cache::CodeSource;
+use botyard::runtime::{CallContext, CommandAnswer, Runtime};
+use support::{TestHost, guest_component, reply_text};
+
+const CALLS: usize = 2000;
+const WARM_UP: usize = 200;
+
+struct Language_ {
+    name: &'static str,
+    starter: &'static str,
+    language: Language,
+    /// The target for the median invocation, if it sets one.
+    target_us: Option<f64>,
+}
+
+const LANGUAGES: &[Language_] = &[
+    Language_ {
+        name: "Rust",
+        starter: "hello-rust",
+        language: Language::Rust,
+        target_us: None,
+    },
+    Language_ {
+        name: "JavaScript",
+        starter: "hello-js",
+        language: Language::JavaScript,
+        target_us: Some(300.0),
+    },
+    Language_ {
+        name: "Python",
+        starter: "hello-python",
+        language: Language::Python,
+        target_us: Some(1000.0),
+    },
+];
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// (median, p99) of `samples`.
+fn spread(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
+}
+
+fn code_source(runtime: &Runtime) -> Option<CodeSource> {
+    runtime
+        .snapshot()
+        .app("hello")
+        .and_then(|v| v.code_source())
+}
+
+async fn invocations(runtime: &Runtime) -> ((Duration, Duration), (Duration, Duration)) {
+    let ctx = CallContext {
+        user: "UBENCH".into(),
+        channel: "CBENCH".into(),
+        trigger_id: None,
+    };
+    let (mut inside, mut whole) = (Vec::new(), Vec::new());
+    for i in 0..WARM_UP + CALLS {
+        let started = Instant::now();
+        let answer = runtime.call_command("/hello", &ctx).await.expect("call");
+        let took = started.elapsed();
+        let CommandAnswer::App { invocation, .. } = answer else {
+            panic!("/hello answered help")
+        };
+        if i >= WARM_UP {
+            inside.push(invocation.duration);
+            whole.push(took);
+        }
+    }
+    (spread(inside), spread(whole))
+}
+
+/// Scaffolds `lang`'s starter as app `edit`, builds it, then times a saved
+/// edit of its greeting until the new version answers.
+async fn edit_to_answer(lang: &Language_, build_dir: &Path) -> Duration {
+    let host = TestHost::new("", &[]);
+    let runtime = host.start().await;
+    let dir = host.data_dir().join("src").join("edit");
+    let files = scaffold("edit", lang.language, &dir, build_dir).expect("scaffold");
+    let app = SourceApp::from_dir(&dir);
+    let opts = BuildOptions {
+        data_dir: build_dir.to_path_buf(),
+        release: true,
+    };
+    assert!(rebuild(&runtime, &app, &opts).await, "first build");
+    let source = files
+        .iter()
+        .find(|f| {
+            ["lib.rs", "app.js", "app.py"]
+                .iter()
+                .any(|n| f.ends_with(n))
+        })
+        .expect("the starter's source file");
+    let text = std::fs::read_to_string(source).unwrap();
+    let edited = text.replacen("\"Hello\"", "\"Howdy\"", 1);
+    assert_ne!(edited, text, "the starter's GREETING is \"Hello\"");
+    let started = Instant::now();
+    std::fs::write(source, edited).unwrap();
+    assert!(rebuild(&runtime, &app, &opts).await, "rebuild");
+    let reply = reply_text(&runtime, "/edit", "UBENCH")
+        .await
+        .expect("reply");
+    let took = started.elapsed();
+    assert!(reply.starts_with("Howdy"), "{reply}");
+    took
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let build_dir = support::shared_build_dir();
+    println!(
+        "starter apps (/hello: store increment + reply with a button), {CALLS} calls each after {WARM_UP} warm-up"
+    );
+    rt.block_on(async {
+        for lang in LANGUAGES {
+            let component = guest_component(lang.starter);
+            let size = std::fs::metadata(&component).unwrap().len();
+            let host = TestHost::new("", &[("hello", lang.starter)]).private_compile_cache();
+
+            let started = Instant::now();
+            let runtime = host.start().await;
+            let cold = started.elapsed();
+            assert_eq!(code_source(&runtime), Some(CodeSource::Compiled));
+            drop(runtime);
+            let started = Instant::now();
+            let runtime = host.start().await;
+            let cached = started.elapsed();
+            assert_eq!(code_source(&runtime), Some(CodeSource::Cached));
+
+            let ((median, p99), (whole_median, whole_p99)) = invocations(&runtime).await;
+            let target = lang
+                .target_us
+                .map(|t| format!(" (target ≤ {t:.0} µs)"))
+                .unwrap_or_default();
+            println!("{} ({:.1} MB component)", lang.name, size as f64 / 1e6);
+            println!(
+                "  invocation (instance + call + drop): median {:7.1} µs{target}  p99 {:7.1} µs",
+                us(median),
+                us(p99)
+            );
+            println!(
+                "  end to end (+ routing, audit):      median {:7.1} µs  p99 {:7.1} µs",
+                us(whole_median),
+                us(whole_p99)
+            );
+            println!(
+                "  host start with the app: cold compile {:8.1} ms, from cache {:6.1} ms{}",
+                ms(cold),
+                ms(cached),
+                if lang.language == Language::JavaScript {
+                    " (target ≤ 100 ms from cache)"
+                } else {
+                    ""
+                }
+            );
+            let edit = edit_to_answer(lang, &build_dir).await;
+            println!(
+                "  edit → new version answering: {:.2} s{}",
+                edit.as_secs_f64(),
+                if lang.language == Language::Rust {
+                    " (target ≤ 3 s)"
+                } else {
+                    ""
+                }
+            );
+        }
+    });
+}
