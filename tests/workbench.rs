@@ -810,6 +810,20 @@ async fn block_kit_renders_faithfully_and_its_elements_act() {
     )
     .await;
     assert_eq!(slack.messages("general")[0].ts, ts, "replaced in place");
+
+    // An app's chat.update redraws the message where it is.
+    web_api(
+        slack,
+        "chat.update",
+        json!({"channel": general, "ts": ts, "text": "Lunch is *served*", "blocks": []}),
+    )
+    .await;
+    page.wait_for(
+        "chat.update to redraw",
+        &format!("{MESSAGES}.length === 1 && {MESSAGES}[0].text.startsWith('Lunch is served') && {MESSAGES}[0].text.includes('(edited)')"),
+        BOUND,
+    )
+    .await;
     s.bench.shutdown().await;
 }
 
