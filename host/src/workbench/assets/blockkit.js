@@ -102,9 +102,12 @@ const BlockKit = (() => {
       const name = label || "@" + cmd;
       return h("span", { class: "mention mention-broadcast" }, unescape(name.startsWith("@") ? name : "@" + name));
     }
-    const url = unescape(target);
-    const safe = /^(https?:|mailto:)/i.test(url) ? url : null;
-    return h("a", { href: safe || "#", target: "_blank", rel: "noopener noreferrer", class: "link" }, unescape(label || target));
+    return h("a", { href: safeUrl(unescape(target)) || "#", target: "_blank", rel: "noopener noreferrer", class: "link" }, unescape(label || target));
+  }
+
+  /// Only web and mail links: an app's `javascript:` URL must not run here.
+  function safeUrl(url) {
+    return /^(https?:|mailto:)/i.test(url || "") ? url : null;
   }
 
   function splitOnce(text, sep) {
@@ -268,7 +271,7 @@ const BlockKit = (() => {
           ...common, class: cls, type: "button",
           onclick: async () => {
             if (el.confirm && !(await confirmDialog(el.confirm, ctx))) return;
-            if (el.url) window.open(el.url, "_blank", "noopener");
+            if (safeUrl(el.url)) window.open(el.url, "_blank", "noopener");
             scope.act(el, blockId, el.value ?? "");
           },
         }, plain(el.text));
@@ -353,7 +356,7 @@ const BlockKit = (() => {
     for (const o of el.options || []) {
       menu.append(h("button", {
         type: "button", class: "bk-menu-item", dataset: { value: o.value },
-        onclick: () => { menu.hidden = true; if (o.url) window.open(o.url, "_blank", "noopener"); scope.act(el, blockId, o.value); },
+        onclick: () => { menu.hidden = true; if (safeUrl(o.url)) window.open(o.url, "_blank", "noopener"); scope.act(el, blockId, o.value); },
       }, plain(o.text)));
     }
     const button = h("button", {
@@ -404,7 +407,7 @@ const BlockKit = (() => {
           if (s.strike) node = h("s", {}, node);
           return node;
         }
-        case "link": return h("a", { href: /^(https?:|mailto:)/i.test(e.url) ? e.url : "#", target: "_blank", rel: "noopener noreferrer", class: "link" }, e.text || e.url);
+        case "link": return h("a", { href: safeUrl(e.url) || "#", target: "_blank", rel: "noopener noreferrer", class: "link" }, e.text || e.url);
         case "emoji": return h("span", { class: "emoji" }, emoji(e.name) || `:${e.name}:`);
         case "user": return special("@" + e.user_id, ctx);
         case "channel": return special("#" + e.channel_id, ctx);
