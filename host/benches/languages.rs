@@ -9,7 +9,8 @@
 //!   rebuilt from source, reloaded, and answering.
 //!
 //! Prints figures beside the targets; judged by a human, since these
-//! machines are shared and noisy.
+//! machines are shared and noisy. Arguments narrow it down:
+//! `cargo bench --bench languages -- js python --no-edit`.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -125,7 +126,7 @@ async fn edit_to_answer(lang: &Language_, build_dir: &Path) -> Duration {
         })
         .expect("the starter's source file");
     let text = std::fs::read_to_string(source).unwrap();
-    let edited = text.replacen("\"Hello\"", "\"Howdy\"", 1);
+    let edited = text.replacen("= \"Hello\"", "= \"Howdy\"", 1);
     assert_ne!(edited, text, "the starter's GREETING is \"Hello\"");
     let started = Instant::now();
     std::fs::write(source, edited).unwrap();
@@ -148,8 +149,17 @@ fn main() {
     println!(
         "starter apps (/hello: store increment + reply with a button), {CALLS} calls each after {WARM_UP} warm-up"
     );
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let edits = !args.iter().any(|a| a == "--no-edit");
+    let wanted: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let chosen = LANGUAGES.iter().filter(|lang| {
+        wanted.is_empty() || wanted.iter().any(|w| lang.language.name() == w.as_str())
+    });
     rt.block_on(async {
-        for lang in LANGUAGES {
+        for lang in chosen {
             let component = guest_component(lang.starter);
             let size = std::fs::metadata(&component).unwrap().len();
             let host = TestHost::new("", &[("hello", lang.starter)]).private_compile_cache();
@@ -190,6 +200,9 @@ fn main() {
                     ""
                 }
             );
+            if !edits {
+                continue;
+            }
             let edit = edit_to_answer(lang, &build_dir).await;
             println!(
                 "  edit → new version answering: {:.2} s{}",
