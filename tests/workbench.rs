@@ -827,11 +827,10 @@ async fn block_kit_renders_faithfully_and_its_elements_act() {
     s.bench.shutdown().await;
 }
 
-/// The screenshot the README shows: `docs/workbench.png`. Ignored by
-/// default; refresh it with `cargo test --test workbench -- --ignored screenshot`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes docs/workbench.png"]
-async fn screenshot() {
+/// Writes the screenshot the README shows, `docs/workbench.png`. Not a test:
+/// `cargo bench --bench workbench -- --screenshot` runs it.
+#[allow(dead_code)]
+pub async fn write_screenshot() {
     let font = Path::new("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf");
     chrome::install_once("fonts-noto-color-emoji", || font.exists().then_some(()));
     let s = session(&[("hello", "hello-rust"), ("modal", "modal")], 1440, 860).await;

@@ -10,7 +10,8 @@
 //!   response_url → emulator → live notice → page.
 //!
 //! Prints figures beside the targets (≤ 2 s, ≤ 200 ms); judged by a
-//! human, since these machines are shared.
+//! human, since these machines are shared. With `-- --screenshot` it instead
+//! refreshes the README's `docs/workbench.png`.
 
 // The Chromium driver lives with the tests; not all of that file is used here.
 #[allow(dead_code, unused_imports)]
@@ -41,6 +42,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if std::env::args().any(|a| a == "--screenshot") {
+        rt.block_on(workbench_tests::write_screenshot());
+        return;
+    }
     rt.block_on(run());
 }
 
