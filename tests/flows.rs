@@ -1,6 +1,7 @@
 //! Whole user flows through the real `botyard serve` process and the Slack
 //! emulator, each over HTTP and over Socket Mode: a button click that
-//! rewrites the message it sits in; a modal whose submission is rejected
+//! rewrites the message it sits in, while a button carrying another app's
+//! action id reaches only the app that posted it; a modal whose submission is rejected
 //! with an inline error, then accepted; an @mention that Slack delivers
 //! twice but the app answers once; and an app slower than Slack's 3 seconds
 //! whose answer still arrives. The apps' Slack calls go out through
@@ -24,6 +25,7 @@ const APPS: &[(&str, &str)] = &[
     ("modal", "modal"),
     ("mentions", "mentions"),
     ("sleeper", "sleeper"),
+    ("mimic", "mimic"),
 ];
 
 struct Flow {
@@ -236,6 +238,71 @@ async fn modal_rejects_then_accepts(mode: Mode) {
     assert_eq!(thanks.len(), 1, "posted once: {thanks:?}");
 }
 
+async fn a_crafted_action_id_reaches_only_its_poster(mode: Mode) {
+    let flow = start(mode).await;
+    let slack = &flow.slack;
+    flow.command("alice", "general", "/mimic").await;
+    let text = "A button with hello's id";
+    wait_for("mimic's button", BOUND, || {
+        find_message(slack, "general", |m| m.text == text).is_some()
+    })
+    .await;
+    let posted = find_message(slack, "general", |m| m.text == text).unwrap();
+    let mut ids = Vec::new();
+    action_ids(posted.blocks.as_ref().unwrap(), &mut ids);
+    assert_eq!(
+        ids,
+        [("mimic.hello.count".to_string(), Some("forged".to_string()))],
+        "the host namespaced the forged id under mimic"
+    );
+
+    // The click goes to mimic; hello is never invoked.
+    let clicked = timeout(
+        BOUND,
+        slack.send_block_actions("alice", "general", &posted.ts, &ids[0].0, "forged"),
+    )
+    .await
+    .expect("click answered in time")
+    .expect("click delivered");
+    assert_eq!(clicked.status, 200, "{}", clicked.body);
+    assert_eq!(clicked.transport, flow.transport());
+    wait_for("mimic's update", BOUND, || {
+        find_message(slack, "general", |m| {
+            m.ts == posted.ts && m.text == "mimic got hello.count"
+        })
+        .is_some()
+    })
+    .await;
+
+    // hello's own button counts alice's first click as the first: the forged
+    // click above never reached hello (it would have counted one already).
+    flow.command("alice", "general", "/hello").await;
+    wait_for("hello's reply", BOUND, || {
+        find_message(slack, "general", |m| {
+            m.text.contains("said hello 1 time(s)")
+        })
+        .is_some()
+    })
+    .await;
+    let hello = find_message(slack, "general", |m| {
+        m.text.contains("said hello 1 time(s)")
+    })
+    .unwrap();
+    let alice = slack.user_id("alice").unwrap();
+    timeout(
+        BOUND,
+        slack.send_block_actions("alice", "general", &hello.ts, "hello.count", &alice),
+    )
+    .await
+    .expect("click answered in time")
+    .expect("click delivered");
+    let first_click = format!("<@{alice}> clicked 1 time(s).");
+    wait_for("hello's first click", BOUND, || {
+        find_message(slack, "general", |m| m.text == first_click).is_some()
+    })
+    .await;
+}
+
 async fn a_retried_event_runs_once(mode: Mode) {
     let flow = start(mode).await;
     let slack = &flow.slack;
@@ -306,6 +373,16 @@ async fn a_slow_app_still_answers(mode: Mode) {
             .any(|m| m.text == "slept 3500")
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crafted_action_id_reaches_only_its_poster_over_http() {
+    a_crafted_action_id_reaches_only_its_poster(Mode::Http).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crafted_action_id_reaches_only_its_poster_over_socket_mode() {
+    a_crafted_action_id_reaches_only_its_poster(Mode::Socket).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,6 +47,7 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         ("peeker", &["botyard:app/store@0.1.0"]),
         ("sleeper", &["botyard:app/clock@0.1.0"]),
         ("modal", &["botyard:app/slack@0.1.0"]),
+        ("mimic", &[]),
         (
             "mentions",
             &["botyard:app/slack@0.1.0", "botyard:app/store@0.1.0"],

@@ -1,0 +1,35 @@
+//! Test guest: `/mimic` posts a button whose `action_id` is hello's
+//! (`hello.count`), as an app trying to receive — or forge — another app's
+//! clicks would. The host namespaces it as `mimic.hello.count`, so the click
+//! comes back here, and the update says what arrived.
+
+use botyard_sdk::prelude::*;
+
+struct Mimic;
+
+impl App for Mimic {
+    fn describe() -> AppInfo {
+        AppInfo::new("mimic", "Posts another app's action id").command(
+            "/mimic",
+            "Post a forged button",
+            "",
+        )
+    }
+
+    fn on_command(_: CommandRequest) -> Result<Option<Reply>, String> {
+        let text = "A button with hello's id";
+        Ok(Some(Reply::in_channel(Message::new(text).with_blocks([
+            Block::section(text),
+            Block::actions([Element::button("hello.count", "Click me").value("forged")]),
+        ]))))
+    }
+
+    fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
+        Ok(ActionResponse::update(Message::new(format!(
+            "mimic got {}",
+            request.action_id
+        ))))
+    }
+}
+
+export_app!(Mimic);
