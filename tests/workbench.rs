@@ -1171,3 +1171,106 @@ async fn typed_messages_mention_people_and_threads_collect_replies() {
     assert_eq!(thread[1].thread_ts.as_deref(), Some(stored.ts.as_str()));
     s.bench.shutdown().await;
 }
+
+/// `botyard dev` itself, as a newcomer runs it: a saved source that does not
+/// compile shows its error in the panel while the old version answers in the
+/// page; the fix reaches the page on the next command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let cwd = tempfile::tempdir().unwrap();
+    let botyard = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_botyard"));
+        cmd.current_dir(cwd.path())
+            .arg("--build-dir")
+            .arg(support::shared_build_dir());
+        cmd
+    };
+    let made = botyard()
+        .args(["new", "demo", "--lang", "rust"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut dev = botyard()
+        .args(["dev", "--port", "0", "demo"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+    let stdout = dev.stdout.take().unwrap();
+    let dev = Kill(dev);
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.split("workbench at ").nth(1).map(str::to_string))
+    })
+    .await
+    .unwrap()
+    .expect("botyard dev printed the workbench's address");
+
+    let browser = Browser::launch().await;
+    let page = browser.open(&url, 1280, 800).await;
+    wait_ready(&page).await;
+    compose(&page, "/demo").await;
+    page.wait_for("demo's reply", &shows("said hello 1 time(s)"), BOUND)
+        .await;
+
+    let source = cwd.path().join("demo/src/lib.rs");
+    let original = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, original.replace("= \"Hello\";", "= \"Hello\"")).unwrap();
+    let card = "#apps-list .app-card[data-app='demo']";
+    let error = page
+        .wait_for(
+            "the build error in the panel",
+            &format!(
+                "document.querySelector({})?.innerText",
+                json!(format!("{card} .app-error"))
+            ),
+            Duration::from_secs(120),
+        )
+        .await;
+    let error = error.as_str().unwrap();
+    assert!(error.contains("src/lib.rs:"), "with its location: {error}");
+    compose(&page, "/demo").await;
+    page.wait_for(
+        "the old version's reply",
+        &shows("Hello, @Alice! You have said hello 2 time(s)"),
+        BOUND,
+    )
+    .await;
+
+    std::fs::write(&source, original.replace("= \"Hello\";", "= \"Howdy\";")).unwrap();
+    page.wait_for(
+        "the error to clear once the fix is loaded",
+        &format!(
+            "document.querySelector({card}) && !document.querySelector({})",
+            json!(format!("{card} .app-error")),
+            card = json!(card)
+        ),
+        Duration::from_secs(120),
+    )
+    .await;
+    compose(&page, "/demo").await;
+    page.wait_for(
+        "the new version's reply",
+        &shows("Howdy, @Alice! You have said hello 3 time(s)"),
+        BOUND,
+    )
+    .await;
+    drop(dev);
+}
