@@ -2,8 +2,16 @@
 //! (keep-alive, 32 concurrent clients) against the real receiver router,
 //! for the hello guest `/hello` beside the same logic as a native handler
 //! `/hello-native` in the same server. Phases alternate (warm-up, then guest,
-//! native, guest, native) so machine noise hits both. Prints figures beside
-//! the targets; judged by a human, since these machines are shared.
+//! native, guest, native) so machine noise hits both.
+//!
+//! Two kinds of phase: *saturating* (each client sends its next request as
+//! soon as the last is answered: throughput) and *paced* (the same 32
+//! connections offered a fixed total rate, latency counted from when each
+//! request was due, so a stall is not hidden by the requests it delayed:
+//! latency under load, free of the queueing a saturated closed loop adds by
+//! construction — 32 requests in flight at N req/s wait 32/N s on average).
+//! Prints figures beside the targets; judged by a human, since these
+//! machines are shared.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -23,6 +31,9 @@ const PER_PHASE: usize = 4000;
 const WARM_UP: usize = 1000;
 /// A phase stops issuing requests after this long, whatever its count.
 const PHASE_CAP: Duration = Duration::from_secs(30);
+/// Offered load of a paced phase, and how long it lasts.
+const PACED_RATE: f64 = 2000.0;
+const PACED_FOR: Duration = Duration::from_secs(3);
 
 fn now_secs() -> i64 {
     SystemTime::now()
@@ -150,6 +161,54 @@ async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count
     out
 }
 
+/// `command` offered at PACED_RATE requests/s in total over CLIENTS
+/// connections for PACED_FOR; each latency runs from the request's due time.
+async fn paced(client: &reqwest::Client, url: &str, command: &'static str) -> Phase {
+    let interval = Duration::from_secs_f64(CLIENTS as f64 / PACED_RATE);
+    let per_client = (PACED_FOR.as_secs_f64() * PACED_RATE / CLIENTS as f64) as usize;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url) = (client.clone(), url.to_string());
+        // Clients are spread evenly over one interval.
+        let offset = interval.mul_f64(c as f64 / CLIENTS as f64);
+        tasks.push(tokio::spawn(async move {
+            let user = format!("UBENCH{c:02}");
+            let (mut lat, mut fails, mut failed) = (Vec::new(), Vec::new(), 0usize);
+            for k in 0..per_client {
+                let due = started + offset + interval * k as u32;
+                tokio::time::sleep_until(due.into()).await;
+                let result = one(&client, &url, command, &user, c * per_client + k).await;
+                lat.push(due.elapsed());
+                if let Err(e) = result {
+                    failed += 1;
+                    if fails.len() < 5 {
+                        fails.push(e);
+                    }
+                }
+            }
+            (lat, fails, failed)
+        }));
+    }
+    let mut out = Phase {
+        done: 0,
+        failures: Vec::new(),
+        failed: 0,
+        wall: Duration::ZERO,
+        latencies: Vec::new(),
+        capped: false,
+    };
+    for task in tasks {
+        let (lat, fails, failed) = task.await.unwrap();
+        out.latencies.extend(lat);
+        out.failures.extend(fails);
+        out.failed += failed;
+    }
+    out.wall = started.elapsed();
+    out.done = out.latencies.len();
+    out
+}
+
 struct Totals {
     done: usize,
     wall: Duration,
@@ -273,6 +332,27 @@ fn main() {
             g50 / n50,
             g99 / n99
         );
+
+        println!(
+            "paced: the same {CLIENTS} connections offered {PACED_RATE:.0} req/s for {} s, twice each, alternating",
+            PACED_FOR.as_secs()
+        );
+        let (mut guest, mut native) = (Totals::new(), Totals::new());
+        for _ in 0..2 {
+            for (command, totals) in [("/hello", &mut guest), ("/hello-native", &mut native)] {
+                totals.add(paced(&client, &url, command).await);
+            }
+        }
+        for (label, t) in [("hello guest (wasm)", &mut guest), ("hello native      ", &mut native)] {
+            let (p50, p99) = (t.pct(50), t.pct(99));
+            println!(
+                "  {label}: p50 {p50:6.2} ms   p99 {p99:6.2} ms (target ≤ 5 ms)   failures {}/{}",
+                t.failed, t.done
+            );
+            for f in &t.failures {
+                println!("    failure: {f}");
+            }
+        }
     });
     drop(client_rt);
     drop(server_rt);
