@@ -6,57 +6,15 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
-use botyard::runtime::bindings::types::{
-    ActionRequest, ActionResponse, CommandRequest, Event, InvocationContext, MessageRef, Tick,
-    ViewResponse, ViewSubmission, Visibility,
-};
+use botyard::runtime::CallError;
+use botyard::runtime::bindings::types::{ActionResponse, Event, Tick, Visibility};
 use botyard::runtime::invoke::{InvokeError, Request, Response};
-use botyard::runtime::{CallError, Runtime};
 use serde_json::{Value, json};
+use support::requests::{
+    check_kit_modal_submissions, click, command, hello_blocks, kit_order_modal,
+};
 use support::{TestHost, guest_component, reply_text};
 use wit_component::DecodedWasm;
-
-fn context(user: &str) -> InvocationContext {
-    InvocationContext {
-        user_id: user.into(),
-        channel_id: "C1".into(),
-        trigger_id: None,
-    }
-}
-
-fn click(action_id: &str, user: &str) -> Request {
-    Request::Action(ActionRequest {
-        action_id: action_id.into(),
-        block_id: None,
-        value: Some(user.into()),
-        message: Some(MessageRef {
-            channel: "C1".into(),
-            ts: "1.0".into(),
-        }),
-        context: context(user),
-    })
-}
-
-async fn command(runtime: &Runtime, app: &str, text: &str) -> Response {
-    let request = Request::Command(CommandRequest {
-        command: format!("/{app}"),
-        subcommand: None,
-        text: text.into(),
-        context: context("U1"),
-    });
-    runtime.invoke(app, request).await.unwrap().1.response
-}
-
-/// The section-and-button blocks hello-rust sends, for `text` and `user`.
-fn hello_blocks(text: &str, user: &str) -> Value {
-    json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "actions", "elements": [{
-            "type": "button", "action_id": "count",
-            "text": {"type": "plain_text", "text": "Click me"}, "value": user,
-        }]},
-    ])
-}
 
 /// The interfaces a built guest imports, by name.
 fn imports(guest: &str) -> Vec<String> {
@@ -332,38 +290,7 @@ async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
     assert_eq!(reply.visibility, Visibility::Ephemeral);
     let blocks: Value = serde_json::from_str(reply.message.blocks.as_deref().unwrap()).unwrap();
     let view: Value = serde_json::from_str(blocks[0]["text"]["text"].as_str().unwrap()).unwrap();
-    let plain = |t: &str| json!({"type": "plain_text", "text": t});
-    let mrkdwn = |t: &str| json!({"type": "mrkdwn", "text": t});
-    assert_eq!(
-        view,
-        json!({
-            "type": "modal", "title": plain("Order"),
-            "blocks": [
-                {"type": "header", "text": plain("Lunch")},
-                {"type": "section", "text": mrkdwn("*Pick*"), "fields": [mrkdwn("a"), plain("b")],
-                 "accessory": {"type": "button", "action_id": "go", "text": plain("Go")}, "block_id": "s"},
-                {"type": "context", "elements": [mrkdwn("small"),
-                    {"type": "image", "image_url": "https://x/i.png", "alt_text": "i"}]},
-                {"type": "divider"},
-                {"type": "image", "image_url": "https://x/m.png", "alt_text": "menu", "title": plain("Menu")},
-                {"type": "actions", "elements": [
-                    {"type": "button", "action_id": "yes", "text": plain("Yes"), "value": "1", "style": "primary"},
-                    {"type": "static_select", "action_id": "pick",
-                     "options": [{"text": plain("A"), "value": "a"}, {"text": plain("b"), "value": "b"},
-                                 {"text": plain("C"), "value": "c", "description": plain("see")}],
-                     "placeholder": plain("Choose"), "initial_option": {"text": plain("b"), "value": "b"}},
-                    {"type": "users_select", "action_id": "who", "placeholder": plain("Someone")},
-                    {"type": "datepicker", "action_id": "day", "initial_date": "2025-06-01"},
-                ]},
-                {"type": "input", "label": plain("Name"),
-                 "element": {"type": "plain_text_input", "action_id": "name", "multiline": true,
-                             "placeholder": plain("Ada")},
-                 "block_id": "n", "optional": true, "hint": plain("yours")},
-            ],
-            "callback_id": "order", "submit": plain("Send"), "close": plain("Cancel"),
-            "private_metadata": "m",
-        })
-    );
+    assert_eq!(view, kit_order_modal());
 
     let text = reply_text(&runtime, "/kit store", "U1").await.unwrap();
     let got: Value = serde_json::from_str(&text).unwrap();
@@ -423,34 +350,7 @@ async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
     assert!(matches!(invocation.response, Response::Done));
 
     // Modal submissions: field errors, then a replacement view.
-    let submit = |name: Option<&str>| {
-        let value = name.map_or(Value::Null, |n| json!(n));
-        Request::ViewSubmission(ViewSubmission {
-            callback_id: "order".into(),
-            view_id: "V1".into(),
-            values: json!({"n": {"name": {"type": "plain_text_input", "value": value}}})
-                .to_string(),
-            private_metadata: "m".into(),
-            context: context("U1"),
-        })
-    };
-    let (_, invocation) = runtime.invoke("kit", submit(None)).await.unwrap();
-    match invocation.response {
-        Response::ViewSubmission(ViewResponse::Errors(errors)) => {
-            let errors: Vec<(&str, &str)> = errors
-                .iter()
-                .map(|e| (e.block_id.as_str(), e.message.as_str()))
-                .collect();
-            assert_eq!(errors, [("n", "Say your name")]);
-        }
-        other => panic!("{other:?}"),
-    }
-    let (_, invocation) = runtime.invoke("kit", submit(Some("Ada"))).await.unwrap();
-    let Response::ViewSubmission(ViewResponse::Update(view)) = invocation.response else {
-        panic!("{:?}", invocation.response)
-    };
-    let view: Value = serde_json::from_str(&view).unwrap();
-    assert_eq!(view["blocks"][0]["text"]["text"], "Thanks, Ada");
+    check_kit_modal_submissions(&runtime).await;
 
     // Ticks arrive with a number; console.log and log.* reach the app's log.
     let tick = Request::Tick(Tick {

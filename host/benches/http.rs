@@ -141,12 +141,22 @@ async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count
             (lat, fails, failed)
         }));
     }
+    let mut out = gather(tasks, started).await;
+    out.capped = out.done < count;
+    out
+}
+
+/// One client's latencies, its first few failures and its failure count.
+type ClientRun = (Vec<Duration>, Vec<String>, usize);
+
+/// Waits for every client of a phase begun at `started` and sums them up.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<ClientRun>>, started: Instant) -> Phase {
     let mut out = Phase {
         done: 0,
         failures: Vec::new(),
         failed: 0,
         wall: Duration::ZERO,
-        latencies: Vec::with_capacity(count),
+        latencies: Vec::new(),
         capped: false,
     };
     for task in tasks {
@@ -157,7 +167,6 @@ async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count
     }
     out.wall = started.elapsed();
     out.done = out.latencies.len();
-    out.capped = out.done < count;
     out
 }
 
@@ -190,23 +199,7 @@ async fn paced(client: &reqwest::Client, url: &str, command: &'static str) -> Ph
             (lat, fails, failed)
         }));
     }
-    let mut out = Phase {
-        done: 0,
-        failures: Vec::new(),
-        failed: 0,
-        wall: Duration::ZERO,
-        latencies: Vec::new(),
-        capped: false,
-    };
-    for task in tasks {
-        let (lat, fails, failed) = task.await.unwrap();
-        out.latencies.extend(lat);
-        out.failures.extend(fails);
-        out.failed += failed;
-    }
-    out.wall = started.elapsed();
-    out.done = out.latencies.len();
-    out
+    gather(tasks, started).await
 }
 
 struct Totals {

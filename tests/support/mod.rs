@@ -5,6 +5,7 @@
 
 mod host;
 mod native;
+pub mod requests;
 pub mod serve;
 
 pub use host::*;
