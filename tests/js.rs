@@ -11,7 +11,8 @@ use botyard::runtime::bindings::types::{ActionResponse, Event, Tick, Visibility}
 use botyard::runtime::invoke::{InvokeError, Request, Response};
 use serde_json::{Value, json};
 use support::requests::{
-    check_kit_modal_submissions, click, command, hello_blocks, kit_order_modal,
+    check_hello_counts_and_clicks, check_kit_modal_submissions, click, command, hello_blocks,
+    kit_order_modal,
 };
 use support::{TestHost, guest_component, reply_text};
 use wit_component::DecodedWasm;
@@ -68,28 +69,7 @@ async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
     assert_eq!(reply.message.text, text);
     let blocks: Value = serde_json::from_str(reply.message.blocks.as_deref().unwrap()).unwrap();
     assert_eq!(blocks, hello_blocks(text, "U1"));
-    assert_eq!(
-        reply_text(&runtime, "/hello", "U1").await.unwrap(),
-        "Hello, <@U1>! You have said hello 2 time(s)."
-    );
-    assert_eq!(
-        reply_text(&runtime, "/hello", "U2").await.unwrap(),
-        "Hello, <@U2>! You have said hello 1 time(s)."
-    );
-
-    for (user, clicks) in [("U1", 1), ("U1", 2), ("U2", 1)] {
-        let (_, invocation) = runtime.invoke("hello", click("count", user)).await.unwrap();
-        let Response::Action(ActionResponse::Update(message)) = invocation.response else {
-            panic!(
-                "a click should update the message: {:?}",
-                invocation.response
-            )
-        };
-        let text = format!("<@{user}> clicked {clicks} time(s).");
-        assert_eq!(message.text, text);
-        let blocks: Value = serde_json::from_str(message.blocks.as_deref().unwrap()).unwrap();
-        assert_eq!(blocks, hello_blocks(&text, user));
-    }
+    check_hello_counts_and_clicks(&runtime).await;
 
     match runtime
         .invoke("hello", click("nope", "U1"))

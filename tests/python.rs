@@ -7,12 +7,12 @@ use std::net::TcpListener;
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
 use botyard::runtime::CallError;
-use botyard::runtime::bindings::types::{ActionResponse, CommandRequest, Tick};
+use botyard::runtime::bindings::types::{CommandRequest, Tick};
 use botyard::runtime::invoke::InvokeError;
 use botyard::runtime::invoke::{Request, Response};
 use serde_json::{Value, json};
 use support::requests::{
-    check_kit_modal_submissions, click, context, hello_blocks, kit_order_modal,
+    check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
 };
 use support::{TestHost, reply_text};
 
@@ -25,28 +25,7 @@ async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
         reply_text(&runtime, "/hello world", "U1").await.unwrap(),
         "Hello, world! You have said hello 1 time(s)."
     );
-    assert_eq!(
-        reply_text(&runtime, "/hello", "U1").await.unwrap(),
-        "Hello, <@U1>! You have said hello 2 time(s)."
-    );
-    assert_eq!(
-        reply_text(&runtime, "/hello", "U2").await.unwrap(),
-        "Hello, <@U2>! You have said hello 1 time(s)."
-    );
-
-    for (user, clicks) in [("U1", 1), ("U1", 2), ("U2", 1)] {
-        let (_, invocation) = runtime.invoke("hello", click("count", user)).await.unwrap();
-        let Response::Action(ActionResponse::Update(message)) = invocation.response else {
-            panic!(
-                "a click should update the message: {:?}",
-                invocation.response
-            )
-        };
-        let text = format!("<@{user}> clicked {clicks} time(s).");
-        assert_eq!(message.text, text);
-        let blocks: Value = serde_json::from_str(message.blocks.as_deref().unwrap()).unwrap();
-        assert_eq!(blocks, hello_blocks(&text, user));
-    }
+    check_hello_counts_and_clicks(&runtime).await;
 
     let Err(err) = runtime.invoke("hello", click("nope", "U1")).await else {
         panic!("an unknown action should fail")

@@ -29,7 +29,8 @@ use support::{TestHost, guest_component, reply_text};
 const CALLS: usize = 2000;
 const WARM_UP: usize = 200;
 
-struct Language_ {
+/// A starter and what the issue expects of it.
+struct Starter {
     name: &'static str,
     starter: &'static str,
     language: Language,
@@ -37,20 +38,20 @@ struct Language_ {
     target_us: Option<f64>,
 }
 
-const LANGUAGES: &[Language_] = &[
-    Language_ {
+const LANGUAGES: &[Starter] = &[
+    Starter {
         name: "Rust",
         starter: "hello-rust",
         language: Language::Rust,
         target_us: None,
     },
-    Language_ {
+    Starter {
         name: "JavaScript",
         starter: "hello-js",
         language: Language::JavaScript,
         target_us: Some(300.0),
     },
-    Language_ {
+    Starter {
         name: "Python",
         starter: "hello-python",
         language: Language::Python,
@@ -106,7 +107,7 @@ async fn invocations(runtime: &Runtime) -> ((Duration, Duration), (Duration, Dur
 
 /// Scaffolds `lang`'s starter as app `edit`, builds it, then times a saved
 /// edit of its greeting until the new version answers.
-async fn edit_to_answer(lang: &Language_, build_dir: &Path) -> Duration {
+async fn edit_to_answer(lang: &Starter, build_dir: &Path) -> Duration {
     let host = TestHost::new("", &[]);
     let runtime = host.start().await;
     let dir = host.data_dir().join("src").join("edit");

@@ -480,13 +480,7 @@ async fn dev(cli: &Cli, dirs: &[PathBuf], no_build: bool, port: u16) -> Result<E
     if !no_build {
         for app in &sources {
             eprintln!("botyard dev: building {} ({}) …", app.id, app.dir.display());
-            let (task_app, task_opts, apps_dir) =
-                (app.clone(), opts.clone(), config.apps_dir.clone());
-            let built = tokio::task::spawn_blocking(move || {
-                build_and_install(&task_app, &task_opts, &apps_dir)
-            })
-            .await?;
-            if let Err(e) = built {
+            if let Err(e) = rebuild::build_off_thread(app, &opts, &config.apps_dir).await {
                 eprintln!("botyard dev: {} failed to build:\n{e}", app.id);
                 failed.push((app.id.clone(), format!("build failed: {e}")));
             }

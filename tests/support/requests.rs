@@ -3,10 +3,13 @@
 
 use botyard::runtime::Runtime;
 use botyard::runtime::bindings::types::{
-    ActionRequest, CommandRequest, InvocationContext, MessageRef, ViewResponse, ViewSubmission,
+    ActionRequest, ActionResponse, CommandRequest, InvocationContext, MessageRef, ViewResponse,
+    ViewSubmission,
 };
 use botyard::runtime::invoke::{Request, Response};
 use serde_json::{Value, json};
+
+use super::reply_text;
 
 /// User `user` in channel C1.
 pub fn context(user: &str) -> InvocationContext {
@@ -118,4 +121,32 @@ pub async fn check_kit_modal_submissions(runtime: &Runtime) {
     };
     let view: Value = serde_json::from_str(&view).unwrap();
     assert_eq!(view["blocks"][0]["text"]["text"], "Thanks, Ada");
+}
+
+/// A hello starter app `hello` whose U1 has said hello once already: calls
+/// and clicks count per user, and a click rewrites the message with
+/// hello-rust's blocks.
+pub async fn check_hello_counts_and_clicks(runtime: &Runtime) {
+    assert_eq!(
+        reply_text(runtime, "/hello", "U1").await.unwrap(),
+        "Hello, <@U1>! You have said hello 2 time(s)."
+    );
+    assert_eq!(
+        reply_text(runtime, "/hello", "U2").await.unwrap(),
+        "Hello, <@U2>! You have said hello 1 time(s)."
+    );
+
+    for (user, clicks) in [("U1", 1), ("U1", 2), ("U2", 1)] {
+        let (_, invocation) = runtime.invoke("hello", click("count", user)).await.unwrap();
+        let Response::Action(ActionResponse::Update(message)) = invocation.response else {
+            panic!(
+                "a click should update the message: {:?}",
+                invocation.response
+            )
+        };
+        let text = format!("<@{user}> clicked {clicks} time(s).");
+        assert_eq!(message.text, text);
+        let blocks: Value = serde_json::from_str(message.blocks.as_deref().unwrap()).unwrap();
+        assert_eq!(blocks, hello_blocks(&text, user));
+    }
 }

@@ -63,18 +63,24 @@ pub fn build_and_install(
     Ok(target)
 }
 
+/// [`build_and_install`] on a blocking thread, so the async host keeps serving.
+pub async fn build_off_thread(
+    app: &SourceApp,
+    opts: &BuildOptions,
+    apps_dir: &Path,
+) -> Result<PathBuf, InstallError> {
+    let (app, opts, apps_dir) = (app.clone(), opts.clone(), apps_dir.to_path_buf());
+    tokio::task::spawn_blocking(move || build_and_install(&app, &opts, &apps_dir))
+        .await
+        .expect("a build panicked")
+}
+
 /// Builds `app`, installs it and reloads it at once (rather than waiting for
 /// the apps directory watcher); on failure records the error on the app.
 pub async fn rebuild(runtime: &Runtime, app: &SourceApp, opts: &BuildOptions) -> bool {
     let started = Instant::now();
     eprintln!("botyard dev: building {} ({}) …", app.id, app.dir.display());
-    let apps_dir = runtime.config().apps_dir.clone();
-    let (task_app, task_opts) = (app.clone(), opts.clone());
-    let built =
-        tokio::task::spawn_blocking(move || build_and_install(&task_app, &task_opts, &apps_dir))
-            .await
-            .expect("a build panicked");
-    match built {
+    match build_off_thread(app, opts, &runtime.config().apps_dir).await {
         Ok(_) => match runtime.reload(&app.id).await {
             Ok(_) => {
                 eprintln!(

@@ -327,32 +327,35 @@ impl Emulator {
 
     /// What `user` sees in a channel: top-level messages and their own ephemerals.
     pub fn visible_to(&self, user: &str, channel: &str) -> Vec<Message> {
-        let channel = self.channel_or_raw(channel);
-        let user = self.user_or_raw(user);
-        self.shared
-            .state()
-            .messages
-            .iter()
-            .filter(|m| m.channel == channel)
-            .filter(|m| match &m.ephemeral_to {
-                Some(to) => *to == user,
-                None => m.is_top_level(),
-            })
-            .cloned()
-            .collect()
+        self.messages_for(user, channel, |m, user| match &m.ephemeral_to {
+            Some(to) => to == user,
+            None => m.is_top_level(),
+        })
     }
 
     /// Every message of a channel `user` may see, threads included, oldest
     /// first: everyone's messages and `user`'s own ephemerals.
     pub fn history(&self, user: &str, channel: &str) -> Vec<Message> {
+        self.messages_for(user, channel, |m, user| {
+            m.ephemeral_to.as_ref().is_none_or(|to| to == user)
+        })
+    }
+
+    /// The messages of `channel` that `keep` allows `user` (both resolved
+    /// from names or ids), oldest first.
+    fn messages_for(
+        &self,
+        user: &str,
+        channel: &str,
+        keep: impl Fn(&Message, &str) -> bool,
+    ) -> Vec<Message> {
         let channel = self.channel_or_raw(channel);
         let user = self.user_or_raw(user);
         self.shared
             .state()
             .messages
             .iter()
-            .filter(|m| m.channel == channel)
-            .filter(|m| m.ephemeral_to.as_ref().is_none_or(|to| *to == user))
+            .filter(|m| m.channel == channel && keep(m, &user))
             .cloned()
             .collect()
     }
