@@ -1,6 +1,8 @@
 /**
  * botyard's JavaScript SDK: a thin layer over the `botyard:app` bindings that
- * componentize-js generates.
+ * componentize-qjs generates. Apps run on QuickJS: the ECMAScript built-ins,
+ * no Node.js or web APIs, and handlers are synchronous — every capability
+ * (store, slack, schedule, …) answers at once, so there is nothing to await.
  *
  * An app's entry module imports it as `"botyard"` and exports `handler`:
  *
@@ -33,10 +35,9 @@ import * as scheduleApi from "botyard:app/schedule@0.1.0";
 import * as logApi from "botyard:app/log@0.1.0";
 import * as clockApi from "botyard:app/clock@0.1.0";
 
-// Apps have no network: the component imports no wasi:http, and
-// componentize-js's own fetch would trap the whole invocation. Fail the way
-// JavaScript code expects instead, with a reason.
-globalThis.fetch = async (resource) => {
+// Apps have no network: the component imports no wasi:http. Code written
+// for the web that reaches for fetch learns why at once.
+globalThis.fetch = (resource) => {
   throw new TypeError(`fetch(${resource?.url ?? resource}): botyard apps have no network access`);
 };
 
@@ -114,8 +115,9 @@ globalThis.fetch = async (resource) => {
 
 /**
  * @typedef {object} AppSpec What {@link app} needs: the app's description
- *   and the handlers it implements. Every handler is optional and may be
- *   `async`; a handler that throws answers the user with the error's message.
+ *   and the handlers it implements. Every handler is optional and
+ *   synchronous; a handler that throws answers the user with the error's
+ *   message.
  * @property {string} name Short stable name, `[a-z0-9-]`.
  * @property {string} [description]
  * @property {{name: string, description?: string, usage?: string}[]} [commands]
@@ -180,29 +182,23 @@ export function app(spec) {
   return {
     describe: () => info,
 
-    onCommand: guarded(async (req) => {
+    onCommand: guarded((req) => {
       if (!spec.onCommand) {
         throw new Error(`${info.name} has no onCommand handler for ${req.command}`);
       }
-      return toCommandReply(await spec.onCommand(req));
+      return toCommandReply(run(spec.onCommand, req));
     }),
 
-    onAction: guarded(async (req) =>
-      toActionResponse(spec.onAction ? await spec.onAction(req) : undefined)),
+    onAction: guarded((req) => toActionResponse(run(spec.onAction, req))),
 
-    onViewSubmission: guarded(async (sub) =>
-      toViewResponse(spec.onViewSubmission ? await spec.onViewSubmission(sub) : undefined)),
+    onViewSubmission: guarded((sub) => toViewResponse(run(spec.onViewSubmission, sub))),
 
-    onEvent: guarded(async (event) => {
-      if (spec.onEvent) {
-        await spec.onEvent({ ...event, data: JSON.parse(event.payload) });
-      }
+    onEvent: guarded((event) => {
+      if (spec.onEvent) run(spec.onEvent, { ...event, data: JSON.parse(event.payload) });
     }),
 
-    onTick: guarded(async (tick) => {
-      if (spec.onTick) {
-        await spec.onTick({ name: tick.name, dueMs: Number(tick.dueMs) });
-      }
+    onTick: guarded((tick) => {
+      if (spec.onTick) run(spec.onTick, { name: tick.name, dueMs: Number(tick.dueMs) });
     }),
   };
 }
@@ -211,17 +207,21 @@ function check(ok, message) {
   if (!ok) throw new Error(message);
 }
 
-// The bindings turn a thrown Error into a trap; an `err` result instead shows
-// the user the message. The stack goes to stderr, i.e. the app's log lines.
+// Calls an app's handler, if it wrote one.
+function run(handler, arg) {
+  const value = handler?.(arg);
+  check(typeof value?.then !== "function",
+    "handlers are synchronous: store, slack and schedule answer at once, so drop the `async` (and any `await`)");
+  return value;
+}
+
+// What a handler throws becomes its `err` result: the user sees the message.
 function guarded(fn) {
-  return async (arg) => {
+  return (arg) => {
     try {
-      return { tag: "ok", val: await fn(arg) };
+      return fn(arg);
     } catch (e) {
-      if (e instanceof Error) {
-        console.error(e.stack ? `${e.message}\n${e.stack}` : e.message);
-      }
-      return { tag: "err", val: errorText(e) };
+      throw errorText(e);
     }
   };
 }
@@ -242,7 +242,7 @@ function errorText(e) {
  */
 export function message(text, blocks) {
   check(typeof text === "string", `a message needs text, got ${typeof text}`);
-  if (blocks === undefined || blocks === null) return { text };
+  if (blocks === undefined || blocks === null) return { text, blocks: null };
   return { text, blocks: typeof blocks === "string" ? blocks : JSON.stringify(blocks) };
 }
 
@@ -288,7 +288,7 @@ function toReply(value) {
 }
 
 function toCommandReply(value) {
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null) return null;
   if (value.tag === UPDATE) {
     throw new Error("reply.update(…) answers a click (onAction); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
   }
@@ -577,16 +577,51 @@ function call(what, fn) {
   try {
     return fn();
   } catch (e) {
-    const p = e?.payload;
-    if (p === undefined) throw e;
-    const detail = typeof p === "string" ? p : p.val === undefined ? p.tag : `${p.tag}: ${p.val}`;
+    // An import's `err` arrives as its WIT value: a string or a variant.
+    if (e instanceof Error) throw e;
+    const detail = typeof e === "string" ? e : e?.val === undefined ? e?.tag : `${e.tag}: ${e.val}`;
     throw new Error(`${what} failed: ${detail}`);
   }
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const bytes = (v) => (v instanceof Uint8Array ? v : encoder.encode(String(v)));
+const bytes = (v) => (v instanceof Uint8Array ? v : utf8Encode(String(v)));
+
+// QuickJS has no TextEncoder/TextDecoder; store values are UTF-8 bytes.
+function utf8Encode(text) {
+  const out = [];
+  for (const ch of text) {
+    const c = ch.codePointAt(0);
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return new Uint8Array(out);
+}
+
+// Malformed sequences decode to U+FFFD, as TextDecoder does.
+function utf8Decode(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    const len = b < 0x80 ? 1 : b >= 0xf0 && b < 0xf8 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 0;
+    let c = len === 1 ? b : len === 2 ? b & 31 : len === 3 ? b & 15 : b & 7;
+    let ok = len > 0 && i + len <= bytes.length;
+    for (let k = 1; ok && k < len; k++) {
+      ok = (bytes[i + k] & 0xc0) === 0x80;
+      c = (c << 6) | (bytes[i + k] & 63);
+    }
+    const min = [0, 0, 0x80, 0x800, 0x10000][len];
+    if (!ok || c < min || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
+      text += "\ufffd";
+      i += 1;
+    } else {
+      text += String.fromCodePoint(c);
+      i += len;
+    }
+  }
+  return text;
+}
 
 /**
  * The app's private key-value store. Values are text (UTF-8) or JSON here;
@@ -599,7 +634,7 @@ export const store = {
    */
   get(key) {
     const v = call(`store.get(${key})`, () => storeApi.get(key));
-    return v === undefined ? undefined : decoder.decode(v);
+    return v === null ? undefined : utf8Decode(v);
   },
 
   /**
@@ -614,7 +649,7 @@ export const store = {
    * @param {string} key
    * @returns {Uint8Array | undefined}
    */
-  getBytes: (key) => call(`store.get(${key})`, () => storeApi.get(key)),
+  getBytes: (key) => call(`store.get(${key})`, () => storeApi.get(key)) ?? undefined,
 
   /**
    * @param {string} key
@@ -657,9 +692,9 @@ export const store = {
   updateJson(key, fn, fallback) {
     for (;;) {
       const old = store.getBytes(key);
-      const next = fn(old === undefined ? fallback : JSON.parse(decoder.decode(old)));
+      const next = fn(old === undefined ? fallback : JSON.parse(utf8Decode(old)));
       const swapped = call(`store.compareAndSwap(${key})`,
-        () => storeApi.compareAndSwap(key, old, encoder.encode(JSON.stringify(next))));
+        () => storeApi.compareAndSwap(key, old ?? null, utf8Encode(JSON.stringify(next))));
       if (swapped) return next;
     }
   },
@@ -670,7 +705,7 @@ export const store = {
    * @param {number} [by]
    * @returns {number}
    */
-  increment: (key, by = 1) => Number(call(`store.increment(${key})`, () => storeApi.increment(key, BigInt(by)))),
+  increment: (key, by = 1) => call(`store.increment(${key})`, () => storeApi.increment(key, by)),
 
   /**
    * Set `key` to `next` only if it currently holds `expected` (`undefined`:
@@ -681,8 +716,8 @@ export const store = {
    * @returns {boolean}
    */
   compareAndSwap: (key, expected, next) => call(`store.compareAndSwap(${key})`, () =>
-    storeApi.compareAndSwap(key, expected === undefined ? undefined : bytes(expected),
-      next === undefined ? undefined : bytes(next))),
+    storeApi.compareAndSwap(key, expected === undefined ? null : bytes(expected),
+      next === undefined ? null : bytes(next))),
 
   /**
    * @param {string} key
@@ -712,7 +747,7 @@ export const slack = {
    * @returns {MessageRef}
    */
   post: (channel, msg, opts = {}) =>
-    call("slack.post", () => slackApi.postMessage(channel, toMessage(msg), opts.threadTs)),
+    call("slack.post", () => slackApi.postMessage(channel, toMessage(msg), opts.threadTs ?? null)),
 
   /**
    * Replace a message the app posted.
@@ -808,7 +843,7 @@ export const schedule = {
    * @param {Date | number} at
    */
   once(name, at) {
-    call(`schedule.once(${name})`, () => scheduleApi.once(name, BigInt(at instanceof Date ? at.getTime() : at)));
+    call(`schedule.once(${name})`, () => scheduleApi.once(name, at instanceof Date ? at.getTime() : at));
   },
 
   /**
@@ -821,7 +856,7 @@ export const schedule = {
 
 /**
  * Structured log lines, tagged by the host with the app and invocation.
- * (`console.log`/`console.error` also become log lines, at info/warn.)
+ * (`console.log`, `.info`, `.debug`, `.warn` and `.error` also become log lines.)
  */
 export const log = {
   /** @param {string} msg */
@@ -838,4 +873,4 @@ export const log = {
  * The host's wall-clock time in Unix milliseconds.
  * @returns {number}
  */
-export const nowMs = () => Number(clockApi.nowMs());
+export const nowMs = () => clockApi.nowMs();

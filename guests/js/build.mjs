@@ -2,7 +2,7 @@
 // toolchain directory botyard installs; not part of the SDK.
 //
 //   node build.mjs bundle '<json>'       esbuild: the app + SDK → one ES module
-//   node build.mjs componentize '<json>' componentize-js: that module → component
+//   node build.mjs componentize '<json>' componentize-qjs: that module → component
 //
 // Exit status 2 means the app is at fault; the message on stderr says where,
 // as file:line:column relative to the app's directory.
@@ -33,7 +33,7 @@ if (step === "bundle") {
   throw new Error(`unknown step ${step}`);
 }
 
-// opts: appDir, entry, sdk, package ("botyard:app@0.1.0"), interfaces
+// opts: appDir, entry, sdk, console, package ("botyard:app@0.1.0"), interfaces
 // (importable names), out (bundle path), report (JSON written on success).
 async function bundle() {
   const esbuild = await import("esbuild");
@@ -43,7 +43,7 @@ async function bundle() {
     setup(build) {
       build.onResolve({ filter: /^botyard$/ }, () => ({ path: opts.sdk }));
       // `botyard:app/store` and `botyard:app/store@0.1.0` both name the
-      // versioned import componentize-js knows; unused ones are dropped.
+      // versioned import componentize-qjs knows; unused ones are dropped.
       build.onResolve({ filter: /^botyard:/ }, (args) => {
         const m = /^([^/@]+:[^/@]+)\/([^/@]+)(?:@(.+))?$/.exec(args.path);
         if (!m || m[1] !== pkgName || !opts.interfaces.includes(m[2])) {
@@ -89,12 +89,14 @@ async function bundle() {
       outfile: opts.out,
       bundle: true,
       format: "esm",
-      // StarlingMonkey is web-like: fetch, URL, TextEncoder; no node built-ins.
+      // QuickJS has the ECMAScript built-ins only: no node, no web APIs.
       platform: "browser",
       sourcemap: "external",
       sourcesContent: false,
       metafile: true,
       logLevel: "silent",
+      // QuickJS has no console; apps that use one get botyard's.
+      inject: [opts.console],
       plugins: [botyard],
     });
   } catch (e) {
@@ -129,18 +131,20 @@ function diagnostic(kind, m) {
   return text;
 }
 
-// opts: appDir, bundle, wit, world, out. Runs with the bundle's directory as
-// cwd, so componentize-js names it by its file name in errors.
+// opts: appDir, bundle, wit, world, out. The module's top level runs here,
+// at build time, and the component starts from the state it leaves.
 async function componentizeBundle() {
-  const { componentize } = await import("@bytecodealliance/componentize-js");
+  const { componentize } = await import("componentize-qjs");
   let component;
   try {
     ({ component } = await componentize({
-      sourcePath: opts.bundle,
-      sourceName: basename(opts.bundle),
       witPath: opts.wit,
-      worldName: opts.world,
-      disableFeatures: ["http", "fetch-event"],
+      jsSource: readFileSync(opts.bundle, "utf8"),
+      jsPath: opts.bundle,
+      world: opts.world,
+      // Handlers are synchronous: every capability answers at once, and a
+      // host without the component-model async ABI can run the result.
+      sync: true,
     }));
   } catch (e) {
     appFault(toAppLocations(withoutNoise(String(e.message ?? e))));
@@ -148,12 +152,11 @@ async function componentizeBundle() {
   writeFileSync(opts.out, component);
 }
 
-// Drops the lines that name the toolchain's internals or repeat the error.
+// Drops the toolchain's own framing of an exception in the app's top level.
 function withoutNoise(text) {
   return text
-    .split("\n")
-    .filter((line) => !/^(Failed to initialize component \(|Additionally, some promises were rejected|Promise rejected but never handled: )/.test(line))
-    .join("\n");
+    .replace(/^(: )?Failed to evaluate user JavaScript module: (Failed to finish JavaScript module evaluation: )?/, "")
+    .trim();
 }
 
 // Rewrites `<bundle>:line:col` in an error to the app's own file:line:col
@@ -168,7 +171,7 @@ function toAppLocations(text) {
   }
   const lines = decodeMappings(map.mappings);
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return text.replace(new RegExp(`${escaped}:(\\d+):(\\d+)`, "g"), (whole, line, col) => {
+  return text.replace(new RegExp(`/?${escaped}:(\\d+):(\\d+)`, "g"), (whole, line, col) => {
     const segments = lines[Number(line) - 1] ?? [];
     let best;
     for (const s of segments) {

@@ -1,4 +1,4 @@
-//! WASI 0.2 for guests whose toolchains need it (componentize-js and
+//! WASI 0.2 for guests whose toolchains need it (componentize-qjs and
 //! componentize-py import it), with no ambient authority: every WASI
 //! interface is linked so those components load, but the context grants
 //! nothing — no preopened directories (so no file opens), no environment,

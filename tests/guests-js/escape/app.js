@@ -5,24 +5,29 @@ import { app, reply } from "botyard";
 
 const attempts = {
   globals: () => Object.fromEntries(
-    ["process", "require", "Deno", "WebSocket", "XMLHttpRequest", "fetch"]
+    ["process", "require", "Deno", "WebSocket", "XMLHttpRequest", "fetch", "std", "os"]
       .map((name) => [name, typeof globalThis[name]])),
   env: () => globalThis.process.env.HOME,
-  // No JS API opens files; a dynamic import is the one construct that names one.
-  file: async (path) => JSON.stringify(await import(path || "/etc/hostname")),
-  fetch: async () => (await fetch("http://127.0.0.1:9/")).status,
-  random: () => crypto.getRandomValues(new Uint8Array(4)).length,
+  // No JS API opens files; a dynamic import is the one construct that names
+  // one. Whatever it would load could only arrive after the handler returns.
+  file: (path) => {
+    let loaded;
+    import(path || "/etc/hostname").then((m) => { loaded = m; }, () => {});
+    return JSON.stringify(loaded ?? null);
+  },
+  fetch: () => fetch("http://127.0.0.1:9/").status,
+  random: () => [0, 1, 2, 3].map(() => Math.random()).filter((x) => x >= 0 && x < 1).length,
   clock: () => Date.now() > 1.7e12,
 };
 
 export const handler = app({
   name: "escape",
   commands: [{ name: "/escape", usage: Object.keys(attempts).join("|") }],
-  async onCommand({ text }) {
+  onCommand({ text }) {
     const [name, arg] = text.split(" ");
     let result;
     try {
-      result = { data: await attempts[name](arg) };
+      result = { data: attempts[name](arg) };
     } catch (e) {
       result = { error: String(e?.message ?? e) };
     }

@@ -1,7 +1,8 @@
 // Exercises the SDK: `/kit blocks` renders every Block Kit builder, `/kit
 // store` the store helpers, `/kit fail` an error for the user, `/kit later`
-// an async handler; a modal submission answers with field errors, then a new
-// view; a tick logs. No onAction and no onEvent: their defaults answer.
+// an async handler (refused with a reason); a modal submission answers with
+// field errors, then a new view; a tick logs. No onAction and no onEvent:
+// their defaults answer.
 import {
   actions, app, button, context, datePicker, divider, formValues, header, image, input, log,
   modal, modalResponse, mrkdwn, nowMs, option, plainText, reply, section, select, store,
@@ -40,11 +41,13 @@ const commands = {
     store.updateJson("voters", (v) => [...v, "U1"], []);
     const voters = store.updateJson("voters", (v) => [...v, "U2"], []);
     store.set("raw", "bytes");
+    store.set("utf8", "ÿ ✓ 😀");
     return reply.inChannel(JSON.stringify({
       poll: store.getJson("poll"),
       missing: store.getJson("nope", { d: 1 }),
       voters,
       raw: store.get("raw"),
+      utf8: store.get("utf8"),
       keys: store.keys("vo"),
       count: store.increment("n", 5),
       casAbsent: store.compareAndSwap("lock", undefined, "me"),
@@ -58,8 +61,8 @@ const commands = {
     throw new Error("no poll is open");
   },
 
+  // Handlers are synchronous; an async one is told so.
   async later() {
-    await new Promise((resolve) => setTimeout(resolve, 5));
     return "later";
   },
 
@@ -87,6 +90,7 @@ export const handler = app({
 
   onTick({ name, dueMs }) {
     console.log(`tick ${name}`);
+    console.error("two\nlines");
     log.warn(`due ${dueMs + 1}`);
   },
 });
