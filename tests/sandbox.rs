@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use botyard::runtime::app::LoadError;
-use botyard::runtime::invoke::InvokeError;
-use botyard::runtime::{CallError, Runtime};
+use botyard::runtime::invoke::{InvokeError, Response};
+use botyard::runtime::{CallContext, CallError, CommandAnswer, Runtime};
 use support::{TestHost, reply_text};
 
 const CONFIG: &str = r#"
@@ -197,4 +197,32 @@ async fn a_trapping_describe_is_not_loaded() {
     assert!(matches!(err, LoadError::Describe(_)), "{err}");
     assert!(err.to_string().contains("`describe` failed"), "{err}");
     assert!(runtime.snapshot().app("bad-describe").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_made_ahead_are_fresh_and_serve_one_call_each() {
+    let host = TestHost::new("", &[("counter", "counter")]);
+    let runtime = host.start().await;
+    let ctx = CallContext {
+        user: "U1".into(),
+        channel: "C1".into(),
+        trigger_id: None,
+    };
+    let mut prepared = 0;
+    for _ in 0..6 {
+        // Time for the background task to have an instance ready.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let CommandAnswer::App { invocation, .. } =
+            runtime.call_command("/count", &ctx).await.unwrap()
+        else {
+            panic!("/count answered help")
+        };
+        let Response::Command(Some(reply)) = invocation.response else {
+            panic!("/count should reply: {:?}", invocation.response)
+        };
+        // The counter lives in the instance's memory: a reused instance would say 2.
+        assert_eq!(reply.message.text, "1");
+        prepared += usize::from(invocation.prepared);
+    }
+    assert_eq!(prepared, 6, "every call should find an instance made ahead");
 }

@@ -8,6 +8,7 @@
 //! deadline_ms = 5000
 //! memory_mib = 64
 //! wasm_stack_kib = 512
+//! ready_instances = 2          # fresh instances made ahead of requests; 0: none
 //!
 //! [apps.hello]                 # app id = component file stem (apps/hello.wasm)
 //! grants = ["store", "log"]    # default: slack, store, schedule, log, clock
@@ -98,6 +99,7 @@ pub struct AppConfig {
     pub deadline_ms: Option<u64>,
     pub memory_mib: Option<u64>,
     pub wasm_stack_kib: Option<u64>,
+    pub ready_instances: Option<u64>,
 }
 
 impl AppConfig {
@@ -106,6 +108,7 @@ impl AppConfig {
             deadline_ms: self.deadline_ms,
             memory_mib: self.memory_mib,
             wasm_stack_kib: self.wasm_stack_kib,
+            ready_instances: self.ready_instances,
         }
     }
 }

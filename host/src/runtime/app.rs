@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use super::bindings::AppPre;
 use super::bindings::types::AppInfo;
+use super::spares::Spares;
 use wasmtime::component::Component;
 
 use super::cache::{CodeSource, ComponentCache};
@@ -30,6 +31,8 @@ pub enum AppCode {
         engine: wasmtime::Engine,
         /// Whether the machine code was compiled at load or mapped from the cache.
         source: CodeSource,
+        /// Instances made ahead of the requests that will use them.
+        spares: Arc<Spares>,
     },
     Native(Arc<dyn NativeApp>),
 }
@@ -146,6 +149,7 @@ impl AppVersion {
                 pre,
                 engine: slot.engine,
                 source,
+                spares: Arc::default(),
             },
         })
     }

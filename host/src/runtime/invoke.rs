@@ -1,12 +1,12 @@
-//! One invocation: a fresh store and instance, the handler call, the limits
-//! that stop it, and the audit record that remembers it.
+//! One invocation: a fresh store and instance (made ahead when one is
+//! ready), the handler call, the limits that stop it, and the audit record
+//! that remembers it.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use tracing::Instrument;
-use wasmtime::{Store, UpdateDeadline};
 
 use super::app::{AppCode, AppVersion};
 use super::bindings::types::{
@@ -15,6 +15,7 @@ use super::bindings::types::{
 };
 use super::engine::EPOCH_TICK;
 use super::limits::{MemoryCap, MemoryLimitExceeded};
+use super::spares::{Prepared, Recipe, set_deadline};
 use crate::capabilities::HostState;
 use crate::capabilities::clock::now_ms;
 use crate::capabilities::log::AppLogs;
@@ -124,6 +125,9 @@ pub struct Invocation {
     /// Outbox ids of the Slack calls the app made, in order.
     pub slack_calls: Vec<i64>,
     pub duration: Duration,
+    /// Whether the instance was made ahead of the request (see
+    /// [`super::spares`]); never for native handlers.
+    pub prepared: bool,
 }
 
 /// Everything an invocation needs from the host besides the app itself.
@@ -167,16 +171,16 @@ async fn invoke_in_span(
     audit: AuditFields,
 ) -> Result<Invocation, InvokeError> {
     let started = Instant::now();
-    let mut state = HostState::new(
-        app.id.clone(),
-        env.storage.clone(),
-        SlackState::new(env.delivery, env.slack_api.get().cloned()),
-        env.logs.clone(),
-        MemoryCap::new(app.limits.memory_bytes),
-    );
     let result = match &app.code {
-        AppCode::Wasm { .. } => run_wasm(app, state, request).await,
+        AppCode::Wasm { .. } => run_wasm(app, env, request).await,
         AppCode::Native(native) => {
+            let mut state = HostState::new(
+                app.id.clone(),
+                env.storage.clone(),
+                SlackState::new(env.delivery, env.slack_api.get().cloned()),
+                env.logs.clone(),
+                MemoryCap::new(app.limits.memory_bytes),
+            );
             let answer =
                 native
                     .handle(&mut state, request)
@@ -184,7 +188,7 @@ async fn invoke_in_span(
                         app: app.id.to_string(),
                         message,
                     });
-            answer.map(|response| (response, state.slack.recorded))
+            answer.map(|response| (response, state.slack.recorded, false))
         }
     };
     let duration = started.elapsed();
@@ -213,38 +217,54 @@ async fn invoke_in_span(
             tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed")
         }
     }
-    result.map(|(response, slack_calls)| Invocation {
+    result.map(|(response, slack_calls, prepared)| Invocation {
         response,
         slack_calls,
         duration,
+        prepared,
     })
 }
 
 async fn run_wasm(
     app: &AppVersion,
-    state: HostState,
+    env: &InvokeEnv,
     request: Request,
-) -> Result<(Response, Vec<i64>), InvokeError> {
-    let AppCode::Wasm { pre, engine, .. } = &app.code else {
+) -> Result<(Response, Vec<i64>, bool), InvokeError> {
+    let AppCode::Wasm {
+        pre,
+        engine,
+        spares,
+        ..
+    } = &app.code
+    else {
         unreachable!("run_wasm is only called for wasm apps")
     };
-    let mut store = Store::new(engine, state);
-    store.limiter(|state| &mut state.memory);
-    // At every epoch tick the guest yields to the executor, so a runaway
-    // guest cannot hold a worker thread other apps need; once its wall-clock
-    // deadline has passed, the next tick stops it.
-    let deadline_at = Instant::now() + app.limits.deadline;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline_at {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-        })
-    });
+    let recipe = Recipe {
+        app: app.id.clone(),
+        pre: pre.clone(),
+        engine: engine.clone(),
+        env: env.clone(),
+        memory_bytes: app.limits.memory_bytes,
+        deadline: app.limits.deadline,
+        ready: app.limits.ready_instances,
+    };
+    let started = Instant::now();
+    let (prepared, ready) = match spares.take() {
+        Some(prepared) => (Ok(prepared), true),
+        None => (recipe.prepare().await, false),
+    };
+    let (mut store, instance) = match prepared {
+        Ok(Prepared { store, instance }) => (store, instance),
+        Err(trap) => return Err(classify_trap(app, trap)),
+    };
+    store.data_mut().slack = recipe.slack();
+    // The deadline counts from the request, including any instantiation.
+    set_deadline(
+        &mut store,
+        app.limits.deadline.saturating_sub(started.elapsed()),
+    );
 
     let call = async {
-        let instance = pre.instantiate_async(&mut store).await?;
         let handler = instance.botyard_app_handler();
         let store = &mut store;
         wasmtime::Result::Ok(match &request {
@@ -274,6 +294,12 @@ async fn run_wasm(
     // The epoch stops wasm code; this stops time spent awaiting host calls.
     let outcome = tokio::time::timeout(app.limits.deadline + EPOCH_TICK * 4, call).await;
     store.data_mut().flush_stdio();
+    let recorded = std::mem::take(&mut store.data_mut().slack.recorded);
+    if recipe.ready == 0 {
+        drop(store);
+    } else {
+        spares.replenish(store, recipe);
+    }
     let app_name = app.id.to_string();
     match outcome {
         Err(_elapsed) => Err(InvokeError::Deadline {
@@ -285,10 +311,7 @@ async fn run_wasm(
             app: app_name,
             message,
         }),
-        Ok(Ok(Ok(response))) => Ok((
-            response,
-            std::mem::take(&mut store.data_mut().slack.recorded),
-        )),
+        Ok(Ok(Ok(response))) => Ok((response, recorded, ready)),
     }
 }
 

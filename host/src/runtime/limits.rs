@@ -16,6 +16,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wasm stack (bytes); recursion past it traps.
     pub wasm_stack_bytes: usize,
+    /// Fresh instances kept ready ahead of requests (see `runtime::spares`);
+    /// 0 instantiates on each request instead, holding nothing while idle.
+    pub ready_instances: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +27,7 @@ impl Default for Limits {
             deadline: Duration::from_secs(5),
             memory_bytes: 64 << 20,
             wasm_stack_bytes: 512 << 10,
+            ready_instances: 2,
         }
     }
 }
@@ -36,6 +40,7 @@ pub struct LimitOverrides {
     pub deadline_ms: Option<u64>,
     pub memory_mib: Option<u64>,
     pub wasm_stack_kib: Option<u64>,
+    pub ready_instances: Option<u64>,
 }
 
 /// Bounds on configured limits: beyond them a typo would silently disable
@@ -43,6 +48,7 @@ pub struct LimitOverrides {
 const DEADLINE_MS: std::ops::RangeInclusive<u64> = 10..=600_000;
 const MEMORY_MIB: std::ops::RangeInclusive<u64> = 1..=4096;
 const WASM_STACK_KIB: std::ops::RangeInclusive<u64> = 64..=16_384;
+const READY_INSTANCES: std::ops::RangeInclusive<u64> = 0..=8;
 
 impl LimitOverrides {
     pub fn apply(&self, base: Limits) -> Result<Limits, String> {
@@ -71,6 +77,9 @@ impl LimitOverrides {
         if let Some(kib) = self.wasm_stack_kib {
             limits.wasm_stack_bytes =
                 (check("wasm_stack_kib", kib, WASM_STACK_KIB)? as usize) << 10;
+        }
+        if let Some(n) = self.ready_instances {
+            limits.ready_instances = check("ready_instances", n, READY_INSTANCES)? as usize;
         }
         Ok(limits)
     }
@@ -137,15 +146,22 @@ mod tests {
             deadline_ms: Some(250),
             memory_mib: None,
             wasm_stack_kib: Some(128),
+            ready_instances: Some(0),
         };
         let l = o.apply(base).unwrap();
         assert_eq!(l.deadline, Duration::from_millis(250));
         assert_eq!(l.memory_bytes, base.memory_bytes);
         assert_eq!(l.wasm_stack_bytes, 128 << 10);
+        assert_eq!(l.ready_instances, 0);
         let bad = LimitOverrides {
             memory_mib: Some(0),
             ..Default::default()
         };
         assert!(bad.apply(base).unwrap_err().contains("memory_mib"));
+        let bad = LimitOverrides {
+            ready_instances: Some(9),
+            ..Default::default()
+        };
+        assert!(bad.apply(base).unwrap_err().contains("ready_instances"));
     }
 }

@@ -9,6 +9,7 @@ pub mod invoke;
 pub mod limits;
 pub mod registry;
 pub mod scheduler;
+pub mod spares;
 pub mod versions;
 pub mod watcher;
 

@@ -1,0 +1,117 @@
+//! Fresh instances made ahead of the requests that use them.
+//!
+//! For interpreted guests instantiation is a large share of an invocation:
+//! a componentize-py component wires thousands of functions between a dozen
+//! core modules every time it is instantiated. So each app version keeps a
+//! few instances ready (`ready_instances`, default 2: a burst of two, and a
+//! hundred idle apps hold a fifth of the instance pool), made by a background
+//! task after an invocation takes one; used stores are dropped there too. Every instance still serves
+//! exactly one invocation and is never reused: isolation is unchanged, only
+//! the waiting moves off the request's path.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::bindings::{App, AppPre};
+use super::invoke::InvokeEnv;
+use super::limits::MemoryCap;
+use crate::capabilities::HostState;
+use crate::capabilities::slack::SlackState;
+
+/// An instantiated app in its own store, not yet called.
+pub struct Prepared {
+    pub store: Store<HostState>,
+    pub instance: App,
+}
+
+/// The ready instances of one app version.
+#[derive(Default)]
+pub struct Spares {
+    ready: Mutex<Vec<Prepared>>,
+}
+
+impl Spares {
+    /// A ready instance, if one is waiting.
+    pub fn take(&self) -> Option<Prepared> {
+        self.lock().pop()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Prepared>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// In the background: drops `used` (resetting a pooled instance is not
+    /// free either), then tops the ready instances up to `recipe.ready`. A failure to
+    /// instantiate is left for the next request to meet and report.
+    pub fn replenish(self: &Arc<Self>, used: Store<HostState>, recipe: Recipe) {
+        let spares = Arc::clone(self);
+        tokio::spawn(async move {
+            drop(used);
+            while spares.lock().len() < recipe.ready {
+                match recipe.prepare().await {
+                    Ok(prepared) => spares.lock().push(prepared),
+                    Err(e) => {
+                        tracing::debug!(app = &*recipe.app, error = %format!("{e:#}"), "preparing an instance failed");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// What making an instance of an app version takes.
+#[derive(Clone)]
+pub struct Recipe {
+    pub app: Arc<str>,
+    pub pre: AppPre<HostState>,
+    pub engine: wasmtime::Engine,
+    pub env: InvokeEnv,
+    pub memory_bytes: usize,
+    /// Bounds instantiation itself (start functions are guest code).
+    pub deadline: Duration,
+    /// How many to keep ready (the app's `ready_instances`).
+    pub ready: usize,
+}
+
+impl Recipe {
+    /// A new store with the app instantiated in it.
+    pub async fn prepare(&self) -> wasmtime::Result<Prepared> {
+        let state = HostState::new(
+            self.app.clone(),
+            self.env.storage.clone(),
+            self.slack(),
+            self.env.logs.clone(),
+            MemoryCap::new(self.memory_bytes),
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        set_deadline(&mut store, self.deadline);
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(Prepared { store, instance })
+    }
+}
+
+impl Recipe {
+    /// Slack state for one invocation, with the Web API as connected now.
+    pub fn slack(&self) -> SlackState {
+        SlackState::new(self.env.delivery, self.env.slack_api.get().cloned())
+    }
+}
+
+/// Stops the guest once `limit` has passed from now. At every epoch tick
+/// before that the guest yields to the executor, so a runaway guest cannot
+/// hold a worker thread other apps need.
+pub fn set_deadline(store: &mut Store<HostState>, limit: Duration) {
+    let deadline_at = Instant::now() + limit;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline_at {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        })
+    });
+}
