@@ -11,7 +11,7 @@ use super::spares::Spares;
 use wasmtime::component::Component;
 
 use super::cache::{CodeSource, ComponentCache};
-use super::engine::Engines;
+use super::engine::{Engines, Image};
 use super::invoke::{InvokeEnv, InvokeError, Request, Response, invoke};
 use super::limits::Limits;
 use crate::capabilities::wasi::is_wasi_import;
@@ -128,7 +128,7 @@ impl AppVersion {
             return Err(LoadError::CoreModule);
         }
         let slot = engines
-            .for_stack(limits.wasm_stack_bytes)
+            .for_app(limits.wasm_stack_bytes, Image::of_component(bytes))
             .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         let (component, source) = cache
             .component(&slot.engine, bytes, &hash)

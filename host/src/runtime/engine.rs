@@ -1,9 +1,10 @@
 //! The wasmtime engines and the epoch ticker that enforces deadlines.
 //!
-//! Wasm stack size is an engine-wide setting in wasmtime, so apps that
-//! override it get an engine of their own, created on first use and shared by
-//! every app with the same stack size. Memory caps are per store (see
-//! `limits::MemoryCap`) and need no engine of their own.
+//! Wasm stack size is an engine-wide setting in wasmtime, and so is how a
+//! pooled instance's memory is reset, which suits small and large memory
+//! images differently (see [`Image`]). So apps get an engine per (stack size,
+//! image kind), created on first use and shared by every app alike. Memory
+//! caps are per store (see `limits::MemoryCap`) and need no engine of their own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -31,6 +32,36 @@ const POOL_INSTANCES: u32 = 1000;
 /// one from 2550 to ~1650 µs per invocation (`cargo bench --bench languages`).
 const KEEP_RESIDENT: usize = 64 << 20;
 
+/// How big an app's initial memory image is, which decides how a used pool
+/// slot is reset for the next instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Image {
+    /// Compiled languages: reset only the pages an instance wrote, found by
+    /// scanning the page tables (PAGEMAP_SCAN).
+    Small,
+    /// Interpreters with a snapshot of many MiB (CPython): a call writes to
+    /// so many pages of it that the write-protect fault PAGEMAP_SCAN needs per
+    /// written page costs more than copying the whole image back, which the
+    /// background task that drops used instances does (`runtime::spares`).
+    /// Measured: the Python starter's call on a ready instance 923 -> 261 µs
+    /// median, while a Rust guest is slower this way (51 -> 72 µs).
+    Large,
+}
+
+/// Components at least this big are [`Image::Large`]: the componentize-py
+/// ones (18 MB), not Rust (~0.1 MB) or QuickJS (~1.7 MB) ones.
+const LARGE_COMPONENT_BYTES: usize = 8 << 20;
+
+impl Image {
+    pub fn of_component(bytes: &[u8]) -> Image {
+        if bytes.len() >= LARGE_COMPONENT_BYTES {
+            Image::Large
+        } else {
+            Image::Small
+        }
+    }
+}
+
 /// An engine with the linker that provides every capability. Grants are
 /// enforced at load by checking a component's imports, so one linker serves
 /// all apps.
@@ -40,15 +71,17 @@ pub struct EngineSlot {
     pub linker: Arc<Linker<HostState>>,
 }
 
-/// Engines keyed by wasm stack size, all ticked by one OS thread.
+type Slots = Arc<Mutex<HashMap<(usize, Image), EngineSlot>>>;
+
+/// Engines keyed by wasm stack size and image kind, all ticked by one OS thread.
 pub struct Engines {
-    slots: Arc<Mutex<HashMap<usize, EngineSlot>>>,
+    slots: Slots,
 }
 
 impl Engines {
     /// Starts the epoch ticker thread; it ends when the `Engines` is dropped.
     pub fn new() -> Self {
-        let slots: Arc<Mutex<HashMap<usize, EngineSlot>>> = Arc::default();
+        let slots: Slots = Arc::default();
         let weak = Arc::downgrade(&slots);
         thread::Builder::new()
             .name("botyard-epoch".into())
@@ -57,13 +90,13 @@ impl Engines {
         Engines { slots }
     }
 
-    /// The engine for apps with this wasm stack size.
-    pub fn for_stack(&self, wasm_stack_bytes: usize) -> wasmtime::Result<EngineSlot> {
+    /// The engine for apps with this wasm stack size and image kind.
+    pub fn for_app(&self, wasm_stack_bytes: usize, image: Image) -> wasmtime::Result<EngineSlot> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(slot) = slots.get(&wasm_stack_bytes) {
+        if let Some(slot) = slots.get(&(wasm_stack_bytes, image)) {
             return Ok(slot.clone());
         }
-        let engine = Engine::new(&engine_config(wasm_stack_bytes))?;
+        let engine = Engine::new(&engine_config(wasm_stack_bytes, image))?;
         let mut linker = Linker::new(&engine);
         App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -71,7 +104,7 @@ impl Engines {
             engine,
             linker: Arc::new(linker),
         };
-        slots.insert(wasm_stack_bytes, slot.clone());
+        slots.insert((wasm_stack_bytes, image), slot.clone());
         Ok(slot)
     }
 }
@@ -82,7 +115,7 @@ impl Default for Engines {
     }
 }
 
-fn engine_config(wasm_stack_bytes: usize) -> Config {
+fn engine_config(wasm_stack_bytes: usize, image: Image) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(POOL_INSTANCES)
         .total_core_instances(POOL_INSTANCES)
@@ -97,8 +130,11 @@ fn engine_config(wasm_stack_bytes: usize) -> Config {
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT)
         // Where the kernel can say which pages an instance dirtied, reset
-        // only those (Linux ≥ 6.7; ignored elsewhere).
-        .pagemap_scan(Enabled::Auto);
+        // only those (Linux ≥ 6.7; ignored elsewhere) — for small images.
+        .pagemap_scan(match image {
+            Image::Small => Enabled::Auto,
+            Image::Large => Enabled::No,
+        });
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -117,7 +153,7 @@ fn engine_config(wasm_stack_bytes: usize) -> Config {
     config
 }
 
-fn tick_epochs(slots: Weak<Mutex<HashMap<usize, EngineSlot>>>) {
+fn tick_epochs(slots: Weak<Mutex<HashMap<(usize, Image), EngineSlot>>>) {
     // A plain OS thread, not a tokio task: a busy async runtime must never
     // delay the tick that stops a runaway guest.
     while let Some(slots) = slots.upgrade() {

@@ -1,11 +1,15 @@
 """`/escape <port>` tries to reach outside its sandbox and reports, one line
-per attempt, `<probe>: denied (<error>)` or `<probe>: GOT <what it got>`."""
+per attempt, `<probe>: denied (<error>)` or `<probe>: GOT <what it got>`,
+then how many calls its instance has served (1 if every call is fresh)."""
 
 import encodings.idna  # noqa: F401  (socket needs it for host names; imported here, in the snapshot)
 import os
 import socket
 
 import botyard
+
+
+CALLS = []
 
 
 def probe(name, attempt):
@@ -55,4 +59,6 @@ class Handler(botyard.App):
             probe("connect", lambda: connect(port)),
             probe("dns", resolve),
         ]
+        CALLS.append(port)
+        lines.append(f"instance calls: {len(CALLS)}")
         return "\n".join(lines)
