@@ -29,17 +29,28 @@ pub struct Prepared {
 /// The ready instances of one app version.
 #[derive(Default)]
 pub struct Spares {
-    ready: Mutex<Vec<Prepared>>,
+    /// Ready instances, and how many more are being made.
+    ready: Mutex<(Vec<Prepared>, usize)>,
 }
 
 impl Spares {
     /// A ready instance, if one is waiting.
     pub fn take(&self) -> Option<Prepared> {
-        self.lock().pop()
+        self.lock().0.pop()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Prepared>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Prepared>, usize)> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims the making of one more instance if fewer than `target` are
+    /// ready or being made, so a burst of requests does not start a burst
+    /// of instantiations competing with the requests themselves.
+    fn claim(&self, target: usize) -> bool {
+        let mut ready = self.lock();
+        let wanted = ready.0.len() + ready.1 < target;
+        ready.1 += usize::from(wanted);
+        wanted
     }
 
     /// In the background: drops `used` (resetting a pooled instance is not
@@ -49,9 +60,12 @@ impl Spares {
         let spares = Arc::clone(self);
         tokio::spawn(async move {
             drop(used);
-            while spares.lock().len() < recipe.ready {
-                match recipe.prepare().await {
-                    Ok(prepared) => spares.lock().push(prepared),
+            while spares.claim(recipe.ready) {
+                let prepared = recipe.prepare().await;
+                let mut ready = spares.lock();
+                ready.1 -= 1;
+                match prepared {
+                    Ok(prepared) => ready.0.push(prepared),
                     Err(e) => {
                         tracing::debug!(app = &*recipe.app, error = %format!("{e:#}"), "preparing an instance failed");
                         return;
