@@ -142,6 +142,24 @@ pub struct InvokeEnv {
     pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
 }
 
+impl InvokeEnv {
+    /// A store's state for `app`, capped at `memory_bytes`.
+    pub fn host_state(&self, app: &Arc<str>, memory_bytes: usize) -> HostState {
+        HostState::new(
+            app.clone(),
+            self.storage.clone(),
+            self.slack_state(),
+            self.logs.clone(),
+            MemoryCap::new(memory_bytes),
+        )
+    }
+
+    /// Slack state for one invocation, with the Web API as connected now.
+    pub fn slack_state(&self) -> SlackState {
+        SlackState::new(self.delivery, self.slack_api.get().cloned())
+    }
+}
+
 /// Runs `request` on `app` in a fresh instance and records it in the audit
 /// log (describe calls excepted: they happen at load, not on anyone's behalf).
 pub async fn invoke(
@@ -174,13 +192,7 @@ async fn invoke_in_span(
     let result = match &app.code {
         AppCode::Wasm { .. } => run_wasm(app, env, request).await,
         AppCode::Native(native) => {
-            let mut state = HostState::new(
-                app.id.clone(),
-                env.storage.clone(),
-                SlackState::new(env.delivery, env.slack_api.get().cloned()),
-                env.logs.clone(),
-                MemoryCap::new(app.limits.memory_bytes),
-            );
+            let mut state = env.host_state(&app.id, app.limits.memory_bytes);
             let answer =
                 native
                     .handle(&mut state, request)
@@ -257,7 +269,7 @@ async fn run_wasm(
         Ok(Prepared { store, instance }) => (store, instance),
         Err(trap) => return Err(classify_trap(app, trap)),
     };
-    store.data_mut().slack = recipe.slack();
+    store.data_mut().slack = env.slack_state();
     // The deadline counts from the request, including any instantiation.
     set_deadline(
         &mut store,

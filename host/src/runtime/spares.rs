@@ -16,9 +16,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{App, AppPre};
 use super::invoke::InvokeEnv;
-use super::limits::MemoryCap;
 use crate::capabilities::HostState;
-use crate::capabilities::slack::SlackState;
 
 /// An instantiated app in its own store, not yet called.
 pub struct Prepared {
@@ -93,25 +91,12 @@ pub struct Recipe {
 impl Recipe {
     /// A new store with the app instantiated in it.
     pub async fn prepare(&self) -> wasmtime::Result<Prepared> {
-        let state = HostState::new(
-            self.app.clone(),
-            self.env.storage.clone(),
-            self.slack(),
-            self.env.logs.clone(),
-            MemoryCap::new(self.memory_bytes),
-        );
+        let state = self.env.host_state(&self.app, self.memory_bytes);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         set_deadline(&mut store, self.deadline);
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok(Prepared { store, instance })
-    }
-}
-
-impl Recipe {
-    /// Slack state for one invocation, with the Web API as connected now.
-    pub fn slack(&self) -> SlackState {
-        SlackState::new(self.env.delivery, self.env.slack_api.get().cloned())
     }
 }
 
