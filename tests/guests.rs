@@ -5,7 +5,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use support::guest_component;
+use support::{TestHost, guest_component, reply_text, repo_root};
 use wit_component::DecodedWasm;
 
 fn imports(name: &str) -> Vec<String> {
@@ -77,5 +77,27 @@ fn the_rust_sdk_passes_its_own_tests() {
         "the SDK's tests failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `tests/fixtures/hello-rust-0.1.0.wasm` is examples/hello-rust as built
+/// against `botyard:app@0.1.0` before the contract grew optional triggers
+/// and the SDKs changed shape. Components already deployed must keep
+/// loading and answering, whatever the host learns later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_built_against_the_first_contract_still_loads_and_answers() {
+    let fixture = repo_root().join("tests/fixtures/hello-rust-0.1.0.wasm");
+    let host = TestHost::new("", &[]).with_component("hello", &fixture);
+    let runtime = host.start().await;
+    let snapshot = runtime.snapshot();
+    let entry = snapshot.apps.get("hello").expect("the fixture is listed");
+    assert!(entry.last_error.is_none(), "{:?}", entry.last_error);
+    assert_eq!(
+        reply_text(&runtime, "/hello old friend", "U1").await.unwrap(),
+        "Hello, old friend! You have said hello 1 time(s)."
+    );
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U1").await.unwrap(),
+        "Hello, <@U1>! You have said hello 2 time(s)."
     );
 }

@@ -40,6 +40,14 @@ impl TestHost {
         host
     }
 
+    /// Puts the component file `path` (e.g. a fixture in `tests/fixtures/`)
+    /// in the apps directory as `<id>.wasm`.
+    pub fn with_component(self, id: &str, path: &Path) -> TestHost {
+        std::fs::copy(path, self.apps_dir().join(format!("{id}.wasm")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
+        self
+    }
+
     /// Compiles into this data directory's own cache, so a first start
     /// really compiles.
     pub fn private_compile_cache(mut self) -> TestHost {
