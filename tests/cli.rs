@@ -228,7 +228,10 @@ fn slack_calls_are_recorded_in_the_outbox_and_shown() {
     assert_eq!(out["reply"]["text"], format!("posted botyard-outbox-{id}"));
     // Recorded durably: a later process sees it in the outbox.
     let storage = botyard::storage::Storage::open(&dir.path().join("botyard.db")).unwrap();
-    let entries = storage.outbox_entries(Some("poster"), 0, 10).unwrap();
+    let entries = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(storage.outbox.entries(Some("poster"), 0, 10))
+        .unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, botyard::storage::OutboxStatus::Local);
 }

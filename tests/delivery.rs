@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use botyard::contract::retry::Backoff;
 use botyard::emulator::{Emulator, EmulatorConfig, Fault};
 use botyard::slack::delivery::{Delivery, DeliveryConfig};
 use botyard::slack::web_api::{RetryPolicy, WebApi, WebApiError};
-use botyard::storage::{OutboxEntry, OutboxStatus, Storage};
+use botyard::storage::{NewCall, OutboxEntry, OutboxStatus, Storage};
 use serde_json::{Value, json};
 
 /// Longest any test waits for delivery; far above what the work needs.
@@ -17,8 +18,7 @@ const BOUND: Duration = Duration::from_secs(10);
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
-        base_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
+        backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
         max_retry_after: Duration::from_secs(5),
         request_timeout: Duration::from_secs(3),
     }
@@ -28,9 +28,9 @@ fn fast_delivery() -> DeliveryConfig {
     DeliveryConfig {
         post_interval: Duration::from_millis(20),
         poll_interval: Duration::from_millis(200),
-        retry_base: Duration::from_millis(50),
-        retry_max: Duration::from_millis(200),
+        retry: Backoff::new(Duration::from_millis(50), Duration::from_millis(200)),
         batch: 100,
+        lease: Duration::from_secs(60),
     }
 }
 
@@ -64,15 +64,15 @@ impl Setup {
         Delivery::start(self.storage.clone(), self.api(), config)
     }
 
-    fn enqueue(&self, method: &str, payload: Value) -> i64 {
-        self.storage
-            .enqueue_outbox("app", method, &payload, OutboxStatus::Pending)
-            .unwrap()
+    async fn enqueue(&self, method: &str, payload: Value) -> i64 {
+        enqueue_as(&self.storage, "app", method, payload).await
     }
 
-    fn entry(&self, id: i64) -> OutboxEntry {
+    async fn entry(&self, id: i64) -> OutboxEntry {
         self.storage
-            .outbox_entries(None, id - 1, 1)
+            .outbox
+            .entries(None, id - 1, 1)
+            .await
             .unwrap()
             .into_iter()
             .find(|e| e.id == id)
@@ -83,7 +83,10 @@ impl Setup {
     async fn settled(&self, ids: &[i64]) -> Vec<OutboxEntry> {
         let deadline = Instant::now() + BOUND;
         loop {
-            let entries: Vec<_> = ids.iter().map(|id| self.entry(*id)).collect();
+            let mut entries = Vec::new();
+            for id in ids {
+                entries.push(self.entry(*id).await);
+            }
             if entries.iter().all(|e| e.status != OutboxStatus::Pending) {
                 return entries;
             }
@@ -96,6 +99,19 @@ impl Setup {
     }
 }
 
+/// Queues a pending Slack call for `app`, as an app's invocation would.
+async fn enqueue_as(storage: &Storage, app: &str, method: &str, payload: Value) -> i64 {
+    storage
+        .enqueue(NewCall {
+            app,
+            method,
+            payload: &payload,
+            status: OutboxStatus::Pending,
+        })
+        .await
+        .unwrap()
+}
+
 fn placeholder(id: i64) -> String {
     format!("botyard-outbox-{id}")
 }
@@ -105,20 +121,28 @@ async fn post_then_update_of_its_placeholder_is_one_edited_message() {
     let s = Setup::new().await;
     let general = s.slack.channel_id("general").unwrap();
     let alice = s.slack.user_id("alice").unwrap();
-    let post = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "Lunch? 0 votes"}),
-    );
-    let update = s.enqueue(
-        "chat.update",
-        json!({"channel": general, "ts": placeholder(post), "text": "Lunch? 1 vote"}),
-    );
+    let post = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "Lunch? 0 votes"}),
+        )
+        .await;
+    let update = s
+        .enqueue(
+            "chat.update",
+            json!({"channel": general, "ts": placeholder(post), "text": "Lunch? 1 vote"}),
+        )
+        .await;
     // A DM is posted to the user id; its update must name the D… channel.
-    let dm = s.enqueue("chat.postMessage", json!({"channel": alice, "text": "hi"}));
-    let dm_update = s.enqueue(
-        "chat.update",
-        json!({"channel": alice, "ts": placeholder(dm), "text": "hi again"}),
-    );
+    let dm = s
+        .enqueue("chat.postMessage", json!({"channel": alice, "text": "hi"}))
+        .await;
+    let dm_update = s
+        .enqueue(
+            "chat.update",
+            json!({"channel": alice, "ts": placeholder(dm), "text": "hi again"}),
+        )
+        .await;
     let delivery = s.start(fast_delivery());
     let entries = s.settled(&[post, update, dm, dm_update]).await;
     delivery.stop().await;
@@ -155,10 +179,12 @@ async fn rate_limit_is_waited_out_as_slack_asks() {
         },
         1,
     );
-    let id = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "menu"}),
-    );
+    let id = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "menu"}),
+        )
+        .await;
     let started = Instant::now();
     let delivery = s.start(fast_delivery());
     let entries = s.settled(&[id]).await;
@@ -221,10 +247,12 @@ async fn server_errors_are_retried_until_slack_takes_the_post() {
         .inject("chat.postMessage", Fault::ServerError(503), 2);
     s.slack
         .inject("chat.postMessage", Fault::ServerError(500), 2);
-    let id = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "up"}),
-    );
+    let id = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "up"}),
+        )
+        .await;
     let delivery = s.start(fast_delivery());
     let entries = s.settled(&[id]).await;
     delivery.stop().await;
@@ -243,19 +271,25 @@ async fn server_errors_are_retried_until_slack_takes_the_post() {
 async fn slack_error_fails_the_entry_without_retry() {
     let s = Setup::new().await;
     let general = s.slack.channel_id("general").unwrap();
-    let bad = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": "C0NOSUCH", "text": "x"}),
-    );
+    let bad = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": "C0NOSUCH", "text": "x"}),
+        )
+        .await;
     // An update of a message that was never posted cannot be sent either.
-    let update = s.enqueue(
-        "chat.update",
-        json!({"channel": "C0NOSUCH", "ts": placeholder(bad), "text": "y"}),
-    );
-    let good = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "ok"}),
-    );
+    let update = s
+        .enqueue(
+            "chat.update",
+            json!({"channel": "C0NOSUCH", "ts": placeholder(bad), "text": "y"}),
+        )
+        .await;
+    let good = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "ok"}),
+        )
+        .await;
     let delivery = s.start(fast_delivery());
     let entries = s.settled(&[bad, update, good]).await;
     delivery.stop().await;
@@ -286,19 +320,19 @@ async fn slack_error_fails_the_entry_without_retry() {
 async fn placeholders_of_another_app_are_not_resolved() {
     let s = Setup::new().await;
     let general = s.slack.channel_id("general").unwrap();
-    let theirs = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "mine"}),
-    );
-    let attack = s
-        .storage
-        .enqueue_outbox(
-            "other",
-            "chat.update",
-            &json!({"channel": general, "ts": placeholder(theirs), "text": "pwned"}),
-            OutboxStatus::Pending,
+    let theirs = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "mine"}),
         )
-        .unwrap();
+        .await;
+    let attack = enqueue_as(
+        &s.storage,
+        "other",
+        "chat.update",
+        json!({"channel": general, "ts": placeholder(theirs), "text": "pwned"}),
+    )
+    .await;
     let delivery = s.start(fast_delivery());
     let entries = s.settled(&[theirs, attack]).await;
     delivery.stop().await;
@@ -320,25 +354,23 @@ async fn pending_entries_from_before_a_restart_are_delivered_exactly_once() {
         let mut ids = Vec::new();
         for (channel, text) in [(&general, "one"), (&random, "two"), (&general, "three")] {
             ids.push(
-                before
-                    .enqueue_outbox(
-                        "app",
-                        "chat.postMessage",
-                        &json!({"channel": channel, "text": text}),
-                        OutboxStatus::Pending,
-                    )
-                    .unwrap(),
+                enqueue_as(
+                    &before,
+                    "app",
+                    "chat.postMessage",
+                    json!({"channel": channel, "text": text}),
+                )
+                .await,
             );
         }
         ids.push(
-            before
-                .enqueue_outbox(
-                    "app",
-                    "chat.update",
-                    &json!({"channel": general, "ts": placeholder(ids[0]), "text": "one, edited"}),
-                    OutboxStatus::Pending,
-                )
-                .unwrap(),
+            enqueue_as(
+                &before,
+                "app",
+                "chat.update",
+                json!({"channel": general, "ts": placeholder(ids[0]), "text": "one, edited"}),
+            )
+            .await,
         );
         ids
     };
@@ -378,10 +410,12 @@ async fn enqueue_wakes_delivery_without_waiting_for_the_poll() {
     // Let the first (empty) pass finish so the task is asleep.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
-    let id = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": general, "text": "now"}),
-    );
+    let id = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": general, "text": "now"}),
+        )
+        .await;
     let entries = s.settled(&[id]).await;
     let elapsed = started.elapsed();
     delivery.stop().await;
@@ -399,18 +433,22 @@ async fn posts_to_one_channel_are_paced() {
         post_interval: interval,
         ..fast_delivery()
     };
-    let paced: Vec<i64> = (0..3)
-        .map(|i| {
+    let mut paced: Vec<i64> = Vec::new();
+    for i in 0..3 {
+        paced.push(
             s.enqueue(
                 "chat.postMessage",
                 json!({"channel": general, "text": i.to_string()}),
             )
-        })
-        .collect();
-    let other = s.enqueue(
-        "chat.postMessage",
-        json!({"channel": random, "text": "other"}),
-    );
+            .await,
+        );
+    }
+    let other = s
+        .enqueue(
+            "chat.postMessage",
+            json!({"channel": random, "text": "other"}),
+        )
+        .await;
     let started = Instant::now();
     let delivery = s.start(config);
     // Another channel does not queue behind the paced one.

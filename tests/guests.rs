@@ -93,7 +93,9 @@ async fn a_component_built_against_the_first_contract_still_loads_and_answers() 
     let entry = snapshot.apps.get("hello").expect("the fixture is listed");
     assert!(entry.last_error.is_none(), "{:?}", entry.last_error);
     assert_eq!(
-        reply_text(&runtime, "/hello old friend", "U1").await.unwrap(),
+        reply_text(&runtime, "/hello old friend", "U1")
+            .await
+            .unwrap(),
         "Hello, old friend! You have said hello 1 time(s)."
     );
     assert_eq!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use botyard::runtime::watcher;
+use botyard::routing::watcher;
 use support::{TestHost, guest_component, reply_text};
 
 /// The greeting compiled into examples/hello-rust; each derived version
@@ -164,8 +164,8 @@ async fn a_broken_version_leaves_the_previous_one_serving() {
 }
 
 /// Waits for a new last error on `app`, clearing the old one's claim to newness by time.
-async fn wait_for_error(runtime: &botyard::runtime::Runtime, app: &str) -> String {
-    let since = botyard::capabilities::clock::now_ms();
+async fn wait_for_error(runtime: &botyard::routing::Apps, app: &str) -> String {
+    let since = botyard::contract::time::now_ms();
     let started = Instant::now();
     loop {
         if let Some(err) = runtime

@@ -6,9 +6,10 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
-use botyard::runtime::CallError;
-use botyard::runtime::bindings::types::{ActionResponse, Event, Tick, Visibility};
-use botyard::runtime::invoke::{InvokeError, Request, Response};
+use botyard::contract::bindings::types::{ActionResponse, Event, Tick, Visibility};
+use botyard::contract::request::{Request, Response};
+use botyard::routing::CallError;
+use botyard::runtime::invoke::InvokeError;
 use serde_json::{Value, json};
 use support::requests::{
     check_hello_counts_and_clicks, check_kit_modal_submissions, click, command, hello_blocks,
@@ -84,9 +85,18 @@ async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
 
     // The same keys as hello-rust, so the starters are interchangeable.
     let storage = runtime.storage();
-    assert_eq!(storage.kv_get("hello", "calls/U1").unwrap().unwrap(), b"2");
-    assert_eq!(storage.kv_get("hello", "clicks/U1").unwrap().unwrap(), b"2");
-    assert_eq!(storage.kv_get("hello", "clicks/U2").unwrap().unwrap(), b"1");
+    assert_eq!(
+        storage.kv_get("hello", "calls/U1").await.unwrap().unwrap(),
+        b"2"
+    );
+    assert_eq!(
+        storage.kv_get("hello", "clicks/U1").await.unwrap().unwrap(),
+        b"2"
+    );
+    assert_eq!(
+        storage.kv_get("hello", "clicks/U2").await.unwrap().unwrap(),
+        b"1"
+    );
 
     // The SDK imports every capability; the build keeps only what hello uses,
     // so it needs the same grants as hello-rust.
@@ -289,9 +299,19 @@ async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
             "clockOk": true,
         })
     );
-    let stored = runtime.storage().kv_get("kit", "voters").unwrap().unwrap();
+    let stored = runtime
+        .storage()
+        .kv_get("kit", "voters")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, br#"["U1","U2"]"#);
-    let stored = runtime.storage().kv_get("kit", "utf8").unwrap().unwrap();
+    let stored = runtime
+        .storage()
+        .kv_get("kit", "utf8")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, "ÿ ✓ 😀".as_bytes(), "the SDK stores text as UTF-8");
 
     // A string is an ephemeral reply; a thrown error reaches the user as the

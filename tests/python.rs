@@ -6,10 +6,10 @@ mod support;
 use std::net::TcpListener;
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
-use botyard::runtime::CallError;
-use botyard::runtime::bindings::types::{CommandRequest, Tick};
+use botyard::contract::bindings::types::{CommandRequest, Tick};
+use botyard::contract::request::{Request, Response};
+use botyard::routing::CallError;
 use botyard::runtime::invoke::InvokeError;
-use botyard::runtime::invoke::{Request, Response};
 use serde_json::{Value, json};
 use support::requests::{
     check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
@@ -34,8 +34,14 @@ async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
 
     // The same keys as hello-rust, so the starters are interchangeable.
     let storage = runtime.storage();
-    assert_eq!(storage.kv_get("hello", "calls/U1").unwrap().unwrap(), b"2");
-    assert_eq!(storage.kv_get("hello", "clicks/U2").unwrap().unwrap(), b"1");
+    assert_eq!(
+        storage.kv_get("hello", "calls/U1").await.unwrap().unwrap(),
+        b"2"
+    );
+    assert_eq!(
+        storage.kv_get("hello", "clicks/U2").await.unwrap().unwrap(),
+        b"1"
+    );
 }
 
 #[test]
@@ -166,7 +172,12 @@ async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
             "clock_ok": true,
         })
     );
-    let stored = runtime.storage().kv_get("kit", "voters").unwrap().unwrap();
+    let stored = runtime
+        .storage()
+        .kv_get("kit", "voters")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, br#"["U1","U2"]"#);
 
     // A string answer is an ephemeral reply; botyard.Error reaches the user

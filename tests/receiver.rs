@@ -12,15 +12,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::post;
-use botyard::capabilities::HostState;
-use botyard::runtime::Runtime;
-use botyard::runtime::app::NativeApp;
-use botyard::runtime::bindings::types::{
+use botyard::capabilities::Invocation;
+use botyard::contract::bindings::types::{
     ActionResponse, AppInfo, CommandSpec, FieldError, Message, Reply, ViewResponse, Visibility,
 };
-use botyard::runtime::invoke::{Request, Response};
-use botyard::slack::receiver::{self, ReceiverConfig};
+use botyard::contract::description::Description;
+use botyard::contract::request::{Request, Response};
+use botyard::inbound::http::{self as receiver, ReceiverConfig};
+use botyard::routing::Apps;
+use botyard::runtime::app::NativeApp;
 use botyard::slack::signature;
+use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use support::TestHost;
 use tokio::sync::mpsc;
@@ -43,8 +45,8 @@ struct Mimic {
 }
 
 impl NativeApp for Mimic {
-    fn describe(&self) -> AppInfo {
-        AppInfo {
+    fn describe(&self) -> Description {
+        let info = AppInfo {
             name: "mimic".into(),
             description: "posts hello's action id as its own".into(),
             commands: vec![CommandSpec {
@@ -55,10 +57,24 @@ impl NativeApp for Mimic {
             subcommands: vec![],
             events: vec!["app_mention".into()],
             schedules: vec![],
+        };
+        Description {
+            info,
+            shortcuts: vec![],
         }
     }
 
-    fn handle(&self, _: &mut HostState, request: Request) -> Result<Response, String> {
+    fn handle<'a>(
+        &'a self,
+        _: &'a mut Invocation,
+        request: Request,
+    ) -> BoxFuture<'a, Result<Response, String>> {
+        Box::pin(async move { self.answer(request) })
+    }
+}
+
+impl Mimic {
+    fn answer(&self, request: Request) -> Result<Response, String> {
         match request {
             Request::Command(_) => Ok(Response::Command(Some(Reply {
                 visibility: Visibility::InChannel,
@@ -110,7 +126,7 @@ impl NativeApp for Mimic {
 /// `response_url` target collecting what is posted to it.
 struct Harness {
     host: TestHost,
-    runtime: Arc<Runtime>,
+    runtime: Arc<Apps>,
     mimic: Arc<Mimic>,
     base: String,
     client: reqwest::Client,
@@ -247,10 +263,12 @@ impl Harness {
         })
     }
 
-    fn audit(&self, app: &str, kind: &str) -> Vec<String> {
+    async fn audit(&self, app: &str, kind: &str) -> Vec<String> {
         self.runtime
             .storage()
-            .recent_invocations(Some(app), 1000)
+            .audit
+            .recent(Some(app), 1000)
+            .await
             .unwrap()
             .into_iter()
             .filter(|r| r.kind == kind)
@@ -259,21 +277,21 @@ impl Harness {
     }
 
     /// Every row of every table, plus what the public storage API shows.
-    fn database(&self) -> Vec<String> {
+    async fn database(&self) -> Vec<String> {
         let storage = self.runtime.storage();
         let mut state = dump(&self.host.data_dir().join("botyard.db"));
         state.push(format!(
             "{:?}",
-            storage.recent_invocations(None, 10_000).unwrap()
+            storage.audit.recent(None, 10_000).await.unwrap()
         ));
         state.push(format!(
             "{:?}",
-            storage.outbox_entries(None, 0, 10_000).unwrap()
+            storage.outbox.entries(None, 0, 10_000).await.unwrap()
         ));
         for app in ["hello", "sleeper", "mimic"] {
             state.push(format!(
                 "{app}: {:?}",
-                storage.kv_list(app, "", 10_000).unwrap()
+                storage.kv_list(app, "", 10_000).await.unwrap()
             ));
         }
         state
@@ -343,8 +361,8 @@ async fn bad_input_gets_the_right_status_and_leaves_nothing_behind() {
             .status(),
         200
     );
-    wait_until(|| h.audit("mimic", "event").len() == 1).await;
-    let before = h.database();
+    wait_until(|| async { h.audit("mimic", "event").await.len() == 1 }).await;
+    let before = h.database().await;
 
     let command = b"team_id=T1&channel_id=C1&user_id=U1&command=%2Fhello&text=x".to_vec();
     let event = event_body("Ev1", "app_mention").to_string().into_bytes();
@@ -540,7 +558,7 @@ async fn bad_input_gets_the_right_status_and_leaves_nothing_behind() {
 
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        h.database(),
+        h.database().await,
         before,
         "a rejected request changed the database"
     );
@@ -549,7 +567,7 @@ async fn bad_input_gets_the_right_status_and_leaves_nothing_behind() {
         1,
         "a rejected event ran"
     );
-    assert!(!h.runtime.storage().event_seen("Ev1").unwrap());
+    assert!(!h.runtime.storage().events.seen("Ev1").await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -588,7 +606,7 @@ async fn a_button_click_reaches_the_app_that_posted_it() {
         posted["blocks"][1]["elements"][0]["action_id"],
         "hello.count"
     );
-    assert_eq!(h.audit("hello", "action"), ["count"]);
+    assert_eq!(h.audit("hello", "action").await, ["count"]);
 
     // An app's error reaches the user as a short ephemeral message.
     h.interact(h.block_actions("hello.nope")).await;
@@ -618,7 +636,7 @@ async fn a_crafted_action_id_cannot_reach_another_app() {
     assert_eq!(*h.mimic.actions.lock().unwrap(), ["hello.count"]);
 
     // Ids no loaded app owns are refused without invoking anything.
-    let before = h.database();
+    let before = h.database().await;
     for id in ["count", "ghost.count", "Hello.count"] {
         let response = h.interact(h.block_actions(id)).await;
         assert_eq!(response.status(), 200, "{id}");
@@ -630,8 +648,8 @@ async fn a_crafted_action_id_cannot_reach_another_app() {
         posted["text"].as_str().unwrap().contains("`ghost`"),
         "{posted}"
     );
-    assert_eq!(h.database(), before, "a refused click invoked an app");
-    assert!(h.audit("hello", "action").is_empty());
+    assert_eq!(h.database().await, before, "a refused click invoked an app");
+    assert!(h.audit("hello", "action").await.is_empty());
     assert_eq!(h.mimic.actions.lock().unwrap().len(), 1);
 }
 
@@ -645,16 +663,16 @@ async fn an_event_retried_by_slack_runs_once() {
         assert_eq!(h.event(&body, Some(retry)).await.status(), 200);
     }
     assert!(started.elapsed() < Duration::from_secs(2));
-    wait_until(|| h.mimic.events.load(Ordering::SeqCst) >= 1).await;
+    wait_until(|| async { h.mimic.events.load(Ordering::SeqCst) >= 1 }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.mimic.events.load(Ordering::SeqCst), 1);
-    assert_eq!(h.audit("mimic", "event"), ["app_mention Ev42"]);
-    assert!(h.runtime.storage().event_seen("Ev42").unwrap());
+    assert_eq!(h.audit("mimic", "event").await, ["app_mention Ev42"]);
+    assert!(h.runtime.storage().events.seen("Ev42").await.unwrap());
 
     // Another id runs; an event type nobody subscribes to runs nothing.
     h.event(&event_body("Ev43", "app_mention"), None).await;
     h.event(&event_body("Ev44", "reaction_added"), None).await;
-    wait_until(|| h.mimic.events.load(Ordering::SeqCst) >= 2).await;
+    wait_until(|| async { h.mimic.events.load(Ordering::SeqCst) >= 2 }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.mimic.events.load(Ordering::SeqCst), 2);
 }
@@ -730,9 +748,9 @@ async fn a_modal_submission_gets_its_response_action() {
     assert_eq!(h.mimic.submissions.lock().unwrap().len(), 2);
 }
 
-async fn wait_until(condition: impl Fn() -> bool) {
+async fn wait_until<F: std::future::Future<Output = bool>>(condition: impl Fn() -> F) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition() {
+    while !condition().await {
         assert!(Instant::now() < deadline, "condition not met in time");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

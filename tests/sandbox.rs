@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use botyard::contract::request::Response;
+use botyard::routing::{Apps, CallContext, CallError, CommandAnswer};
 use botyard::runtime::app::LoadError;
-use botyard::runtime::invoke::{InvokeError, Response};
-use botyard::runtime::{CallContext, CallError, CommandAnswer, Runtime};
+use botyard::runtime::invoke::InvokeError;
 use support::{TestHost, reply_text};
 
 const CONFIG: &str = r#"
@@ -39,7 +40,7 @@ fn host() -> TestHost {
 }
 
 /// Calls /hello as `user` in a loop until `stop`, checking every answer's count.
-async fn keep_greeting(runtime: Arc<Runtime>, user: &str, stop: Arc<AtomicBool>) -> u64 {
+async fn keep_greeting(runtime: Arc<Apps>, user: &str, stop: Arc<AtomicBool>) -> u64 {
     let mut expected = 0;
     while !stop.load(Ordering::Relaxed) {
         expected += 1;
@@ -55,7 +56,7 @@ async fn keep_greeting(runtime: Arc<Runtime>, user: &str, stop: Arc<AtomicBool>)
     expected
 }
 
-async fn misbehave(runtime: &Runtime, line: &str) -> (InvokeError, Duration) {
+async fn misbehave(runtime: &Apps, line: &str) -> (InvokeError, Duration) {
     let started = Instant::now();
     let err = match reply_text(runtime, line, "U1").await {
         Err(CallError::Invoke(e)) => e,
@@ -117,7 +118,9 @@ async fn misbehaving_guests_are_stopped_while_others_keep_serving() {
     // Every invocation, failed ones included, is in the audit log.
     let audit = runtime
         .storage()
-        .recent_invocations(Some("looper"), 10)
+        .audit
+        .recent(Some("looper"), 10)
+        .await
         .unwrap();
     assert_eq!(audit.len(), 2);
     assert!(audit.iter().all(

@@ -7,20 +7,23 @@ mod support;
 
 use std::sync::Arc;
 
-use botyard::capabilities::HostState;
-use botyard::capabilities::clock::now_ms;
+use botyard::capabilities::Invocation;
+use botyard::contract::bindings::types::{AppInfo, ScheduleSpec};
+use botyard::contract::description::Description;
+use botyard::contract::request::{Request, Response};
+use botyard::contract::time::now_ms;
+use botyard::inbound::scheduler::fire_due;
+use botyard::routing::Apps;
 use botyard::runtime::app::NativeApp;
-use botyard::runtime::bindings::types::{AppInfo, ScheduleSpec};
-use botyard::runtime::invoke::{Request, Response};
-use botyard::runtime::scheduler::fire_due;
+use futures_util::future::BoxFuture;
 use support::TestHost;
 
 /// Counts the ticks it receives per schedule name in its store.
 struct TickCounter;
 
 impl NativeApp for TickCounter {
-    fn describe(&self) -> AppInfo {
-        AppInfo {
+    fn describe(&self) -> Description {
+        let info = AppInfo {
             name: "ticker".into(),
             description: "counts ticks".into(),
             commands: vec![],
@@ -30,24 +33,38 @@ impl NativeApp for TickCounter {
                 name: "every-minute".into(),
                 cron: "* * * * *".into(),
             }],
+        };
+        Description {
+            info,
+            shortcuts: vec![],
         }
     }
 
-    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String> {
-        let Request::Tick(tick) = request else {
-            return Err("ticks only".into());
-        };
-        state
-            .storage
-            .kv_increment(&state.app, &format!("ticks/{}", tick.name), 1)
-            .map_err(|e| e.to_string())?;
-        Ok(Response::Done)
+    fn handle<'a>(
+        &'a self,
+        invocation: &'a mut Invocation,
+        request: Request,
+    ) -> BoxFuture<'a, Result<Response, String>> {
+        Box::pin(async move {
+            let Request::Tick(tick) = request else {
+                return Err("ticks only".into());
+            };
+            let app = invocation.app.clone();
+            invocation
+                .unit()
+                .map_err(|e| e.to_string())?
+                .increment(&app, &format!("ticks/{}", tick.name), 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Response::Done)
+        })
     }
 }
 
-fn ticks(host: &botyard::runtime::Runtime, name: &str) -> Option<String> {
+async fn ticks(host: &Apps, name: &str) -> Option<String> {
     host.storage()
         .kv_get("ticker", &format!("ticks/{name}"))
+        .await
         .unwrap()
         .map(|v| String::from_utf8(v).unwrap())
 }
@@ -62,28 +79,29 @@ async fn one_offs_and_cron_schedules_fire_when_due() {
     let now = now_ms() / 60_000 * 60_000; // on a minute boundary
 
     // A one-off in the future does not fire early; once due it fires once.
-    runtime
-        .storage()
-        .schedule_once("ticker", "reminder", (now + 5_000) as i64)
+    let mut unit = runtime.storage().begin();
+    unit.schedule_once("ticker", "reminder", (now + 5_000) as i64)
+        .await
         .unwrap();
+    unit.commit().await.unwrap();
     fire_due(&runtime, now).await; // also registers the cron schedule, from now
-    assert_eq!(ticks(&runtime, "reminder"), None);
+    assert_eq!(ticks(&runtime, "reminder").await, None);
     assert_eq!(
-        ticks(&runtime, "every-minute"),
+        ticks(&runtime, "every-minute").await,
         None,
         "a new cron schedule starts counting now"
     );
     fire_due(&runtime, now + 5_000).await;
-    assert_eq!(ticks(&runtime, "reminder").as_deref(), Some("1"));
+    assert_eq!(ticks(&runtime, "reminder").await.as_deref(), Some("1"));
 
     // The next minute boundary fires the cron schedule, once.
     fire_due(&runtime, now + 59_000).await;
-    assert_eq!(ticks(&runtime, "every-minute"), None);
+    assert_eq!(ticks(&runtime, "every-minute").await, None);
     fire_due(&runtime, now + 60_000).await;
     fire_due(&runtime, now + 61_000).await;
-    assert_eq!(ticks(&runtime, "every-minute").as_deref(), Some("1"));
+    assert_eq!(ticks(&runtime, "every-minute").await.as_deref(), Some("1"));
     assert_eq!(
-        ticks(&runtime, "reminder").as_deref(),
+        ticks(&runtime, "reminder").await.as_deref(),
         Some("1"),
         "a one-off fires only once"
     );
@@ -91,5 +109,5 @@ async fn one_offs_and_cron_schedules_fire_when_due() {
     // Ten minutes "down": one catch-up tick, not ten.
     fire_due(&runtime, now + 11 * 60_000).await;
     fire_due(&runtime, now + 11 * 60_000 + 1_000).await;
-    assert_eq!(ticks(&runtime, "every-minute").as_deref(), Some("2"));
+    assert_eq!(ticks(&runtime, "every-minute").await.as_deref(), Some("2"));
 }

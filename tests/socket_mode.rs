@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botyard::emulator::{DisconnectReason, Emulator, EmulatorConfig, Fault, Transport};
-use botyard::runtime::Runtime;
-use botyard::slack::receiver::Dispatcher;
-use botyard::slack::socket_mode::{SocketMode, SocketModeConfig};
+use botyard::inbound::dispatch::Dispatcher;
+use botyard::inbound::socket_mode::{SocketMode, SocketModeConfig};
+use botyard::routing::Apps;
 use support::TestHost;
 use tokio::time::timeout;
 
@@ -26,7 +26,7 @@ const BACKOFF: Duration = Duration::from_secs(3);
 
 struct Harness {
     _host: TestHost,
-    _runtime: Arc<Runtime>,
+    _runtime: Arc<Apps>,
     slack: Emulator,
     client: Option<SocketMode>,
 }

@@ -113,15 +113,19 @@ async fn transcript(starter: &str) -> Vec<Value> {
 
     // What the app stored, read from the host's database.
     let storage = Storage::open(&dir.path().join("botyard.db")).unwrap();
-    let keys = storage.kv_list("hello", "", 100).unwrap();
-    let stored: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            let value = storage.kv_get("hello", key).unwrap().unwrap_or_default();
+    let keys = storage.kv_list("hello", "", 100).await.unwrap();
+    let mut stored: Vec<Value> = Vec::new();
+    for key in &keys {
+        let value = storage
+            .kv_get("hello", key)
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        stored.push(
             json!({ "key": key.replace(&alice, "<alice>").replace(&bob, "<bob>"),
-                    "value": String::from_utf8_lossy(&value) })
-        })
-        .collect();
+                            "value": String::from_utf8_lossy(&value) }),
+        );
+    }
     seen_so_far.push(json!({ "store": stored }));
     seen_so_far
 }

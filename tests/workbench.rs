@@ -1,7 +1,8 @@
 //! The workbench in a real headless Chromium, driven over the Chrome
 //! DevTools Protocol: typing, clicking and switching people the way a person
 //! does, and checking what the page shows. Chromium is installed with
-//! apt-get on first use. `benches/workbench.rs` reuses this file's driver.
+//! apt-get on first use (the driver is `support/chrome.rs`).
+//! `benches/workbench.rs` reuses this file's helpers.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -10,379 +11,36 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botyard::config::Config;
-use botyard::runtime::Runtime;
-use botyard::storage::{OutboxStatus, Storage};
+use botyard::host::Host;
+use botyard::routing::Apps;
 use botyard::workbench::{self, Workbench, WorkbenchConfig};
 use serde_json::{Value, json};
 
-use self::chrome::{Browser, Page};
 use self::support::TestHost;
+pub use self::support::chrome;
+use self::support::chrome::{Browser, Page};
 
 /// Every wait in these tests is bounded by this.
 pub const BOUND: Duration = Duration::from_secs(20);
 
-/// A Chromium driver over the DevTools Protocol: one WebSocket to the
-/// browser, one flattened session per page.
-pub mod chrome {
-    use std::collections::HashMap;
-    use std::io::{BufRead, BufReader};
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-
-    use base64::Engine;
-    use futures_util::{SinkExt, StreamExt};
-    use serde_json::{Value, json};
-    use tokio::sync::{mpsc, oneshot};
-    use tokio_tungstenite::tungstenite::Message;
-
-    /// Per DevTools command; page waits have their own bounds.
-    const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
-
-    /// Chromium's executable, installed with apt-get when missing (we run as
-    /// root on the build machines).
-    pub fn chromium() -> PathBuf {
-        install_once("chromium", find)
-    }
-
-    /// Installs Debian `package` unless `probe` finds what it provides;
-    /// parallel tests wait for one install. Returns what `probe` found.
-    pub fn install_once<T: Clone>(package: &str, probe: impl Fn() -> Option<T>) -> T {
-        static INSTALLING: Mutex<()> = Mutex::new(());
-        let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = probe() {
-            return found;
-        }
-        for args in [
-            &["update"][..],
-            &["install", "-y", "--no-install-recommends", package][..],
-        ] {
-            let out = Command::new("apt-get")
-                .args(["-o", "DPkg::Lock::Timeout=300", "-q"])
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null())
-                .output()
-                .expect("running apt-get");
-            assert!(
-                out.status.success(),
-                "apt-get {args:?} failed (the workbench tests need Debian's {package}):\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        probe().unwrap_or_else(|| panic!("{package} is usable after installing it"))
-    }
-
-    fn find() -> Option<PathBuf> {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-            .find(|candidate| candidate.is_file())
-    }
-
-    type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
-
-    /// A headless Chromium, killed when dropped.
-    pub struct Browser {
-        child: Child,
-        _profile: tempfile::TempDir,
-        outgoing: mpsc::UnboundedSender<Message>,
-        pending: Pending,
-        next_id: Arc<AtomicU64>,
-    }
-
-    impl Drop for Browser {
-        fn drop(&mut self) {
-            self.child.kill().ok();
-            self.child.wait().ok();
-        }
-    }
-
-    impl Browser {
-        pub async fn launch() -> Browser {
-            let profile = tempfile::tempdir().unwrap();
-            let mut child = Command::new(chromium())
-                .args([
-                    "--headless=new",
-                    "--remote-debugging-port=0",
-                    // Root cannot use Chromium's sandbox; the pages are our own.
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--no-first-run",
-                    "--no-default-browser-check",
-                    "--disable-background-networking",
-                    "--disable-extensions",
-                    "--hide-scrollbars",
-                    "--force-color-profile=srgb",
-                    "--window-size=1440,900",
-                ])
-                .arg(format!("--user-data-dir={}", profile.path().display()))
-                .arg("about:blank")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("starting chromium");
-            let stderr = child.stderr.take().unwrap();
-            let (tx, rx) = std::sync::mpsc::channel();
-            // Reads until Chromium names its DevTools socket, then keeps
-            // draining so Chromium never blocks on a full pipe.
-            std::thread::spawn(move || {
-                let mut tx = Some(tx);
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(url) = line.split("DevTools listening on ").nth(1)
-                        && let Some(tx) = tx.take()
-                    {
-                        let _ = tx.send(url.trim().to_string());
-                    }
-                }
-            });
-            let url = rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("chromium printed its DevTools address");
-            let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
-                .await
-                .expect("connecting to chromium's DevTools socket");
-            let (mut sink, mut stream) = socket.split();
-            let (outgoing, mut queue) = mpsc::unbounded_channel::<Message>();
-            tokio::spawn(async move {
-                while let Some(message) = queue.recv().await {
-                    if sink.send(message).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            let pending: Pending = Arc::default();
-            let answers = pending.clone();
-            tokio::spawn(async move {
-                while let Some(Ok(message)) = stream.next().await {
-                    let Message::Text(text) = message else {
-                        continue;
-                    };
-                    let Ok(value) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    if let Some(id) = value["id"].as_u64()
-                        && let Some(tx) = answers.lock().unwrap().remove(&id)
-                    {
-                        let _ = tx.send(value);
-                    }
-                }
-            });
-            Browser {
-                child,
-                _profile: profile,
-                outgoing,
-                pending,
-                next_id: Arc::new(AtomicU64::new(1)),
-            }
-        }
-
-        fn client(&self, session: Option<String>) -> Client {
-            Client {
-                outgoing: self.outgoing.clone(),
-                pending: self.pending.clone(),
-                next_id: self.next_id.clone(),
-                session,
-            }
-        }
-
-        /// A new tab of `width`×`height` CSS pixels showing `url`.
-        pub async fn open(&self, url: &str, width: u32, height: u32) -> Page {
-            let browser = self.client(None);
-            let target = browser
-                .call("Target.createTarget", json!({"url": "about:blank"}))
-                .await;
-            let session = browser
-                .call(
-                    "Target.attachToTarget",
-                    json!({"targetId": target["targetId"], "flatten": true}),
-                )
-                .await["sessionId"]
-                .as_str()
-                .expect("a session id")
-                .to_string();
-            let page = Page {
-                client: self.client(Some(session)),
-            };
-            page.client
-                .call(
-                    "Emulation.setDeviceMetricsOverride",
-                    json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
-                )
-                .await;
-            page.client.call("Page.navigate", json!({"url": url})).await;
-            page
-        }
-    }
-
-    #[derive(Clone)]
-    struct Client {
-        outgoing: mpsc::UnboundedSender<Message>,
-        pending: Pending,
-        next_id: Arc<AtomicU64>,
-        session: Option<String>,
-    }
-
-    impl Client {
-        async fn call(&self, method: &str, params: Value) -> Value {
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            self.pending.lock().unwrap().insert(id, tx);
-            let mut command = json!({"id": id, "method": method, "params": params});
-            if let Some(session) = &self.session {
-                command["sessionId"] = json!(session);
-            }
-            self.outgoing
-                .send(Message::Text(command.to_string().into()))
-                .expect("the DevTools socket is open");
-            let answer = tokio::time::timeout(COMMAND_TIMEOUT, rx)
-                .await
-                .unwrap_or_else(|_| panic!("{method} answered within {COMMAND_TIMEOUT:?}"))
-                .expect("chromium answered");
-            if let Some(error) = answer.get("error") {
-                panic!("{method} failed: {error}");
-            }
-            answer["result"].clone()
-        }
-    }
-
-    /// One tab.
-    pub struct Page {
-        client: Client,
-    }
-
-    impl Page {
-        /// Evaluates `expression` (awaiting a promise) and returns its value.
-        pub async fn eval(&self, expression: &str) -> Value {
-            self.try_eval(expression)
-                .await
-                .unwrap_or_else(|e| panic!("page script failed: {e}\n{expression}"))
-        }
-
-        async fn try_eval(&self, expression: &str) -> Result<Value, String> {
-            let result = self
-                .client
-                .call(
-                    "Runtime.evaluate",
-                    json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-                )
-                .await;
-            match result.get("exceptionDetails") {
-                Some(exception) => Err(exception.to_string()),
-                None => Ok(result["result"]["value"].clone()),
-            }
-        }
-
-        /// Polls `expression` until it is truthy; returns its value. A script
-        /// error counts as "not yet" (the page may still be loading).
-        pub async fn wait_for(&self, what: &str, expression: &str, bound: Duration) -> Value {
-            let started = Instant::now();
-            loop {
-                let value = self.try_eval(expression).await;
-                let truthy = match &value {
-                    Ok(Value::Null) | Err(_) => false,
-                    Ok(Value::Bool(b)) => *b,
-                    Ok(Value::Number(n)) => n.as_f64() != Some(0.0),
-                    Ok(Value::String(s)) => !s.is_empty(),
-                    Ok(_) => true,
-                };
-                if truthy {
-                    return value.unwrap_or_default();
-                }
-                assert!(
-                    started.elapsed() < bound,
-                    "timed out after {bound:?} waiting for {what}; last: {value:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        }
-
-        /// Clicks the centre of the first element matching `selector` with
-        /// the mouse, as a person would (it must be visible and on top).
-        pub async fn click(&self, selector: &str) {
-            let at = self
-                .eval(&format!(
-                    "(() => {{ const e = document.querySelector({sel}); if (!e) return null;
-                       e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
-                       const x = r.left + r.width / 2, y = r.top + r.height / 2;
-                       const hit = document.elementFromPoint(x, y);
-                       return {{x, y, onTop: hit === e || e.contains(hit)}}; }})()",
-                    sel = json!(selector)
-                ))
-                .await;
-            assert!(!at.is_null(), "no element matches {selector}");
-            assert_eq!(
-                at["onTop"], true,
-                "{selector} is covered by another element"
-            );
-            for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
-                self.client
-                    .call(
-                        "Input.dispatchMouseEvent",
-                        json!({"type": kind, "x": at["x"], "y": at["y"], "button": "left", "clickCount": 1}),
-                    )
-                    .await;
-            }
-        }
-
-        /// Types `text` into the focused element.
-        pub async fn type_text(&self, text: &str) {
-            self.client
-                .call("Input.insertText", json!({"text": text}))
-                .await;
-        }
-
-        pub async fn press_enter(&self) {
-            for kind in ["keyDown", "keyUp"] {
-                self.client
-                    .call(
-                        "Input.dispatchKeyEvent",
-                        json!({"type": kind, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": if kind == "keyDown" { "\r" } else { "" }}),
-                    )
-                    .await;
-            }
-        }
-
-        /// Saves a PNG of the viewport.
-        pub async fn screenshot(&self, path: &Path) {
-            let shot = self
-                .client
-                .call("Page.captureScreenshot", json!({"format": "png"}))
-                .await;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(shot["data"].as_str().expect("screenshot data"))
-                .expect("screenshot is base64");
-            std::fs::write(path, png).expect("writing the screenshot");
-        }
-    }
+/// A host over `apps` that queues Slack calls for delivery, as `botyard
+/// dev` does. (TestHost's own host keeps them local.)
+pub async fn host(apps: &[(&str, &str)]) -> (TestHost, Host) {
+    let dir = TestHost::new("", apps);
+    let host = dir
+        .builder()
+        .connected()
+        .start()
+        .await
+        .expect("starting the host");
+    (dir, host)
 }
 
-/// A runtime over `apps` that queues Slack calls for delivery, as `botyard
-/// dev` does. (TestHost's own runtime keeps them local.)
-pub async fn runtime(apps: &[(&str, &str)]) -> (TestHost, Arc<Runtime>) {
-    let host = TestHost::new("", apps);
-    let config = Config::parse("", host.data_dir(), &host.apps_dir()).expect("config");
-    let storage = Storage::open(&host.data_dir().join("botyard.db")).expect("database");
-    let runtime = Arc::new(Runtime::new(
-        config,
-        host.data_dir(),
-        storage,
-        OutboxStatus::Pending,
-    ));
-    runtime.load_all().await.expect("loading apps");
-    (host, runtime)
-}
-
-/// The workbench over a runtime, and a browser page on it.
+/// The workbench over a host, and a browser page on it.
 pub struct Session {
-    pub _host: TestHost,
-    pub runtime: Arc<Runtime>,
+    pub _dir: TestHost,
+    pub _host: Host,
+    pub runtime: Arc<Apps>,
     pub bench: Workbench,
     pub page: Page,
     pub _browser: Browser,
@@ -390,23 +48,24 @@ pub struct Session {
 
 /// Starts everything and waits until the page is interactive.
 pub async fn session(apps: &[(&str, &str)], width: u32, height: u32) -> Session {
-    let (host, runtime) = runtime(apps).await;
+    let (dir, mut host) = host(apps).await;
     let browser = Browser::launch().await;
-    let bench = start(runtime.clone()).await;
+    let bench = start(&mut host).await;
     let page = browser.open(bench.url(), width, height).await;
     wait_ready(&page).await;
     Session {
+        _dir: dir,
+        runtime: host.apps().clone(),
         _host: host,
-        runtime,
         bench,
         page,
         _browser: browser,
     }
 }
 
-pub async fn start(runtime: Arc<Runtime>) -> Workbench {
+pub async fn start(host: &mut Host) -> Workbench {
     workbench::start(
-        runtime,
+        host,
         WorkbenchConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..WorkbenchConfig::default()
@@ -1007,10 +666,12 @@ async fn the_app_home_shows_what_was_published_and_its_buttons_act() {
         .await;
     // The click reached hello as a signed block_actions from the Home view.
     let runtime = s.runtime.clone();
-    support::serve::wait_for("hello's action invocation", BOUND, || {
+    support::serve::wait_until("hello's action invocation", BOUND, || async {
         runtime
             .storage()
-            .recent_invocations(Some("hello"), 5)
+            .audit
+            .recent(Some("hello"), 5)
+            .await
             .unwrap()
             .iter()
             .any(|r| r.kind == "action")
@@ -1021,9 +682,9 @@ async fn the_app_home_shows_what_was_published_and_its_buttons_act() {
 
 #[tokio::test]
 async fn the_page_server_is_loopback_self_contained_and_answers_its_own_page_only() {
-    let (_host, runtime) = runtime(&[("hello", "hello-rust")]).await;
+    let (_dir, mut host) = host(&[("hello", "hello-rust")]).await;
     let refused = workbench::start(
-        runtime.clone(),
+        &mut host,
         WorkbenchConfig {
             listen: "0.0.0.0:0".parse().unwrap(),
             ..WorkbenchConfig::default()
@@ -1035,7 +696,7 @@ async fn the_page_server_is_loopback_self_contained_and_answers_its_own_page_onl
         "a public address is refused"
     );
 
-    let bench = start(runtime).await;
+    let bench = start(&mut host).await;
     let url = bench.url().to_string();
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("{url}{path}"));

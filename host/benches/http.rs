@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use botyard::slack::receiver::{ReceiverConfig, router};
+use botyard::inbound::http::{ReceiverConfig, router};
 use botyard::slack::signature;
 use support::{NativeHello, TestHost};
 

@@ -9,8 +9,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use botyard::runtime::invoke::Response;
-use botyard::runtime::{CallContext, CommandAnswer, Runtime, watcher};
+use botyard::contract::request::Response;
+use botyard::routing::{Apps, CallContext, CommandAnswer, watcher};
 use support::{NativeHello, TestHost, guest_component};
 
 struct Stats {
@@ -20,7 +20,7 @@ struct Stats {
 
 /// Alternates guest and native calls after a warm-up of both, so both see the
 /// same database state (WAL size, page cache) and the same machine noise.
-async fn measure_pair(runtime: &Runtime, n: usize) -> (Stats, Stats) {
+async fn measure_pair(runtime: &Apps, n: usize) -> (Stats, Stats) {
     let ctx = CallContext {
         user: "UBENCH".into(),
         channel: "CBENCH".into(),

@@ -25,8 +25,8 @@ use botyard::authoring::SourceApp;
 use botyard::authoring::rebuild::rebuild;
 use botyard::authoring::scaffold::scaffold;
 use botyard::build::{BuildOptions, Language};
+use botyard::routing::{Apps, CallContext, CommandAnswer};
 use botyard::runtime::cache::CodeSource;
-use botyard::runtime::{CallContext, CommandAnswer, Runtime};
 use support::{TestHost, guest_component, reply_text};
 
 const CALLS: usize = 2000;
@@ -82,7 +82,7 @@ fn spread(mut samples: Vec<Duration>) -> (Duration, Duration) {
     )
 }
 
-fn code_source(runtime: &Runtime) -> Option<CodeSource> {
+fn code_source(runtime: &Apps) -> Option<CodeSource> {
     runtime
         .snapshot()
         .app("hello")
@@ -99,7 +99,7 @@ struct Calls {
 }
 
 /// `count` calls after a warm-up, back to back or one every `pace`.
-async fn invocations(runtime: &Runtime, count: usize, pace: Option<Duration>) -> Calls {
+async fn invocations(runtime: &Apps, count: usize, pace: Option<Duration>) -> Calls {
     let ctx = CallContext {
         user: "UBENCH".into(),
         channel: "CBENCH".into(),

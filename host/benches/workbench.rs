@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use workbench_tests::chrome::Browser;
-use workbench_tests::{BOUND, compose, runtime, start, wait_ready};
+use workbench_tests::{BOUND, compose, host, start, wait_ready};
 
 const STARTS: usize = 5;
 const CLICKS: usize = 40;
@@ -51,16 +51,16 @@ fn main() {
 
 async fn run() {
     // Build the guest before anything is timed.
-    workbench_tests::runtime(&[("hello", "hello-rust")]).await;
+    workbench_tests::host(&[("hello", "hello-rust")]).await;
     let browser = Browser::launch().await;
 
     println!("start → page interactive ({STARTS} fresh starts)");
     let mut totals = Vec::new();
     for round in 0..STARTS {
         let started = Instant::now();
-        let (_host, runtime) = runtime(&[("hello", "hello-rust")]).await;
+        let (_dir, mut host) = host(&[("hello", "hello-rust")]).await;
         let loaded = started.elapsed();
-        let bench = start(runtime).await;
+        let bench = start(&mut host).await;
         let serving = started.elapsed();
         let page = browser.open(bench.url(), 1280, 800).await;
         wait_ready(&page).await;
@@ -85,8 +85,8 @@ async fn run() {
     );
 
     println!("click → redraw of the updated message ({CLICKS} clicks)");
-    let (_host, runtime) = runtime(&[("hello", "hello-rust")]).await;
-    let bench = start(runtime).await;
+    let (_dir, mut host) = host(&[("hello", "hello-rust")]).await;
+    let bench = start(&mut host).await;
     let page = browser.open(bench.url(), 1280, 800).await;
     wait_ready(&page).await;
     compose(&page, "/hello").await;

@@ -23,6 +23,10 @@
 //!
 //! An app may also have `<apps_dir>/<id>.toml` with limits (not grants: the
 //! operator decides those, not whoever drops files into the apps directory).
+//!
+//! A capability with settings of its own reads them from
+//! `[apps.<id>.<capability>]`; each capability parses its own section (see
+//! [`crate::capabilities::Capability::AppConfig`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,8 +34,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::capabilities::{Capability, Grants};
-use crate::runtime::limits::{LimitOverrides, Limits};
+use crate::capabilities::{self, AppConfigs};
+use crate::contract::grants::Grants;
+use crate::contract::limits::{LimitOverrides, Limits};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -92,23 +97,39 @@ impl Default for SlackConfig {
 }
 
 /// `[apps.<id>]` in `botyard.toml`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Default)]
 pub struct AppConfig {
+    /// `None`: the capabilities granted by default.
     pub grants: Option<Grants>,
-    pub deadline_ms: Option<u64>,
-    pub memory_mib: Option<u64>,
-    pub wasm_stack_kib: Option<u64>,
-    pub ready_instances: Option<u64>,
+    pub limits: LimitOverrides,
+    /// The capabilities' own sections, `[apps.<id>.<capability>]`.
+    pub capabilities: AppConfigs,
 }
 
-impl AppConfig {
-    fn limit_overrides(&self) -> LimitOverrides {
-        LimitOverrides {
-            deadline_ms: self.deadline_ms,
-            memory_mib: self.memory_mib,
-            wasm_stack_kib: self.wasm_stack_kib,
-            ready_instances: self.ready_instances,
+impl std::fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("grants", &self.grants)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the runtime needs to know about one app from the operator.
+#[derive(Clone)]
+pub struct AppSettings {
+    pub grants: Grants,
+    pub limits: Limits,
+    pub capabilities: AppConfigs,
+}
+
+impl AppSettings {
+    /// What an app gets when `botyard.toml` says nothing about it.
+    pub fn defaults() -> AppSettings {
+        AppSettings {
+            grants: capabilities::default_grants(),
+            limits: Limits::default(),
+            capabilities: AppConfigs::default(),
         }
     }
 }
@@ -120,14 +141,61 @@ struct ConfigFile {
     #[serde(default)]
     limits: LimitOverrides,
     #[serde(default)]
-    apps: BTreeMap<String, AppConfig>,
+    apps: BTreeMap<String, toml::Table>,
     #[serde(default)]
     slack: SlackConfig,
 }
 
-/// What an app gets when `botyard.toml` says nothing about it.
-pub fn default_grants() -> Grants {
-    Capability::ALL.into_iter().collect()
+/// The keys of `[apps.<id>]` that are limits.
+const LIMIT_KEYS: [&str; 4] = [
+    "deadline_ms",
+    "memory_mib",
+    "wasm_stack_kib",
+    "ready_instances",
+];
+
+/// Parses `[apps.<id>]`: grants, limits, and the capabilities' sections.
+fn app_config(id: &str, table: &toml::Table) -> Result<AppConfig, String> {
+    let (capabilities, rest) = AppConfigs::parse(id, table).map_err(|e| e.to_string())?;
+    let mut grants = None;
+    let mut limits = toml::Table::new();
+    for key in rest {
+        let value = &table[&key];
+        match key.as_str() {
+            "grants" => {
+                let names: Vec<String> = value
+                    .clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| format!("[apps.{id}] grants: {}", e.message()))?;
+                let mut set = Grants::new();
+                for name in names {
+                    set.insert(
+                        capabilities::name(&name)
+                            .map_err(|e| format!("[apps.{id}] grants: {e}"))?,
+                    );
+                }
+                grants = Some(set);
+            }
+            k if LIMIT_KEYS.contains(&k) => {
+                limits.insert(key.clone(), value.clone());
+            }
+            other => {
+                return Err(format!(
+                    "[apps.{id}]: unknown key `{other}`; expected grants, {}, or a capability's section ({})",
+                    LIMIT_KEYS.join(", "),
+                    capabilities::NAMES.join(", ")
+                ));
+            }
+        }
+    }
+    let limits: LimitOverrides = limits
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("[apps.{id}]: {}", e.message()))?;
+    Ok(AppConfig {
+        grants,
+        limits,
+        capabilities,
+    })
 }
 
 impl Config {
@@ -169,17 +237,20 @@ impl Config {
                 file.slack.connections
             ));
         }
-        for (id, app) in &file.apps {
-            app.limit_overrides()
+        let mut apps = BTreeMap::new();
+        for (id, table) in &file.apps {
+            let app = app_config(id, table)?;
+            app.limits
                 .apply(default_limits)
                 .map_err(|e| format!("[apps.{id}]: {e}"))?;
+            apps.insert(id.clone(), app);
         }
         Ok(Config {
             apps_dir: file
                 .apps_dir
                 .map_or_else(|| default_apps_dir.to_path_buf(), |dir| base.join(dir)),
             default_limits,
-            apps: file.apps,
+            apps,
             slack: file.slack,
             compile_cache_dir: None,
         })
@@ -189,7 +260,21 @@ impl Config {
         self.apps
             .get(app)
             .and_then(|a| a.grants.clone())
-            .unwrap_or_else(default_grants)
+            .unwrap_or_else(capabilities::default_grants)
+    }
+
+    /// Everything the runtime needs for `app`: grants, limits (see
+    /// [`Config::limits_for`]) and its capability sections.
+    pub fn settings_for(&self, app: &str) -> Result<AppSettings, ConfigError> {
+        Ok(AppSettings {
+            grants: self.grants_for(app),
+            limits: self.limits_for(app)?,
+            capabilities: self
+                .apps
+                .get(app)
+                .map(|a| a.capabilities.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// Limits for `app`: defaults, then `[apps.<id>]`, then `<apps_dir>/<id>.toml`.
@@ -197,7 +282,7 @@ impl Config {
         let mut limits = self.default_limits;
         if let Some(cfg) = self.apps.get(app) {
             limits = cfg
-                .limit_overrides()
+                .limits
                 .apply(limits)
                 .expect("validated in Config::parse");
         }
@@ -243,11 +328,8 @@ mod tests {
         let hello = cfg.limits_for("hello").unwrap();
         assert_eq!(hello.deadline, Duration::from_millis(1000));
         assert_eq!(hello.memory_bytes, 8 << 20);
-        assert_eq!(
-            cfg.grants_for("hello"),
-            [Capability::Store].into_iter().collect()
-        );
-        assert_eq!(cfg.grants_for("other"), default_grants());
+        assert_eq!(cfg.grants_for("hello"), ["store"].into_iter().collect());
+        assert_eq!(cfg.grants_for("other"), capabilities::default_grants());
 
         std::fs::create_dir_all(&cfg.apps_dir).unwrap();
         std::fs::write(cfg.apps_dir.join("hello.toml"), "deadline_ms = 300\n").unwrap();
@@ -273,7 +355,16 @@ mod tests {
                 .unwrap_err()
                 .contains("grant")
         );
-        assert!(parse("[apps.x]\ngrants = [\"files\"]\n").is_err());
+        let unknown = parse("[apps.x]\ngrants = [\"files\"]\n").unwrap_err();
+        assert!(
+            unknown.contains("`files`") && unknown.contains("store"),
+            "{unknown}"
+        );
+        assert!(
+            parse("[apps.x.store]\nquota = 1\n")
+                .unwrap_err()
+                .contains("[apps.x.store]")
+        );
         assert!(
             parse("[limits]\ndeadline_ms = 0\n")
                 .unwrap_err()

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use botyard::config::Config;
-use botyard::runtime::invoke::Response;
-use botyard::runtime::{CallContext, CallError, CommandAnswer, Runtime};
-use botyard::storage::{OutboxStatus, Storage};
+use botyard::contract::request::Response;
+use botyard::host::{Host, HostBuilder};
+use botyard::routing::{Apps, CallContext, CallError, CommandAnswer};
 
 use super::guest_component;
 
@@ -63,29 +63,30 @@ impl TestHost {
         self.dir.path().join("apps")
     }
 
-    /// Starts a host over this directory and loads its apps. Calling it again
-    /// is a restart: same database, same apps directory, fresh everything else.
-    pub async fn start(&self) -> Arc<Runtime> {
+    /// A host over this directory, to add to (natives, hooks) and start.
+    pub fn builder(&self) -> HostBuilder {
         let mut config =
             Config::parse(&self.config, self.data_dir(), &self.apps_dir()).expect("test config");
         if self.shared_compile_cache {
             config.compile_cache_dir = Some(super::compile_cache_dir());
         }
-        let storage =
-            Storage::open(&self.data_dir().join("botyard.db")).expect("opening the database");
-        let runtime = Arc::new(Runtime::new(
-            config,
-            self.data_dir(),
-            storage,
-            OutboxStatus::Local,
-        ));
-        runtime.load_all().await.expect("loading apps");
-        runtime
+        Host::builder(config, self.data_dir())
+    }
+
+    /// Starts a host over this directory and loads its apps. Calling it again
+    /// is a restart: same database, same apps directory, fresh everything else.
+    pub async fn start(&self) -> Arc<Apps> {
+        self.builder()
+            .start()
+            .await
+            .expect("starting the host")
+            .apps()
+            .clone()
     }
 }
 
 /// Runs `line` as `user` in channel C1 and returns the reply's text.
-pub async fn reply_text(runtime: &Runtime, line: &str, user: &str) -> Result<String, CallError> {
+pub async fn reply_text(runtime: &Apps, line: &str, user: &str) -> Result<String, CallError> {
     let ctx = CallContext {
         user: user.into(),
         channel: "C1".into(),

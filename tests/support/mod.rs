@@ -3,6 +3,7 @@
 //! every binary.
 #![allow(dead_code, unused_imports)]
 
+pub mod chrome;
 mod host;
 mod native;
 pub mod requests;

@@ -1,12 +1,12 @@
 //! Requests the end-to-end tests send straight to the runtime, and the
 //! checks every guest language's SDK test guest (`kit`) must pass alike.
 
-use botyard::runtime::Runtime;
-use botyard::runtime::bindings::types::{
+use botyard::contract::bindings::types::{
     ActionRequest, ActionResponse, CommandRequest, InvocationContext, MessageRef, ViewResponse,
     ViewSubmission,
 };
-use botyard::runtime::invoke::{Request, Response};
+use botyard::contract::request::{Request, Response};
+use botyard::routing::Apps;
 use serde_json::{Value, json};
 
 use super::reply_text;
@@ -35,7 +35,7 @@ pub fn click(action_id: &str, user: &str) -> Request {
 }
 
 /// `/<app> <text>` as U1, straight to app `app`.
-pub async fn command(runtime: &Runtime, app: &str, text: &str) -> Response {
+pub async fn command(runtime: &Apps, app: &str, text: &str) -> Response {
     let request = Request::Command(CommandRequest {
         command: format!("/{app}"),
         subcommand: None,
@@ -92,7 +92,7 @@ pub fn kit_order_modal() -> Value {
 
 /// The `kit` guest's modal: submitted without a name it answers a field
 /// error; with one, a replacement view thanking them.
-pub async fn check_kit_modal_submissions(runtime: &Runtime) {
+pub async fn check_kit_modal_submissions(runtime: &Apps) {
     let submit = |name: Option<&str>| {
         let value = name.map_or(Value::Null, |n| json!(n));
         Request::ViewSubmission(ViewSubmission {
@@ -126,7 +126,7 @@ pub async fn check_kit_modal_submissions(runtime: &Runtime) {
 /// A hello starter app `hello` whose U1 has said hello once already: calls
 /// and clicks count per user, and a click rewrites the message with
 /// hello-rust's blocks.
-pub async fn check_hello_counts_and_clicks(runtime: &Runtime) {
+pub async fn check_hello_counts_and_clicks(runtime: &Apps) {
     assert_eq!(
         reply_text(runtime, "/hello", "U1").await.unwrap(),
         "Hello, <@U1>! You have said hello 2 time(s)."

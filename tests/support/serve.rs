@@ -141,6 +141,19 @@ pub async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> b
     }
 }
 
+/// [`wait_for`], for conditions that must await (storage reads).
+pub async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut done: impl FnMut() -> F,
+) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Every `action_id` anywhere in a block tree, with the element's `value`.
 pub fn action_ids(blocks: &Value, found: &mut Vec<(String, Option<String>)>) {
     match blocks {

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::SourceApp;
 use crate::build::{BuildError, BuildOptions, build_guest};
-use crate::runtime::Runtime;
+use crate::routing::Apps;
 
 /// Quiet time after the last saved file before building: editors save in
 /// several steps, and a build of half a save only reports a bogus error.
@@ -77,11 +77,11 @@ pub async fn build_off_thread(
 
 /// Builds `app`, installs it and reloads it at once (rather than waiting for
 /// the apps directory watcher); on failure records the error on the app.
-pub async fn rebuild(runtime: &Runtime, app: &SourceApp, opts: &BuildOptions) -> bool {
+pub async fn rebuild(apps: &Apps, app: &SourceApp, opts: &BuildOptions) -> bool {
     let started = Instant::now();
     eprintln!("botyard dev: building {} ({}) …", app.id, app.dir.display());
-    match build_off_thread(app, opts, &runtime.config().apps_dir).await {
-        Ok(_) => match runtime.reload(&app.id).await {
+    match build_off_thread(app, opts, &apps.config().apps_dir).await {
+        Ok(_) => match apps.reload(&app.id).await {
             Ok(_) => {
                 eprintln!(
                     "botyard dev: {} is answering with the new build ({} ms)",
@@ -100,7 +100,7 @@ pub async fn rebuild(runtime: &Runtime, app: &SourceApp, opts: &BuildOptions) ->
                 "botyard dev: {} failed to build; the previous version keeps serving.\n{e}",
                 app.id
             );
-            runtime.record_failure(&app.id, format!("build failed: {e}"));
+            apps.record_failure(&app.id, format!("build failed: {e}"));
             false
         }
     }
@@ -121,11 +121,11 @@ impl Drop for SourceWatch {
 /// Watches every app's source directory and rebuilds an app when one of its
 /// source files changes. Builds run one at a time, in the order saved.
 pub fn watch_sources(
-    runtime: Arc<Runtime>,
-    apps: Vec<SourceApp>,
+    apps: Arc<Apps>,
+    sources: Vec<SourceApp>,
     opts: BuildOptions,
 ) -> notify::Result<SourceWatch> {
-    let dirs: BTreeMap<PathBuf, SourceApp> = apps
+    let dirs: BTreeMap<PathBuf, SourceApp> = sources
         .into_iter()
         .filter_map(|app| Some((app.dir.canonicalize().ok()?, app)))
         .collect();
@@ -156,7 +156,7 @@ pub fn watch_sources(
             }
             for root in changed {
                 if let Some(app) = dirs.get(&root) {
-                    rebuild(&runtime, app, &opts).await;
+                    rebuild(&apps, app, &opts).await;
                 }
             }
         }

@@ -1,15 +1,17 @@
 //! `log`: an app's log lines, emitted as `tracing` events tagged with the app
 //! (the invocation span adds user, command and version) and kept, the most
-//! recent per app, for `botyard dev`'s apps panel.
+//! recent per app, for `botyard dev`'s apps panel. WASI guests' stdout and
+//! stderr come through the same [`Sink`] (see [`super::wasi`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use wasmtime::component::Linker;
 
-use super::HostState;
-use crate::capabilities::clock::now_ms;
-use crate::runtime::bindings::log::{self, Level};
+use super::{Capability, Ctx, CtxOf, Host, NoConfig, Services, ctx};
+use crate::contract::bindings::log::{self, Level};
+use crate::contract::time::now_ms;
 
 /// Lines kept per app in [`AppLogs`]; older ones are dropped first.
 pub const KEPT_LINES_PER_APP: usize = 200;
@@ -21,6 +23,40 @@ const MAX_LINE_BYTES: usize = 8 * 1024;
 /// Lines one invocation may log; past it lines are dropped (and that is said
 /// once), so a guest cannot flood the host's logs with many calls either.
 pub const MAX_LINES_PER_INVOCATION: u32 = 1000;
+
+pub struct Log;
+
+pub struct LogState;
+
+impl Capability for Log {
+    const NAME: &'static str = "log";
+    const DEFAULT_GRANTED: bool = true;
+    type AppConfig = NoConfig;
+    type AppState = ();
+    type InstanceState = LogState;
+
+    fn new(_: &Services) -> Self {
+        Log
+    }
+
+    fn load(&self, _: &Arc<str>, _: &NoConfig) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn instance(&self, _: &Arc<()>) -> LogState {
+        LogState
+    }
+
+    fn link<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        log::add_to_linker::<T, CtxOf<LogState>>(linker, ctx::<T, Log>)
+    }
+}
+
+impl log::Host for Ctx<'_, LogState> {
+    fn write(&mut self, level: Level, message: String) {
+        self.invocation.log.write(level, message);
+    }
+}
 
 /// One line an app logged (through `log` or, for WASI guests, stdout/stderr).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,15 +96,20 @@ impl AppLogs {
     }
 }
 
-/// Per-invocation log state.
-pub struct LogState {
-    lines: u32,
+/// One invocation's way into its app's log, with the invocation's budget.
+pub struct Sink {
+    app: Arc<str>,
     logs: AppLogs,
+    lines: u32,
 }
 
-impl LogState {
-    pub fn new(logs: AppLogs) -> Self {
-        LogState { lines: 0, logs }
+impl Sink {
+    pub fn new(app: Arc<str>, logs: AppLogs) -> Self {
+        Sink {
+            app,
+            logs,
+            lines: 0,
+        }
     }
 
     /// Counts a line; whether it may be written.
@@ -81,19 +122,11 @@ impl LogState {
     fn first_refused(&self) -> bool {
         self.lines == MAX_LINES_PER_INVOCATION + 1
     }
-}
 
-impl log::Host for HostState {
-    fn write(&mut self, level: Level, message: String) {
-        self.log_line(level, message);
-    }
-}
-
-impl HostState {
     /// Writes one of the app's log lines, within the per-invocation limits.
-    pub fn log_line(&mut self, level: Level, mut message: String) {
-        if !self.log.admit() {
-            if self.log.first_refused() {
+    pub fn write(&mut self, level: Level, mut message: String) {
+        if !self.admit() {
+            if self.first_refused() {
                 tracing::warn!(
                     target: "botyard::app",
                     app = &*self.app,
@@ -129,7 +162,7 @@ impl HostState {
                 "error"
             }
         };
-        self.log.logs.push(&self.app, level, message);
+        self.logs.push(&self.app, level, message);
     }
 }
 
@@ -139,7 +172,7 @@ mod tests {
 
     #[test]
     fn an_invocation_may_log_a_bounded_number_of_lines() {
-        let mut state = LogState::new(AppLogs::default());
+        let mut state = Sink::new("app".into(), AppLogs::default());
         assert!((0..MAX_LINES_PER_INVOCATION).all(|_| state.admit()));
         assert!(!state.admit());
         assert!(state.first_refused());

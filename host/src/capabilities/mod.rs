@@ -1,7 +1,22 @@
-//! Host capabilities: one file per imported WIT interface, each holding its
-//! host implementation and its per-invocation state (Spin's "factors" are the
-//! model). A capability is granted per app in `botyard.toml`; an app whose
-//! component imports an interface it was not granted is refused at load.
+//! Host capabilities: what an app may import, one file each, all on one
+//! trait ([`Capability`]) — Spin's "factors" are the model.
+//!
+//! A capability says, in its own file and nowhere else: its name (which is
+//! its grant and its WIT interface), whether apps get it when the operator
+//! says nothing (only the first five; everything new is opt-in), its
+//! per-app configuration section (`[apps.<id>.<name>]`), its per-app state
+//! (resolved when a version loads), its per-invocation state, how it binds
+//! to the invocation (who acts), how its interface is linked (on its own,
+//! through a projection of the store's data), and the Slack scopes the app
+//! manifest must ask for. The registration list at the bottom of this file
+//! generates everything that spans all capabilities.
+//!
+//! What every capability shares in one invocation lives in [`Invocation`]:
+//! the app's identity, the unit of work its writes go into, who acts, the
+//! Slack calls queued so far, and the app's log.
+//!
+//! Adding a capability is one file implementing [`Capability`] plus one line
+//! in [`registered!`] (and its WIT interface and SDK wrappers).
 
 pub mod clock;
 pub mod log;
@@ -10,111 +25,394 @@ pub mod slack;
 pub mod store;
 pub mod wasi;
 
-use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use wasmtime::component::{HasData, Linker};
 
-use crate::runtime::limits::MemoryCap;
-use crate::storage::Storage;
+use crate::contract::bindings::types::InvocationContext;
+use crate::contract::grants::Grants;
+use crate::slack::web_api::WebApi;
+use crate::storage::{OutboxStatus, Storage, Unit};
 
-/// One importable interface of `botyard:app`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Capability {
-    Slack,
-    Store,
-    Schedule,
-    Log,
-    Clock,
-}
+/// One importable interface of `botyard:app`, and everything the host does
+/// to provide it.
+pub trait Capability: Send + Sync + Sized + 'static {
+    /// The WIT interface (`store` for `botyard:app/store`), which is also
+    /// the grant's name in `botyard.toml`.
+    const NAME: &'static str;
+    /// Whether an app the operator says nothing about gets it. Only the
+    /// original five are; every capability added since is opt-in, so a new
+    /// power never reaches an app silently.
+    const DEFAULT_GRANTED: bool = false;
+    /// Slack bot scopes an app granted this capability needs; the generated
+    /// manifest asks for them.
+    const SLACK_SCOPES: &'static [&'static str] = &[];
 
-impl Capability {
-    pub const ALL: [Capability; 5] = [
-        Capability::Slack,
-        Capability::Store,
-        Capability::Schedule,
-        Capability::Log,
-        Capability::Clock,
-    ];
+    /// `[apps.<id>.<NAME>]` in `botyard.toml`, for apps granted it.
+    type AppConfig: DeserializeOwned + Default + Clone + Send + Sync + 'static;
+    /// Resolved once per loaded app version.
+    type AppState: Send + Sync + 'static;
+    /// Fresh in every instance (every invocation).
+    type InstanceState: Send + 'static;
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Capability::Slack => "slack",
-            Capability::Store => "store",
-            Capability::Schedule => "schedule",
-            Capability::Log => "log",
-            Capability::Clock => "clock",
-        }
+    /// Built once per host, from what the host shares with capabilities.
+    fn new(services: &Services) -> Self;
+
+    /// The app's state, when a version of it loads; an error refuses the
+    /// version and is shown where load errors are.
+    fn load(&self, app: &Arc<str>, config: &Self::AppConfig) -> Result<Self::AppState, String>;
+
+    /// The state of a new instance (possibly made ahead of its request).
+    fn instance(&self, app: &Arc<Self::AppState>) -> Self::InstanceState;
+
+    /// Called when the instance is given its request: who acts is known now.
+    fn bind(state: &mut Self::InstanceState, invocation: &Invocation) {
+        let _ = (state, invocation);
     }
 
-    /// The capability a component import name refers to
-    /// (`botyard:app/store@0.1.0` → `store`). `types` carries no functions and
-    /// is not a capability.
-    pub fn from_import(import: &str) -> Option<Capability> {
-        let rest = import.strip_prefix("botyard:app/")?;
-        let interface = rest.split('@').next().unwrap_or(rest);
-        interface.parse().ok()
+    /// Called when the invocation is over, whatever its outcome.
+    fn finish(state: &mut Self::InstanceState, invocation: &mut Invocation) {
+        let _ = (state, invocation);
     }
+
+    /// Adds this capability's interface to `linker`, reaching its state
+    /// through the store data's [`Host`] projection.
+    fn link<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()>;
 }
 
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// The configuration of a capability that has none: any key in its
+/// `[apps.<id>.<name>]` section is an error.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoConfig {}
 
-impl FromStr for Capability {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Capability::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown capability `{s}`; botyard provides: {}",
-                    Capability::ALL.map(Capability::name).join(", ")
-                )
-            })
-    }
-}
+/// The interface of shared records; it carries no functions and is no
+/// capability, but components import it.
+pub const TYPES_INTERFACE: &str = "botyard:app/types@0.1.0";
 
-/// The set of capabilities an app may import.
-pub type Grants = BTreeSet<Capability>;
-
-/// What every invocation's store holds: the app's identity and one state per
-/// capability. Created fresh for each invocation and dropped with it.
-pub struct HostState {
-    /// The app's id (its file stem): the namespace of everything it owns.
-    pub app: Arc<str>,
+/// What the host shares with every capability.
+#[derive(Clone)]
+pub struct Services {
     pub storage: Storage,
-    pub slack: slack::SlackState,
-    pub log: log::LogState,
-    pub memory: MemoryCap,
-    /// Built on the guest's first WASI call (see [`wasi`]).
-    pub wasi: Option<wasi::WasiState>,
+    /// Every app's recent log lines.
+    pub logs: log::AppLogs,
+    /// How apps' Slack calls are recorded: `Pending` when a Slack connection
+    /// delivers them, `Local` when none is connected.
+    pub delivery: OutboxStatus,
+    /// The live Web API once a Slack connection exists.
+    pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
 }
 
-impl HostState {
-    pub fn new(
-        app: Arc<str>,
-        storage: Storage,
-        slack: slack::SlackState,
-        logs: log::AppLogs,
-        memory: MemoryCap,
-    ) -> Self {
-        HostState {
+/// What the capabilities of one invocation share.
+pub struct Invocation {
+    /// The app's id: its namespace in everything it owns. Always the
+    /// host's idea of who is running, never a name the guest gave.
+    pub app: Arc<str>,
+    /// Where the invocation's writes go (`None` in an instance made ahead
+    /// and not yet given its request).
+    pub unit: Option<Box<dyn Unit>>,
+    /// Who acts and where (empty for events and ticks).
+    pub context: InvocationContext,
+    /// Outbox ids of the Slack calls made so far, in order.
+    pub slack_calls: Vec<i64>,
+    /// The app's log, with this invocation's line budget.
+    pub log: log::Sink,
+}
+
+impl Invocation {
+    pub fn new(app: Arc<str>, logs: log::AppLogs) -> Self {
+        Invocation {
+            log: log::Sink::new(app.clone(), logs),
             app,
-            storage,
-            slack,
-            log: log::LogState::new(logs),
-            memory,
-            wasi: None,
+            unit: None,
+            context: InvocationContext {
+                user_id: String::new(),
+                channel_id: String::new(),
+                trigger_id: None,
+            },
+            slack_calls: Vec::new(),
         }
+    }
+
+    /// The unit of work, or an error a capability can hand the guest.
+    pub fn unit(&mut self) -> Result<&mut (dyn Unit + 'static), crate::storage::StorageError> {
+        self.unit.as_deref_mut().ok_or_else(|| {
+            crate::storage::StorageError::Backend(
+                "no unit of work: the instance was called before it was bound".into(),
+            )
+        })
     }
 }
 
-/// `types` has no functions, but bindgen still asks for its (empty) trait.
-impl crate::runtime::bindings::types::Host for HostState {}
+/// How a capability's host functions see the store: their own state, and
+/// the invocation shared with the others.
+pub struct Ctx<'a, S> {
+    pub state: &'a mut S,
+    pub invocation: &'a mut Invocation,
+}
+
+/// The [`HasData`] whose data is a [`Ctx`] over `S`, for `add_to_linker`.
+pub struct CtxOf<S>(PhantomData<S>);
+
+impl<S: 'static> HasData for CtxOf<S> {
+    type Data<'a> = Ctx<'a, S>;
+}
+
+/// What a wasmtime store's data gives capabilities: their states and the
+/// invocation. Implemented by the runtime's store data.
+pub trait Host: Send + 'static {
+    fn parts(&mut self) -> (&mut States, &mut Invocation);
+}
+
+/// Access to one capability's instance state inside [`States`].
+pub trait Has<C: Capability> {
+    fn get(&mut self) -> &mut C::InstanceState;
+}
+
+/// The projection every capability links through: its state and the
+/// invocation, out of the store's data.
+pub fn ctx<T: Host, C: Capability>(host: &mut T) -> Ctx<'_, C::InstanceState>
+where
+    States: Has<C>,
+{
+    let (states, invocation) = host.parts();
+    Ctx {
+        state: <States as Has<C>>::get(states),
+        invocation,
+    }
+}
+
+/// Why a grant or a capability's configuration is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    #[error("unknown capability `{0}`; botyard provides: {names}", names = NAMES.join(", "))]
+    Unknown(String),
+    #[error("[apps.{app}.{capability}]: {message}")]
+    Config {
+        app: String,
+        capability: &'static str,
+        message: String,
+    },
+}
+
+/// The capability a grant names, checked.
+pub fn name(grant: &str) -> Result<&'static str, GrantError> {
+    NAMES
+        .iter()
+        .copied()
+        .find(|n| *n == grant)
+        .ok_or_else(|| GrantError::Unknown(grant.to_string()))
+}
+
+/// What an app gets when `botyard.toml` says nothing about it.
+pub fn default_grants() -> Grants {
+    DEFAULTS.iter().copied().filter(|n| !n.is_empty()).collect()
+}
+
+/// `grants` in registration order (`slack, store, schedule, log, clock`, then
+/// the later ones), the order people see them in.
+pub fn ordered(grants: &Grants) -> Vec<&'static str> {
+    NAMES
+        .iter()
+        .copied()
+        .filter(|n| grants.contains(n))
+        .collect()
+}
+
+/// The Slack scopes an app with these grants needs.
+pub fn slack_scopes(grants: &Grants) -> Vec<&'static str> {
+    SCOPES
+        .iter()
+        .filter(|(name, _)| grants.contains(name))
+        .flat_map(|(_, scopes)| scopes.iter().copied())
+        .collect()
+}
+
+/// Generates, from the list of capabilities, everything that spans them:
+/// the names, default grants and scopes; the host-wide [`Capabilities`]; the
+/// per-app [`AppStates`] and per-app configuration; the per-instance
+/// [`States`]; linking, binding and finishing all of them.
+macro_rules! registered {
+    ($($field:ident: $cap:ty),* $(,)?) => {
+        /// Every capability's name, in registration order.
+        pub const NAMES: &[&str] = &[$(<$cap as Capability>::NAME),*];
+
+        const DEFAULTS: &[&str] = &{
+            const ALL: [(&str, bool); NAMES.len()] =
+                [$((<$cap as Capability>::NAME, <$cap as Capability>::DEFAULT_GRANTED)),*];
+            let mut defaults = [""; NAMES.len()];
+            let mut i = 0;
+            let mut n = 0;
+            while i < ALL.len() {
+                if ALL[i].1 {
+                    defaults[n] = ALL[i].0;
+                    n += 1;
+                }
+                i += 1;
+            }
+            defaults
+        };
+
+        const SCOPES: &[(&str, &[&str])] =
+            &[$((<$cap as Capability>::NAME, <$cap as Capability>::SLACK_SCOPES)),*];
+
+        /// Every capability, built once per host.
+        pub struct Capabilities {
+            $(pub $field: $cap,)*
+        }
+
+        impl Capabilities {
+            pub fn new(services: &Services) -> Self {
+                Capabilities { $($field: <$cap>::new(services),)* }
+            }
+
+            /// Per-app state of every granted capability, from the app's
+            /// configuration sections; the first refusal wins.
+            pub fn load(
+                &self,
+                app: &Arc<str>,
+                grants: &Grants,
+                config: &AppConfigs,
+            ) -> Result<AppStates, GrantError> {
+                Ok(AppStates {
+                    $($field: match grants.contains(<$cap as Capability>::NAME) {
+                        true => Some(Arc::new(self.$field.load(app, &config.$field).map_err(
+                            |message| GrantError::Config {
+                                app: app.to_string(),
+                                capability: <$cap as Capability>::NAME,
+                                message,
+                            },
+                        )?)),
+                        false => None,
+                    },)*
+                })
+            }
+
+            /// A new instance's states: every capability's, granted or not
+            /// (an import that was not granted is refused at load, so the
+            /// state of one never granted is never reached).
+            pub fn instance(&self, states: &AppStates) -> States {
+                States {
+                    $($field: match &states.$field {
+                        Some(state) => Some(self.$field.instance(state)),
+                        None => None,
+                    },)*
+                }
+            }
+        }
+
+        /// Links every capability's interface, and `types`, which every
+        /// component imports for the records the others use.
+        pub fn link_all<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+            linker.instance(TYPES_INTERFACE)?;
+            $(<$cap as Capability>::link(linker)?;)*
+            Ok(())
+        }
+
+        /// `[apps.<id>.<name>]` of every capability, parsed.
+        #[derive(Clone, Default)]
+        pub struct AppConfigs {
+            $(pub $field: <$cap as Capability>::AppConfig,)*
+        }
+
+        impl AppConfigs {
+            /// Parses the sections of `app`'s table that name capabilities;
+            /// returns the keys it did not recognise for the caller to judge.
+            pub fn parse(
+                app: &str,
+                table: &toml::Table,
+            ) -> Result<(AppConfigs, Vec<String>), GrantError> {
+                let mut configs = AppConfigs::default();
+                let mut rest = Vec::new();
+                for (key, value) in table {
+                    match key.as_str() {
+                        $(<$cap as Capability>::NAME => {
+                            configs.$field = value.clone().try_into().map_err(|e: toml::de::Error| {
+                                GrantError::Config {
+                                    app: app.to_string(),
+                                    capability: <$cap as Capability>::NAME,
+                                    message: e.message().to_string(),
+                                }
+                            })?;
+                        })*
+                        _ => rest.push(key.clone()),
+                    }
+                }
+                Ok((configs, rest))
+            }
+        }
+
+        /// One app version's per-app capability states (`None`: not granted).
+        pub struct AppStates {
+            $(pub $field: Option<Arc<<$cap as Capability>::AppState>>,)*
+        }
+
+        /// One instance's capability states (`None`: not granted).
+        pub struct States {
+            $($field: Option<<$cap as Capability>::InstanceState>,)*
+        }
+
+        impl States {
+            /// Binds every capability to the invocation about to run.
+            pub fn bind(&mut self, invocation: &Invocation) {
+                $(if let Some(state) = &mut self.$field {
+                    <$cap as Capability>::bind(state, invocation);
+                })*
+            }
+
+            /// Lets every capability finish the invocation.
+            pub fn finish(&mut self, invocation: &mut Invocation) {
+                $(if let Some(state) = &mut self.$field {
+                    <$cap as Capability>::finish(state, invocation);
+                })*
+            }
+        }
+
+        $(impl Has<$cap> for States {
+            fn get(&mut self) -> &mut <$cap as Capability>::InstanceState {
+                self.$field
+                    .as_mut()
+                    .expect(concat!("`", stringify!($field), "` is linked only into apps granted it"))
+            }
+        })*
+    };
+}
+
+registered! {
+    slack: slack::Slack,
+    store: store::Store,
+    schedule: schedule::Schedule,
+    log: log::Log,
+    clock: clock::Clock,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_five_are_granted_by_default_and_names_are_checked() {
+        assert_eq!(
+            default_grants(),
+            ["slack", "store", "schedule", "log", "clock"]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(name("store"), Ok("store"));
+        let err = name("files").unwrap_err().to_string();
+        assert!(
+            err.contains("`files`") && err.contains("slack, store"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn scopes_follow_grants() {
+        let none = slack_scopes(&Grants::new());
+        assert!(none.is_empty());
+        let slack = slack_scopes(&["slack"].into_iter().collect());
+        assert!(slack.contains(&"chat:write"), "{slack:?}");
+    }
+}

@@ -8,12 +8,18 @@
 //!
 //! The context is built on the guest's first WASI call, so apps that import
 //! no WASI (Rust guests) pay nothing for it.
+//!
+//! WASI is not a grant: it is linked for every app because it reaches
+//! nothing. So it is not on the [`Capability`](super::Capability) list; the
+//! runtime's store data holds an `Option<WasiState>` and implements
+//! `WasiView` through [`WasiState::view`].
 
+use wasmtime::component::Linker;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
-use super::HostState;
-use crate::runtime::bindings::log::Level;
+use super::Invocation;
+use crate::contract::bindings::log::Level;
 
 /// What one invocation may write to stdout and to stderr; past it writes fail,
 /// as a full pipe would.
@@ -56,27 +62,32 @@ pub fn is_wasi_import(name: &str) -> bool {
     name.starts_with("wasi:")
 }
 
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        let wasi = self.wasi.get_or_insert_with(WasiState::new);
+/// Links WASI 0.2 for every app (it grants nothing; see the module docs).
+pub fn link<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)
+}
+
+impl WasiState {
+    /// The WASI view of `slot`, building the context on first use.
+    pub fn view(slot: &mut Option<WasiState>) -> WasiCtxView<'_> {
+        let wasi = slot.get_or_insert_with(WasiState::new);
         WasiCtxView {
             ctx: &mut wasi.ctx,
             table: &mut wasi.table,
         }
     }
-}
 
-impl HostState {
     /// Turns what the guest wrote to stdout (info) and stderr (warn) into
-    /// its log lines; called once the invocation is over, whatever its outcome.
-    pub fn flush_stdio(&mut self) {
-        let Some(wasi) = self.wasi.take() else {
+    /// its log lines; called once the invocation is over, whatever its
+    /// outcome.
+    pub fn flush(slot: &mut Option<WasiState>, invocation: &mut Invocation) {
+        let Some(wasi) = slot.take() else {
             return;
         };
         for (pipe, level) in [(&wasi.stdout, Level::Info), (&wasi.stderr, Level::Warn)] {
             let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                self.log_line(level, line.to_string());
+                invocation.log.write(level, line.to_string());
             }
         }
     }

@@ -1,41 +1,80 @@
-//! One loaded version of an app: compiled, checked against its grants,
-//! pre-instantiated and described, ready to serve invocations.
+//! One loaded version of an app: compiled, checked against its grants and
+//! the triggers the host knows, pre-instantiated and described, ready to
+//! serve invocations.
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use thiserror::Error;
-
-use super::bindings::AppPre;
-use super::bindings::types::AppInfo;
-use super::spares::Spares;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, InstancePre};
 
 use super::cache::{CodeSource, ComponentCache};
 use super::engine::{Engines, Image};
-use super::invoke::{InvokeEnv, InvokeError, Request, Response, invoke};
-use super::limits::Limits;
-use crate::capabilities::wasi::is_wasi_import;
-use crate::capabilities::{Capability, Grants, HostState};
+use super::invoke::InvokeError;
+use super::spares::Spares;
+use super::state::HostState;
+use crate::capabilities::{self, AppStates, GrantError, Invocation, wasi::is_wasi_import};
+use crate::config::AppSettings;
+use crate::contract::bindings::{handler, shortcuts};
+use crate::contract::description::Description;
+use crate::contract::grants::{Grants, interface_of};
+use crate::contract::limits::Limits;
+use crate::contract::request::{Request, Response};
 
 /// A handler written in Rust and compiled into the host, served through the
-/// same dispatch path, capabilities and audit log as wasm apps (the host's
-/// own commands, and the native baseline in benchmarks).
+/// same hooks, capabilities and audit log as wasm apps (the native baseline
+/// in benchmarks, and host-side demonstrations in tests).
 pub trait NativeApp: Send + Sync {
-    fn describe(&self) -> AppInfo;
-    fn handle(&self, state: &mut HostState, request: Request) -> Result<Response, String>;
+    fn describe(&self) -> Description;
+    fn handle<'a>(
+        &'a self,
+        invocation: &'a mut Invocation,
+        request: Request,
+    ) -> BoxFuture<'a, Result<Response, String>>;
 }
 
+/// Where an app version's handlers come from.
 pub enum AppCode {
-    Wasm {
-        pre: AppPre<HostState>,
-        engine: wasmtime::Engine,
-        /// Whether the machine code was compiled at load or mapped from the cache.
-        source: CodeSource,
-        /// Instances made ahead of the requests that will use them.
-        spares: Arc<Spares>,
-    },
+    Wasm(WasmCode),
     Native(Arc<dyn NativeApp>),
 }
+
+/// A compiled component and what it exports.
+pub struct WasmCode {
+    pub pre: InstancePre<HostState>,
+    pub engine: wasmtime::Engine,
+    /// The required `handler` export.
+    pub handler: handler::GuestIndices,
+    /// Optional triggers, `None` when the component does not export them.
+    pub triggers: Triggers,
+    /// Whether the machine code was compiled at load or mapped from the cache.
+    pub source: CodeSource,
+    /// Instances made ahead of the requests that will use them.
+    pub spares: Arc<Spares>,
+}
+
+/// The optional trigger interfaces a component exports. A new kind of
+/// trigger is one field here, one entry in [`TRIGGERS`], and its dispatch in
+/// `invoke`.
+#[derive(Clone, Default)]
+pub struct Triggers {
+    pub shortcuts: Option<shortcuts::GuestIndices>,
+}
+
+impl Triggers {
+    /// The names of the triggers exported, for `botyard apps`.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.shortcuts.is_some() {
+            names.push("shortcuts");
+        }
+        names
+    }
+}
+
+/// Every export interface of `botyard:app` the host knows: the handler every
+/// app has, then the optional triggers.
+const TRIGGERS: &[&str] = &["handler", "shortcuts"];
 
 /// A loaded app version. Immutable: a reload builds a new one and swaps it
 /// in, while invocations already running keep the `Arc` they started with.
@@ -44,9 +83,11 @@ pub struct AppVersion {
     pub id: Arc<str>,
     /// Hex SHA-256 of the component (or `native`).
     pub hash: String,
-    pub info: AppInfo,
+    pub description: Description,
     pub grants: Grants,
     pub limits: Limits,
+    /// The granted capabilities' per-app states.
+    pub states: Arc<AppStates>,
     pub code: AppCode,
 }
 
@@ -69,18 +110,26 @@ pub enum LoadError {
     NotGranted {
         app: String,
         interface: String,
-        capability: Capability,
+        capability: &'static str,
     },
     #[error(
-        "imports `{0}`, which botyard does not provide (apps may import botyard:app/{{slack,store,schedule,log,clock}} and WASI 0.2, which grants nothing ambient)"
+        "imports `{0}`, which botyard does not provide (apps may import botyard:app/{{{names}}} and WASI 0.2, which grants nothing ambient)",
+        names = capabilities::NAMES.join(",")
     )]
     UnknownImport(String),
+    #[error(
+        "exports `{0}`, a botyard trigger this host does not know (built for a newer botyard?); it may export botyard:app/{{{names}}}",
+        names = TRIGGERS.join(",")
+    )]
+    UnknownTrigger(String),
     #[error("does not fit the botyard:app contract: {0}")]
     Contract(String),
     #[error("`describe` failed: {0}")]
     Describe(InvokeError),
     #[error("`describe` is invalid: {0}")]
     BadDescription(String),
+    #[error("{0}")]
+    Grant(#[from] GrantError),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -92,15 +141,20 @@ pub enum LoadError {
     },
 }
 
-/// How long `describe` may take at load, whatever the app's own deadline.
-const DESCRIBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
-
 impl AppVersion {
     /// Where the machine code came from; `None` for native apps.
     pub fn code_source(&self) -> Option<CodeSource> {
         match &self.code {
-            AppCode::Wasm { source, .. } => Some(*source),
+            AppCode::Wasm(code) => Some(code.source),
             AppCode::Native(_) => None,
+        }
+    }
+
+    /// The optional triggers exported (none for native apps).
+    pub fn triggers(&self) -> Triggers {
+        match &self.code {
+            AppCode::Wasm(code) => code.triggers.clone(),
+            AppCode::Native(_) => Triggers::default(),
         }
     }
 
@@ -109,17 +163,18 @@ impl AppVersion {
         &self.hash[..self.hash.len().min(12)]
     }
 
-    /// Compiles a component and checks it against its grants: the CPU-heavy
-    /// half of loading, to run on a blocking thread off the request path.
-    /// The version is not usable until [`AppVersion::describe`] fills it in.
-    /// `hash` is the hex SHA-256 of `bytes`, which the caller has already
-    /// computed to tell whether anything changed.
+    /// Compiles a component and checks its imports against its grants and
+    /// its exports against the triggers the host knows: the CPU-heavy half
+    /// of loading, to run on a blocking thread off the request path. The
+    /// version is not usable until `describe` has filled it in (see
+    /// `Runtime::load`). `hash` is the hex SHA-256 of `bytes`, which the
+    /// caller has already computed to tell whether anything changed.
     pub fn compile(
         id: &str,
         bytes: &[u8],
         hash: String,
-        grants: Grants,
-        limits: Limits,
+        settings: &AppSettings,
+        states: Arc<AppStates>,
         engines: &Engines,
         cache: &ComponentCache,
     ) -> Result<AppVersion, LoadError> {
@@ -127,69 +182,82 @@ impl AppVersion {
         if is_core_module(bytes) {
             return Err(LoadError::CoreModule);
         }
+        let limits = settings.limits;
         let slot = engines
             .for_app(limits.wasm_stack_bytes, Image::of_component(bytes))
             .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         let (component, source) = cache
             .component(&slot.engine, bytes, &hash)
             .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
-        check_imports(id, &component, &slot.engine, &grants)?;
+        check_imports(id, &component, &slot.engine, &settings.grants)?;
+        check_exports(&component, &slot.engine)?;
         let pre = slot
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Contract(format!("{e:#}")))?;
-        let pre = AppPre::new(pre).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
+        let handler =
+            handler::GuestIndices::new(&pre).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
+        let triggers = Triggers {
+            shortcuts: optional_trigger(&pre, "shortcuts", shortcuts::GuestIndices::new)?,
+        };
         Ok(AppVersion {
             id: id.into(),
             hash,
-            info: empty_info(),
-            grants,
+            description: Description::empty(),
+            grants: settings.grants.clone(),
             limits,
-            code: AppCode::Wasm {
+            states,
+            code: AppCode::Wasm(WasmCode {
                 pre,
                 engine: slot.engine,
+                handler,
+                triggers,
                 source,
                 spares: Arc::default(),
-            },
+            }),
         })
-    }
-
-    /// Calls `describe` in a sandbox (under a short deadline) and checks what
-    /// it says; the second half of loading.
-    pub async fn describe(mut self, env: &InvokeEnv) -> Result<AppVersion, LoadError> {
-        let limits = self.limits;
-        self.limits.deadline = limits.deadline.min(DESCRIBE_DEADLINE);
-        let invocation = invoke(&self, env, Request::Describe)
-            .await
-            .map_err(LoadError::Describe)?;
-        let Response::Describe(info) = invocation.response else {
-            unreachable!("describe answers with Response::Describe")
-        };
-        check_info(&info)?;
-        self.info = info;
-        self.limits = limits;
-        Ok(self)
     }
 
     /// Wraps a native handler.
     pub fn native(
         id: &str,
         app: Arc<dyn NativeApp>,
-        grants: Grants,
-        limits: Limits,
+        settings: &AppSettings,
+        states: Arc<AppStates>,
     ) -> Result<AppVersion, LoadError> {
         check_id(id)?;
-        let info = app.describe();
-        check_info(&info)?;
+        let description = app.describe();
+        description.check().map_err(LoadError::BadDescription)?;
         Ok(AppVersion {
             id: id.into(),
             hash: "native".into(),
-            info,
-            grants,
-            limits,
+            description,
+            grants: settings.grants.clone(),
+            limits: settings.limits,
+            states,
             code: AppCode::Native(app),
         })
     }
+}
+
+/// An optional trigger's export indices: `None` when the component does not
+/// export it at all, an error when it exports it with another shape.
+fn optional_trigger<I>(
+    pre: &InstancePre<HostState>,
+    name: &str,
+    indices: impl FnOnce(&InstancePre<HostState>) -> wasmtime::Result<I>,
+) -> Result<Option<I>, LoadError> {
+    let exported = pre
+        .component()
+        .component_type()
+        .exports(pre.engine())
+        .any(|(export, _)| interface_of(export) == Some(name));
+    if !exported {
+        return Ok(None);
+    }
+    indices(pre)
+        .map(Some)
+        .map_err(|e| LoadError::Contract(format!("its `{name}` export: {e:#}")))
 }
 
 fn check_id(id: &str) -> Result<(), LoadError> {
@@ -218,74 +286,36 @@ fn check_imports(
     grants: &Grants,
 ) -> Result<(), LoadError> {
     for (name, _) in component.component_type().imports(engine) {
-        match Capability::from_import(name) {
-            Some(capability) if grants.contains(&capability) => {}
-            Some(capability) => {
-                return Err(LoadError::NotGranted {
-                    app: id.into(),
-                    interface: name.into(),
-                    capability,
-                });
-            }
-            None if name.starts_with("botyard:app/types") || is_wasi_import(name) => {}
+        match interface_of(name) {
+            Some("types") => {}
+            Some(interface) => match capabilities::name(interface) {
+                Ok(capability) if grants.contains(capability) => {}
+                Ok(capability) => {
+                    return Err(LoadError::NotGranted {
+                        app: id.into(),
+                        interface: name.into(),
+                        capability,
+                    });
+                }
+                Err(_) => return Err(LoadError::UnknownImport(name.into())),
+            },
+            None if is_wasi_import(name) => {}
             None => return Err(LoadError::UnknownImport(name.into())),
         }
     }
     Ok(())
 }
 
-fn empty_info() -> AppInfo {
-    AppInfo {
-        name: String::new(),
-        description: String::new(),
-        commands: vec![],
-        subcommands: vec![],
-        events: vec![],
-        schedules: vec![],
-    }
-}
-
-/// Slack's own rules for command names, checked at load so a bad name is an
-/// error for the author rather than a command that never arrives.
-fn check_info(info: &AppInfo) -> Result<(), LoadError> {
-    let bad = |m: String| Err(LoadError::BadDescription(m));
-    let command_ok = |c: &str| {
-        c.len() >= 2
-            && c.len() <= 32
-            && c.starts_with('/')
-            && c[1..]
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-    };
-    for c in &info.commands {
-        if !command_ok(&c.name) {
-            return bad(format!(
-                "command `{}` must be `/` + up to 31 of [a-z0-9-_]",
-                c.name
-            ));
-        }
-    }
-    for s in &info.subcommands {
-        if !command_ok(&s.umbrella) {
-            return bad(format!(
-                "umbrella `{}` must be `/` + up to 31 of [a-z0-9-_]",
-                s.umbrella
-            ));
-        }
-        if s.name.is_empty()
-            || s.name.chars().any(char::is_whitespace)
-            || s.name != s.name.to_lowercase()
+/// Exports of `botyard:app` interfaces must be triggers the host knows; other
+/// exports (a toolchain's own, such as componentize-qjs's `init`) are
+/// ignored.
+fn check_exports(component: &Component, engine: &wasmtime::Engine) -> Result<(), LoadError> {
+    for (name, _) in component.component_type().exports(engine) {
+        if let Some(interface) = interface_of(name)
+            && !TRIGGERS.contains(&interface)
         {
-            return bad(format!(
-                "subcommand `{}` of {} must be one lowercase word",
-                s.name, s.umbrella
-            ));
+            return Err(LoadError::UnknownTrigger(name.into()));
         }
-    }
-    for s in &info.schedules {
-        s.cron.parse::<croner::Cron>().map_err(|e| {
-            LoadError::BadDescription(format!("schedule `{}`: cron `{}`: {e}", s.name, s.cron))
-        })?;
     }
     Ok(())
 }

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings::App;
-use crate::capabilities::HostState;
+use super::state::HostState;
+use crate::capabilities;
 
 /// How often the epoch advances: the resolution of every deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -98,8 +98,8 @@ impl Engines {
         }
         let engine = Engine::new(&engine_config(wasm_stack_bytes, image))?;
         let mut linker = Linker::new(&engine);
-        App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        capabilities::link_all(&mut linker)?;
+        capabilities::wasi::link(&mut linker)?;
         let slot = EngineSlot {
             engine,
             linker: Arc::new(linker),

@@ -1,106 +1,25 @@
-//! One invocation: a fresh store and instance (made ahead when one is
-//! ready), the handler call, the limits that stop it, and the audit record
-//! that remembers it.
+//! One invocation: the hooks before, a fresh store and instance (made ahead
+//! when one is ready), the call to the export the request is for, the limits
+//! that stop it, the hooks after, and one commit of everything it wrote.
 
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use tracing::Instrument;
 
-use super::app::{AppCode, AppVersion};
-use super::bindings::types::{
-    ActionRequest, ActionResponse, AppInfo, CommandRequest, Event, Reply, Tick, ViewResponse,
-    ViewSubmission,
-};
+use super::Runtime;
+use super::app::{AppCode, AppVersion, WasmCode};
 use super::engine::EPOCH_TICK;
-use super::limits::{MemoryCap, MemoryLimitExceeded};
+use super::hooks::{Call, Refusal};
+use super::memory::MemoryLimitExceeded;
 use super::spares::{Prepared, Recipe, set_deadline};
-use crate::capabilities::HostState;
-use crate::capabilities::clock::now_ms;
-use crate::capabilities::log::AppLogs;
-use crate::capabilities::slack::SlackState;
-use crate::slack::web_api::WebApi;
-use crate::storage::{InvocationRecord, OutboxStatus, Outcome, Storage};
-
-/// What the host asks an app to do.
-#[derive(Debug, Clone)]
-pub enum Request {
-    Describe,
-    Command(CommandRequest),
-    Action(ActionRequest),
-    ViewSubmission(ViewSubmission),
-    Event(Event),
-    Tick(Tick),
-}
-
-/// What the app answered, matching the request.
-#[derive(Debug, Clone)]
-pub enum Response {
-    Describe(AppInfo),
-    Command(Option<Reply>),
-    Action(ActionResponse),
-    ViewSubmission(ViewResponse),
-    Done,
-}
-
-impl Request {
-    /// The audit log's `kind` column.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Request::Describe => "describe",
-            Request::Command(_) => "command",
-            Request::Action(_) => "action",
-            Request::ViewSubmission(_) => "view",
-            Request::Event(_) => "event",
-            Request::Tick(_) => "tick",
-        }
-    }
-
-    /// Who, where and what, for the audit log and the invocation span.
-    fn audit_fields(&self) -> AuditFields {
-        let (user, channel, detail) = match self {
-            Request::Describe => ("", "", String::new()),
-            Request::Command(r) => {
-                let sub = r
-                    .subcommand
-                    .as_deref()
-                    .map(|s| format!(" {s}"))
-                    .unwrap_or_default();
-                (
-                    &*r.context.user_id,
-                    &*r.context.channel_id,
-                    format!("{}{sub} {}", r.command, r.text).trim_end().into(),
-                )
-            }
-            Request::Action(r) => (
-                &*r.context.user_id,
-                &*r.context.channel_id,
-                r.action_id.clone(),
-            ),
-            Request::ViewSubmission(r) => (
-                &*r.context.user_id,
-                &*r.context.channel_id,
-                r.callback_id.clone(),
-            ),
-            Request::Event(e) => ("", "", format!("{} {}", e.event_type, e.event_id)),
-            Request::Tick(t) => ("", "", t.name.clone()),
-        };
-        AuditFields {
-            kind: self.kind(),
-            user: user.into(),
-            channel: channel.into(),
-            detail,
-        }
-    }
-}
-
-struct AuditFields {
-    kind: &'static str,
-    user: String,
-    channel: String,
-    detail: String,
-}
+use super::state::HostState;
+use crate::capabilities::Invocation as Shared;
+use crate::capabilities::wasi::WasiState;
+use crate::contract::bindings::types::InvocationContext;
+use crate::contract::description::Description;
+use crate::contract::request::{Kind, Request, Response};
+use crate::storage::{StorageError, Unit};
 
 /// Why an invocation produced no answer. Each message is one line that names
 /// the app and the cause, fit to show a user.
@@ -116,6 +35,15 @@ pub enum InvokeError {
     Crashed { app: String, message: String },
     #[error("app `{app}` answered with an error: {message}")]
     Handler { app: String, message: String },
+    /// The app does not export the trigger this request needs.
+    #[error("app `{app}` does not handle {what}")]
+    Unsupported { app: String, what: &'static str },
+    /// A hook refused the invocation before any of the app ran.
+    #[error("{0}")]
+    Refused(String),
+    /// What the invocation wrote could not be kept, so it counts as not done.
+    #[error("app `{app}` ran, but its writes could not be saved: {message}")]
+    Storage { app: String, message: String },
 }
 
 /// A finished invocation.
@@ -130,200 +58,286 @@ pub struct Invocation {
     pub prepared: bool,
 }
 
-/// Everything an invocation needs from the host besides the app itself.
-#[derive(Clone)]
-pub struct InvokeEnv {
-    pub storage: Storage,
-    /// How Slack calls are recorded (pending delivery, or local only).
-    pub delivery: OutboxStatus,
-    /// Every app's recent log lines.
-    pub logs: AppLogs,
-    /// The Slack Web API once connected (see [`super::Runtime::connect_slack`]).
-    pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
+/// What the app's run came to, before hooks and commit.
+struct Ran {
+    result: Result<(Response, bool), InvokeError>,
+    shared: Shared,
 }
 
-impl InvokeEnv {
-    /// A store's state for `app`, capped at `memory_bytes`.
-    pub fn host_state(&self, app: &Arc<str>, memory_bytes: usize) -> HostState {
-        HostState::new(
-            app.clone(),
-            self.storage.clone(),
-            self.slack_state(),
-            self.logs.clone(),
-            MemoryCap::new(memory_bytes),
-        )
+impl Runtime {
+    /// Runs `request` on `app` in a fresh instance: hooks before (a refusal
+    /// runs nothing of the app), the call, hooks after (the audit row among
+    /// them), all of it written in one unit of work and committed once.
+    /// Nothing of it is acknowledged before that commit returns.
+    pub async fn invoke(
+        &self,
+        app: &AppVersion,
+        request: Request,
+    ) -> Result<Invocation, InvokeError> {
+        let kind = request.kind();
+        let span = tracing::info_span!(
+            "invoke",
+            app = &*app.id,
+            version = app.short_hash(),
+            kind = kind.as_str(),
+            user = request.user(),
+            channel = request.channel(),
+            detail = tracing::field::Empty,
+        );
+        if kind != Kind::Describe {
+            span.record("detail", request.detail());
+        }
+        self.invoke_in_span(app, request).instrument(span).await
     }
 
-    /// Slack state for one invocation, with the Web API as connected now.
-    pub fn slack_state(&self) -> SlackState {
-        SlackState::new(self.delivery, self.slack_api.get().cloned())
-    }
-}
-
-/// Runs `request` on `app` in a fresh instance and records it in the audit
-/// log (describe calls excepted: they happen at load, not on anyone's behalf).
-pub async fn invoke(
-    app: &AppVersion,
-    env: &InvokeEnv,
-    request: Request,
-) -> Result<Invocation, InvokeError> {
-    let audit = request.audit_fields();
-    let span = tracing::info_span!(
-        "invoke",
-        app = &*app.id,
-        version = app.short_hash(),
-        kind = audit.kind,
-        user = audit.user,
-        channel = audit.channel,
-        detail = audit.detail
-    );
-    invoke_in_span(app, env, request, audit)
-        .instrument(span)
-        .await
-}
-
-async fn invoke_in_span(
-    app: &AppVersion,
-    env: &InvokeEnv,
-    request: Request,
-    audit: AuditFields,
-) -> Result<Invocation, InvokeError> {
-    let started = Instant::now();
-    let result = match &app.code {
-        AppCode::Wasm { .. } => run_wasm(app, env, request).await,
-        AppCode::Native(native) => {
-            let mut state = env.host_state(&app.id, app.limits.memory_bytes);
-            let answer =
-                native
-                    .handle(&mut state, request)
+    async fn invoke_in_span(
+        &self,
+        app: &AppVersion,
+        request: Request,
+    ) -> Result<Invocation, InvokeError> {
+        let started_at_ms = crate::contract::time::now_ms();
+        let started = Instant::now();
+        let call = Call {
+            app,
+            request: &request,
+            started_at_ms,
+        };
+        let mut refusal = None;
+        for hook in self.hooks.iter() {
+            if let Err(Refusal(message)) = hook.before(&call).await {
+                tracing::info!(reason = %message, "invocation refused before the app ran");
+                refusal = Some(message);
+                break;
+            }
+        }
+        let unit = self.services.storage.begin();
+        let Ran { result, mut shared } = match (refusal, &app.code) {
+            (Some(message), _) => {
+                let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+                shared.unit = Some(unit);
+                Ran {
+                    result: Err(InvokeError::Refused(message)),
+                    shared,
+                }
+            }
+            (None, AppCode::Wasm(code)) => self.run_wasm(app, code, &request, unit).await,
+            (None, AppCode::Native(native)) => {
+                let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+                shared.unit = Some(unit);
+                shared.context = context_of(&request);
+                let result = native
+                    .handle(&mut shared, request.clone())
+                    .await
+                    .map(|response| (response, false))
                     .map_err(|message| InvokeError::Handler {
                         app: app.id.to_string(),
                         message,
                     });
-            answer.map(|response| (response, state.slack.recorded, false))
-        }
-    };
-    let duration = started.elapsed();
-    if audit.kind != "describe" {
-        let record = InvocationRecord {
-            at_ms: now_ms() as i64,
-            app: app.id.to_string(),
-            version: app.hash.clone(),
-            kind: audit.kind.into(),
-            user: audit.user,
-            channel: audit.channel,
-            detail: audit.detail,
-            duration_us: duration.as_micros() as i64,
-            outcome: match &result {
-                Ok(_) => Outcome::Ok,
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
+                Ran { result, shared }
+            }
         };
-        if let Err(e) = env.storage.record_invocation(&record) {
-            tracing::error!(error = %e, "writing the audit log failed");
+        let duration = started.elapsed();
+        let mut unit = shared
+            .unit
+            .take()
+            .unwrap_or_else(|| self.services.storage.begin());
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        let mut kept = Ok(());
+        for hook in self.hooks.iter() {
+            if let Err(e) = hook.after(&call, duration, &outcome, &mut *unit).await {
+                kept = Err(e);
+                break;
+            }
         }
-    }
-    match &result {
-        Ok(_) => tracing::debug!(duration_us = duration.as_micros() as u64, "invocation done"),
-        Err(e) => {
-            tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed")
+        let kept = match kept {
+            Ok(()) => unit.commit().await,
+            Err(e) => Err(e),
+        };
+        let result = match (result, kept) {
+            (result, Ok(())) => result,
+            (_, Err(error)) => Err(storage_failed(app, error)),
+        };
+        match &result {
+            Ok(_) => tracing::debug!(duration_us = duration.as_micros() as u64, "invocation done"),
+            Err(e) => {
+                tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed")
+            }
         }
+        result.map(|(response, prepared)| Invocation {
+            response,
+            slack_calls: shared.slack_calls,
+            duration,
+            prepared,
+        })
     }
-    result.map(|(response, slack_calls, prepared)| Invocation {
-        response,
-        slack_calls,
-        duration,
-        prepared,
-    })
+
+    async fn run_wasm(
+        &self,
+        app: &AppVersion,
+        code: &WasmCode,
+        request: &Request,
+        unit: Box<dyn Unit>,
+    ) -> Ran {
+        let recipe = Recipe {
+            app: app.id.clone(),
+            pre: code.pre.clone(),
+            handler: code.handler.clone(),
+            engine: code.engine.clone(),
+            capabilities: self.capabilities.clone(),
+            states: app.states.clone(),
+            logs: self.services.logs.clone(),
+            memory_bytes: app.limits.memory_bytes,
+            deadline: app.limits.deadline,
+            ready: app.limits.ready_instances,
+        };
+        let fail = |error: InvokeError, unit: Box<dyn Unit>| {
+            let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+            shared.unit = Some(unit);
+            Ran {
+                result: Err(error),
+                shared,
+            }
+        };
+        if matches!(request, Request::Shortcut(_)) && code.triggers.shortcuts.is_none() {
+            let error = InvokeError::Unsupported {
+                app: app.id.to_string(),
+                what: "shortcuts (it does not export `botyard:app/shortcuts`)",
+            };
+            return fail(error, unit);
+        }
+        let started = Instant::now();
+        let (prepared, ready) = match code.spares.take() {
+            Some(prepared) => (Ok(prepared), true),
+            None => (recipe.prepare().await, false),
+        };
+        let Prepared {
+            mut store,
+            instance,
+            handler,
+        } = match prepared {
+            Ok(prepared) => prepared,
+            Err(trap) => return fail(classify_trap(app, trap), unit),
+        };
+        {
+            let state = store.data_mut();
+            state.invocation.unit = Some(unit);
+            state.invocation.context = context_of(request);
+            let HostState {
+                states, invocation, ..
+            } = state;
+            states.bind(invocation);
+        }
+        // The deadline counts from the request, including any instantiation.
+        set_deadline(
+            &mut store,
+            app.limits.deadline.saturating_sub(started.elapsed()),
+        );
+
+        let call = async {
+            let store = &mut store;
+            wasmtime::Result::Ok(match request {
+                Request::Describe => {
+                    let info = handler.call_describe(&mut *store).await?;
+                    let shortcuts = match &code.triggers.shortcuts {
+                        Some(indices) => {
+                            indices
+                                .load(&mut *store, &instance)?
+                                .call_describe_shortcuts(&mut *store)
+                                .await?
+                        }
+                        None => Vec::new(),
+                    };
+                    Ok(Response::Describe(Description { info, shortcuts }))
+                }
+                Request::Command(r) => handler
+                    .call_on_command(store, r)
+                    .await?
+                    .map(Response::Command),
+                Request::Action(r) => handler
+                    .call_on_action(store, r)
+                    .await?
+                    .map(Response::Action),
+                Request::ViewSubmission(r) => handler
+                    .call_on_view_submission(store, r)
+                    .await?
+                    .map(Response::ViewSubmission),
+                Request::Event(e) => handler
+                    .call_on_event(store, e)
+                    .await?
+                    .map(|()| Response::Done),
+                Request::Tick(t) => handler
+                    .call_on_tick(store, t)
+                    .await?
+                    .map(|()| Response::Done),
+                Request::Shortcut(s) => code
+                    .triggers
+                    .shortcuts
+                    .as_ref()
+                    .expect("checked before instantiating")
+                    .load(&mut *store, &instance)?
+                    .call_on_shortcut(store, s)
+                    .await?
+                    .map(|()| Response::Done),
+            })
+        };
+        // The epoch stops wasm code; this stops time spent awaiting host calls.
+        let outcome = tokio::time::timeout(app.limits.deadline + EPOCH_TICK * 4, call).await;
+        let shared = {
+            let state = store.data_mut();
+            let HostState {
+                states,
+                invocation,
+                wasi,
+                ..
+            } = state;
+            WasiState::flush(wasi, invocation);
+            states.finish(invocation);
+            let mut fresh = Shared::new(app.id.clone(), self.services.logs.clone());
+            std::mem::swap(&mut fresh, invocation);
+            fresh
+        };
+        if recipe.ready == 0 {
+            drop(store);
+        } else {
+            code.spares.replenish(store, recipe);
+        }
+        let app_name = app.id.to_string();
+        let result = match outcome {
+            Err(_elapsed) => Err(InvokeError::Deadline {
+                app: app_name,
+                limit: app.limits.deadline,
+            }),
+            Ok(Err(trap)) => Err(classify_trap(app, trap)),
+            Ok(Ok(Err(message))) => Err(InvokeError::Handler {
+                app: app_name,
+                message,
+            }),
+            Ok(Ok(Ok(response))) => Ok((response, ready)),
+        };
+        Ran { result, shared }
+    }
 }
 
-async fn run_wasm(
-    app: &AppVersion,
-    env: &InvokeEnv,
-    request: Request,
-) -> Result<(Response, Vec<i64>, bool), InvokeError> {
-    let AppCode::Wasm {
-        pre,
-        engine,
-        spares,
-        ..
-    } = &app.code
-    else {
-        unreachable!("run_wasm is only called for wasm apps")
-    };
-    let recipe = Recipe {
-        app: app.id.clone(),
-        pre: pre.clone(),
-        engine: engine.clone(),
-        env: env.clone(),
-        memory_bytes: app.limits.memory_bytes,
-        deadline: app.limits.deadline,
-        ready: app.limits.ready_instances,
-    };
-    let started = Instant::now();
-    let (prepared, ready) = match spares.take() {
-        Some(prepared) => (Ok(prepared), true),
-        None => (recipe.prepare().await, false),
-    };
-    let (mut store, instance) = match prepared {
-        Ok(Prepared { store, instance }) => (store, instance),
-        Err(trap) => return Err(classify_trap(app, trap)),
-    };
-    store.data_mut().slack = env.slack_state();
-    // The deadline counts from the request, including any instantiation.
-    set_deadline(
-        &mut store,
-        app.limits.deadline.saturating_sub(started.elapsed()),
-    );
-
-    let call = async {
-        let handler = instance.botyard_app_handler();
-        let store = &mut store;
-        wasmtime::Result::Ok(match &request {
-            Request::Describe => Ok(Response::Describe(handler.call_describe(store).await?)),
-            Request::Command(r) => handler
-                .call_on_command(store, r)
-                .await?
-                .map(Response::Command),
-            Request::Action(r) => handler
-                .call_on_action(store, r)
-                .await?
-                .map(Response::Action),
-            Request::ViewSubmission(r) => handler
-                .call_on_view_submission(store, r)
-                .await?
-                .map(Response::ViewSubmission),
-            Request::Event(e) => handler
-                .call_on_event(store, e)
-                .await?
-                .map(|()| Response::Done),
-            Request::Tick(t) => handler
-                .call_on_tick(store, t)
-                .await?
-                .map(|()| Response::Done),
-        })
-    };
-    // The epoch stops wasm code; this stops time spent awaiting host calls.
-    let outcome = tokio::time::timeout(app.limits.deadline + EPOCH_TICK * 4, call).await;
-    store.data_mut().flush_stdio();
-    let recorded = std::mem::take(&mut store.data_mut().slack.recorded);
-    if recipe.ready == 0 {
-        drop(store);
-    } else {
-        spares.replenish(store, recipe);
+/// Who acts and where, as capabilities see it.
+fn context_of(request: &Request) -> InvocationContext {
+    match request {
+        Request::Command(r) => r.context.clone(),
+        Request::Action(r) => r.context.clone(),
+        Request::ViewSubmission(r) => r.context.clone(),
+        Request::Shortcut(r) => r.context.clone(),
+        Request::Describe | Request::Event(_) | Request::Tick(_) => InvocationContext {
+            user_id: String::new(),
+            channel_id: String::new(),
+            trigger_id: None,
+        },
     }
-    let app_name = app.id.to_string();
-    match outcome {
-        Err(_elapsed) => Err(InvokeError::Deadline {
-            app: app_name,
-            limit: app.limits.deadline,
-        }),
-        Ok(Err(trap)) => Err(classify_trap(app, trap)),
-        Ok(Ok(Err(message))) => Err(InvokeError::Handler {
-            app: app_name,
-            message,
-        }),
-        Ok(Ok(Ok(response))) => Ok((response, recorded, ready)),
+}
+
+fn storage_failed(app: &AppVersion, error: StorageError) -> InvokeError {
+    tracing::error!(error = %error, "an invocation's writes could not be committed");
+    InvokeError::Storage {
+        app: app.id.to_string(),
+        message: error.to_string(),
     }
 }
 

@@ -12,16 +12,21 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::{App, AppPre};
-use super::invoke::InvokeEnv;
-use crate::capabilities::HostState;
+use super::memory::MemoryCap;
+use super::state::HostState;
+use crate::capabilities::log::AppLogs;
+use crate::capabilities::{AppStates, Capabilities, Invocation};
+use crate::contract::bindings::handler;
 
 /// An instantiated app in its own store, not yet called.
 pub struct Prepared {
     pub store: Store<HostState>,
-    pub instance: App,
+    pub instance: Instance,
+    /// The required `handler` export, looked up ahead too.
+    pub handler: handler::Guest,
 }
 
 /// The ready instances of one app version.
@@ -78,9 +83,12 @@ impl Spares {
 #[derive(Clone)]
 pub struct Recipe {
     pub app: Arc<str>,
-    pub pre: AppPre<HostState>,
+    pub pre: InstancePre<HostState>,
+    pub handler: handler::GuestIndices,
     pub engine: wasmtime::Engine,
-    pub env: InvokeEnv,
+    pub capabilities: Arc<Capabilities>,
+    pub states: Arc<AppStates>,
+    pub logs: AppLogs,
     pub memory_bytes: usize,
     /// Bounds instantiation itself (start functions are guest code).
     pub deadline: Duration,
@@ -91,12 +99,22 @@ pub struct Recipe {
 impl Recipe {
     /// A new store with the app instantiated in it.
     pub async fn prepare(&self) -> wasmtime::Result<Prepared> {
-        let state = self.env.host_state(&self.app, self.memory_bytes);
+        let state = HostState {
+            memory: MemoryCap::new(self.memory_bytes),
+            invocation: Invocation::new(self.app.clone(), self.logs.clone()),
+            states: self.capabilities.instance(&self.states),
+            wasi: None,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         set_deadline(&mut store, self.deadline);
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok(Prepared { store, instance })
+        let handler = self.handler.load(&mut store, &instance)?;
+        Ok(Prepared {
+            store,
+            instance,
+            handler,
+        })
     }
 }
 

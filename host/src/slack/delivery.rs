@@ -7,6 +7,10 @@
 //! at least once; a crash between Slack's answer and the write of
 //! "delivered" is the one window that can repeat a call.
 //!
+//! Each entry is claimed (with a lease) right before it is sent and settled
+//! with that claim after, so two deliverers never both send it and one that
+//! stalled past its lease cannot overwrite what the other recorded.
+//!
 //! Ordering: entries are taken oldest first. A call whose `ts`/`view_id`
 //! is a placeholder (`botyard-outbox-<id>`) waits until that entry is
 //! delivered and then uses Slack's real id from its stored result. Entries
@@ -21,9 +25,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::json::PENDING_TS_PREFIX;
 use super::web_api::{WebApi, WebApiError};
-use crate::capabilities::slack::PENDING_TS_PREFIX;
-use crate::storage::{OutboxEntry, OutboxStatus, Storage, StorageError};
+use crate::contract::retry::Backoff;
+use crate::storage::{OutboxEntry, OutboxStatus, Settlement, Storage, StorageError};
 
 /// Payload fields that may carry a placeholder from an earlier call.
 const PLACEHOLDER_FIELDS: [&str; 4] = ["ts", "thread_ts", "timestamp", "view_id"];
@@ -38,13 +43,14 @@ pub struct DeliveryConfig {
     /// How often the outbox is checked without a wake-up, e.g. for entries
     /// written by another process (`botyard call` next to a running host).
     pub poll_interval: Duration,
-    /// Wait before retrying an entry after its first retryable failure;
-    /// doubled for each further one.
-    pub retry_base: Duration,
-    /// Ceiling of that wait.
-    pub retry_max: Duration,
+    /// Waits before retrying an entry after retryable failures, unless
+    /// Slack says how long.
+    pub retry: Backoff,
     /// Entries read per pass.
     pub batch: u32,
+    /// How long a claimed entry is ours: longer than any one Web API call
+    /// with its own retries, so only a deliverer that died or stalled loses it.
+    pub lease: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -52,9 +58,9 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             post_interval: Duration::from_secs(1),
             poll_interval: Duration::from_secs(2),
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(300),
+            retry: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             batch: 200,
+            lease: Duration::from_secs(300),
         }
     }
 }
@@ -143,7 +149,17 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let waker = self.storage.outbox_waker();
+        let wakeup = self.storage.outbox_wakeup.clone();
+        // A host killed mid-delivery left its claims behind; they are ours
+        // to deliver now, not when their leases run out.
+        match self.storage.outbox.release_orphaned().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                released = n,
+                "took over Slack calls a stopped host had claimed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not release orphaned outbox claims"),
+        }
         tracing::info!("Slack delivery started");
         loop {
             if *stop.borrow() {
@@ -165,7 +181,7 @@ impl Worker {
             let poll = Instant::now() + self.config.poll_interval;
             let until = pass.wake_at.map_or(poll, |at| at.min(poll));
             tokio::select! {
-                _ = waker.notified() => {}
+                _ = wakeup.wait() => {}
                 _ = tokio::time::sleep_until(until) => {}
                 _ = stop.changed() => {}
             }
@@ -178,7 +194,7 @@ impl Worker {
             settled: false,
             wake_at: None,
         };
-        for entry in self.storage.pending_outbox(self.config.batch)? {
+        for entry in self.storage.outbox.pending(self.config.batch).await? {
             if *stop.borrow() {
                 break;
             }
@@ -199,12 +215,28 @@ impl Worker {
                 pass.wake_no_later_than(at);
                 continue;
             }
-            let payload = match self.resolve(&entry)? {
+            let resolved = self.resolve(&entry).await?;
+            if let Resolved::Wait = resolved {
+                continue;
+            }
+            let Some(claim) = self
+                .storage
+                .outbox
+                .claim(entry.id, self.config.lease)
+                .await?
+            else {
+                // Settled meanwhile, or someone else's to deliver.
+                continue;
+            };
+            let payload = match resolved {
                 Resolved::Ready(payload) => payload,
-                Resolved::Wait => continue,
+                Resolved::Wait => unreachable!("waiting entries were skipped"),
                 Resolved::Fail(reason) => {
                     tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, %reason, "Slack call cannot be sent");
-                    self.storage.mark_outbox_failed(entry.id, &reason)?;
+                    self.storage
+                        .outbox
+                        .settle(&claim, Settlement::Failed(reason))
+                        .await?;
                     pass.settled = true;
                     continue;
                 }
@@ -217,14 +249,19 @@ impl Worker {
             match result {
                 Ok(answer) => {
                     tracing::debug!(id = entry.id, app = %entry.app, method = %entry.method, "delivered to Slack");
-                    self.storage.mark_outbox_delivered(entry.id, &answer)?;
+                    self.storage
+                        .outbox
+                        .settle(&claim, Settlement::Delivered(answer))
+                        .await?;
                     pass.settled = true;
                 }
                 Err(error) if error.is_retryable() => {
                     let wait = self.retry_wait(&entry, &error);
                     tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, error = %error, ?wait, "Slack call will be retried");
                     self.storage
-                        .record_outbox_attempt(entry.id, &error.to_string())?;
+                        .outbox
+                        .settle(&claim, Settlement::Retry(error.to_string()))
+                        .await?;
                     let at = Instant::now() + wait;
                     self.next_try.insert(lane, at);
                     pass.wake_no_later_than(at);
@@ -232,7 +269,9 @@ impl Worker {
                 Err(error) => {
                     tracing::warn!(id = entry.id, app = %entry.app, method = %entry.method, error = %error, "Slack refused the call");
                     self.storage
-                        .mark_outbox_failed(entry.id, &error.to_string())?;
+                        .outbox
+                        .settle(&claim, Settlement::Failed(error.to_string()))
+                        .await?;
                     pass.settled = true;
                 }
             }
@@ -243,19 +282,15 @@ impl Worker {
     /// Slack's `Retry-After` if it gave one, else exponential backoff on the
     /// entry's attempts so far.
     fn retry_wait(&self, entry: &OutboxEntry, error: &WebApiError) -> Duration {
-        error.retry_after().unwrap_or_else(|| {
-            let factor = 1u32 << entry.attempts.min(16);
-            self.config
-                .retry_base
-                .saturating_mul(factor)
-                .min(self.config.retry_max)
-        })
+        error
+            .retry_after()
+            .unwrap_or_else(|| self.config.retry.delay(entry.attempts + 1))
     }
 
     /// Replaces placeholders with the real ids of delivered entries. Only the
     /// same app's earlier entries count, so one app cannot reach another's
     /// message by guessing its outbox id.
-    fn resolve(&self, entry: &OutboxEntry) -> Result<Resolved, StorageError> {
+    async fn resolve(&self, entry: &OutboxEntry) -> Result<Resolved, StorageError> {
         let mut payload = entry.payload.clone();
         for field in PLACEHOLDER_FIELDS {
             let Some(id) = payload
@@ -267,7 +302,9 @@ impl Worker {
             };
             let target = self
                 .storage
-                .outbox_entries(Some(&entry.app), id - 1, 1)?
+                .outbox
+                .entries(Some(&entry.app), id - 1, 1)
+                .await?
                 .into_iter()
                 .next()
                 .filter(|t| t.id == id && t.id < entry.id);

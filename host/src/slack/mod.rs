@@ -1,13 +1,12 @@
-//! Slack: Block Kit checks, command routing, namespaced ids, request
-//! signatures and the HTTP receiver. (Socket Mode and Web API delivery build
-//! on these.)
+//! Slack, outbound and protocol: the Web API client and durable delivery of
+//! the outbox, `response_url` posts, every answer's JSON shape, Block Kit
+//! limits, namespaced ids and request signatures. (Slack's requests *into*
+//! the host are [`crate::inbound`]'s.)
 
 pub mod blocks;
 pub mod delivery;
-pub mod manifest;
+pub mod json;
 pub mod namespace;
-pub mod receiver;
-pub mod router;
+pub mod response_url;
 pub mod signature;
-pub mod socket_mode;
 pub mod web_api;

@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+
+use crate::contract::retry::Backoff;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,10 +20,8 @@ use serde_json::Value;
 pub struct RetryPolicy {
     /// Total HTTP attempts per call, the first included (at least 1).
     pub max_attempts: u32,
-    /// Wait after the first failed attempt; doubled after each further one.
-    pub base_backoff: Duration,
-    /// Ceiling of the exponential backoff.
-    pub max_backoff: Duration,
+    /// Waits between attempts, unless Slack says how long (`Retry-After`).
+    pub backoff: Backoff,
     /// Longest `Retry-After` waited inside a call; a longer one ends the call
     /// with [`WebApiError::RateLimited`] so the caller can park the work.
     pub max_retry_after: Duration,
@@ -33,21 +33,10 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 4,
-            base_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(8),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(8)),
             max_retry_after: Duration::from_secs(60),
             request_timeout: Duration::from_secs(10),
         }
-    }
-}
-
-impl RetryPolicy {
-    /// Backoff before attempt `attempt + 1`, after `attempt` (≥ 1) failures.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        self.base_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
     }
 }
 
@@ -201,7 +190,7 @@ impl WebApi {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { error, wait } => (error, wait),
             };
-            let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt));
+            let wait = wait.unwrap_or_else(|| self.retry.backoff.delay(attempt));
             if attempt >= attempts || wait > self.retry.max_retry_after {
                 tracing::warn!(%method, attempt, error = %error, "Slack Web API call gave up");
                 return Err(error);

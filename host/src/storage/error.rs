@@ -1,16 +1,25 @@
-//! Storage errors. Each message says what went wrong and what to do about it,
-//! because some of them reach app authors (too large, not a number) and others
-//! reach operators (schema too new, I/O).
+//! Storage errors, the same whatever the backend: callers never see a
+//! driver's error type. Each message says what went wrong and what to do
+//! about it, because some reach app authors (too large, not a number) and
+//! others reach operators (schema too new, I/O, the database away).
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong in [`super::Storage`].
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The backend failed: the database is unreachable, the disk is full …
+    /// The text is the driver's, with what to check.
+    #[error("database error: {0}")]
+    Backend(String),
+
+    /// A write of this unit was lost with a shared commit that failed (a
+    /// backend that commits several units together); nothing of the unit
+    /// can be relied on, so it must be treated as not done.
     #[error(
-        "database error: {0}; if it persists, check disk space and the permissions of the database file"
+        "the invocation's writes were lost when a commit failed: {0}; nothing was kept, try again"
     )]
-    Sqlite(#[from] rusqlite::Error),
+    Lost(String),
 
     #[error(
         "the value at key {key:?} is not a decimal integer, so it cannot be incremented; set it to a number first or use another key"

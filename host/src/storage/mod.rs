@@ -1,282 +1,451 @@
-//! Storage: everything botyard must remember, in one SQLite file.
+//! Storage: everything botyard must remember, behind one trait per store so a
+//! second backend is one new module run through the same conformance suite
+//! (`tests/storage.rs`).
 //!
-//! One concern per file: `kv` (per-app key-value namespaces), `audit`
-//! (every invocation), `outbox` (what apps asked Slack to do), `schedules`
-//! (one-off ticks and cron bookkeeping), `events` (Events API
-//! de-duplication), `migrations`, `checkpoint` (WAL upkeep off the hot path).
-//! All of them are methods on [`Storage`].
+//! - [`KvStore`]: each app's private key-value namespace.
+//! - [`OutboxStore`]: the Slack calls apps asked for, claimed with a lease by
+//!   whoever delivers them and settled once.
+//! - [`ScheduleStore`]: one-off ticks, and cron bookkeeping advanced by
+//!   compare-and-set, so a tick fires once however many schedulers look.
+//! - [`AuditStore`]: who ran what, when, and how it ended.
+//! - [`EventStore`]: Events API ids already handled.
+//! - [`Wakeup`]: "there is new work in the outbox", which a backend may carry
+//!   in-process, by LISTEN/NOTIFY, or not at all (delivery also polls).
+//!
+//! **Units of work.** Everything one invocation writes — its keys, the Slack
+//! calls it queues, the ticks it schedules and its audit row — goes through
+//! one [`Unit`] and is made durable by one [`Unit::commit`]. The host
+//! acknowledges nothing before that commit returns, so nothing acknowledged
+//! is lost on `kill -9`, and an invocation costs one commit, not one per
+//! write. A backend decides how units map to transactions: SQLite shares one
+//! open transaction among the units running at once and commits it for all
+//! of them (group commit); a database server gives each unit its own.
+//!
+//! Errors are backend-neutral ([`StorageError`]): callers never see a driver's
+//! error type.
 
-mod audit;
-mod checkpoint;
 mod error;
-mod events;
-mod kv;
-mod migrations;
-mod outbox;
-mod schedules;
+pub mod sqlite;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use rusqlite::Connection;
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
 
-pub use audit::{InvocationRecord, Outcome};
 pub use error::StorageError;
-pub use kv::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
-pub use outbox::{OutboxEntry, OutboxStatus};
-pub use schedules::DueTick;
 
-/// How long a write waits for another process (e.g. `botyard call` next to a
-/// running host) to release the database before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest key, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+/// Largest value, in bytes (1 MiB).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-/// Enough room for every distinct statement this module prepares, so the hot
-/// path never re-parses SQL.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
-
-/// Handle to the database; cheap to clone, safe to share between threads.
+/// An app's key-value namespace, as seen from inside a [`Unit`].
 ///
-/// One connection behind a mutex: every call is a few microseconds, so
-/// contention is negligible, and callers in async code never hold the lock
-/// across an `.await` (the methods take and release it internally).
+/// Every method names the app explicitly; the host always passes the
+/// identity of the component being run, never a name the guest chose, so an
+/// app cannot reach another's keys.
+#[async_trait]
+pub trait KvStore: Send {
+    /// The value at `key`, if any.
+    async fn get(&mut self, app: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Sets `key` to `value`, replacing any previous value.
+    async fn set(&mut self, app: &str, key: &str, value: &[u8]) -> Result<(), StorageError>;
+    /// Deletes `key`; returns whether it existed.
+    async fn delete(&mut self, app: &str, key: &str) -> Result<bool, StorageError>;
+    /// Up to `limit` keys starting with `prefix` (matched literally), in byte order.
+    async fn list(
+        &mut self,
+        app: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError>;
+    /// Adds `delta` to the decimal integer at `key` (missing counts as 0) and
+    /// returns the new value. Atomic: concurrent increments are never lost.
+    /// A non-number or an overflow is an error and changes nothing.
+    async fn increment(&mut self, app: &str, key: &str, delta: i64) -> Result<i64, StorageError>;
+    /// Sets `key` to `new` only if it currently equals `expected` (`None`:
+    /// absent; `new: None` deletes); returns whether it did. Atomic.
+    async fn compare_and_swap(
+        &mut self,
+        app: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool, StorageError>;
+}
+
+/// What one invocation writes, made durable together by [`Unit::commit`].
+#[async_trait]
+pub trait Unit: KvStore {
+    /// Queues a Slack call; returns its outbox id (a cursor: ids only grow).
+    async fn enqueue(&mut self, call: NewCall<'_>) -> Result<i64, StorageError>;
+    /// Schedules a one-off tick `name` for `app` at `at_ms`, replacing an
+    /// earlier one of the same name.
+    async fn schedule_once(
+        &mut self,
+        app: &str,
+        name: &str,
+        at_ms: i64,
+    ) -> Result<(), StorageError>;
+    /// Cancels a one-off tick; returns whether one was scheduled.
+    async fn cancel_schedule(&mut self, app: &str, name: &str) -> Result<bool, StorageError>;
+    /// Appends an invocation to the audit log.
+    async fn record(&mut self, record: &InvocationRecord) -> Result<(), StorageError>;
+    /// Makes every write of this unit durable; when it returns `Ok`, they
+    /// survive the process being killed. A unit that wrote nothing commits
+    /// for free.
+    async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// A Slack call to queue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCall<'a> {
+    pub app: &'a str,
+    /// Slack Web API method, e.g. `chat.postMessage`.
+    pub method: &'a str,
+    pub payload: &'a serde_json::Value,
+    pub status: OutboxStatus,
+}
+
+/// Where an outbox entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// To be delivered to Slack.
+    Pending,
+    /// Recorded only: no Slack connected (e.g. `botyard call`).
+    Local,
+    /// Slack accepted it; `result` holds its answer.
+    Delivered,
+    /// Given up on; `last_error` says why.
+    Failed,
+}
+
+impl OutboxStatus {
+    /// The text backends store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Local => "local",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => OutboxStatus::Pending,
+            "local" => OutboxStatus::Local,
+            "delivered" => OutboxStatus::Delivered,
+            "failed" => OutboxStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One recorded Slack Web API call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxEntry {
+    /// Increases with every entry and is never reused, so it works as a cursor.
+    pub id: i64,
+    pub created_ms: i64,
+    pub app: String,
+    /// Slack Web API method, e.g. `chat.postMessage`.
+    pub method: String,
+    pub payload: serde_json::Value,
+    pub status: OutboxStatus,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Slack's response once delivered.
+    pub result: Option<serde_json::Value>,
+}
+
+/// The right to deliver one outbox entry until `until_ms`. Settling with a
+/// claim that was overtaken (its lease ran out and someone else claimed the
+/// entry) changes nothing, so a deliverer that stalled past its lease cannot
+/// overwrite the newer deliverer's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    /// Which claim of this entry this is (1 for the first).
+    pub token: i64,
+    pub until_ms: i64,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settlement {
+    /// Slack accepted the call and answered this.
+    Delivered(serde_json::Value),
+    /// It can never succeed; the reason is kept.
+    Failed(String),
+    /// It may succeed later: counts an attempt, keeps the error, and frees
+    /// the entry for the next claim.
+    Retry(String),
+}
+
+/// The outbox, as whoever delivers it sees it.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Up to `limit` entries still pending, oldest first.
+    async fn pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, StorageError>;
+    /// Claims pending entry `id` for `lease`, unless someone else holds an
+    /// unexpired claim on it or it is no longer pending. Everything written
+    /// before is durable once this returns, so a delivered call was always
+    /// recorded first.
+    async fn claim(&self, id: i64, lease: Duration) -> Result<Option<Claim>, StorageError>;
+    /// Frees the claims of deliverers that are gone (they died holding
+    /// them), so their entries go out now instead of when the lease runs
+    /// out; returns how many. Called when delivery starts. A single-node
+    /// backend, which one process delivers from, frees every claim not made
+    /// through this handle; a cluster backend frees those of replicas that
+    /// stopped.
+    async fn release_orphaned(&self) -> Result<usize, StorageError>;
+    /// Settles a claimed entry; `false` if the claim was overtaken or the
+    /// entry is already settled (nothing changes then).
+    async fn settle(&self, claim: &Claim, outcome: Settlement) -> Result<bool, StorageError>;
+    /// Entries with id > `after_id`, oldest first, optionally only `app`'s.
+    async fn entries(
+        &self,
+        app: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StorageError>;
+}
+
+/// A one-off tick whose time has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueTick {
+    pub app: String,
+    pub name: String,
+    /// When it was scheduled for, Unix milliseconds.
+    pub due_ms: i64,
+}
+
+/// Ticks: one-offs apps asked for, and when each cron schedule last fired.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Removes and returns every one-off tick due at or before `now_ms`,
+    /// earliest first. A tick is handed out exactly once, however many
+    /// callers ask at the same time.
+    async fn take_due(&self, now_ms: i64) -> Result<Vec<DueTick>, StorageError>;
+    /// When the cron schedule `name` of `app` last fired, if ever.
+    async fn last_cron_fire(&self, app: &str, name: &str) -> Result<Option<i64>, StorageError>;
+    /// Moves the last fire time of `app`'s `name` from `expected` (`None`:
+    /// never fired) to `to`, only if it still is `expected`; returns whether
+    /// it did. Whoever gets `true` fires the tick, so it fires once.
+    async fn advance_cron(
+        &self,
+        app: &str,
+        name: &str,
+        expected: Option<i64>,
+        to: i64,
+    ) -> Result<bool, StorageError>;
+}
+
+/// One invocation of an app, as recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvocationRecord {
+    /// Start time, Unix milliseconds.
+    pub at_ms: i64,
+    pub app: String,
+    /// Hash of the component version that ran.
+    pub version: String,
+    /// `command`, `action`, `view`, `event`, `tick` or `shortcut`.
+    pub kind: String,
+    pub user: String,
+    pub channel: String,
+    /// What was invoked, e.g. `/hello world`.
+    pub detail: String,
+    pub duration_us: i64,
+    pub outcome: Outcome,
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    /// With the error shown to the user or operator.
+    Failed(String),
+}
+
+/// The audit log, read side (rows are written through a [`Unit`]).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Up to `limit` most recent invocations, newest first, optionally only `app`'s.
+    async fn recent(
+        &self,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<InvocationRecord>, StorageError>;
+}
+
+/// Events API ids already handled: Slack retries a delivery it thinks was
+/// missed with the same `event_id`, and it must run once.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Records `event_id`; `true` the first time, `false` for every repeat.
+    /// Durable when it returns.
+    async fn mark_seen(&self, event_id: &str) -> Result<bool, StorageError>;
+    /// Whether `event_id` has been marked seen (and not yet forgotten).
+    async fn seen(&self, event_id: &str) -> Result<bool, StorageError>;
+    /// Forgets ids seen before `cutoff_ms`; returns how many.
+    async fn forget_before(&self, cutoff_ms: i64) -> Result<usize, StorageError>;
+}
+
+/// "New work is waiting": raised when a unit that queued pending Slack calls
+/// commits. A hint only — whoever waits must also poll, since another
+/// process may write without raising it here.
+pub trait Wakeup: Send + Sync {
+    fn notify(&self);
+    /// Resolves at the next notification (or at once, if one came since the
+    /// last wait).
+    fn wait(&self) -> BoxFuture<'static, ()>;
+}
+
+/// Starts [`Unit`]s; implemented by each backend.
+pub trait Units: Send + Sync {
+    fn begin(&self) -> Box<dyn Unit>;
+}
+
+/// One backend's stores, bundled. Cheap to clone.
 #[derive(Clone)]
 pub struct Storage {
-    inner: Arc<Inner>,
+    units: Arc<dyn Units>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub schedules: Arc<dyn ScheduleStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub events: Arc<dyn EventStore>,
+    /// Raised after a commit that queued pending Slack calls.
+    pub outbox_wakeup: Arc<dyn Wakeup>,
+    /// Where the data lives, for messages (a path, a host; never a password).
+    location: String,
 }
 
-struct Inner {
-    path: PathBuf,
-    conn: Mutex<Connection>,
-    /// Signalled when a pending outbox entry is written, so the Web API
-    /// delivery task sends it at once instead of on its next poll.
-    outbox_waker: Arc<tokio::sync::Notify>,
-    /// Stopped and joined when the last handle is dropped.
-    _checkpointer: Option<checkpoint::Checkpointer>,
-}
-
-impl fmt::Debug for Storage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
-            .field("path", &self.inner.path)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
 
 impl Storage {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    ///
-    /// Uses WAL with `synchronous=NORMAL`: every committed write survives the
-    /// process being killed (`kill -9`), which is our durability requirement;
-    /// only an OS crash or power loss may drop the last few commits, in
-    /// exchange for no fsync per write on the per-invocation hot path.
-    /// Checkpoints (which do fsync) run on a background thread.
-    pub fn open(path: &Path) -> Result<Storage, StorageError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path)?;
-        // Before anything that may need a lock, so concurrent openers wait.
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        migrations::migrate(&conn)?;
-        let checkpointer = checkpoint::Checkpointer::start(path);
-        if checkpointer.is_some() {
-            conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
-        }
-        Ok(Storage {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                conn: Mutex::new(conn),
-                outbox_waker: Arc::new(tokio::sync::Notify::new()),
-                _checkpointer: checkpointer,
-            }),
-        })
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
+    pub fn open(path: &std::path::Path) -> Result<Storage, StorageError> {
+        sqlite::open(path)
     }
 
-    /// The file this storage was opened from.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Where the data lives, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
-    /// Notified whenever a `Pending` outbox entry is enqueued through this
-    /// handle (or a clone of it); what the delivery task waits on.
-    pub fn outbox_waker(&self) -> Arc<tokio::sync::Notify> {
-        self.inner.outbox_waker.clone()
+    /// A unit of work: what one invocation writes, committed together.
+    pub fn begin(&self) -> Box<dyn Unit> {
+        self.units.begin()
     }
 
-    /// The connection. A panic while holding it cannot leave a transaction
-    /// open (see [`immediate_tx`]), so a poisoned lock is safe to reuse.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.inner
-            .conn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The value at `key` in `app`'s namespace (a unit of its own).
+    pub async fn kv_get(&self, app: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut unit = self.begin();
+        let value = unit.get(app, key).await;
+        committed(unit, value).await
+    }
+
+    /// Sets `key` in `app`'s namespace (a unit of its own, committed).
+    pub async fn kv_set(&self, app: &str, key: &str, value: &[u8]) -> Result<(), StorageError> {
+        let mut unit = self.begin();
+        let done = unit.set(app, key, value).await;
+        committed(unit, done).await
+    }
+
+    /// Keys of `app` starting with `prefix` (a unit of its own).
+    pub async fn kv_list(
+        &self,
+        app: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut unit = self.begin();
+        let keys = unit.list(app, prefix, limit).await;
+        committed(unit, keys).await
+    }
+
+    /// Adds `delta` to the integer at `key` (a unit of its own, committed).
+    pub async fn kv_increment(
+        &self,
+        app: &str,
+        key: &str,
+        delta: i64,
+    ) -> Result<i64, StorageError> {
+        let mut unit = self.begin();
+        let value = unit.increment(app, key, delta).await;
+        committed(unit, value).await
+    }
+
+    /// Queues a Slack call outside any invocation (a unit of its own).
+    pub async fn enqueue(&self, call: NewCall<'_>) -> Result<i64, StorageError> {
+        let mut unit = self.begin();
+        let id = unit.enqueue(call).await;
+        committed(unit, id).await
     }
 }
 
-/// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error or panic.
-///
-/// IMMEDIATE takes the write lock up front, so a read-modify-write (increment,
-/// compare-and-swap) is atomic even against other processes on the same file.
-/// Statements are cached, unlike `rusqlite::Transaction`, because this runs
-/// once per `kv_increment`.
-fn immediate_tx<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, StorageError>,
+/// Commits `unit` and hands back `value`, unless either failed.
+async fn committed<T>(
+    unit: Box<dyn Unit>,
+    value: Result<T, StorageError>,
 ) -> Result<T, StorageError> {
-    struct RollbackOnDrop<'c>(&'c Connection);
-    impl Drop for RollbackOnDrop<'_> {
-        fn drop(&mut self) {
-            if !self.0.is_autocommit()
-                && let Err(error) = self.0.execute_batch("ROLLBACK")
-            {
-                tracing::error!(%error, "failed to roll back storage transaction");
-            }
-        }
-    }
-
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let _guard = RollbackOnDrop(conn);
-    let value = f(conn)?;
-    conn.prepare_cached("COMMIT")?.execute([])?;
+    let value = value?;
+    unit.commit().await?;
     Ok(value)
 }
 
-/// Wall-clock milliseconds since the Unix epoch, for timestamps the storage
-/// layer assigns itself.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// The limits every backend applies before touching its data, so an
+/// oversized request writes nothing and gets the same error everywhere.
+pub mod checks {
+    use super::{MAX_KEY_BYTES, MAX_VALUE_BYTES, StorageError};
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tempfile::TempDir;
-
-    pub(super) fn temp_storage() -> (TempDir, Storage) {
-        let dir = TempDir::new().unwrap();
-        let storage = Storage::open(&dir.path().join("botyard.db")).unwrap();
-        (dir, storage)
+    pub fn key(key: &str) -> Result<(), StorageError> {
+        size("key", key.len(), MAX_KEY_BYTES)
     }
 
-    #[test]
-    fn storage_is_send_sync_clone() {
-        fn check<T: Send + Sync + Clone + 'static>() {}
-        check::<Storage>();
+    pub fn prefix(prefix: &str) -> Result<(), StorageError> {
+        size("key prefix", prefix.len(), MAX_KEY_BYTES)
     }
 
-    #[test]
-    fn open_creates_parent_dirs_and_sets_pragmas() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("a/b/c/botyard.db");
-        let storage = Storage::open(&path).unwrap();
-        assert!(path.exists());
-        assert_eq!(storage.path(), path);
-        let conn = storage.conn();
-        let mode: String = conn
-            .pragma_query_value(None, "journal_mode", |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let sync: i64 = conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .unwrap();
-        assert_eq!(sync, 1, "synchronous should be NORMAL");
-        let fk: i64 = conn
-            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
-            .unwrap();
-        assert_eq!(fk, 1);
-        let timeout: i64 = conn
-            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
-            .unwrap();
-        assert_eq!(timeout, 5000);
+    pub fn value(value: &[u8]) -> Result<(), StorageError> {
+        size("value", value.len(), MAX_VALUE_BYTES)
     }
 
-    #[test]
-    fn open_fails_clearly_when_parent_is_a_file() {
-        let dir = TempDir::new().unwrap();
-        let file = dir.path().join("not-a-dir");
-        std::fs::write(&file, b"x").unwrap();
-        let err = Storage::open(&file.join("botyard.db")).unwrap_err();
-        assert!(matches!(err, StorageError::Io { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn migrations_idempotent_on_reopen() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("botyard.db");
-        Storage::open(&path)
-            .unwrap()
-            .kv_set("app", "k", b"v")
-            .unwrap();
-        for _ in 0..2 {
-            let storage = Storage::open(&path).unwrap();
-            let version: u32 = storage
-                .conn()
-                .pragma_query_value(None, "user_version", |r| r.get(0))
-                .unwrap();
-            assert_eq!(version, migrations::latest_version());
-            assert!(version >= 1);
-            assert_eq!(
-                storage.kv_get("app", "k").unwrap().as_deref(),
-                Some(&b"v"[..])
-            );
+    fn size(what: &'static str, actual: usize, limit: usize) -> Result<(), StorageError> {
+        if actual > limit {
+            return Err(StorageError::TooLarge {
+                what,
+                limit,
+                actual,
+            });
         }
+        Ok(())
     }
 
-    #[test]
-    fn schema_too_new_is_refused() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("botyard.db");
-        drop(Storage::open(&path).unwrap());
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 999)
-            .unwrap();
-        let err = Storage::open(&path).unwrap_err();
-        match &err {
-            StorageError::SchemaTooNew { found, supported } => {
-                assert_eq!(*found, 999);
-                assert_eq!(*supported, migrations::latest_version());
-            }
-            other => panic!("expected SchemaTooNew, got {other:?}"),
-        }
-        let message = err.to_string();
-        assert!(message.contains("999"), "{message}");
-        assert!(message.contains("upgrade botyard"), "{message}");
-    }
-
-    #[test]
-    fn failed_transaction_rolls_back_and_connection_stays_usable() {
-        let (_dir, storage) = temp_storage();
-        let conn = storage.conn();
-        let result: Result<(), StorageError> = immediate_tx(&conn, |c| {
-            c.execute(
-                "INSERT INTO kv (app, key, value) VALUES ('a', 'k', x'01')",
-                [],
-            )?;
-            Err(StorageError::NotANumber { key: "k".into() })
-        });
-        assert!(result.is_err());
-        assert!(conn.is_autocommit(), "transaction left open");
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM kv", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 0);
-        immediate_tx(&conn, |_| Ok(())).unwrap();
+    /// `current` (the stored bytes, if any) plus `delta`, as an increment
+    /// computes it: missing is 0, anything but a decimal i64 is an error.
+    pub fn incremented(key: &str, current: Option<&[u8]>, delta: i64) -> Result<i64, StorageError> {
+        let current = match current {
+            None => 0,
+            Some(bytes) => std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|text| text.parse::<i64>().ok())
+                .ok_or_else(|| StorageError::NotANumber { key: key.into() })?,
+        };
+        current
+            .checked_add(delta)
+            .ok_or_else(|| StorageError::Overflow { key: key.into() })
     }
 }

@@ -16,14 +16,15 @@ use tokio::sync::watch;
 
 use super::{assets, live, model};
 use crate::emulator::{Choice, Click, Emulator, EmulatorError, HostResponse};
-use crate::runtime::Runtime;
+use crate::routing::Apps;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Ctx {
-    pub runtime: Arc<Runtime>,
+    pub apps: Arc<Apps>,
     pub slack: Emulator,
-    pub apps: watch::Receiver<u64>,
+    /// The apps panel's fingerprint (see `live::watch_apps`).
+    pub panel: watch::Receiver<u64>,
     pub stopped: watch::Receiver<bool>,
     /// The page server's port, for the `Host` check.
     pub port: u16,
@@ -100,21 +101,13 @@ struct InThread {
     ts: String,
 }
 
-/// Runs a read that may touch SQLite off the async threads.
-async fn read(f: impl FnOnce() -> Value + Send + 'static) -> Response {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(value) => no_store(Json(value)),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
-}
-
 /// The page always wants the present state.
 fn no_store(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 async fn workspace(State(ctx): State<Ctx>) -> Response {
-    no_store(Json(model::workspace(&ctx.slack, &ctx.runtime)))
+    no_store(Json(model::workspace(&ctx.slack, &ctx.apps)))
 }
 
 async fn conversation(State(ctx): State<Ctx>, Query(q): Query<InChannel>) -> Response {
@@ -130,12 +123,11 @@ async fn views(State(ctx): State<Ctx>, Query(q): Query<As>) -> Response {
 }
 
 async fn apps(State(ctx): State<Ctx>) -> Response {
-    let runtime = ctx.runtime.clone();
-    read(move || model::apps(&runtime)).await
+    no_store(Json(model::apps(&ctx.apps).await))
 }
 
 async fn live_socket(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.on_upgrade(move |socket| live::stream(socket, ctx.slack, ctx.apps, ctx.stopped))
+    upgrade.on_upgrade(move |socket| live::stream(socket, ctx.slack, ctx.panel, ctx.stopped))
 }
 
 /// How an action went, for the page: what the host answered Slack.

@@ -1,6 +1,6 @@
 //! Live updates for open pages over a WebSocket: every change the emulator
 //! announces is forwarded as it happens (the page re-reads what it shows),
-//! and so is any change of the apps panel, which is polled from the runtime
+//! and so is any change of the apps panel, which is polled from the loaded apps
 //! because reloads and build failures happen outside the emulator.
 
 use std::sync::Arc;
@@ -13,18 +13,15 @@ use tokio::sync::watch;
 
 use super::model;
 use crate::emulator::Emulator;
-use crate::runtime::Runtime;
+use crate::routing::Apps;
 
 /// How often the apps panel's sources are checked for a change.
 const APPS_POLL: Duration = Duration::from_millis(250);
 
 /// A fingerprint of the apps panel that changes whenever its content does,
 /// kept fresh until `stopped`.
-pub fn watch_apps(
-    runtime: Arc<Runtime>,
-    mut stopped: watch::Receiver<bool>,
-) -> watch::Receiver<u64> {
-    let (tx, rx) = watch::channel(model::apps_fingerprint(&runtime));
+pub fn watch_apps(apps: Arc<Apps>, mut stopped: watch::Receiver<bool>) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(0);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(APPS_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -33,13 +30,7 @@ pub fn watch_apps(
                 _ = tick.tick() => {}
                 _ = stopped.wait_for(|s| *s) => return,
             }
-            let runtime = runtime.clone();
-            // The audit log read is SQLite: keep it off the async threads.
-            let Ok(print) =
-                tokio::task::spawn_blocking(move || model::apps_fingerprint(&runtime)).await
-            else {
-                return;
-            };
+            let print = model::apps_fingerprint(&apps).await;
             tx.send_if_modified(|current| std::mem::replace(current, print) != print);
         }
     });

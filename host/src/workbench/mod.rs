@@ -9,9 +9,9 @@
 //! back through the Web API calls Slack serves.
 //!
 //! ```no_run
-//! # async fn demo(runtime: std::sync::Arc<botyard::runtime::Runtime>) -> Result<(), botyard::workbench::WorkbenchError> {
+//! # async fn demo(mut host: botyard::host::Host) -> Result<(), botyard::workbench::WorkbenchError> {
 //! use botyard::workbench::{self, WorkbenchConfig};
-//! let bench = workbench::start(runtime, WorkbenchConfig::default()).await?;
+//! let bench = workbench::start(&mut host, WorkbenchConfig::default()).await?;
 //! println!("botyard dev: open {}", bench.url());
 //! tokio::signal::ctrl_c().await.ok();
 //! bench.shutdown().await;
@@ -24,7 +24,6 @@ mod live;
 mod model;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -32,9 +31,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorError, HostUrls};
-use crate::runtime::Runtime;
-use crate::slack::delivery::{Delivery, DeliveryConfig};
-use crate::slack::receiver::{self, ReceiverConfig, ReceiverError};
+use crate::host::{Host, HostError};
+use crate::inbound::http::ReceiverConfig;
+use crate::slack::delivery::DeliveryConfig;
 use crate::slack::web_api::WebApi;
 
 /// The port `botyard dev` serves the page on unless told otherwise.
@@ -75,7 +74,7 @@ pub enum WorkbenchError {
     #[error("starting the Slack emulator: {0}")]
     Emulator(#[from] EmulatorError),
     #[error("starting the host's Slack receiver: {0}")]
-    Receiver(#[from] ReceiverError),
+    Receiver(#[from] HostError),
 }
 
 /// A running workbench: emulator, receiver, delivery and page server.
@@ -84,16 +83,13 @@ pub struct Workbench {
     slack: Emulator,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
-    delivery: Option<Delivery>,
 }
 
-/// Starts the workbench for `runtime`, whose apps then answer in the page.
-/// The runtime should record Slack calls as pending
-/// ([`crate::storage::OutboxStatus::Pending`]) so delivery sends them.
-pub async fn start(
-    runtime: Arc<Runtime>,
-    config: WorkbenchConfig,
-) -> Result<Workbench, WorkbenchError> {
+/// Starts the workbench for `host`, whose apps then answer in the page: the
+/// host is connected to the emulator (its outbox is delivered there). The
+/// host should be built [`connected`](crate::host::HostBuilder::connected)
+/// so its apps' Slack calls are recorded as pending.
+pub async fn start(host: &mut Host, config: WorkbenchConfig) -> Result<Workbench, WorkbenchError> {
     if !config.listen.ip().is_loopback() {
         return Err(WorkbenchError::NotLoopback(config.listen));
     }
@@ -125,24 +121,24 @@ pub async fn start(
     let mut servers = Vec::new();
 
     let secret = slack.config().signing_secret.clone();
-    let receiver = receiver::router(runtime.clone(), ReceiverConfig::new(secret))?;
-    let host = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-    let host_url = format!("http://{}", local_addr(&host, config.listen)?);
-    servers.push(serve(host, receiver, stopped.clone()));
+    let receiver = host.http_receiver(ReceiverConfig::new(secret))?;
+    let receiver_listener = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let host_url = format!("http://{}", local_addr(&receiver_listener, config.listen)?);
+    servers.push(serve(receiver_listener, receiver, stopped.clone()));
     slack.set_request_urls(HostUrls {
         commands: Some(format!("{host_url}/slack/commands")),
         events: Some(format!("{host_url}/slack/events")),
         interactivity: Some(format!("{host_url}/slack/interactivity")),
     });
     let api = WebApi::new(&slack.base_url(), &slack.config().bot_token);
-    let delivery = Delivery::start(runtime.storage().clone(), api, DeliveryConfig::default());
+    host.connect_slack(api, DeliveryConfig::default());
 
     let addr = local_addr(&page, config.listen)?;
-    let apps = live::watch_apps(runtime.clone(), stopped.clone());
+    let panel = live::watch_apps(host.apps().clone(), stopped.clone());
     let router = api::router(api::Ctx {
-        runtime,
+        apps: host.apps().clone(),
         slack: slack.clone(),
-        apps,
+        panel,
         stopped: stopped.clone(),
         port: addr.port(),
     });
@@ -154,7 +150,6 @@ pub async fn start(
         slack,
         stop,
         servers,
-        delivery: Some(delivery),
     })
 }
 
@@ -169,8 +164,8 @@ impl Workbench {
         &self.slack
     }
 
-    /// Closes open pages, stops the servers, and lets delivery settle the
-    /// Slack call in flight; whatever is still queued stays in the outbox.
+    /// Closes open pages and stops the servers (the host's own delivery
+    /// stops with the host).
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         for server in self.servers.drain(..) {
@@ -179,9 +174,6 @@ impl Workbench {
             {
                 tracing::error!(error = %e, "a workbench server panicked");
             }
-        }
-        if let Some(delivery) = self.delivery.take() {
-            delivery.stop().await;
         }
         tracing::info!("workbench stopped");
     }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::emulator::{Emulator, Message};
-use crate::runtime::Runtime;
+use crate::routing::Apps;
 use crate::storage::Outcome;
 
 /// Invocations and log lines shown per app in the apps panel.
@@ -14,7 +14,7 @@ const PANEL_LOG_LINES: usize = 60;
 
 /// People, channels, each person's DM with the bot, and every command the
 /// loaded apps answer (for the composer's autocomplete).
-pub fn workspace(slack: &Emulator, runtime: &Runtime) -> Value {
+pub fn workspace(slack: &Emulator, apps: &Apps) -> Value {
     let c = slack.config();
     let mut users: Vec<Value> = Vec::new();
     let mut dms = serde_json::Map::new();
@@ -41,20 +41,20 @@ pub fn workspace(slack: &Emulator, runtime: &Runtime) -> Value {
         "users": users,
         "channels": channels,
         "dms": dms,
-        "commands": commands(runtime),
+        "commands": commands(apps),
     })
 }
 
 /// Slash commands and `/umbrella sub` subcommands, sorted, each with its app.
-fn commands(runtime: &Runtime) -> Vec<Value> {
-    let snapshot = runtime.snapshot();
+fn commands(apps: &Apps) -> Vec<Value> {
+    let snapshot = apps.snapshot();
     let mut list = Vec::new();
     let mut umbrellas = std::collections::BTreeSet::new();
     for (id, entry) in &snapshot.apps {
         let Some(version) = &entry.current else {
             continue;
         };
-        for command in &version.info.commands {
+        for command in &version.description.info.commands {
             list.push(json!({
                 "command": command.name,
                 "usage": command.usage,
@@ -62,7 +62,7 @@ fn commands(runtime: &Runtime) -> Vec<Value> {
                 "app": id.as_ref(),
             }));
         }
-        for sub in &version.info.subcommands {
+        for sub in &version.description.info.subcommands {
             umbrellas.insert(sub.umbrella.clone());
             list.push(json!({
                 "command": format!("{} {}", sub.umbrella, sub.name),
@@ -158,69 +158,72 @@ pub fn views(slack: &Emulator, user: &str) -> Value {
 
 /// The apps panel: every app's serving version, grants, commands, last load
 /// or build error, recent invocations and log lines.
-pub fn apps(runtime: &Runtime) -> Value {
-    let snapshot = runtime.snapshot();
-    let apps: Vec<Value> = snapshot
-        .apps
-        .iter()
-        .map(|(id, entry)| {
-            let version = entry.current.as_ref();
-            let invocations = runtime
-                .storage()
-                .recent_invocations(Some(id), PANEL_INVOCATIONS)
-                .unwrap_or_else(|e| {
-                    tracing::warn!(app = %id, error = %e, "reading the audit log failed");
-                    Vec::new()
-                });
-            let invocations: Vec<Value> = invocations
-                .into_iter()
-                .map(|r| {
-                    let (ok, error) = match r.outcome {
-                        Outcome::Ok => (true, None),
-                        Outcome::Failed(e) => (false, Some(e)),
-                    };
-                    json!({
-                        "at_ms": r.at_ms,
-                        "kind": r.kind,
-                        "detail": r.detail,
-                        "user": r.user,
-                        "version": &r.version[..r.version.len().min(12)],
-                        "duration_us": r.duration_us,
-                        "ok": ok,
-                        "error": error,
-                    })
+pub async fn apps(loaded: &Apps) -> Value {
+    let snapshot = loaded.snapshot();
+    let mut apps = Vec::new();
+    for (id, entry) in &snapshot.apps {
+        let version = entry.current.as_ref();
+        let invocations = loaded
+            .storage()
+            .audit
+            .recent(Some(id), PANEL_INVOCATIONS)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(app = %id, error = %e, "reading the audit log failed");
+                Vec::new()
+            });
+        let invocations: Vec<Value> = invocations
+            .into_iter()
+            .map(|r| {
+                let (ok, error) = match r.outcome {
+                    Outcome::Ok => (true, None),
+                    Outcome::Failed(e) => (false, Some(e)),
+                };
+                json!({
+                    "at_ms": r.at_ms,
+                    "kind": r.kind,
+                    "detail": r.detail,
+                    "user": r.user,
+                    "version": &r.version[..r.version.len().min(12)],
+                    "duration_us": r.duration_us,
+                    "ok": ok,
+                    "error": error,
                 })
-                .collect();
-            let logs = runtime.recent_logs(id);
-            let logs = &logs[logs.len().saturating_sub(PANEL_LOG_LINES)..];
-            json!({
+            })
+            .collect();
+        let logs = loaded.runtime().recent_logs(id);
+        let logs = &logs[logs.len().saturating_sub(PANEL_LOG_LINES)..];
+        apps.push(json!({
                 "id": id.as_ref(),
-                "name": version.map(|v| v.info.name.clone()),
-                "description": version.map(|v| v.info.description.clone()),
+                "name": version.map(|v| v.description.info.name.clone()),
+                "description": version.map(|v| v.description.info.description.clone()),
                 "version": version.map(|v| v.short_hash().to_string()),
                 "loaded_at_ms": entry.loaded_at_ms,
-                "grants": version.map(|v| v.grants.iter().map(|g| g.name()).collect::<Vec<_>>()),
-                "commands": version.map(|v| v.info.commands.iter().map(|c| json!({
+                "grants": version.map(|v| crate::capabilities::ordered(&v.grants)),
+                "commands": version.map(|v| v.description.info.commands.iter().map(|c| json!({
                     "name": c.name, "usage": c.usage, "description": c.description,
                 })).collect::<Vec<_>>()),
-                "subcommands": version.map(|v| v.info.subcommands.iter().map(|s| json!({
+                "subcommands": version.map(|v| v.description.info.subcommands.iter().map(|s| json!({
                     "name": format!("{} {}", s.umbrella, s.name), "usage": s.usage, "description": s.description,
                 })).collect::<Vec<_>>()),
-                "events": version.map(|v| v.info.events.clone()),
+                "events": version.map(|v| v.description.info.events.clone()),
+                "shortcuts": version.map(|v| v.description.shortcuts.iter().map(|s| json!({
+                    "callback_id": s.callback_id, "name": s.name, "description": s.description,
+                    "kind": crate::contract::description::shortcut_kind_name(s.kind),
+                })).collect::<Vec<_>>()),
                 "error": entry.last_error.as_ref().map(|e| json!({"at_ms": e.at_ms, "message": e.message})),
                 "invocations": invocations,
                 "logs": logs,
-            })
-        })
-        .collect();
+            }));
+    }
     json!({"apps": apps})
 }
 
 /// Changes whenever anything the apps panel shows changes.
-pub fn apps_fingerprint(runtime: &Runtime) -> u64 {
+pub async fn apps_fingerprint(apps: &Apps) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let snapshot = runtime.snapshot();
+    let snapshot = apps.snapshot();
     for (id, entry) in &snapshot.apps {
         id.hash(&mut hasher);
         entry.current.as_ref().map(|v| &v.hash).hash(&mut hasher);
@@ -230,10 +233,10 @@ pub fn apps_fingerprint(runtime: &Runtime) -> u64 {
             .as_ref()
             .map(|e| (e.at_ms, &e.message))
             .hash(&mut hasher);
-        let logs = runtime.recent_logs(id);
+        let logs = apps.runtime().recent_logs(id);
         (logs.len(), logs.last().map(|l| l.at_ms)).hash(&mut hasher);
     }
-    if let Ok(latest) = runtime.storage().recent_invocations(None, 1) {
+    if let Ok(latest) = apps.storage().audit.recent(None, 1).await {
         latest
             .first()
             .map(|r| (r.at_ms, r.duration_us, r.app.clone()))

@@ -26,7 +26,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::Instrument;
 
-use super::receiver::{Ack, DispatchError, Dispatcher, SlashCommand};
+use super::dispatch::{Ack, DispatchError, Dispatcher};
+use super::payload::{EventBody, Interaction, SlashCommand};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -181,34 +182,28 @@ struct Shared {
     open: Arc<AtomicUsize>,
 }
 
-/// Exponential backoff with jitter, so many hosts do not reconnect in step.
+/// A slot's consecutive failures, paced by the shared backoff with jitter,
+/// so many hosts (or connections) do not reconnect in step.
 struct Backoff {
-    next: Duration,
-    min: Duration,
-    max: Duration,
+    pacing: crate::contract::retry::Backoff,
+    failures: u32,
 }
 
 impl Backoff {
     fn new(min: Duration, max: Duration) -> Self {
         Backoff {
-            next: min,
-            min,
-            max,
+            pacing: crate::contract::retry::Backoff::new(min, max).with_jitter(),
+            failures: 0,
         }
     }
 
     fn reset(&mut self) {
-        self.next = self.min;
+        self.failures = 0;
     }
 
     fn next(&mut self) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(self.max);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        // 75–125 % of the base.
-        base.mul_f64(0.75 + f64::from(nanos % 1000) / 2000.0)
+        self.failures = self.failures.saturating_add(1);
+        self.pacing.delay(self.failures)
     }
 }
 
@@ -672,16 +667,20 @@ impl Drop for AckSlot {
 /// Slack redelivers it (the storage was unavailable, as HTTP's 500).
 async fn answer(dispatcher: &Dispatcher, envelope: Envelope, envelope_id: &str) -> Option<String> {
     let result = match envelope.kind.as_str() {
-        "slash_commands" => match serde_json::from_value::<SlashCommand>(envelope.payload) {
+        "slash_commands" => match SlashCommand::from_json(envelope.payload) {
             Ok(command) => Ok(dispatcher.command(command).await),
-            Err(e) => Err(DispatchError::Malformed(format!(
-                "not a slash command: {e}"
-            ))),
+            Err(malformed) => Err(malformed.into()),
         },
-        "interactive" => dispatcher.interaction(&envelope.payload).await,
+        "interactive" => match Interaction::parse(&envelope.payload) {
+            Ok(interaction) => Ok(dispatcher.interaction(interaction).await),
+            Err(malformed) => Err(malformed.into()),
+        },
         "events_api" => {
             let retry = envelope.retry_attempt.filter(|n| *n > 0);
-            dispatcher.event(&envelope.payload, retry).await
+            match EventBody::parse(&envelope.payload) {
+                Ok(body) => dispatcher.event(body, retry).await,
+                Err(malformed) => Err(malformed.into()),
+            }
         }
         other => {
             tracing::debug!(kind = other, "envelope type not handled; acknowledged");
@@ -779,13 +778,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let config = crate::config::Config::parse("", dir, &dir.join("apps")).unwrap();
-        let storage = crate::storage::Storage::open(&dir.join("botyard.db")).unwrap();
-        let runtime = Arc::new(crate::runtime::Runtime::new(
-            config,
-            dir,
-            storage,
-            crate::storage::OutboxStatus::Local,
-        ));
-        Dispatcher::new(runtime, Duration::from_secs(2), Duration::from_secs(2))
+        let services = crate::capabilities::Services {
+            storage: crate::storage::Storage::open(&dir.join("botyard.db")).unwrap(),
+            logs: Default::default(),
+            delivery: crate::storage::OutboxStatus::Local,
+            slack_api: Default::default(),
+        };
+        let runtime = crate::runtime::Runtime::new(services, dir.join("cache"));
+        let apps = Arc::new(crate::routing::Apps::new(runtime, config, dir));
+        Dispatcher::new(apps, Duration::from_secs(2), Duration::from_secs(2))
     }
 }

@@ -1,19 +1,64 @@
-//! Which app answers a slash command. Commands belong to one app; an umbrella
-//! command (`/spy`) may gather subcommands from many apps, and the host itself
-//! answers `/umbrella help` (or a bare `/umbrella`) from their descriptions.
+//! The routing table: which app answers what. One table resolves every kind
+//! of request Slack sends:
+//!
+//! - a slash command to the app that declared it; an umbrella command
+//!   (`/spy`) to the app that declared the subcommand, and the host itself
+//!   answers `/umbrella help` (or a bare `/umbrella`) from their descriptions;
+//! - an `action_id` or `callback_id` (a click, a modal, a shortcut) to the
+//!   app whose prefix it carries (see [`crate::slack::namespace`]), if loaded;
+//! - a shortcut to the app's `shortcuts` trigger when it declares it there,
+//!   else (shortcuts configured by hand before triggers existed) to its
+//!   `on-action`;
+//! - an Events API type to every app subscribed to it.
+//!
+//! Rebuilt whenever the set of loaded apps changes, never on a request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::runtime::bindings::types::AppInfo;
+use crate::contract::description::Description;
+use crate::slack::namespace;
 
 /// The routing table, rebuilt whenever the set of loaded apps changes.
 #[derive(Debug, Default, Clone)]
 pub struct Routes {
     commands: HashMap<String, Arc<str>>,
     umbrellas: BTreeMap<String, BTreeMap<String, Subcommand>>,
+    /// Every loaded app: the owners a namespaced id may name.
+    apps: HashSet<Arc<str>>,
+    /// Event type → subscribed apps, in id order.
+    events: HashMap<String, Vec<Arc<str>>>,
+    /// `(app, callback id)` of every shortcut declared through the
+    /// `shortcuts` trigger.
+    shortcuts: HashSet<(Arc<str>, String)>,
+}
+
+/// Where a namespaced id (`hello.count`) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub app: Arc<str>,
+    /// The id as the app wrote it (`count`).
+    pub original: String,
+}
+
+/// Why a namespaced id reaches no app.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum Unowned {
+    #[error("this was not posted by a botyard app")]
+    NotNamespaced,
+    #[error("this was posted by app `{0}`, which is not running")]
+    NotLoaded(String),
+}
+
+/// How a shortcut reaches its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortcutRoute {
+    /// Declared through the `shortcuts` trigger: `on-shortcut`.
+    Trigger,
+    /// Configured by hand in Slack as `<app>.<name>`: `on-action`.
+    Action,
 }
 
 #[derive(Debug, Clone)]
@@ -48,9 +93,23 @@ pub enum RouteError {
 }
 
 impl Routes {
-    pub fn build<'a>(apps: impl IntoIterator<Item = (&'a Arc<str>, &'a AppInfo)>) -> Routes {
+    pub fn build<'a>(apps: impl IntoIterator<Item = (&'a Arc<str>, &'a Description)>) -> Routes {
         let mut routes = Routes::default();
-        for (app, info) in apps {
+        for (app, description) in apps {
+            let info = &description.info;
+            routes.apps.insert(app.clone());
+            for event in &info.events {
+                routes
+                    .events
+                    .entry(event.clone())
+                    .or_default()
+                    .push(app.clone());
+            }
+            for shortcut in &description.shortcuts {
+                routes
+                    .shortcuts
+                    .insert((app.clone(), shortcut.callback_id.clone()));
+            }
             for c in &info.commands {
                 routes.commands.insert(c.name.clone(), app.clone());
             }
@@ -72,9 +131,39 @@ impl Routes {
         routes
     }
 
-    /// The first claim of `info` that another app already holds, as an
-    /// explanation; `None` when `app` may take all of them.
-    pub fn conflict(&self, app: &str, info: &AppInfo) -> Option<String> {
+    /// The loaded app a namespaced `action_id` or `callback_id` belongs to.
+    pub fn owner(&self, id: &str) -> Result<Owner, Unowned> {
+        let (app, original) = namespace::split(id).ok_or(Unowned::NotNamespaced)?;
+        match self.apps.get(app) {
+            Some(app) => Ok(Owner {
+                app: app.clone(),
+                original: original.to_string(),
+            }),
+            None => Err(Unowned::NotLoaded(app.to_string())),
+        }
+    }
+
+    /// The apps subscribed to Events API `event_type`, in id order.
+    pub fn subscribers(&self, event_type: &str) -> &[Arc<str>] {
+        self.events.get(event_type).map_or(&[], Vec::as_slice)
+    }
+
+    /// How shortcut `callback_id` of `owner` is delivered.
+    pub fn shortcut(&self, owner: &Owner) -> ShortcutRoute {
+        if self
+            .shortcuts
+            .contains(&(owner.app.clone(), owner.original.clone()))
+        {
+            ShortcutRoute::Trigger
+        } else {
+            ShortcutRoute::Action
+        }
+    }
+
+    /// The first claim of `description` that another app already holds, as
+    /// an explanation; `None` when `app` may take all of them.
+    pub fn conflict(&self, app: &str, description: &Description) -> Option<String> {
+        let info = &description.info;
         let other = |owner: &Arc<str>| &**owner != app;
         for c in &info.commands {
             if let Some(owner) = self.commands.get(&c.name).filter(|o| other(o)) {
@@ -195,10 +284,11 @@ fn help_text(umbrella: &str, subs: &BTreeMap<String, Subcommand>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::types::{CommandSpec, SubcommandSpec};
+    use crate::contract::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
+    use crate::contract::bindings::types::{AppInfo, CommandSpec, SubcommandSpec};
 
-    fn info(commands: &[&str], subs: &[(&str, &str)]) -> AppInfo {
-        AppInfo {
+    fn info(commands: &[&str], subs: &[(&str, &str)]) -> Description {
+        let info = AppInfo {
             name: "x".into(),
             description: String::new(),
             commands: commands
@@ -218,9 +308,49 @@ mod tests {
                     usage: "[x]".into(),
                 })
                 .collect(),
-            events: vec![],
+            events: vec!["reaction_added".into()],
             schedules: vec![],
+        };
+        Description {
+            info,
+            shortcuts: vec![],
         }
+    }
+
+    #[test]
+    fn routes_ids_events_and_shortcuts_to_their_apps() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let ia = info(&["/hello"], &[]);
+        let mut ib = info(&[], &[]);
+        ib.info.events.clear();
+        ib.shortcuts.push(ShortcutSpec {
+            callback_id: "triage".into(),
+            kind: ShortcutKind::Message,
+            name: "Triage".into(),
+            description: String::new(),
+        });
+        let routes = Routes::build([(&a, &ia), (&b, &ib)]);
+        assert_eq!(
+            routes.owner("a.count"),
+            Ok(Owner {
+                app: a.clone(),
+                original: "count".into()
+            })
+        );
+        assert_eq!(
+            routes.owner("gone.count"),
+            Err(Unowned::NotLoaded("gone".into()))
+        );
+        assert_eq!(routes.owner("plain"), Err(Unowned::NotNamespaced));
+        assert_eq!(
+            routes.subscribers("reaction_added"),
+            std::slice::from_ref(&a)
+        );
+        assert!(routes.subscribers("app_mention").is_empty());
+        let triage = routes.owner("b.triage").unwrap();
+        assert_eq!(routes.shortcut(&triage), ShortcutRoute::Trigger);
+        let by_hand = routes.owner("a.triage").unwrap();
+        assert_eq!(routes.shortcut(&by_hand), ShortcutRoute::Action);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::Runtime;
+use super::Apps;
 
 /// Quiet time after the last change to a file before it is read: editors and
 /// copies write in several steps, and reading mid-write only wastes a compile.
@@ -27,9 +27,9 @@ impl Drop for WatchHandle {
     }
 }
 
-/// Starts watching `runtime`'s apps directory (creating it if missing).
-pub fn watch(runtime: Arc<Runtime>) -> notify::Result<WatchHandle> {
-    let dir = runtime.config().apps_dir.clone();
+/// Starts watching the apps directory of `apps` (creating it if missing).
+pub fn watch(apps: Arc<Apps>) -> notify::Result<WatchHandle> {
+    let dir = apps.config().apps_dir.clone();
     std::fs::create_dir_all(&dir).map_err(notify::Error::io)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let mut watcher =
@@ -51,7 +51,7 @@ pub fn watch(runtime: Arc<Runtime>) -> notify::Result<WatchHandle> {
                 changed.insert(id);
             }
             for id in changed {
-                match runtime.reload(&id).await {
+                match apps.reload(&id).await {
                     Ok(outcome) => tracing::debug!(app = %id, ?outcome, "reload"),
                     Err(e) => {
                         tracing::warn!(app = %id, error = %e, "reload failed; previous version keeps serving")

@@ -5,11 +5,8 @@
 //! nothing: size (413), signature and timestamp on the raw bytes (401), then
 //! parsing (400). Only then does [`Dispatcher`] route it to an app.
 
-pub mod dispatch;
-pub mod respond;
-
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -22,9 +19,11 @@ use serde::Deserialize;
 use thiserror::Error;
 use tracing::Instrument;
 
-pub use self::dispatch::{Ack, DispatchError, Dispatcher, SlashCommand};
-use super::signature::{self, SignatureError};
-use crate::runtime::Runtime;
+use super::dispatch::{Ack, DispatchError, Dispatcher};
+use super::payload::{EventBody, Interaction, Malformed, SlashCommand};
+use crate::contract::time::now_secs;
+use crate::routing::Apps;
+use crate::slack::signature::{self, SignatureError};
 
 /// Default largest request body: far above anything Slack sends.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -113,7 +112,7 @@ struct Shared {
 }
 
 /// The receiver's routes, ready to be served or merged into a bigger router.
-pub fn router(runtime: Arc<Runtime>, config: ReceiverConfig) -> Result<Router, ReceiverError> {
+pub fn router(apps: Arc<Apps>, config: ReceiverConfig) -> Result<Router, ReceiverError> {
     if config.signing_secret.is_empty() {
         return Err(ReceiverError::EmptySecret);
     }
@@ -142,7 +141,7 @@ pub fn router(runtime: Arc<Runtime>, config: ReceiverConfig) -> Result<Router, R
     let shared = Arc::new(Shared {
         signing_secret: config.signing_secret.clone(),
         body_limit: config.body_limit,
-        dispatcher: Dispatcher::new(runtime, config.ack_budget, config.response_timeout),
+        dispatcher: Dispatcher::new(apps, config.ack_budget, config.response_timeout),
     });
     let mut router = Router::new();
     for (path, endpoint) in paths {
@@ -166,6 +165,12 @@ enum Rejection {
     Malformed(String),
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl From<Malformed> for Rejection {
+    fn from(m: Malformed) -> Self {
+        Rejection::Malformed(m.0)
+    }
 }
 
 impl From<DispatchError> for Rejection {
@@ -224,20 +229,10 @@ async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result
     signature::verify(&shared.signing_secret, &parts.headers, &body, now_secs())?;
     let dispatcher = &shared.dispatcher;
     match endpoint {
-        Endpoint::Commands => {
-            #[derive(Deserialize)]
-            struct SslCheck {
-                ssl_check: Option<String>,
-            }
-            let check: SslCheck = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| Rejection::Malformed(format!("not a form: {e}")))?;
-            if check.ssl_check.as_deref() == Some("1") {
-                return Ok(Ack::Empty);
-            }
-            let command: SlashCommand = serde_urlencoded::from_bytes(&body)
-                .map_err(|e| Rejection::Malformed(format!("not a slash command: {e}")))?;
-            Ok(dispatcher.command(command).await)
-        }
+        Endpoint::Commands => match SlashCommand::from_form(&body)? {
+            None => Ok(Ack::Empty),
+            Some(command) => Ok(dispatcher.command(command).await),
+        },
         Endpoint::Events => {
             let value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| Rejection::Malformed(format!("not JSON: {e}")))?;
@@ -246,7 +241,9 @@ async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result
                 .get("x-slack-retry-num")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
-            Ok(dispatcher.event(&value, retry_num).await?)
+            Ok(dispatcher
+                .event(EventBody::parse(&value)?, retry_num)
+                .await?)
         }
         Endpoint::Interactivity => {
             #[derive(Deserialize)]
@@ -257,7 +254,7 @@ async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result
                 .map_err(|e| Rejection::Malformed(format!("no `payload` form field: {e}")))?;
             let payload: serde_json::Value = serde_json::from_str(&form.payload)
                 .map_err(|e| Rejection::Malformed(format!("payload is not JSON: {e}")))?;
-            Ok(dispatcher.interaction(&payload).await?)
+            Ok(dispatcher.interaction(Interaction::parse(&payload)?).await)
         }
     }
 }
@@ -305,11 +302,4 @@ async fn drain(stream: &mut axum::body::BodyDataStream) {
         }
     };
     let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

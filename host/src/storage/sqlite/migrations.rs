@@ -5,7 +5,7 @@
 
 use rusqlite::Connection;
 
-use super::{StorageError, immediate_tx};
+use crate::storage::StorageError;
 
 /// Ordered migrations; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -71,6 +71,13 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX seen_events_by_time ON seen_events (seen_ms);
     "#,
+    // 3: outbox claims, so delivery takes an entry with a lease and settles
+    // it with the claim it holds.
+    r#"
+    ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -83,7 +90,8 @@ pub(super) fn latest_version() -> u32 {
 /// migrate, and a crash mid-way leaves the old version intact.
 pub(super) fn migrate(conn: &Connection) -> Result<(), StorageError> {
     let supported = latest_version();
-    immediate_tx(conn, |conn| {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let migrated = (|| {
         let found: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if found > supported {
             return Err(StorageError::SchemaTooNew { found, supported });
@@ -96,5 +104,12 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StorageError> {
             tracing::info!(from = found, to = supported, "migrated storage schema");
         }
         Ok(())
-    })
+    })();
+    match migrated {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(error) => {
+            conn.execute_batch("ROLLBACK").ok();
+            Err(error)
+        }
+    }
 }

@@ -10,9 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::capabilities::{Capability, Grants};
-use crate::runtime::bindings::types::AppInfo;
-use crate::runtime::registry::Snapshot;
+use super::apps::Snapshot;
+use crate::capabilities;
+use crate::contract::description::{Description, shortcut_kind_name};
+use crate::contract::grants::Grants;
+use crate::slack::namespace;
 
 /// Where Slack sends requests when the host serves HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +39,6 @@ impl RequestUrls {
             events: format!("{base}{events_path}"),
             interactivity: format!("{base}{interactivity_path}"),
         }
-    }
-
-    /// The receiver's paths as configured.
-    pub fn for_receiver(base: &str, config: &crate::slack::receiver::ReceiverConfig) -> Self {
-        RequestUrls::new(
-            base,
-            &config.commands_path,
-            &config.events_path,
-            &config.interactivity_path,
-        )
     }
 }
 
@@ -81,12 +73,6 @@ impl Default for ManifestOptions {
 /// Events the host routes as events but Slack does not send as Events API
 /// types (interactions delivered through `on-event`): never subscribed.
 const PSEUDO_EVENTS: &[&str] = &["view_closed"];
-
-/// The scopes the `slack` capability's calls need: posting and updating
-/// (chat:write), DMs (im:write), reactions (reactions:write), user info
-/// (users:read). Modals and App Home need none.
-const SLACK_CAPABILITY_SCOPES: &[&str] =
-    &["chat:write", "im:write", "reactions:write", "users:read"];
 
 /// Events API subscriptions for one event type an app names, and the bot
 /// scopes they need. `message` means messages everywhere the bot is.
@@ -132,17 +118,15 @@ fn event_subscriptions(event: &str) -> (Vec<&str>, Vec<&'static str>) {
 pub fn manifest(snapshot: &Snapshot, options: &ManifestOptions) -> Value {
     manifest_for(
         snapshot
-            .apps
-            .values()
-            .filter_map(|entry| entry.current.as_ref())
-            .map(|v| (&v.info, &v.grants)),
+            .versions()
+            .map(|v| (&*v.id, &v.description, &v.grants)),
         options,
     )
 }
 
-/// The manifest for these apps' descriptions and grants.
+/// The manifest for these apps' ids, descriptions and grants.
 pub fn manifest_for<'a>(
-    apps: impl IntoIterator<Item = (&'a AppInfo, &'a Grants)>,
+    apps: impl IntoIterator<Item = (&'a str, &'a Description, &'a Grants)>,
     options: &ManifestOptions,
 ) -> Value {
     let mut commands: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -150,7 +134,17 @@ pub fn manifest_for<'a>(
     let mut events: BTreeSet<String> = BTreeSet::new();
     let mut scopes: BTreeSet<&'static str> = BTreeSet::new();
     let mut home_tab = false;
-    for (info, grants) in apps {
+    let mut shortcuts = Vec::new();
+    for (app, description, grants) in apps {
+        let info = &description.info;
+        for s in &description.shortcuts {
+            shortcuts.push(json!({
+                "name": s.name,
+                "type": shortcut_kind_name(s.kind),
+                "callback_id": format!("{app}{}{}", namespace::SEPARATOR, s.callback_id),
+                "description": if s.description.is_empty() { &s.name } else { &s.description },
+            }));
+        }
         for c in &info.commands {
             commands
                 .entry(c.name.clone())
@@ -171,9 +165,7 @@ pub fn manifest_for<'a>(
             events.extend(subscriptions.into_iter().map(String::from));
             scopes.extend(needed);
         }
-        if grants.contains(&Capability::Slack) {
-            scopes.extend(SLACK_CAPABILITY_SCOPES);
-        }
+        scopes.extend(capabilities::slack_scopes(grants));
     }
     for (umbrella, subs) in umbrellas {
         // The router keeps a command and an umbrella of the same name apart;
@@ -221,6 +213,9 @@ pub fn manifest_for<'a>(
     });
     if !slash_commands.is_empty() {
         features["slash_commands"] = Value::Array(slash_commands);
+    }
+    if !shortcuts.is_empty() {
+        features["shortcuts"] = Value::Array(shortcuts);
     }
     if home_tab {
         features["app_home"] = json!({
@@ -339,15 +334,16 @@ fn yaml_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::bindings::types::{CommandSpec, SubcommandSpec};
+    use crate::contract::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
+    use crate::contract::bindings::types::{AppInfo, CommandSpec, SubcommandSpec};
 
     fn app(
         name: &str,
         commands: &[(&str, &str, &str)],
         subs: &[(&str, &str)],
         events: &[&str],
-    ) -> AppInfo {
-        AppInfo {
+    ) -> Description {
+        let info = AppInfo {
             name: name.into(),
             description: String::new(),
             commands: commands
@@ -369,16 +365,21 @@ mod tests {
                 .collect(),
             events: events.iter().map(|e| (*e).into()).collect(),
             schedules: vec![],
+        };
+        Description {
+            info,
+            shortcuts: vec![],
         }
     }
 
     fn all_grants() -> Grants {
-        Capability::ALL.into_iter().collect()
+        capabilities::default_grants()
     }
 
-    fn sample() -> Vec<(AppInfo, Grants)> {
+    fn sample() -> Vec<(&'static str, Description, Grants)> {
         vec![
             (
+                "hello",
                 app(
                     "hello",
                     &[("/hello", "Say hello", "[name]")],
@@ -388,29 +389,31 @@ mod tests {
                 all_grants(),
             ),
             (
+                "spy-a",
                 app(
                     "spy-a",
                     &[],
                     &[("/spy", "status")],
                     &["reaction_added", "view_closed"],
                 ),
-                [Capability::Store].into_iter().collect(),
+                ["store"].into_iter().collect(),
             ),
             (
+                "spy-b",
                 app(
                     "spy-b",
                     &[],
                     &[("/spy", "deploy")],
                     &["app_mention", "app_home_opened"],
                 ),
-                [Capability::Log].into_iter().collect(),
+                ["log"].into_iter().collect(),
             ),
         ]
     }
 
     fn build(options: &ManifestOptions) -> Value {
         let apps = sample();
-        manifest_for(apps.iter().map(|(i, g)| (i, g)), options)
+        manifest_for(apps.iter().map(|(id, d, g)| (*id, d, g)), options)
     }
 
     #[test]
@@ -450,6 +453,41 @@ mod tests {
     }
 
     #[test]
+    fn shortcuts_are_listed_under_their_namespaced_callback_ids() {
+        let mut helpdesk = app("helpdesk", &[], &[], &[]);
+        helpdesk.shortcuts = vec![
+            ShortcutSpec {
+                callback_id: "send".into(),
+                kind: ShortcutKind::Message,
+                name: "Send to a team".into(),
+                description: "Forward this to a -help channel".into(),
+            },
+            ShortcutSpec {
+                callback_id: "new".into(),
+                kind: ShortcutKind::Global,
+                name: "New request".into(),
+                description: String::new(),
+            },
+        ];
+        let grants = all_grants();
+        let m = manifest_for(
+            [("helpdesk", &helpdesk, &grants)],
+            &ManifestOptions::default(),
+        );
+        assert_eq!(
+            m["features"]["shortcuts"],
+            json!([
+                {"name": "Send to a team", "type": "message", "callback_id": "helpdesk.send",
+                 "description": "Forward this to a -help channel"},
+                {"name": "New request", "type": "global", "callback_id": "helpdesk.new",
+                 "description": "New request"},
+            ])
+        );
+        let none = manifest_for(std::iter::empty(), &ManifestOptions::default());
+        assert!(none["features"].get("shortcuts").is_none());
+    }
+
+    #[test]
     fn http_mode_puts_request_urls_everywhere() {
         let options = ManifestOptions {
             connection: Connection::Http(RequestUrls::new(
@@ -485,11 +523,8 @@ mod tests {
 
     #[test]
     fn message_subscribes_everywhere_with_history_scopes() {
-        let apps = [(app("m", &[], &[], &["message"]), Grants::new())];
-        let m = manifest_for(
-            apps.iter().map(|(i, g)| (i, g)),
-            &ManifestOptions::default(),
-        );
+        let (m_app, grants) = (app("m", &[], &[], &["message"]), Grants::new());
+        let m = manifest_for([("m", &m_app, &grants)], &ManifestOptions::default());
         assert_eq!(
             m["settings"]["event_subscriptions"]["bot_events"],
             json!([

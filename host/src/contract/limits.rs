@@ -1,9 +1,10 @@
-//! Per-app resource limits and the memory cap that enforces one of them.
+//! Per-app resource limits, as configured. The runtime enforces them (the
+//! epoch deadline, the memory cap, the engine's stack size, the ready
+//! instances); here they are only values every layer can name.
 
 use std::time::Duration;
 
 use serde::Deserialize;
-use thiserror::Error;
 
 /// Limits one invocation runs under. Defaults suit chat commands: long
 /// enough for real work past Slack's 3 s acknowledgement (the reply then goes
@@ -16,7 +17,7 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wasm stack (bytes); recursion past it traps.
     pub wasm_stack_bytes: usize,
-    /// Fresh instances kept ready ahead of requests (see `runtime::spares`);
+    /// Fresh instances kept ready ahead of requests (see the runtime's `spares`);
     /// 0 instantiates on each request instead, holding nothing while idle.
     pub ready_instances: usize,
 }
@@ -82,56 +83,6 @@ impl LimitOverrides {
             limits.ready_instances = check("ready_instances", n, READY_INSTANCES)? as usize;
         }
         Ok(limits)
-    }
-}
-
-/// Raised (as a trap) when a guest tries to grow memory past its cap. A trap
-/// rather than a failed `memory.grow` so the cause is reported exactly instead
-/// of as whatever the guest's allocator does on failure.
-#[derive(Debug, Error)]
-#[error("tried to grow memory to {requested} bytes, over its limit of {limit} bytes")]
-pub struct MemoryLimitExceeded {
-    pub requested: usize,
-    pub limit: usize,
-}
-
-/// The store's `ResourceLimiter`.
-pub struct MemoryCap {
-    limit: usize,
-}
-
-/// Tables hold function references; no real app needs more.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-
-impl MemoryCap {
-    pub fn new(limit: usize) -> Self {
-        MemoryCap { limit }
-    }
-}
-
-impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            return Err(wasmtime::Error::new(MemoryLimitExceeded {
-                requested: desired,
-                limit: self.limit,
-            }));
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
 

@@ -1,0 +1,71 @@
+//! `botyard apps`: every app, its version, commands, grants and last error.
+
+use serde_json::{Value, json};
+
+use crate::capabilities;
+use crate::routing::Apps;
+
+/// Prints the loaded apps, as text or JSON.
+pub(super) fn print(apps: &Apps, as_json: bool) {
+    let snapshot = apps.snapshot();
+    let rows: Vec<Value> = snapshot
+        .apps
+        .iter()
+        .map(|(id, entry)| {
+            let current = entry.current.as_ref();
+            let mut commands: Vec<String> = current
+                .map(|v| v.description.info.commands.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            if let Some(v) = current {
+                commands.extend(v.description.info.subcommands.iter().map(|s| format!("{} {}", s.umbrella, s.name)));
+            }
+            json!({
+                "id": id.to_string(),
+                "name": current.map(|v| v.description.info.name.clone()),
+                "version": current.map(|v| v.hash.clone()),
+                "code": current.and_then(|v| v.code_source()),
+                "commands": commands,
+                "grants": capabilities::ordered(&current.map_or_else(|| apps.config().grants_for(id), |v| v.grants.clone())),
+                "triggers": current.map(|v| v.triggers().names()).unwrap_or_default(),
+                "shortcuts": current.map(|v| v.description.shortcuts.iter().map(|s| s.callback_id.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+                "last_error": entry.last_error.as_ref().map(|e| e.message.clone()),
+            })
+        })
+        .collect();
+    if as_json {
+        println!("{}", Value::Array(rows));
+        return;
+    }
+    if rows.is_empty() {
+        println!("no apps in {}", apps.config().apps_dir.display());
+        return;
+    }
+    for row in rows {
+        let version = row["version"]
+            .as_str()
+            .map(|h| &h[..12])
+            .unwrap_or("not loaded");
+        println!("{}  {version}", row["id"].as_str().unwrap_or(""));
+        let list = |v: &Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        println!("  commands:   {}", list(&row["commands"]));
+        println!("  grants:     {}", list(&row["grants"]));
+        if !list(&row["shortcuts"]).is_empty() {
+            println!("  shortcuts:  {}", list(&row["shortcuts"]));
+        }
+        if let Some(code) = row["code"].as_str() {
+            println!("  code:       {code}");
+        }
+        if let Some(err) = row["last_error"].as_str() {
+            println!("  last error: {err}");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The `botyard` command line: the edge where errors become messages. One
+//! file per verb; this one parses the command line and builds what every
+//! verb shares (the configuration, the host).
+
+mod apps;
+mod call;
+mod dev;
+mod manifest;
+mod new;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::authoring::SourceApp;
+use crate::authoring::rebuild::build_and_install;
+use crate::build::{BuildOptions, Language, build_guest};
+use crate::config::Config;
+use crate::host::{Host, HostBuilder};
+use crate::routing::CallContext;
+use crate::workbench;
+
+#[derive(Parser)]
+#[command(
+    name = "botyard",
+    version,
+    about = "A Slack bot host where every app is a sandboxed, hot-reloadable WebAssembly component"
+)]
+struct Cli {
+    /// Holds the database, the apps, their last good versions and (unless
+    /// --build-dir says otherwise) toolchains and build caches.
+    #[arg(
+        long,
+        global = true,
+        default_value = ".botyard",
+        env = "BOTYARD_DATA_DIR"
+    )]
+    data_dir: PathBuf,
+    /// Host configuration (grants, limits); optional.
+    #[arg(
+        long,
+        global = true,
+        default_value = "botyard.toml",
+        env = "BOTYARD_CONFIG"
+    )]
+    config: PathBuf,
+    /// The apps directory (default: `apps_dir` from the config, else <data-dir>/apps).
+    #[arg(long, global = true, env = "BOTYARD_APPS")]
+    apps: Option<PathBuf>,
+    /// Where guest toolchains and build caches live (default: the data
+    /// directory). Share one between data directories to install them once.
+    #[arg(long, global = true, env = "BOTYARD_BUILD_DIR")]
+    build_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a slash command through its app, with no Slack at all: prints the
+    /// reply and the Slack calls the app made.
+    Call {
+        /// The command line as typed in Slack, e.g. "/hello world".
+        line: String,
+        #[arg(long, default_value = "U0CLI")]
+        user: String,
+        #[arg(long, default_value = "C0CLI")]
+        channel: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps: version hash, commands, grants and last load error.
+    Apps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an app from the starter for its language, build it and install
+    /// it: `botyard call "/<name>"` answers right after.
+    New {
+        /// The app's name: its directory, its id and its command `/<name>`.
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
+        /// Where to create the app's directory.
+        #[arg(long, default_value = ".")]
+        parent: PathBuf,
+    },
+    /// Build an app (Rust, JavaScript or Python, told from its files) into a
+    /// component; installs the language's toolchain on first use.
+    Build {
+        /// The app's directory.
+        dir: PathBuf,
+        /// Also copy the component into the apps directory (hot-reloads a running host).
+        #[arg(long)]
+        install: bool,
+    },
+    /// Serve Slack for real: HTTP receiver or Socket Mode per `[slack]` in the
+    /// config; tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) and
+    /// SLACK_APP_TOKEN (socket).
+    Serve,
+    /// Print a Slack app manifest for the loaded apps, to paste into Slack's
+    /// "Create New App → From an app manifest".
+    Manifest {
+        /// YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        /// Public base URL of `botyard serve` in http mode (e.g.
+        /// https://bot.example.com); without it the manifest uses Socket Mode.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Develop locally: build the apps' sources, rebuild on save, hot-reload,
+    /// and serve the workbench (a local Slack in the browser); slash commands
+    /// typed on the console work too.
+    Dev {
+        /// App source directories to build and watch. Default: the apps in
+        /// `guests/`, `examples/hello-rust` and the projects `botyard new` made.
+        apps: Vec<PathBuf>,
+        /// Do not build at start (rebuild-on-save still works).
+        #[arg(long)]
+        no_build: bool,
+        /// Workbench port on 127.0.0.1 (0 = any free port).
+        #[arg(long, default_value_t = workbench::DEFAULT_PORT)]
+        port: u16,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Command::Dev { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOTYARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting tokio");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Call {
+            line,
+            user,
+            channel,
+            json,
+        } => {
+            let host = host(&cli)?.start().await?;
+            let ctx = CallContext {
+                user: user.clone(),
+                channel: channel.clone(),
+                trigger_id: None,
+            };
+            call::call(host.apps(), line, &ctx, *json).await
+        }
+        Command::Apps { json } => {
+            let host = host(&cli)?.start().await?;
+            apps::print(host.apps(), *json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build { dir, install } => {
+            let opts = build_options(&cli);
+            let out = if *install {
+                let apps_dir = load_config(&cli)?.apps_dir;
+                build_and_install(&SourceApp::from_dir(dir), &opts, &apps_dir)?
+            } else {
+                build_guest(dir, &opts)?
+            };
+            println!("{}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::New { name, lang, parent } => new::new_app(&cli, name, *lang, parent).await,
+        Command::Dev {
+            apps,
+            no_build,
+            port,
+        } => dev::dev(&cli, apps, *no_build, *port).await,
+        Command::Serve => serve::serve(&cli).await,
+        Command::Manifest { yaml, url } => manifest::print(&cli, *yaml, url.as_deref()).await,
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let explicit = cli.config != Path::new("botyard.toml");
+    let mut config = Config::load(&cli.config, explicit, &cli.data_dir.join("apps"))?;
+    if let Some(apps) = &cli.apps {
+        config.apps_dir = apps.clone();
+    }
+    if let Some(build_dir) = &cli.build_dir {
+        config.compile_cache_dir = Some(build_dir.join("cache").join("components"));
+    }
+    Ok(config)
+}
+
+/// A host over the command line's data directory and configuration; the
+/// verb adds what it needs (a Slack connection, hot reload, the scheduler).
+fn host(cli: &Cli) -> Result<HostBuilder> {
+    Ok(Host::builder(load_config(cli)?, &cli.data_dir))
+}
+
+/// `botyard new --lang`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Lang {
+    Rust,
+    Js,
+    Python,
+}
+
+impl From<Lang> for Language {
+    fn from(lang: Lang) -> Language {
+        match lang {
+            Lang::Rust => Language::Rust,
+            Lang::Js => Language::JavaScript,
+            Lang::Python => Language::Python,
+        }
+    }
+}
+
+fn build_options(cli: &Cli) -> BuildOptions {
+    BuildOptions {
+        data_dir: cli
+            .build_dir
+            .clone()
+            .unwrap_or_else(|| cli.data_dir.clone()),
+        release: true,
+    }
+}

@@ -1,0 +1,96 @@
+//! `botyard serve`: Slack for real, over HTTP or Socket Mode per `[slack]`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::{Cli, load_config};
+use crate::config::SlackMode;
+use crate::host::Host;
+use crate::inbound::dispatch::Dispatcher;
+use crate::inbound::http::ReceiverConfig;
+use crate::inbound::socket_mode::{SocketMode, SocketModeConfig};
+use crate::slack::delivery::DeliveryConfig;
+use crate::slack::web_api::WebApi;
+
+/// A secret from the environment; never from files, never logged.
+fn secret(name: &str, what: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => anyhow::bail!("set {name} to {what}"),
+    }
+}
+
+pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
+    let config = load_config(cli)?;
+    let slack = config.slack.clone();
+    let bot_token = secret(
+        "SLACK_BOT_TOKEN",
+        "the bot token (xoxb-…) from your Slack app's \"OAuth & Permissions\" page",
+    )?;
+    let api = WebApi::new(&slack.api_url, &bot_token);
+    let me = api.auth_test().await.with_context(|| {
+        format!(
+            "auth.test against {} failed; check SLACK_BOT_TOKEN",
+            slack.api_url
+        )
+    })?;
+    tracing::info!(team = %me.team_id, bot_user = %me.user_id, "connected to Slack");
+
+    let mut host = Host::builder(config, &cli.data_dir)
+        .connected()
+        .watch()
+        .schedule()
+        .start()
+        .await?;
+    host.connect_slack(api, DeliveryConfig::default());
+    let served = match slack.mode {
+        SlackMode::Http => {
+            let signing_secret = secret(
+                "SLACK_SIGNING_SECRET",
+                "the signing secret from your Slack app's \"Basic Information\" page",
+            )?;
+            let router = host.http_receiver(ReceiverConfig::new(signing_secret))?;
+            let listener = tokio::net::TcpListener::bind(&slack.listen)
+                .await
+                .with_context(|| {
+                    format!("cannot listen on {}; change [slack] listen", slack.listen)
+                })?;
+            // Printed on stdout so scripts and tests can find an ephemeral port.
+            println!(
+                "botyard serve: listening on http://{}",
+                listener.local_addr()?
+            );
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    tokio::signal::ctrl_c().await.ok();
+                })
+                .await
+                .context("serving HTTP")
+        }
+        SlackMode::Socket => {
+            let app_token = secret(
+                "SLACK_APP_TOKEN",
+                "an app-level token (xapp-…) with connections:write, from \"Basic Information\"",
+            )?;
+            let defaults = ReceiverConfig::new("unused");
+            let dispatcher = Dispatcher::new(
+                host.apps().clone(),
+                defaults.ack_budget,
+                defaults.response_timeout,
+            );
+            let mut socket = SocketModeConfig::new(slack.api_url.clone(), app_token);
+            socket.connections = slack.connections.into();
+            let client = SocketMode::start(socket, dispatcher)?;
+            println!(
+                "botyard serve: connected over Socket Mode ({} connection(s))",
+                slack.connections
+            );
+            tokio::signal::ctrl_c().await.ok();
+            client.shutdown().await;
+            Ok(())
+        }
+    };
+    host.shutdown().await;
+    served.map(|()| ExitCode::SUCCESS)
+}

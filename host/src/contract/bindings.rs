@@ -1,0 +1,28 @@
+//! Host-side bindings of `botyard:app`, generated from `wit/`.
+//!
+//! Generated for world `app-with-triggers`, so every optional trigger's
+//! types and call glue exist here; the runtime instantiates components
+//! against world `app` (what every component must export) and looks the
+//! optional trigger exports up one by one at load.
+//!
+//! `slack`, `store` and `schedule` are async because they wait on the Web API
+//! or on storage, which may be a database across the network; `log` and
+//! `clock` answer from memory and stay synchronous (cheaper). Exports are
+//! async so every call runs on a fiber the epoch deadline can stop.
+
+wasmtime::component::bindgen!({
+    world: "app-with-triggers",
+    path: "../wit",
+    imports: {
+        "botyard:app/slack": async,
+        "botyard:app/store": async,
+        "botyard:app/schedule": async,
+    },
+    exports: { default: async },
+    // Requests are compared in tests and parsed payloads compared in
+    // routing; none of these types carries anything that compares oddly.
+    additional_derives: [PartialEq],
+});
+
+pub use self::botyard::app::{clock, log, schedule, slack, store, types};
+pub use self::exports::botyard::app::{handler, shortcuts};

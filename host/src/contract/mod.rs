@@ -1,0 +1,15 @@
+//! The contract floor: what every layer of the host speaks, and nothing else.
+//!
+//! Everything above builds on these types — the WIT bindings of
+//! `botyard:app`, what the host asks an app to do ([`request`]), grants,
+//! limits, time and retry pacing — so that no lower layer ever has to import
+//! a higher one to name a type. Nothing here does I/O or knows about Slack,
+//! storage or wasmtime instances.
+
+pub mod bindings;
+pub mod description;
+pub mod grants;
+pub mod limits;
+pub mod request;
+pub mod retry;
+pub mod time;

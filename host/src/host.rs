@@ -1,0 +1,225 @@
+//! The host, assembled: storage, the runtime, the loaded apps, and — as the
+//! occasion needs — hot reload, the scheduler, delivery to Slack and the
+//! Slack connection. `serve`, `dev`, `call`, the workbench and the tests all
+//! build one here, so the wiring exists once.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), botyard::host::HostError> {
+//! use botyard::host::Host;
+//! use botyard::config::Config;
+//! let config = Config::load("botyard.toml".as_ref(), false, ".botyard/apps".as_ref())?;
+//! let host = Host::builder(config, ".botyard").watch().schedule().start().await?;
+//! println!("{} apps", host.apps().snapshot().apps.len());
+//! host.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::capabilities::Services;
+use crate::config::{Config, ConfigError};
+use crate::inbound::http::{self, ReceiverConfig, ReceiverError};
+use crate::inbound::scheduler;
+use crate::routing::Apps;
+use crate::routing::watcher::{self, WatchHandle};
+use crate::runtime::Runtime;
+use crate::runtime::app::NativeApp;
+use crate::runtime::hooks::Hook;
+use crate::slack::delivery::{Delivery, DeliveryConfig};
+use crate::slack::web_api::WebApi;
+use crate::storage::{OutboxStatus, Storage, StorageError};
+
+#[derive(Debug, Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("opening the database in {dir}: {source}")]
+    Storage { dir: PathBuf, source: StorageError },
+    #[error("reading the apps directory {dir}: {source}")]
+    AppsDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("watching the apps directory: {0}")]
+    Watch(#[from] notify::Error),
+    #[error("serving native app `{id}`: {message}")]
+    Native { id: String, message: String },
+    #[error(transparent)]
+    Receiver(#[from] ReceiverError),
+}
+
+/// How to assemble a [`Host`].
+pub struct HostBuilder {
+    config: Config,
+    data_dir: PathBuf,
+    storage: Option<Storage>,
+    connected: bool,
+    watch: bool,
+    schedule: bool,
+    hooks: Vec<Arc<dyn Hook>>,
+    natives: Vec<(String, Arc<dyn NativeApp>)>,
+}
+
+impl HostBuilder {
+    /// Slack calls will be delivered (a Slack connection or the emulator
+    /// follows): record them as pending, not local.
+    pub fn connected(mut self) -> Self {
+        self.connected = true;
+        self
+    }
+
+    /// Hot reload: watch the apps directory.
+    pub fn watch(mut self) -> Self {
+        self.watch = true;
+        self
+    }
+
+    /// Fire scheduled ticks.
+    pub fn schedule(mut self) -> Self {
+        self.schedule = true;
+        self
+    }
+
+    /// Uses this storage instead of the data directory's SQLite file.
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Runs `hook` around every invocation, after the audit hook.
+    pub fn hook(mut self, hook: Arc<dyn Hook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Serves a handler compiled into the host as app `id`.
+    pub fn native(mut self, id: &str, app: Arc<dyn NativeApp>) -> Self {
+        self.natives.push((id.to_string(), app));
+        self
+    }
+
+    /// Opens storage, loads every app, and starts what was asked for.
+    pub async fn start(self) -> Result<Host, HostError> {
+        let storage = match self.storage {
+            Some(storage) => storage,
+            None => Storage::open(&self.data_dir.join("botyard.db")).map_err(|source| {
+                HostError::Storage {
+                    dir: self.data_dir.clone(),
+                    source,
+                }
+            })?,
+        };
+        let services = Services {
+            storage,
+            logs: Default::default(),
+            delivery: if self.connected {
+                OutboxStatus::Pending
+            } else {
+                OutboxStatus::Local
+            },
+            slack_api: Default::default(),
+        };
+        let cache_dir = self
+            .config
+            .compile_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cache").join("components"));
+        let mut runtime = Runtime::new(services, cache_dir);
+        for hook in self.hooks {
+            runtime = runtime.with_hook(hook);
+        }
+        let apps_dir = self.config.apps_dir.clone();
+        let apps = Arc::new(Apps::new(runtime, self.config, &self.data_dir));
+        for (id, app) in self.natives {
+            apps.install_native(&id, app)
+                .map_err(|e| HostError::Native {
+                    id,
+                    message: e.to_string(),
+                })?;
+        }
+        apps.load_all().await.map_err(|source| HostError::AppsDir {
+            dir: apps_dir,
+            source,
+        })?;
+        let watch = if self.watch {
+            Some(watcher::watch(apps.clone())?)
+        } else {
+            None
+        };
+        let ticks = self.schedule.then(|| scheduler::spawn(apps.clone()));
+        Ok(Host {
+            apps,
+            _watch: watch,
+            ticks,
+            delivery: None,
+        })
+    }
+}
+
+/// A running host.
+pub struct Host {
+    apps: Arc<Apps>,
+    _watch: Option<WatchHandle>,
+    ticks: Option<tokio::task::JoinHandle<()>>,
+    delivery: Option<Delivery>,
+}
+
+impl Host {
+    /// A host over `data_dir` (the database, last good versions and, unless
+    /// the config says otherwise, compiled components) configured by `config`.
+    pub fn builder(config: Config, data_dir: impl AsRef<Path>) -> HostBuilder {
+        HostBuilder {
+            config,
+            data_dir: data_dir.as_ref().to_path_buf(),
+            storage: None,
+            connected: false,
+            watch: false,
+            schedule: false,
+            hooks: Vec::new(),
+            natives: Vec::new(),
+        }
+    }
+
+    /// The loaded apps: routing, invocation, storage.
+    pub fn apps(&self) -> &Arc<Apps> {
+        &self.apps
+    }
+
+    /// Connects Slack's Web API: apps' questions (`lookup-user`) go to it,
+    /// and the outbox is delivered to it from now on, beginning with
+    /// whatever was left pending before a restart.
+    pub fn connect_slack(&mut self, api: WebApi, delivery: DeliveryConfig) {
+        self.apps.runtime().connect_slack(api.clone());
+        if self.delivery.is_none() {
+            self.delivery = Some(Delivery::start(self.apps.storage().clone(), api, delivery));
+        }
+    }
+
+    /// The signed HTTP receiver (commands, events, interactivity) over
+    /// these apps, to serve or merge into a bigger router.
+    pub fn http_receiver(&self, config: ReceiverConfig) -> Result<axum::Router, HostError> {
+        Ok(http::router(self.apps.clone(), config)?)
+    }
+
+    /// Stops the scheduler and lets delivery settle the Slack call in
+    /// flight; whatever is still queued stays in the outbox.
+    pub async fn shutdown(mut self) {
+        if let Some(ticks) = self.ticks.take() {
+            ticks.abort();
+        }
+        if let Some(delivery) = self.delivery.take() {
+            delivery.stop().await;
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(ticks) = &self.ticks {
+            ticks.abort();
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Inbound: where requests come from — Slack over HTTP ([`http`]) or Socket
+//! Mode ([`socket_mode`]), and time ([`scheduler`]). Each Slack payload is
+//! parsed once into a typed request ([`payload`]), then [`dispatch`] routes
+//! it through the routing table to the runtime and answers Slack in time.
+
+pub mod dispatch;
+pub mod http;
+pub mod payload;
+pub mod scheduler;
+pub mod socket_mode;

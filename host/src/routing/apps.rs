@@ -1,0 +1,381 @@
+//! The set of loaded apps and their routes, swapped atomically as a whole,
+//! and how versions get into it: loading from the apps directory, hot
+//! reload, the last good version kept for when a new one fails.
+//!
+//! Readers clone an `Arc<Snapshot>` and let go of the lock at once, so an
+//! invocation keeps the version it started on while a reload installs the
+//! next one.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use super::table::{Resolved, RouteError, Routes};
+use super::versions::LastGood;
+use crate::config::Config;
+use crate::contract::bindings::types::{CommandRequest, InvocationContext};
+use crate::contract::request::Request;
+use crate::contract::time::now_ms;
+use crate::runtime::Runtime;
+use crate::runtime::app::{AppVersion, LoadError, NativeApp};
+use crate::runtime::invoke::{Invocation, InvokeError};
+use crate::storage::Storage;
+
+/// One consistent view of every app.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    pub apps: BTreeMap<Arc<str>, AppEntry>,
+    pub routes: Routes,
+}
+
+impl Snapshot {
+    pub fn app(&self, id: &str) -> Option<&Arc<AppVersion>> {
+        self.apps.get(id).and_then(|entry| entry.current.as_ref())
+    }
+
+    /// The serving versions, in id order.
+    pub fn versions(&self) -> impl Iterator<Item = &Arc<AppVersion>> {
+        self.apps.values().filter_map(|e| e.current.as_ref())
+    }
+}
+
+/// An app's serving version and the story of its loads.
+#[derive(Clone, Default)]
+pub struct AppEntry {
+    /// The version serving invocations, if any loaded successfully.
+    pub current: Option<Arc<AppVersion>>,
+    /// When `current` was installed (Unix ms).
+    pub loaded_at_ms: Option<u64>,
+    /// Why the most recent load attempt failed, if it did.
+    pub last_error: Option<LoadFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    pub at_ms: u64,
+    pub message: String,
+}
+
+/// Who is calling, and where (what Slack puts in every request).
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub user: String,
+    pub channel: String,
+    pub trigger_id: Option<String>,
+}
+
+impl CallContext {
+    pub fn to_wit(&self) -> InvocationContext {
+        InvocationContext {
+            user_id: self.user.clone(),
+            channel_id: self.channel.clone(),
+            trigger_id: self.trigger_id.clone(),
+        }
+    }
+}
+
+/// The answer to a slash command.
+pub enum CommandAnswer {
+    /// An app answered (its reply is in the invocation's response).
+    App {
+        app: Arc<AppVersion>,
+        invocation: Invocation,
+    },
+    /// The host answered itself (umbrella help).
+    Help(String),
+}
+
+#[derive(Debug, Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error(transparent)]
+    Invoke(#[from] InvokeError),
+    #[error("app `{0}` is not loaded")]
+    NotLoaded(String),
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// A new version now serves (its full hash).
+    Loaded(String),
+    /// The file and settings match the serving version: nothing to do.
+    Unchanged,
+    /// The file is gone, and so is the app.
+    Removed,
+}
+
+/// The loaded apps.
+pub struct Apps {
+    runtime: Runtime,
+    config: Config,
+    snapshot: RwLock<Arc<Snapshot>>,
+    last_good: LastGood,
+    /// Reloads run one at a time so an older version can never be installed
+    /// over a newer one.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Apps {
+    /// No apps yet, loading from `config.apps_dir` with `runtime`; the last
+    /// good versions are kept under `data_dir`.
+    pub fn new(runtime: Runtime, config: Config, data_dir: &std::path::Path) -> Apps {
+        Apps {
+            runtime,
+            config,
+            snapshot: RwLock::default(),
+            last_good: LastGood::new(data_dir),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn storage(&self) -> &Storage {
+        self.runtime.storage()
+    }
+
+    /// The lines `app` logged most recently, oldest first.
+    pub fn recent_logs(&self, app: &str) -> Vec<crate::capabilities::log::LogLine> {
+        self.runtime.recent_logs(app)
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The component file of app `id`.
+    pub fn app_path(&self, id: &str) -> PathBuf {
+        self.config.apps_dir.join(format!("{id}.wasm"))
+    }
+
+    /// Ids of the components in the apps directory, sorted.
+    pub fn app_ids_on_disk(&self) -> std::io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let entries = match std::fs::read_dir(&self.config.apps_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wasm")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            {
+                ids.push(stem.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Loads every app in the apps directory; failures are recorded per app
+    /// (see [`Apps::snapshot`]) and do not stop the others.
+    pub async fn load_all(&self) -> std::io::Result<()> {
+        for id in self.app_ids_on_disk()? {
+            if let Err(e) = self.reload(&id).await {
+                tracing::warn!(app = %id, error = %e, "app not loaded");
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings app `id` in line with its file: loads a changed version,
+    /// unloads a removed one. A version that fails to load leaves the serving
+    /// one in place (or, in a fresh host, the last good one from the data
+    /// directory) and is recorded as the app's last error.
+    pub async fn reload(&self, id: &str) -> Result<Reloaded, LoadError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let path = self.app_path(id);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.update(|snap| Ok::<_, ()>(snap.apps.remove(id).is_some()))
+                    .ok();
+                tracing::info!(app = id, "app removed");
+                return Ok(Reloaded::Removed);
+            }
+            Err(source) => {
+                return Err(self.failed(
+                    id,
+                    LoadError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    },
+                ));
+            }
+        };
+        match self.load_bytes(id, bytes).await {
+            Ok(reloaded) => Ok(reloaded),
+            Err(error) => {
+                let error = self.failed(id, error);
+                if self.snapshot().app(id).is_none()
+                    && let Some(good) = self.last_good.load(id)
+                    && self.load_bytes(id, good).await.is_ok()
+                {
+                    tracing::warn!(
+                        app = id,
+                        "serving the last good version from the data directory"
+                    );
+                    self.record_failure(id, error.to_string());
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn load_bytes(&self, id: &str, bytes: Vec<u8>) -> Result<Reloaded, LoadError> {
+        let settings = self.config.settings_for(id)?;
+        let hash = hex::encode(Sha256::digest(&bytes));
+        if let Some(current) = self.snapshot().app(id)
+            && current.hash == hash
+            && current.grants == settings.grants
+            && current.limits == settings.limits
+        {
+            return Ok(Reloaded::Unchanged);
+        }
+        let version = self
+            .runtime
+            .load(id, bytes.clone(), hash.clone(), &settings)
+            .await?;
+        self.install(version).map_err(LoadError::Conflict)?;
+        if let Err(e) = self.last_good.save(id, &hash, &bytes) {
+            tracing::warn!(app = id, error = %e, "could not keep a copy of the good version");
+        }
+        tracing::info!(app = id, version = &hash[..12], "app loaded");
+        Ok(Reloaded::Loaded(hash))
+    }
+
+    fn failed(&self, id: &str, error: LoadError) -> LoadError {
+        tracing::warn!(app = id, error = %error, "load failed; the previous version (if any) keeps serving");
+        self.record_failure(id, error.to_string());
+        error
+    }
+
+    /// Serves a handler compiled into the host under `id`.
+    pub fn install_native(&self, id: &str, app: Arc<dyn NativeApp>) -> Result<(), LoadError> {
+        let settings = self.config.settings_for(id)?;
+        let version = self.runtime.native(id, app, &settings)?;
+        self.install(version).map_err(LoadError::Conflict)
+    }
+
+    /// Installs `version` unless it claims a command another app serves; on a
+    /// conflict the old version stays and the conflict becomes the last error.
+    fn install(&self, version: AppVersion) -> Result<(), String> {
+        let version = Arc::new(version);
+        self.update(|snap| {
+            if let Some(conflict) = snap.routes.conflict(&version.id, &version.description) {
+                let entry = snap.apps.entry(version.id.clone()).or_default();
+                entry.last_error = Some(LoadFailure {
+                    at_ms: now_ms(),
+                    message: conflict.clone(),
+                });
+                return Err(conflict);
+            }
+            snap.apps.insert(
+                version.id.clone(),
+                AppEntry {
+                    current: Some(version.clone()),
+                    loaded_at_ms: Some(now_ms()),
+                    last_error: None,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    /// Records why `app` has no new version (e.g. its source failed to
+    /// build), where `botyard apps` and the workbench show load errors; the
+    /// serving version, if any, stays.
+    pub fn record_failure(&self, id: &str, message: String) {
+        self.update(|snap| {
+            let entry = snap.apps.entry(id.into()).or_default();
+            entry.last_error = Some(LoadFailure {
+                at_ms: now_ms(),
+                message,
+            });
+            Ok::<_, ()>(())
+        })
+        .ok();
+    }
+
+    /// Applies `change` to a copy of the snapshot and publishes the copy with
+    /// its routes rebuilt (a failed change may still have recorded an error).
+    fn update<T, E>(&self, change: impl FnOnce(&mut Snapshot) -> Result<T, E>) -> Result<T, E> {
+        let mut guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = Snapshot::clone(&guard);
+        let result = change(&mut next);
+        next.routes = Routes::build(
+            next.apps
+                .iter()
+                .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, &v.description))),
+        );
+        *guard = Arc::new(next);
+        result
+    }
+
+    /// Routes a command line (`/hello world`, `/spy status`) to its app.
+    pub async fn call_command(
+        &self,
+        line: &str,
+        ctx: &CallContext,
+    ) -> Result<CommandAnswer, CallError> {
+        let snapshot = self.snapshot();
+        match snapshot.routes.resolve(line)? {
+            Resolved::Help(text) => Ok(CommandAnswer::Help(text)),
+            Resolved::App {
+                app,
+                command,
+                subcommand,
+                text,
+            } => {
+                let request = CommandRequest {
+                    command,
+                    subcommand,
+                    text,
+                    context: ctx.to_wit(),
+                };
+                let (app, invocation) = self
+                    .invoke_in(&snapshot, &app, Request::Command(request))
+                    .await?;
+                Ok(CommandAnswer::App { app, invocation })
+            }
+        }
+    }
+
+    /// Invokes app `id` with any request.
+    pub async fn invoke(
+        &self,
+        id: &str,
+        request: Request,
+    ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
+        self.invoke_in(&self.snapshot(), id, request).await
+    }
+
+    async fn invoke_in(
+        &self,
+        snapshot: &Snapshot,
+        id: &str,
+        request: Request,
+    ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
+        let app = snapshot
+            .app(id)
+            .ok_or_else(|| CallError::NotLoaded(id.into()))?
+            .clone();
+        let invocation = self.runtime.invoke(&app, request).await?;
+        Ok((app, invocation))
+    }
+}

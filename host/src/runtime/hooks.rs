@@ -1,0 +1,87 @@
+//! Hooks around every invocation: the one place where what happens to *all*
+//! invocations is added — the audit row today; permission checks and
+//! metrics next — instead of code written into the invocation path.
+//!
+//! Before the app runs, each hook may refuse the invocation (nothing of the
+//! app runs then). After it — and after a refusal — each hook sees the
+//! outcome and may write into the invocation's unit of work, which is
+//! committed once, with the app's own writes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::app::AppVersion;
+use crate::contract::request::{Kind, Request};
+use crate::storage::{InvocationRecord, Outcome, StorageError, Unit};
+
+/// The invocation a hook is asked about.
+pub struct Call<'a> {
+    pub app: &'a AppVersion,
+    pub request: &'a Request,
+    /// When it started, Unix milliseconds.
+    pub started_at_ms: u64,
+}
+
+/// Why a hook refused an invocation, fit to show the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+#[async_trait]
+pub trait Hook: Send + Sync {
+    /// Before any of the app runs; `Err` refuses the invocation.
+    async fn before(&self, call: &Call<'_>) -> Result<(), Refusal> {
+        let _ = call;
+        Ok(())
+    }
+
+    /// After the app ran (or was refused): `outcome` is `Err` with the
+    /// message shown to the user. Writes go into the invocation's unit.
+    async fn after(
+        &self,
+        call: &Call<'_>,
+        duration: Duration,
+        outcome: &Result<(), String>,
+        unit: &mut dyn Unit,
+    ) -> Result<(), StorageError> {
+        let _ = (call, duration, outcome, unit);
+        Ok(())
+    }
+}
+
+/// The audit log: one row per invocation, in the invocation's own unit of
+/// work, so it costs no commit of its own and is kept exactly when the
+/// invocation's writes are. `describe` is not recorded: it runs at load, on
+/// no one's behalf.
+pub struct Audit;
+
+#[async_trait]
+impl Hook for Audit {
+    async fn after(
+        &self,
+        call: &Call<'_>,
+        duration: Duration,
+        outcome: &Result<(), String>,
+        unit: &mut dyn Unit,
+    ) -> Result<(), StorageError> {
+        let kind = call.request.kind();
+        if kind == Kind::Describe {
+            return Ok(());
+        }
+        let record = InvocationRecord {
+            at_ms: call.started_at_ms as i64,
+            app: call.app.id.to_string(),
+            version: call.app.hash.clone(),
+            kind: kind.as_str().into(),
+            user: call.request.user().into(),
+            channel: call.request.channel().into(),
+            detail: call.request.detail(),
+            duration_us: duration.as_micros() as i64,
+            outcome: match outcome {
+                Ok(()) => Outcome::Ok,
+                Err(e) => Outcome::Failed(e.clone()),
+            },
+        };
+        unit.record(&record).await
+    }
+}

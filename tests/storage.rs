@@ -1,0 +1,1098 @@
+//! The storage conformance suite: what every backend must do, run against
+//! each one (today SQLite). A new backend adds one entry to
+//! [`backends!`] and passes everything here, as SQLite does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use botyard::contract::time::now_ms;
+use botyard::storage::{
+    Claim, DueTick, InvocationRecord, MAX_KEY_BYTES, MAX_VALUE_BYTES, NewCall, OutboxStatus,
+    Outcome, Settlement, Storage, StorageError,
+};
+use serde_json::json;
+
+/// A backend under test: a fresh, empty store, and a way to open it again
+/// (a restart) or alongside (a second process on the same data).
+trait Backend: Send + Sync + 'static {
+    fn storage(&self) -> Storage;
+    /// Drops nothing; opens the same data again, as a restart would.
+    fn reopen(&self) -> Storage;
+}
+
+struct Sqlite {
+    dir: tempfile::TempDir,
+    first: Storage,
+}
+
+impl Sqlite {
+    fn new() -> Sqlite {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Storage::open(&dir.path().join("botyard.db")).unwrap();
+        Sqlite { dir, first }
+    }
+}
+
+impl Backend for Sqlite {
+    fn storage(&self) -> Storage {
+        self.first.clone()
+    }
+
+    fn reopen(&self) -> Storage {
+        Storage::open(&self.dir.path().join("botyard.db")).unwrap()
+    }
+}
+
+/// Runs every conformance test against every backend.
+macro_rules! backends {
+    ($($backend:ident: $make:expr),* $(,)?) => {
+        $(
+            #[allow(non_snake_case)]
+            mod $backend {
+                use super::*;
+                conformance!(
+                    $make;
+                    get_set_delete_roundtrip,
+                    apps_cannot_see_each_others_keys,
+                    list_matches_percent_and_underscore_literally,
+                    list_is_byte_ordered_and_limited,
+                    increment_counts_from_zero_and_stores_ascii,
+                    increment_of_non_number_fails_and_leaves_value,
+                    increment_overflow_fails_and_leaves_value,
+                    increment_is_atomic_across_units_and_handles,
+                    compare_and_swap_semantics,
+                    concurrent_compare_and_swaps_have_one_winner,
+                    too_large_key_or_value_is_rejected_and_nothing_written,
+                    data_survives_reopen,
+                    a_units_writes_are_kept_once_committed,
+                    a_unit_reads_its_own_writes,
+                    enqueue_and_read_back,
+                    entries_filter_by_app_and_cursor_in_id_order,
+                    claims_settle_once,
+                    a_claim_is_exclusive_until_its_lease_runs_out,
+                    an_overtaken_claim_cannot_settle,
+                    claims_of_a_deliverer_that_died_are_released,
+                    pending_survives_reopen,
+                    committing_queued_calls_wakes_delivery,
+                    due_schedules_are_taken_once_in_time_order,
+                    schedule_once_upserts_and_cancel,
+                    due_schedules_taken_once_across_concurrent_callers,
+                    cron_fires_are_claimed_by_compare_and_set,
+                    cron_last_fire_survives_reopen,
+                    audit_is_newest_first_with_outcomes_roundtripped,
+                    an_event_id_is_new_exactly_once,
+                    seen_ids_survive_reopening,
+                    old_event_ids_are_forgotten,
+                );
+            }
+        )*
+    };
+}
+
+macro_rules! conformance {
+    ($make:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test(Arc::new($make)).await;
+            }
+        )*
+    };
+}
+
+backends! {
+    sqlite: Sqlite::new(),
+}
+
+// --- helpers: one committed unit per call ---------------------------------
+
+async fn delete(s: &Storage, app: &str, key: &str) -> Result<bool, StorageError> {
+    let mut u = s.begin();
+    let r = u.delete(app, key).await?;
+    u.commit().await?;
+    Ok(r)
+}
+
+async fn cas(
+    s: &Storage,
+    app: &str,
+    key: &str,
+    expected: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> Result<bool, StorageError> {
+    let mut u = s.begin();
+    let r = u.compare_and_swap(app, key, expected, new).await?;
+    u.commit().await?;
+    Ok(r)
+}
+
+async fn enqueue(s: &Storage, app: &str, method: &str, status: OutboxStatus) -> i64 {
+    s.enqueue(NewCall {
+        app,
+        method,
+        payload: &json!({"channel": "C1", "text": method}),
+        status,
+    })
+    .await
+    .unwrap()
+}
+
+async fn once(s: &Storage, app: &str, name: &str, at: i64) {
+    let mut u = s.begin();
+    u.schedule_once(app, name, at).await.unwrap();
+    u.commit().await.unwrap();
+}
+
+async fn cancel(s: &Storage, app: &str, name: &str) -> bool {
+    let mut u = s.begin();
+    let r = u.cancel_schedule(app, name).await.unwrap();
+    u.commit().await.unwrap();
+    r
+}
+
+fn tick(app: &str, name: &str, due_ms: i64) -> DueTick {
+    DueTick {
+        app: app.into(),
+        name: name.into(),
+        due_ms,
+    }
+}
+
+async fn get(s: &Storage, app: &str, key: &str) -> Option<Vec<u8>> {
+    s.kv_get(app, key).await.unwrap()
+}
+
+// --- key-value ------------------------------------------------------------
+
+async fn get_set_delete_roundtrip(b: Arc<impl Backend>) {
+    let s = b.storage();
+    assert_eq!(get(&s, "a", "k").await, None);
+    s.kv_set("a", "k", b"one").await.unwrap();
+    assert_eq!(get(&s, "a", "k").await.as_deref(), Some(&b"one"[..]));
+    s.kv_set("a", "k", b"two").await.unwrap();
+    assert_eq!(get(&s, "a", "k").await.as_deref(), Some(&b"two"[..]));
+    s.kv_set("a", "empty", b"").await.unwrap();
+    assert_eq!(get(&s, "a", "empty").await.as_deref(), Some(&b""[..]));
+    assert!(delete(&s, "a", "k").await.unwrap());
+    assert!(!delete(&s, "a", "k").await.unwrap());
+    assert_eq!(get(&s, "a", "k").await, None);
+}
+
+async fn apps_cannot_see_each_others_keys(b: Arc<impl Backend>) {
+    let s = b.storage();
+    s.kv_set("alpha", "secret/token", b"a").await.unwrap();
+    s.kv_set("alpha", "votes", b"5").await.unwrap();
+    s.kv_set("beta", "secret/mine", b"b").await.unwrap();
+
+    assert_eq!(get(&s, "beta", "secret/token").await, None);
+    assert_eq!(
+        s.kv_list("beta", "", 100).await.unwrap(),
+        vec!["secret/mine"]
+    );
+    assert_eq!(
+        s.kv_list("beta", "secret/", 100).await.unwrap(),
+        vec!["secret/mine"]
+    );
+    assert_eq!(
+        s.kv_list("alpha", "", 100).await.unwrap(),
+        vec!["secret/token", "votes"]
+    );
+    // Apps whose names share a prefix stay apart too.
+    s.kv_set("alphabet", "votes", b"x").await.unwrap();
+    assert_eq!(s.kv_list("alpha", "v", 100).await.unwrap(), vec!["votes"]);
+
+    assert!(!delete(&s, "beta", "votes").await.unwrap());
+    assert_eq!(s.kv_increment("beta", "votes", 1).await.unwrap(), 1);
+    assert!(
+        cas(&s, "beta", "secret/token", None, Some(b"b2"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(get(&s, "alpha", "votes").await.as_deref(), Some(&b"5"[..]));
+    assert_eq!(
+        get(&s, "alpha", "secret/token").await.as_deref(),
+        Some(&b"a"[..])
+    );
+}
+
+async fn list_matches_percent_and_underscore_literally(b: Arc<impl Backend>) {
+    let s = b.storage();
+    for key in ["a%b", "axb", "a_c", "abc", "a", "b%"] {
+        s.kv_set("app", key, b"1").await.unwrap();
+    }
+    assert_eq!(s.kv_list("app", "a%", 100).await.unwrap(), vec!["a%b"]);
+    assert_eq!(s.kv_list("app", "a_", 100).await.unwrap(), vec!["a_c"]);
+    assert!(s.kv_list("app", "%", 100).await.unwrap().is_empty());
+    assert!(s.kv_list("app", "_", 100).await.unwrap().is_empty());
+}
+
+async fn list_is_byte_ordered_and_limited(b: Arc<impl Backend>) {
+    let s = b.storage();
+    for key in ["b", "é", "a", "B", "ab", "a\u{10FFFF}", "\u{10FFFF}x"] {
+        s.kv_set("app", key, b"1").await.unwrap();
+    }
+    assert_eq!(
+        s.kv_list("app", "", 100).await.unwrap(),
+        vec!["B", "a", "ab", "a\u{10FFFF}", "b", "é", "\u{10FFFF}x"]
+    );
+    assert_eq!(s.kv_list("app", "", 2).await.unwrap(), vec!["B", "a"]);
+    assert!(s.kv_list("app", "", 0).await.unwrap().is_empty());
+    assert_eq!(
+        s.kv_list("app", "a", 100).await.unwrap(),
+        vec!["a", "ab", "a\u{10FFFF}"]
+    );
+    assert_eq!(
+        s.kv_list("app", "a\u{10FFFF}", 100).await.unwrap(),
+        vec!["a\u{10FFFF}"]
+    );
+    assert_eq!(
+        s.kv_list("app", "\u{10FFFF}", 100).await.unwrap(),
+        vec!["\u{10FFFF}x"]
+    );
+}
+
+async fn increment_counts_from_zero_and_stores_ascii(b: Arc<impl Backend>) {
+    let s = b.storage();
+    assert_eq!(s.kv_increment("app", "n", 5).await.unwrap(), 5);
+    assert_eq!(s.kv_increment("app", "n", -7).await.unwrap(), -2);
+    assert_eq!(get(&s, "app", "n").await.as_deref(), Some(&b"-2"[..]));
+    s.kv_set("app", "m", b"41").await.unwrap();
+    assert_eq!(s.kv_increment("app", "m", 1).await.unwrap(), 42);
+    assert_eq!(s.kv_increment("app", "m", 0).await.unwrap(), 42);
+}
+
+async fn increment_of_non_number_fails_and_leaves_value(b: Arc<impl Backend>) {
+    let s = b.storage();
+    for bad in [&b"hello"[..], b"", b" 1", b"1.5", b"\xff"] {
+        s.kv_set("app", "k", bad).await.unwrap();
+        let err = s.kv_increment("app", "k", 1).await.unwrap_err();
+        assert!(
+            matches!(&err, StorageError::NotANumber { key } if key == "k"),
+            "{err:?}"
+        );
+        assert_eq!(get(&s, "app", "k").await.as_deref(), Some(bad));
+    }
+}
+
+async fn increment_overflow_fails_and_leaves_value(b: Arc<impl Backend>) {
+    let s = b.storage();
+    s.kv_set("app", "k", i64::MAX.to_string().as_bytes())
+        .await
+        .unwrap();
+    let err = s.kv_increment("app", "k", 1).await.unwrap_err();
+    assert!(matches!(err, StorageError::Overflow { .. }), "{err:?}");
+    assert_eq!(
+        get(&s, "app", "k").await.unwrap(),
+        i64::MAX.to_string().as_bytes()
+    );
+    assert_eq!(
+        s.kv_increment("app", "low", i64::MIN).await.unwrap(),
+        i64::MIN
+    );
+    assert!(matches!(
+        s.kv_increment("app", "low", -1).await,
+        Err(StorageError::Overflow { .. })
+    ));
+}
+
+async fn increment_is_atomic_across_units_and_handles(b: Arc<impl Backend>) {
+    const TASKS: usize = 8;
+    const PER_TASK: usize = 200;
+    let shared = b.storage();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            // Half share one handle, half have their own, as a second
+            // process (e.g. `botyard call`) would.
+            let storage = if i % 2 == 0 {
+                shared.clone()
+            } else {
+                b.reopen()
+            };
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                for _ in 0..PER_TASK {
+                    storage.kv_increment("app", "count", 1).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = (TASKS * PER_TASK) as i64;
+    let stored = get(&shared, "app", "count").await.unwrap();
+    assert_eq!(String::from_utf8(stored).unwrap(), total.to_string());
+}
+
+async fn compare_and_swap_semantics(b: Arc<impl Backend>) {
+    let s = b.storage();
+    // Absent: expecting a value fails, expecting absence succeeds.
+    assert!(!cas(&s, "app", "k", Some(b"x"), Some(b"y")).await.unwrap());
+    assert_eq!(get(&s, "app", "k").await, None);
+    assert!(cas(&s, "app", "k", None, Some(b"v1")).await.unwrap());
+    assert_eq!(get(&s, "app", "k").await.as_deref(), Some(&b"v1"[..]));
+    // Present: expecting absence fails, a mismatch fails, a match swaps.
+    assert!(!cas(&s, "app", "k", None, Some(b"zz")).await.unwrap());
+    assert!(!cas(&s, "app", "k", Some(b"v0"), Some(b"zz")).await.unwrap());
+    assert_eq!(get(&s, "app", "k").await.as_deref(), Some(&b"v1"[..]));
+    assert!(cas(&s, "app", "k", Some(b"v1"), Some(b"v2")).await.unwrap());
+    assert_eq!(get(&s, "app", "k").await.as_deref(), Some(&b"v2"[..]));
+    // Delete: mismatch keeps it, match removes it.
+    assert!(!cas(&s, "app", "k", Some(b"v1"), None).await.unwrap());
+    assert!(get(&s, "app", "k").await.is_some());
+    assert!(cas(&s, "app", "k", Some(b"v2"), None).await.unwrap());
+    assert_eq!(get(&s, "app", "k").await, None);
+    // An empty value is present, not absent.
+    s.kv_set("app", "e", b"").await.unwrap();
+    assert!(!cas(&s, "app", "e", None, Some(b"x")).await.unwrap());
+    assert!(cas(&s, "app", "e", Some(b""), Some(b"x")).await.unwrap());
+}
+
+async fn concurrent_compare_and_swaps_have_one_winner(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = if i % 2 == 0 { s.clone() } else { b.reopen() };
+            tokio::spawn(async move {
+                cas(&s, "app", "decision", None, Some(format!("{i}").as_bytes()))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap());
+    }
+    assert_eq!(winners, 1, "exactly one decision is taken");
+}
+
+async fn too_large_key_or_value_is_rejected_and_nothing_written(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let long_key = "k".repeat(MAX_KEY_BYTES + 1);
+    let big_value = vec![b'v'; MAX_VALUE_BYTES + 1];
+
+    let err = s.kv_set("app", &long_key, b"v").await.unwrap_err();
+    assert!(
+        matches!(err, StorageError::TooLarge { what: "key", limit: MAX_KEY_BYTES, actual } if actual == MAX_KEY_BYTES + 1),
+        "{err:?}"
+    );
+    let err = s.kv_set("app", "k", &big_value).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::TooLarge {
+                what: "value",
+                limit: MAX_VALUE_BYTES,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        s.kv_increment("app", &long_key, 1).await,
+        Err(StorageError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        cas(&s, "app", "k", None, Some(&big_value)).await,
+        Err(StorageError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        cas(&s, "app", &long_key, None, Some(b"v")).await,
+        Err(StorageError::TooLarge { .. })
+    ));
+    assert!(s.kv_list("app", "", 100).await.unwrap().is_empty());
+    assert!(err.to_string().contains("1048576"), "{err}");
+
+    // Exactly at the limits is fine.
+    let max_key = "k".repeat(MAX_KEY_BYTES);
+    s.kv_set("app", &max_key, &big_value[..MAX_VALUE_BYTES])
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&s, "app", &max_key).await.map(|v| v.len()),
+        Some(MAX_VALUE_BYTES)
+    );
+}
+
+async fn data_survives_reopen(b: Arc<impl Backend>) {
+    let s = b.storage();
+    s.kv_set("app", "greeting", b"hello").await.unwrap();
+    s.kv_increment("app", "count", 3).await.unwrap();
+    let s = b.reopen();
+    assert_eq!(
+        get(&s, "app", "greeting").await.as_deref(),
+        Some(&b"hello"[..])
+    );
+    assert_eq!(s.kv_increment("app", "count", 1).await.unwrap(), 4);
+}
+
+// --- units of work ----------------------------------------------------------
+
+async fn a_units_writes_are_kept_once_committed(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let mut unit = s.begin();
+    unit.set("app", "k", b"v").await.unwrap();
+    let call = unit
+        .enqueue(NewCall {
+            app: "app",
+            method: "chat.postMessage",
+            payload: &json!({"channel": "C1", "text": "hi"}),
+            status: OutboxStatus::Pending,
+        })
+        .await
+        .unwrap();
+    unit.schedule_once("app", "later", 10).await.unwrap();
+    unit.record(&record("app", 1, Outcome::Ok)).await.unwrap();
+    unit.commit().await.unwrap();
+    // Another handle on the same data sees all of it.
+    let other = b.reopen();
+    assert_eq!(get(&other, "app", "k").await.as_deref(), Some(&b"v"[..]));
+    let entries = other.outbox.entries(Some("app"), 0, 10).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![call]);
+    assert_eq!(
+        other.schedules.take_due(10).await.unwrap(),
+        vec![tick("app", "later", 10)]
+    );
+    assert_eq!(other.audit.recent(Some("app"), 10).await.unwrap().len(), 1);
+    // A unit that wrote nothing commits for free.
+    s.begin().commit().await.unwrap();
+}
+
+async fn a_unit_reads_its_own_writes(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let mut unit = s.begin();
+    unit.set("app", "a", b"1").await.unwrap();
+    assert_eq!(
+        unit.get("app", "a").await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(unit.increment("app", "n", 2).await.unwrap(), 2);
+    assert_eq!(unit.increment("app", "n", 2).await.unwrap(), 4);
+    assert_eq!(unit.list("app", "", 10).await.unwrap(), vec!["a", "n"]);
+    unit.commit().await.unwrap();
+}
+
+// --- outbox -----------------------------------------------------------------
+
+async fn enqueue_and_read_back(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let before = now_ms() as i64;
+    let payload = json!({"channel": "C1", "text": "hi", "blocks": [{"type": "divider"}]});
+    let id = s
+        .enqueue(NewCall {
+            app: "poll",
+            method: "chat.postMessage",
+            payload: &payload,
+            status: OutboxStatus::Pending,
+        })
+        .await
+        .unwrap();
+    let entries = s.outbox.entries(None, 0, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e.id, id);
+    assert!(e.created_ms >= before && e.created_ms <= now_ms() as i64);
+    assert_eq!(e.app, "poll");
+    assert_eq!(e.method, "chat.postMessage");
+    assert_eq!(e.payload, payload);
+    assert_eq!(e.status, OutboxStatus::Pending);
+    assert_eq!(e.attempts, 0);
+    assert_eq!(e.last_error, None);
+    assert_eq!(e.result, None);
+}
+
+async fn entries_filter_by_app_and_cursor_in_id_order(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let a1 = enqueue(&s, "a", "m1", OutboxStatus::Local).await;
+    let b1 = enqueue(&s, "b", "m2", OutboxStatus::Pending).await;
+    let a2 = enqueue(&s, "a", "m3", OutboxStatus::Local).await;
+    assert!(a1 < b1 && b1 < a2);
+    let ids =
+        |v: Vec<botyard::storage::OutboxEntry>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let o = &s.outbox;
+    assert_eq!(ids(o.entries(None, 0, 10).await.unwrap()), vec![a1, b1, a2]);
+    assert_eq!(ids(o.entries(None, a1, 10).await.unwrap()), vec![b1, a2]);
+    assert_eq!(ids(o.entries(None, 0, 1).await.unwrap()), vec![a1]);
+    assert_eq!(
+        ids(o.entries(Some("a"), 0, 10).await.unwrap()),
+        vec![a1, a2]
+    );
+    assert_eq!(ids(o.entries(Some("a"), a1, 10).await.unwrap()), vec![a2]);
+    assert_eq!(ids(o.entries(Some("b"), 0, 10).await.unwrap()), vec![b1]);
+    assert_eq!(
+        ids(o.pending(10).await.unwrap()),
+        vec![b1],
+        "local entries are never pending"
+    );
+}
+
+const LEASE: Duration = Duration::from_secs(60);
+
+async fn claims_settle_once(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let o = &s.outbox;
+    let ok = enqueue(&s, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    let bad = enqueue(&s, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    let local = enqueue(&s, "a", "chat.postMessage", OutboxStatus::Local).await;
+    let pending_ids = || async {
+        o.pending(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pending_ids().await, vec![ok, bad]);
+
+    let claim_bad = o.claim(bad, LEASE).await.unwrap().expect("claimable");
+    assert!(
+        o.settle(&claim_bad, Settlement::Retry("ratelimited".into()))
+            .await
+            .unwrap()
+    );
+    let claim_ok = o.claim(ok, LEASE).await.unwrap().expect("claimable");
+    let slack_answer = json!({"ok": true, "ts": "1700000000.000100"});
+    assert!(
+        o.settle(&claim_ok, Settlement::Delivered(slack_answer.clone()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        pending_ids().await,
+        vec![bad],
+        "a retried entry is pending again"
+    );
+    let claim_bad = o
+        .claim(bad, LEASE)
+        .await
+        .unwrap()
+        .expect("claimable again after a retry");
+    assert!(
+        o.settle(&claim_bad, Settlement::Failed("channel_not_found".into()))
+            .await
+            .unwrap()
+    );
+    assert!(pending_ids().await.is_empty());
+
+    // Settled and local entries cannot be claimed or changed any more.
+    assert_eq!(o.claim(ok, LEASE).await.unwrap(), None);
+    assert_eq!(o.claim(local, LEASE).await.unwrap(), None);
+    assert_eq!(o.claim(9999, LEASE).await.unwrap(), None);
+    assert!(
+        !o.settle(&claim_ok, Settlement::Failed("late".into()))
+            .await
+            .unwrap()
+    );
+
+    let all = o.entries(None, 0, 10).await.unwrap();
+    assert_eq!(all[0].status, OutboxStatus::Delivered);
+    assert_eq!(all[0].attempts, 1);
+    assert_eq!(all[0].result.as_ref(), Some(&slack_answer));
+    assert_eq!(all[0].last_error, None);
+    assert_eq!(all[1].status, OutboxStatus::Failed);
+    assert_eq!(all[1].attempts, 2);
+    assert_eq!(all[1].last_error.as_deref(), Some("channel_not_found"));
+    assert_eq!(all[1].result, None);
+    assert_eq!(all[2].status, OutboxStatus::Local);
+    assert_eq!(all[2].attempts, 0);
+}
+
+async fn a_claim_is_exclusive_until_its_lease_runs_out(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let other = b.reopen();
+    let id = enqueue(&s, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    let first = s
+        .outbox
+        .claim(id, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .expect("the first claim wins");
+    assert_eq!(other.outbox.claim(id, LEASE).await.unwrap(), None, "held");
+    assert_eq!(
+        s.outbox.claim(id, LEASE).await.unwrap(),
+        None,
+        "held, even for its holder"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = other
+        .outbox
+        .claim(id, LEASE)
+        .await
+        .unwrap()
+        .expect("claimable once the lease ran out");
+    assert!(second.token > first.token);
+}
+
+async fn an_overtaken_claim_cannot_settle(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = enqueue(&s, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    let stalled = s
+        .outbox
+        .claim(id, Duration::from_millis(100))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fresh = b.reopen().outbox.claim(id, LEASE).await.unwrap().unwrap();
+    // The deliverer that stalled past its lease wakes up: nothing it says counts.
+    assert!(
+        !s.outbox
+            .settle(&stalled, Settlement::Failed("stale".into()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.outbox
+            .settle(&fresh, Settlement::Delivered(json!({"ok": true})))
+            .await
+            .unwrap()
+    );
+    let forged = Claim {
+        token: fresh.token + 1,
+        ..fresh
+    };
+    assert!(
+        !s.outbox
+            .settle(&forged, Settlement::Failed("x".into()))
+            .await
+            .unwrap()
+    );
+    let e = &s.outbox.entries(None, 0, 1).await.unwrap()[0];
+    assert_eq!(
+        (e.status, e.last_error.as_deref()),
+        (OutboxStatus::Delivered, None)
+    );
+}
+
+async fn claims_of_a_deliverer_that_died_are_released(b: Arc<impl Backend>) {
+    let dead = b.storage();
+    let id = enqueue(&dead, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    let kept = enqueue(&dead, "a", "chat.postMessage", OutboxStatus::Pending).await;
+    dead.outbox.claim(id, LEASE).await.unwrap().unwrap();
+    // The delivering host is killed holding the claim; the next one starts.
+    let next = b.reopen();
+    assert_eq!(
+        next.outbox.claim(id, LEASE).await.unwrap(),
+        None,
+        "still leased"
+    );
+    assert_eq!(next.outbox.release_orphaned().await.unwrap(), 1);
+    let claim = next
+        .outbox
+        .claim(id, LEASE)
+        .await
+        .unwrap()
+        .expect("released");
+    // Its own claims are not orphans.
+    assert_eq!(next.outbox.release_orphaned().await.unwrap(), 0);
+    assert!(
+        next.outbox
+            .settle(&claim, Settlement::Delivered(json!({"ok": true})))
+            .await
+            .unwrap()
+    );
+    assert!(next.outbox.claim(kept, LEASE).await.unwrap().is_some());
+}
+
+async fn pending_survives_reopen(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = s
+        .enqueue(NewCall {
+            app: "a",
+            method: "chat.postMessage",
+            payload: &json!({"text": "vote"}),
+            status: OutboxStatus::Pending,
+        })
+        .await
+        .unwrap();
+    let s = b.reopen();
+    let pending = s.outbox.pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id, id);
+    assert_eq!(pending[0].payload, json!({"text": "vote"}));
+    for status in [
+        OutboxStatus::Pending,
+        OutboxStatus::Local,
+        OutboxStatus::Delivered,
+        OutboxStatus::Failed,
+    ] {
+        assert_eq!(OutboxStatus::parse(status.as_str()), Some(status));
+    }
+}
+
+async fn committing_queued_calls_wakes_delivery(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let woken = s.outbox_wakeup.wait();
+    let waiter = tokio::spawn(woken);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!waiter.is_finished(), "nothing queued yet");
+    let mut unit = s.begin();
+    unit.enqueue(NewCall {
+        app: "a",
+        method: "chat.postMessage",
+        payload: &json!({}),
+        status: OutboxStatus::Pending,
+    })
+    .await
+    .unwrap();
+    unit.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("delivery is woken when the unit commits")
+        .unwrap();
+}
+
+// --- schedules --------------------------------------------------------------
+
+async fn due_schedules_are_taken_once_in_time_order(b: Arc<impl Backend>) {
+    let s = b.storage();
+    once(&s, "poll", "close", 300).await;
+    once(&s, "lunch", "menu", 100).await;
+    once(&s, "poll", "remind", 200).await;
+    once(&s, "poll", "later", 1_000).await;
+    let take = |now| {
+        let s = s.clone();
+        async move { s.schedules.take_due(now).await.unwrap() }
+    };
+    assert!(take(50).await.is_empty());
+    assert_eq!(
+        take(300).await,
+        vec![
+            tick("lunch", "menu", 100),
+            tick("poll", "remind", 200),
+            tick("poll", "close", 300)
+        ]
+    );
+    assert!(take(300).await.is_empty());
+    assert_eq!(take(5_000).await, vec![tick("poll", "later", 1_000)]);
+    assert!(take(i64::MAX).await.is_empty());
+}
+
+async fn schedule_once_upserts_and_cancel(b: Arc<impl Backend>) {
+    let s = b.storage();
+    once(&s, "poll", "close", 100).await;
+    once(&s, "poll", "close", 500).await;
+    once(&s, "other", "close", 100).await;
+    assert!(cancel(&s, "other", "close").await);
+    assert!(!cancel(&s, "other", "close").await);
+    assert!(s.schedules.take_due(499).await.unwrap().is_empty());
+    assert_eq!(
+        s.schedules.take_due(500).await.unwrap(),
+        vec![tick("poll", "close", 500)]
+    );
+}
+
+async fn due_schedules_taken_once_across_concurrent_callers(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let mut unit = s.begin();
+    for i in 0..200 {
+        unit.schedule_once("app", &format!("t{i}"), i)
+            .await
+            .unwrap();
+    }
+    unit.commit().await.unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let s = if i % 2 == 0 { s.clone() } else { b.reopen() };
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                for now in 0..50 {
+                    taken.extend(s.schedules.take_due(now * 4).await.unwrap());
+                }
+                taken
+            })
+        })
+        .collect();
+    let mut names = Vec::new();
+    for task in tasks {
+        names.extend(task.await.unwrap().into_iter().map(|t| t.name));
+    }
+    names.extend(
+        s.schedules
+            .take_due(i64::MAX)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name),
+    );
+    names.sort();
+    let mut expected: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every tick exactly once");
+}
+
+async fn cron_fires_are_claimed_by_compare_and_set(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let sc = &s.schedules;
+    assert_eq!(sc.last_cron_fire("lunch", "menu").await.unwrap(), None);
+    assert!(sc.advance_cron("lunch", "menu", None, 1_000).await.unwrap());
+    assert!(
+        !sc.advance_cron("lunch", "menu", None, 1_500).await.unwrap(),
+        "already started"
+    );
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(1_000)
+    );
+    assert!(
+        !sc.advance_cron("lunch", "menu", Some(999), 2_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        sc.advance_cron("lunch", "menu", Some(1_000), 2_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(2_000)
+    );
+    // Many schedulers racing for one occurrence: one wins.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = if i % 2 == 0 { s.clone() } else { b.reopen() };
+            tokio::spawn(async move {
+                s.schedules
+                    .advance_cron("lunch", "menu", Some(2_000), 3_000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(sc.last_cron_fire("other", "menu").await.unwrap(), None);
+}
+
+async fn cron_last_fire_survives_reopen(b: Arc<impl Backend>) {
+    let s = b.storage();
+    s.schedules
+        .advance_cron("lunch", "menu", None, 1_000)
+        .await
+        .unwrap();
+    s.schedules
+        .advance_cron("other", "menu", None, 7)
+        .await
+        .unwrap();
+    once(&s, "lunch", "once", 10).await;
+    let s = b.reopen();
+    assert_eq!(
+        s.schedules.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(1_000)
+    );
+    assert_eq!(
+        s.schedules.last_cron_fire("other", "menu").await.unwrap(),
+        Some(7)
+    );
+    assert_eq!(
+        s.schedules.last_cron_fire("lunch", "nope").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.schedules.take_due(10).await.unwrap(),
+        vec![tick("lunch", "once", 10)]
+    );
+}
+
+// --- audit ------------------------------------------------------------------
+
+fn record(app: &str, at_ms: i64, outcome: Outcome) -> InvocationRecord {
+    InvocationRecord {
+        at_ms,
+        app: app.into(),
+        version: "abc123".into(),
+        kind: "command".into(),
+        user: "U1".into(),
+        channel: "C1".into(),
+        detail: format!("/{app} run {at_ms}"),
+        duration_us: 42,
+        outcome,
+    }
+}
+
+async fn audit_is_newest_first_with_outcomes_roundtripped(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let first = record("poll", 1_000, Outcome::Ok);
+    let second = record(
+        "unicorn",
+        2_000,
+        Outcome::Failed("trap: unreachable".into()),
+    );
+    let third = record("poll", 3_000, Outcome::Ok);
+    for r in [&first, &second, &third] {
+        let mut unit = s.begin();
+        unit.record(r).await.unwrap();
+        unit.commit().await.unwrap();
+    }
+    let a = &s.audit;
+    assert_eq!(
+        a.recent(None, 10).await.unwrap(),
+        vec![third.clone(), second.clone(), first.clone()]
+    );
+    assert_eq!(
+        a.recent(None, 2).await.unwrap(),
+        vec![third.clone(), second.clone()]
+    );
+    assert_eq!(
+        a.recent(Some("poll"), 10).await.unwrap(),
+        vec![third, first]
+    );
+    assert_eq!(a.recent(Some("unicorn"), 10).await.unwrap(), vec![second]);
+    assert!(a.recent(Some("nobody"), 10).await.unwrap().is_empty());
+}
+
+// --- events -----------------------------------------------------------------
+
+async fn an_event_id_is_new_exactly_once(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let e = &s.events;
+    assert!(!e.seen("Ev1").await.unwrap());
+    assert!(e.mark_seen("Ev1").await.unwrap());
+    assert!(!e.mark_seen("Ev1").await.unwrap());
+    assert!(e.seen("Ev1").await.unwrap());
+    assert!(e.mark_seen("Ev2").await.unwrap());
+}
+
+async fn seen_ids_survive_reopening(b: Arc<impl Backend>) {
+    let s = b.storage();
+    assert!(s.events.mark_seen("Ev1").await.unwrap());
+    let s = b.reopen();
+    assert!(!s.events.mark_seen("Ev1").await.unwrap());
+}
+
+async fn old_event_ids_are_forgotten(b: Arc<impl Backend>) {
+    let s = b.storage();
+    s.events.mark_seen("Ev1").await.unwrap();
+    assert_eq!(s.events.forget_before(0).await.unwrap(), 0);
+    assert_eq!(
+        s.events.forget_before(now_ms() as i64 + 1).await.unwrap(),
+        1
+    );
+    assert!(s.events.mark_seen("Ev1").await.unwrap());
+}
+
+// --- durability across kill -9 ------------------------------------------------
+
+/// The child side of [`nothing_acknowledged_is_lost_on_kill_9`]: commits
+/// units as fast as it can, each a key, a queued call and an audit row, and
+/// prints the number of each one it acknowledges (after its commit), until
+/// killed.
+fn child_writes_until_killed(path: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = Storage::open(std::path::Path::new(path)).unwrap();
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // Several writers at once, so commits are shared and each unit's
+        // acknowledgement may ride on another's commit.
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let s = s.clone();
+                let next = next.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let mut unit = s.begin();
+                        unit.set("app", &format!("k{n}"), b"v").await.unwrap();
+                        unit.enqueue(NewCall {
+                            app: "app",
+                            method: "chat.postMessage",
+                            payload: &json!({"n": n}),
+                            status: OutboxStatus::Pending,
+                        })
+                        .await
+                        .unwrap();
+                        unit.record(&record("app", n as i64, Outcome::Ok))
+                            .await
+                            .unwrap();
+                        unit.commit().await.unwrap();
+                        println!("acked {n}");
+                    }
+                })
+            })
+            .collect();
+        // The writers loop until the process is killed.
+        futures_util::future::join_all(writers).await;
+    });
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_on_kill_9() {
+    if let Ok(path) = std::env::var("BOTYARD_STORAGE_CHILD") {
+        child_writes_until_killed(&path);
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("botyard.db");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "nothing_acknowledged_is_lost_on_kill_9",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BOTYARD_STORAGE_CHILD", &path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while acked.len() < 2_000 {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("the writer stopped after {} acknowledgements", acked.len())
+        };
+        if let Some(n) = line.strip_prefix("acked ") {
+            acked.push(n.parse::<u64>().unwrap());
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructors, no flush
+    child.wait().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = Storage::open(&path).unwrap();
+        let keys: std::collections::HashSet<String> = s
+            .kv_list("app", "", 1_000_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let outbox: std::collections::HashSet<u64> = s
+            .outbox
+            .entries(Some("app"), 0, 1_000_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.payload["n"].as_u64().unwrap())
+            .collect();
+        let audit: std::collections::HashSet<i64> = s
+            .audit
+            .recent(Some("app"), 1_000_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.at_ms)
+            .collect();
+        for n in &acked {
+            assert!(
+                keys.contains(&format!("k{n}")),
+                "acknowledged key k{n} was lost"
+            );
+            assert!(outbox.contains(n), "acknowledged call {n} was lost");
+            assert!(
+                audit.contains(&(*n as i64)),
+                "acknowledged audit row {n} was lost"
+            );
+        }
+    });
+}
