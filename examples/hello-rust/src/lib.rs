@@ -14,7 +14,7 @@ const GREETING: &str = "Hello";
 fn with_button(text: String, user: &str) -> Message {
     Message::new(&text).with_blocks([
         Block::section(text),
-        Block::actions([Element::button("count", "Click me").value(user)]),
+        Block::actions([Element::button("Click me", "count").value(user)]),
     ])
 }
 

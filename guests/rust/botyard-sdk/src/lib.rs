@@ -19,7 +19,7 @@
 //!         let user = &request.context.user_id;
 //!         let count = store::increment(&format!("calls/{user}"), 1)?;
 //!         let text = format!("Hello, <@{user}>! That makes {count}.");
-//!         let button = Element::button("again", "Again").value(user.as_str());
+//!         let button = Element::button("Again", "again").value(user.as_str());
 //!         let message = Message::new(&text)
 //!             .with_blocks([Block::section(&text), Block::actions([button])]);
 //!         Ok(Some(Reply::in_channel(message)))
@@ -87,7 +87,7 @@ pub mod log {
 /// Everything an app usually needs: `use botyard_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::bindings::botyard::app::types::*;
-    pub use crate::blocks::{Block, Element, Text, View};
+    pub use crate::blocks::{option, Block, Element, SelectOption, Text, View};
     pub use crate::{clock, export_app, log, schedule, slack, store, App};
 }
 

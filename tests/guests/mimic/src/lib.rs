@@ -20,7 +20,7 @@ impl App for Mimic {
         let text = "A button with hello's id";
         Ok(Some(Reply::in_channel(Message::new(text).with_blocks([
             Block::section(text),
-            Block::actions([Element::button("hello.count", "Click me").value("forged")]),
+            Block::actions([Element::button("Click me", "hello.count").value("forged")]),
         ]))))
     }
 
