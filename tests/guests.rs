@@ -1,13 +1,22 @@
 //! Every guest the suite loads builds into a component whose imports are
 //! exactly the capabilities it uses: wit-component drops unused imports, which
-//! is what makes per-app grants meaningful.
+//! is what makes per-app grants meaningful. Guests on the Rust SDK also
+//! export the optional triggers (`shortcuts`), which this file calls
+//! directly, since the host does not call them yet.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use support::{TestHost, guest_component, reply_text, repo_root};
+use wasmtime::component::{Component, Instance, Linker, Val};
+use wasmtime::{Engine, Store};
 use wit_component::DecodedWasm;
 
+/// The interface of the optional shortcuts trigger.
+const SHORTCUTS: &str = "botyard:app/shortcuts@0.1.0";
+
+/// The guest's imports (less the types-only interface); checks that it
+/// exports the handler, and the shortcuts trigger too.
 fn imports(name: &str) -> Vec<String> {
     let bytes = std::fs::read(guest_component(name)).unwrap();
     let Ok(DecodedWasm::Component(resolve, world)) = wit_component::decode(&bytes) else {
@@ -25,6 +34,10 @@ fn imports(name: &str) -> Vec<String> {
             .map(iface)
             .any(|e| e.starts_with("botyard:app/handler")),
         "{name} does not export the handler"
+    );
+    assert!(
+        world.exports.keys().map(iface).any(|e| e == SHORTCUTS),
+        "{name} does not export {SHORTCUTS}: the Rust SDK builds for world app-with-triggers"
     );
     world
         .imports
@@ -46,6 +59,7 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         ("ungranted", &["botyard:app/slack@0.1.0"]),
         ("peeker", &["botyard:app/store@0.1.0"]),
         ("sleeper", &["botyard:app/clock@0.1.0"]),
+        ("triage", &["botyard:app/slack@0.1.0"]),
         ("modal", &["botyard:app/slack@0.1.0"]),
         ("mimic", &[]),
         (
@@ -56,6 +70,136 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
     for (name, want) in expect {
         assert_eq!(imports(name), *want, "imports of {name}");
     }
+}
+
+/// A guest's component instantiated on its own, every import a trap: enough
+/// to call exports that touch no capability.
+fn instantiate(name: &str) -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, guest_component(name)).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define_unknown_imports_as_traps(&component).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    (store, instance)
+}
+
+/// Calls `function` of the exported `interface` with `params`; its result.
+fn call(
+    (store, instance): &mut (Store<()>, Instance),
+    interface: &str,
+    function: &str,
+    params: &[Val],
+) -> Val {
+    let exported = instance
+        .get_export_index(&mut *store, None, interface)
+        .unwrap_or_else(|| panic!("no export {interface}"));
+    let index = instance
+        .get_export_index(&mut *store, Some(&exported), function)
+        .unwrap_or_else(|| panic!("no {function} in {interface}"));
+    let func = instance.get_func(&mut *store, index).unwrap();
+    let mut results = [Val::Bool(false)];
+    func.call(&mut *store, params, &mut results).unwrap();
+    let [result] = results;
+    result
+}
+
+fn text(value: &str) -> Val {
+    Val::String(value.into())
+}
+
+/// A `shortcut-request` for `callback_id` with no message, as a `Val`.
+fn shortcut_request(callback_id: &str, kind: &str) -> Val {
+    Val::Record(vec![
+        ("callback-id".into(), text(callback_id)),
+        ("kind".into(), Val::Enum(kind.into())),
+        ("message".into(), Val::Option(None)),
+        (
+            "context".into(),
+            Val::Record(vec![
+                ("user-id".into(), text("U1")),
+                ("channel-id".into(), text("")),
+                ("trigger-id".into(), Val::Option(Some(Box::new(text("T1"))))),
+            ]),
+        ),
+    ])
+}
+
+/// The error text of a `result<_, string>`.
+fn error_text(result: Val) -> String {
+    match result {
+        Val::Result(Err(Some(message))) => match *message {
+            Val::String(message) => message,
+            other => panic!("not a string: {other:?}"),
+        },
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn shortcuts_registered_in_rust_are_described_and_dispatched_by_the_component() {
+    let mut triage = instantiate("triage");
+    let spec = |id: &str, kind: &str, name: &str, description: &str| {
+        Val::Record(vec![
+            ("callback-id".into(), text(id)),
+            ("kind".into(), Val::Enum(kind.into())),
+            ("name".into(), text(name)),
+            ("description".into(), text(description)),
+        ])
+    };
+    assert_eq!(
+        call(&mut triage, SHORTCUTS, "describe-shortcuts", &[]),
+        Val::List(vec![
+            spec(
+                "triage",
+                "message",
+                "Send to triage",
+                "Ask the triage team to look at this message"
+            ),
+            spec("help", "global", "Ask for help", "Ask for help"),
+        ])
+    );
+    // Routed to the `triage` handler, which refuses a request without its
+    // message before it would call Slack.
+    let request = shortcut_request("triage", "message");
+    assert_eq!(
+        error_text(call(&mut triage, SHORTCUTS, "on-shortcut", &[request])),
+        "`triage` is a message shortcut, but no message came with it"
+    );
+    let request = shortcut_request("escalate", "global");
+    assert_eq!(
+        error_text(call(&mut triage, SHORTCUTS, "on-shortcut", &[request])),
+        "app `triage` has no handler for shortcut `escalate`"
+    );
+
+    // An app with no shortcuts offers none, and says so when asked for one.
+    let mut hello = instantiate("hello-rust");
+    assert_eq!(
+        call(&mut hello, SHORTCUTS, "describe-shortcuts", &[]),
+        Val::List(vec![])
+    );
+    let request = shortcut_request("triage", "global");
+    assert_eq!(
+        error_text(call(&mut hello, SHORTCUTS, "on-shortcut", &[request])),
+        "app `hello` has no handler for shortcut `triage`"
+    );
+}
+
+/// A component exporting the optional shortcuts trigger loads on this host,
+/// which knows only the handler, and its commands-free `describe` is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_with_optional_triggers_loads_on_the_host() {
+    let host = TestHost::new("", &[("triage", "triage")]);
+    let runtime = host.start().await;
+    let snapshot = runtime.snapshot();
+    let entry = snapshot.apps.get("triage").expect("triage is listed");
+    assert!(entry.last_error.is_none(), "{:?}", entry.last_error);
+    let info = &entry.current.as_ref().expect("a version serves").info;
+    assert_eq!(info.name, "triage");
+    assert!(
+        info.commands.is_empty() && info.events.is_empty(),
+        "{info:?}"
+    );
 }
 
 /// The Rust SDK's own unit and doc tests (its crate is outside the host

@@ -4,50 +4,44 @@
 
 use botyard_sdk::prelude::*;
 
-struct Hello;
-
 /// The greeting's first word, kept in one constant: tests/hot_reload.rs
 /// rewrites it in the built component, so "Hello" must occur there only once.
 const GREETING: &str = "Hello";
+
+/// The app: what it answers to, and which function answers.
+fn app() -> App {
+    App::new("hello", "Greets you and counts your calls")
+        .command("/hello", spec("Say hello").usage("[name]"), hello)
+        .action("count", count)
+}
+
+/// `/hello [name]`: greets you (or `name`) and counts your greetings.
+fn hello(request: CommandRequest) -> Result<Reply, String> {
+    let user = &request.context.user_id;
+    let count = store::increment(&format!("calls/{user}"), 1)?;
+    let name = if request.text.is_empty() {
+        format!("<@{user}>")
+    } else {
+        request.text
+    };
+    let text = format!("{GREETING}, {name}! You have said hello {count} time(s).");
+    Ok(Reply::in_channel(with_button(text, user)))
+}
+
+/// A click on the button: counts your clicks and updates the message.
+fn count(request: ActionRequest) -> Result<ActionResponse, String> {
+    let user = &request.context.user_id;
+    let clicks = store::increment(&format!("clicks/{user}"), 1)?;
+    let text = format!("<@{user}> clicked {clicks} time(s).");
+    Ok(ActionResponse::update(with_button(text, user)))
+}
 
 /// `text`, with a button that counts clicks.
 fn with_button(text: String, user: &str) -> Message {
     Message::new(&text).with_blocks([
         Block::section(text),
-        Block::actions([Element::button("count", "Click me").value(user)]),
+        Block::actions([Element::button("Click me", "count").value(user)]),
     ])
 }
 
-impl App for Hello {
-    fn describe() -> AppInfo {
-        AppInfo::new("hello", "Greets you and counts your calls").command(
-            "/hello",
-            "Say hello",
-            "[name]",
-        )
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        let user = &request.context.user_id;
-        let count = store::increment(&format!("calls/{user}"), 1)?;
-        let name = if request.text.is_empty() {
-            format!("<@{user}>")
-        } else {
-            request.text
-        };
-        let text = format!("{GREETING}, {name}! You have said hello {count} time(s).");
-        Ok(Some(Reply::in_channel(with_button(text, user))))
-    }
-
-    fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
-        if request.action_id != "count" {
-            return Err(format!("unknown action {}", request.action_id));
-        }
-        let user = &request.context.user_id;
-        let clicks = store::increment(&format!("clicks/{user}"), 1)?;
-        let text = format!("<@{user}> clicked {clicks} time(s).");
-        Ok(ActionResponse::update(with_button(text, user)))
-    }
-}
-
-export_app!(Hello);
+export_app!(app);

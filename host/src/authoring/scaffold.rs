@@ -61,6 +61,10 @@ const RUST_SDK: &[File] = &[
         include_str!("../../../guests/rust/botyard-sdk/src/lib.rs"),
     ),
     (
+        "guests/rust/botyard-sdk/src/app.rs",
+        include_str!("../../../guests/rust/botyard-sdk/src/app.rs"),
+    ),
+    (
         "guests/rust/botyard-sdk/src/blocks.rs",
         include_str!("../../../guests/rust/botyard-sdk/src/blocks.rs"),
     ),

@@ -1,20 +1,25 @@
 //! Block Kit builders: message blocks and modal / App Home views, as the JSON
 //! Slack documents.
 //!
+//! The same rules name them in every botyard SDK (`docs/sdk.md`): a builder
+//! is named after Slack's `type` (`section`, `static_select`, `modal` …), and
+//! its arguments come in the order a person reads them — the visible text
+//! first, then the id, then the options.
+//!
 //! Each builder is a JSON object under construction whose methods set Slack's
 //! fields by their documented names. Nothing is checked here: the host checks
 //! Slack's limits (50 blocks per message, 3000 characters of section text …)
 //! and a call that breaks one returns `SlackError::InvalidBlocks` saying which.
 //!
 //! ```
-//! use botyard_sdk::blocks::{self, Block, Element, View};
+//! use botyard_sdk::blocks::{self, option, Block, Element, View};
 //!
 //! let blocks = blocks::to_json([
 //!     Block::header("Lunch"),
 //!     Block::section("*Pho* or *ramen*?").field("Votes: 3").field("Closes: 11:30"),
 //!     Block::actions([
-//!         Element::button("vote", "Pho").value("pho").primary(),
-//!         Element::button("vote", "Ramen").value("ramen"),
+//!         Element::button("Pho", "vote:pho").primary(),
+//!         Element::button("Ramen", "vote:ramen"),
 //!     ]),
 //! ]);
 //! assert!(blocks.starts_with('[') && blocks.contains(r#""type":"header""#));
@@ -22,7 +27,13 @@
 //! let modal = View::modal("Order")
 //!     .callback_id("order")
 //!     .submit("Order")
-//!     .block(Block::input("Dish", Element::static_select("dish").option("Pho", "pho")).block_id("dish"));
+//!     .block(
+//!         Block::input(
+//!             "Dish",
+//!             Element::static_select("Pick one", "dish", [option("Pho", "pho"), option("Ramen", "ramen")]),
+//!         )
+//!         .block_id("dish"),
+//!     );
 //! assert!(modal.to_json().contains(r#""callback_id":"order""#));
 //! ```
 
@@ -72,7 +83,7 @@ macro_rules! object {
     )*};
 }
 
-object!(Text, Block, Element, View);
+object!(Text, Block, Element, SelectOption, View);
 
 /// A text object. Strings convert into `mrkdwn` text (Slack's markdown:
 /// `*bold*`, `<@U123>` mentions); [`Text::plain`] is shown as written.
@@ -208,10 +219,16 @@ impl Block {
 pub struct Element(Map<String, Value>);
 
 impl Element {
-    pub fn button(action_id: impl Into<String>, text: impl Into<String>) -> Element {
+    /// A button labelled `text`; a click comes back with `action_id`.
+    ///
+    /// ```
+    /// # use botyard_sdk::blocks::Element;
+    /// let button = Element::button("Click me", "count").value("U1");
+    /// ```
+    pub fn button(text: impl Into<String>, action_id: impl Into<String>) -> Element {
         Element::of_type("button")
-            .with("action_id", action_id.into())
             .with("text", Text::plain(text))
+            .with("action_id", action_id.into())
     }
 
     /// What a click sends back in [`ActionRequest::value`](crate::ActionRequest).
@@ -234,31 +251,36 @@ impl Element {
         self.with("url", url.into())
     }
 
-    /// A drop-down of [`option`](Element::option)s; the choice comes back as
-    /// the option's value.
-    pub fn static_select(action_id: impl Into<String>) -> Element {
-        Element::of_type("static_select").with("action_id", action_id.into())
+    /// A drop-down of `options` showing `placeholder` until one is chosen;
+    /// the choice comes back as the option's value.
+    pub fn static_select(
+        placeholder: impl Into<String>,
+        action_id: impl Into<String>,
+        options: impl IntoIterator<Item = SelectOption>,
+    ) -> Element {
+        options.into_iter().fold(
+            Element::of_type("static_select")
+                .with("placeholder", Text::plain(placeholder))
+                .with("action_id", action_id.into()),
+            |select, option| select.push("options", option),
+        )
     }
 
-    /// Adds a choice to a [`static_select`](Element::static_select).
-    pub fn option(self, text: impl Into<String>, value: impl Into<String>) -> Element {
-        self.push("options", choice(text, value))
+    /// Selects one of a [`static_select`](Element::static_select)'s options
+    /// when it is shown; it must be one of them.
+    pub fn initial_option(self, option: SelectOption) -> Element {
+        self.with("initial_option", option)
     }
 
-    /// Adds a choice to a [`static_select`](Element::static_select) and
-    /// selects it initially.
-    pub fn initial_option(self, text: impl Into<String>, value: impl Into<String>) -> Element {
-        let choice = choice(text, value);
-        self.push("options", choice.clone())
-            .with("initial_option", choice)
+    /// A drop-down of the workspace's users showing `placeholder` until one
+    /// is chosen; the choice comes back as a user id.
+    pub fn users_select(placeholder: impl Into<String>, action_id: impl Into<String>) -> Element {
+        Element::of_type("users_select")
+            .with("placeholder", Text::plain(placeholder))
+            .with("action_id", action_id.into())
     }
 
-    /// A drop-down of the workspace's users; the choice comes back as a user id.
-    pub fn users_select(action_id: impl Into<String>) -> Element {
-        Element::of_type("users_select").with("action_id", action_id.into())
-    }
-
-    /// A text box, for [`Block::input`].
+    /// A text box, for [`Block::input`] (whose label is its visible text).
     pub fn plain_text_input(action_id: impl Into<String>) -> Element {
         Element::of_type("plain_text_input").with("action_id", action_id.into())
     }
@@ -283,7 +305,7 @@ impl Element {
         self.with("initial_date", date.into())
     }
 
-    /// Grey text shown while a select or text box is empty.
+    /// Grey text shown while a text box or date picker is empty.
     pub fn placeholder(self, text: impl Into<String>) -> Element {
         self.with("placeholder", Text::plain(text))
     }
@@ -296,12 +318,17 @@ impl Element {
     }
 }
 
-/// An option object of a select.
-fn choice(text: impl Into<String>, value: impl Into<String>) -> Value {
-    let mut option = Map::new();
-    option.insert("text".into(), Text::plain(text).into());
-    option.insert("value".into(), Value::String(value.into()));
-    Value::Object(option)
+/// One choice of a [`static_select`](Element::static_select): Slack's option
+/// object. Made with [`option`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelectOption(Map<String, Value>);
+
+/// A choice shown as `text` that comes back as `value`:
+/// `option("Lisbon", "lisbon")`.
+pub fn option(text: impl Into<String>, value: impl Into<String>) -> SelectOption {
+    SelectOption::default()
+        .with("text", Text::plain(text))
+        .with("value", value.into())
 }
 
 /// A modal (for `slack::open_view`, `push_view`, `update_view`, or
@@ -379,21 +406,27 @@ impl ViewSubmission {
     /// assert_eq!(submission.value("dish", "choice").as_deref(), Some("pho"));
     /// ```
     pub fn value(&self, block_id: &str, action_id: &str) -> Option<String> {
-        let values: Value = serde_json::from_str(&self.values).ok()?;
-        let state = values.get(block_id)?.get(action_id)?;
-        let text = [
-            "value",
-            "selected_date",
-            "selected_time",
-            "selected_user",
-            "selected_channel",
-            "selected_conversation",
-        ]
-        .iter()
-        .find_map(|key| state.get(key)?.as_str())
-        .or_else(|| state.get("selected_option")?.get("value")?.as_str())?;
-        Some(text.to_string())
+        state_value(&self.values, block_id, action_id)
     }
+}
+
+/// What `view.state.values` (JSON text) holds for one input element,
+/// whatever its kind: shared by submitted and closed views.
+pub(crate) fn state_value(values: &str, block_id: &str, action_id: &str) -> Option<String> {
+    let values: Value = serde_json::from_str(values).ok()?;
+    let state = values.get(block_id)?.get(action_id)?;
+    let text = [
+        "value",
+        "selected_date",
+        "selected_time",
+        "selected_user",
+        "selected_channel",
+        "selected_conversation",
+    ]
+    .iter()
+    .find_map(|key| state.get(key)?.as_str())
+    .or_else(|| state.get("selected_option")?.get("value")?.as_str())?;
+    Some(text.to_string())
 }
 
 #[cfg(test)]
@@ -418,12 +451,14 @@ mod tests {
             Block::context(["left", "right"]),
             Block::image("https://x/i.png", "menu").title("Today"),
             Block::actions([
-                Element::button("vote", "Vote").value("pho").primary(),
-                Element::button("drop", "Drop").danger().url("https://x"),
-                Element::static_select("dish")
-                    .placeholder("Pick")
-                    .option("Pho", "pho")
-                    .initial_option("Ramen", "ramen"),
+                Element::button("Vote", "vote").value("pho").primary(),
+                Element::button("Drop", "drop").danger().url("https://x"),
+                Element::static_select(
+                    "Pick",
+                    "dish",
+                    [option("Pho", "pho"), option("Ramen", "ramen")],
+                )
+                .initial_option(option("Ramen", "ramen")),
             ]),
         ]);
         let plain = |t: &str| json!({"type": "plain_text", "text": t});
@@ -472,7 +507,7 @@ mod tests {
                 .hint("Anything"),
             )
             .blocks([
-                Block::input("Who", Element::users_select("who")),
+                Block::input("Who", Element::users_select("Someone", "who")),
                 Block::input(
                     "When",
                     Element::datepicker("day").initial_date("2025-01-31"),
@@ -488,7 +523,8 @@ mod tests {
                     {"type": "input", "block_id": "note", "label": plain("Note"), "optional": true,
                      "hint": plain("Anything"),
                      "element": {"type": "plain_text_input", "action_id": "note", "multiline": true, "initial_value": "none"}},
-                    {"type": "input", "label": plain("Who"), "element": {"type": "users_select", "action_id": "who"}},
+                    {"type": "input", "label": plain("Who"),
+                     "element": {"type": "users_select", "action_id": "who", "placeholder": plain("Someone")}},
                     {"type": "input", "label": plain("When"),
                      "element": {"type": "datepicker", "action_id": "day", "initial_date": "2025-01-31"}},
                 ]

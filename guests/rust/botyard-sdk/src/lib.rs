@@ -1,67 +1,90 @@
-//! Write botyard Slack apps in Rust.
+//! Write botyard Slack apps in Rust, the way Slack's Bolt registers handlers.
 //!
-//! An app is a type implementing [`App`]: [`App::describe`] says what it
-//! answers to, and it writes only the handlers it needs — the others default.
-//! [`export_app!`] makes it the component botyard loads. Every invocation runs
-//! in a fresh instance, so state lives in [`store`], not in statics.
+//! An app is an [`App`] value: its name, and a handler for each command,
+//! click, modal, event, schedule and shortcut it answers to. What it answers
+//! to — the `describe` the host reads when it loads the app — is derived from
+//! those registrations, so nothing is declared without a handler or handled
+//! without being declared. [`export_app!`] makes a function returning the
+//! `App` the component botyard loads.
 //!
 //! ```no_run
 //! use botyard_sdk::prelude::*;
 //!
-//! struct Hello;
-//!
-//! impl App for Hello {
-//!     fn describe() -> AppInfo {
-//!         AppInfo::new("hello", "Greets you").command("/hello", "Say hello", "[name]")
-//!     }
-//!
-//!     fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-//!         let user = &request.context.user_id;
-//!         let count = store::increment(&format!("calls/{user}"), 1)?;
-//!         let text = format!("Hello, <@{user}>! That makes {count}.");
-//!         let button = Element::button("again", "Again").value(user.as_str());
-//!         let message = Message::new(&text)
-//!             .with_blocks([Block::section(&text), Block::actions([button])]);
-//!         Ok(Some(Reply::in_channel(message)))
-//!     }
-//!
-//!     fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
-//!         Ok(ActionResponse::ephemeral(format!("You clicked {}", request.action_id)))
-//!     }
+//! fn app() -> App {
+//!     App::new("hello", "Greets you")
+//!         .command("/hello", spec("Say hello").usage("[name]"), hello)
+//!         .action("again", again)
 //! }
 //!
-//! export_app!(Hello);
+//! fn hello(request: CommandRequest) -> Result<Reply, String> {
+//!     let user = &request.context.user_id;
+//!     let count = store::increment(&format!("calls/{user}"), 1)?;
+//!     let text = format!("Hi, <@{user}>! That makes {count}.");
+//!     let button = Element::button("Again", "again").value(user.as_str());
+//!     let message = Message::new(&text)
+//!         .with_blocks([Block::section(&text), Block::actions([button])]);
+//!     Ok(Reply::in_channel(message))
+//! }
+//!
+//! fn again(request: ActionRequest) -> Result<String, String> {
+//!     Ok(format!("You clicked {}", request.action_id))
+//! }
+//!
+//! export_app!(app);
 //! ```
 //!
-//! Errors from [`store`] and [`slack`] convert into the `String` handlers
-//! return, so `?` works in every handler; the host shows the text to the user.
+//! Every invocation runs in a fresh instance, so `app()` runs for each
+//! request and state lives in [`store`], not in statics. A request no
+//! handler is registered for is an error naming it (``app `hello` has no
+//! handler for action `colour` ``), and registering one id twice makes
+//! `describe` fail, so that version is refused at load instead of half
+//! working.
+//!
+//! Handlers return `Err` with a short message for the user; errors from
+//! [`store`] and [`slack`] convert into it, so `?` works in every handler.
 //!
 //! A component imports only the interfaces its code calls (`store` above),
-//! and botyard refuses to load one that imports an interface the operator did
-//! not grant it.
+//! and botyard refuses to load one that imports an interface the operator
+//! did not grant it.
 
+mod app;
 pub mod blocks;
 mod reply;
 pub mod store;
 
 /// The `botyard:app` bindings; [`export_app!`] refers to them.
+///
+/// Built for world `app-with-triggers`: the `handler` every app exports plus
+/// the optional triggers (`shortcuts`), so an app built with this SDK offers
+/// whatever it registers. Hosts that predate a trigger ignore its export.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "app",
+        world: "app-with-triggers",
         path: "../../../wit",
         pub_export_macro: true,
         additional_derives: [PartialEq, Eq],
     });
 }
 
+pub use app::{shortcut_spec, spec, App, Shortcut, Spec, ViewClosed};
 /// Time from the host: `clock::now_ms()`.
 pub use bindings::botyard::app::clock;
-/// One-off ticks: `schedule::once(name, at_ms)` calls [`App::on_tick`] then.
+/// One-off ticks: `schedule::once(name, at_ms)` reaches the [`App::tick`]
+/// handler registered for `name` when it is due.
 pub use bindings::botyard::app::schedule;
 /// Talking to Slack: post, update, ephemeral, DM, modals, App Home, reactions.
 pub use bindings::botyard::app::slack;
 pub use bindings::botyard::app::types::*;
+pub use bindings::exports::botyard::app::shortcuts::{
+    ShortcutKind, ShortcutMessage, ShortcutRequest, ShortcutSpec,
+};
+pub use reply::{IntoActionResponse, IntoCommandReply, IntoViewResponse};
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
 
 /// Structured log lines, tagged by the host with the app and invocation.
 pub mod log {
@@ -87,159 +110,75 @@ pub mod log {
 /// Everything an app usually needs: `use botyard_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::bindings::botyard::app::types::*;
-    pub use crate::blocks::{Block, Element, Text, View};
-    pub use crate::{clock, export_app, log, schedule, slack, store, App};
-}
-
-/// A botyard app. Write [`describe`](App::describe) and the handlers the app
-/// needs; the others answer the way an app without that feature should.
-///
-/// Handlers return `Err` with a short message for the user: the host shows it
-/// to them and records it in the audit log.
-pub trait App {
-    /// Name, commands, subcommands, events and schedules (see
-    /// [`AppInfo::new`]). Runs once per loaded version: keep it pure and fast.
-    fn describe() -> AppInfo;
-
-    /// A slash command or subcommand from `describe`; `Ok(None)` acknowledges
-    /// silently. Default: an error naming the command.
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        Err(format!("unknown command {}", request.command))
-    }
-
-    /// A click on a button, select or other element the app posted.
-    /// Default: nothing visible happens.
-    fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
-        let _ = request;
-        Ok(ActionResponse::None)
-    }
-
-    /// A modal the app opened was submitted. Default: the modal closes.
-    fn on_view_submission(submission: ViewSubmission) -> Result<ViewResponse, String> {
-        let _ = submission;
-        Ok(ViewResponse::Close)
-    }
-
-    /// An Events API event listed in `describe`. Default: ignored.
-    fn on_event(event: Event) -> Result<(), String> {
-        let _ = event;
-        Ok(())
-    }
-
-    /// A schedule from `describe` or [`schedule::once`] is due. Default: ignored.
-    fn on_tick(tick: Tick) -> Result<(), String> {
-        let _ = tick;
-        Ok(())
-    }
-}
-
-impl<T: App> bindings::exports::botyard::app::handler::Guest for T {
-    fn describe() -> AppInfo {
-        <T as App>::describe()
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        <T as App>::on_command(request)
-    }
-
-    fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
-        <T as App>::on_action(request)
-    }
-
-    fn on_view_submission(submission: ViewSubmission) -> Result<ViewResponse, String> {
-        <T as App>::on_view_submission(submission)
-    }
-
-    fn on_event(event: Event) -> Result<(), String> {
-        <T as App>::on_event(event)
-    }
-
-    fn on_tick(tick: Tick) -> Result<(), String> {
-        <T as App>::on_tick(tick)
-    }
-}
-
-/// Exports an [`App`] as the component's handler. Write it once, at the top
-/// level of the app crate: `export_app!(Hello);`.
-#[macro_export]
-macro_rules! export_app {
-    ($app:ident) => {
-        $crate::bindings::export!($app with_types_in $crate::bindings);
+    pub use crate::blocks::{option, Block, Element, SelectOption, Text, View};
+    pub use crate::{
+        clock, export_app, log, schedule, shortcut_spec, slack, spec, store, App, ShortcutKind,
+        ShortcutMessage, ShortcutRequest, ViewClosed,
     };
 }
 
-impl AppInfo {
-    /// An app called `name` (`[a-z0-9-]`, also its storage namespace) that
-    /// answers to nothing yet; add what it answers to with the methods below.
-    ///
-    /// ```
-    /// # use botyard_sdk::AppInfo;
-    /// let info = AppInfo::new("lunch", "Rate my plate")
-    ///     .command("/lunch", "Today's menu", "")
-    ///     .subcommand("/spy", "lunch", "Lunch votes so far", "[day]")
-    ///     .event("reaction_added")
-    ///     .schedule("menu", "0 11 * * 1-5");
-    /// assert_eq!(info.commands[0].name, "/lunch");
-    /// assert_eq!(info.subcommands[0].umbrella, "/spy");
-    /// ```
-    pub fn new(name: impl Into<String>, description: impl Into<String>) -> AppInfo {
-        AppInfo {
-            name: name.into(),
-            description: description.into(),
-            commands: Vec::new(),
-            subcommands: Vec::new(),
-            events: Vec::new(),
-            schedules: Vec::new(),
-        }
-    }
+/// Exports the [`App`] a function builds as the component's handlers:
+/// `export_app!(app);` at the top level of the app crate, with `fn app() ->
+/// App`. The function runs once per invocation (each in a fresh instance),
+/// so it should do nothing but register.
+#[macro_export]
+macro_rules! export_app {
+    ($app:path) => {
+        const _: () = {
+            struct BotyardApp;
 
-    /// A slash command, with its slash (`/hello`), a one-line description and
-    /// an argument hint (`[name]`, or empty).
-    pub fn command(
-        mut self,
-        name: impl Into<String>,
-        description: impl Into<String>,
-        usage: impl Into<String>,
-    ) -> AppInfo {
-        self.commands.push(CommandSpec {
-            name: name.into(),
-            description: description.into(),
-            usage: usage.into(),
-        });
-        self
-    }
+            impl $crate::bindings::exports::botyard::app::handler::Guest for BotyardApp {
+                fn describe() -> $crate::AppInfo {
+                    $app().describe()
+                }
 
-    /// A subcommand of an umbrella command several apps share: `/spy status`
-    /// is `subcommand("/spy", "status", …)`.
-    pub fn subcommand(
-        mut self,
-        umbrella: impl Into<String>,
-        name: impl Into<String>,
-        description: impl Into<String>,
-        usage: impl Into<String>,
-    ) -> AppInfo {
-        self.subcommands.push(SubcommandSpec {
-            umbrella: umbrella.into(),
-            name: name.into(),
-            description: description.into(),
-            usage: usage.into(),
-        });
-        self
-    }
+                fn on_command(
+                    request: $crate::CommandRequest,
+                ) -> ::core::result::Result<
+                    ::core::option::Option<$crate::Reply>,
+                    ::std::string::String,
+                > {
+                    $app().on_command(request)
+                }
 
-    /// An Events API type to receive in [`App::on_event`] (`app_mention`, …).
-    pub fn event(mut self, event_type: impl Into<String>) -> AppInfo {
-        self.events.push(event_type.into());
-        self
-    }
+                fn on_action(
+                    request: $crate::ActionRequest,
+                ) -> ::core::result::Result<$crate::ActionResponse, ::std::string::String> {
+                    $app().on_action(request)
+                }
 
-    /// A recurring tick for [`App::on_tick`]: a UTC cron expression with five
-    /// fields (`0 11 * * 1-5`) or six (leading seconds).
-    pub fn schedule(mut self, name: impl Into<String>, cron: impl Into<String>) -> AppInfo {
-        self.schedules.push(ScheduleSpec {
-            name: name.into(),
-            cron: cron.into(),
-        });
-        self
-    }
+                fn on_view_submission(
+                    submission: $crate::ViewSubmission,
+                ) -> ::core::result::Result<$crate::ViewResponse, ::std::string::String> {
+                    $app().on_view_submission(submission)
+                }
+
+                fn on_event(
+                    event: $crate::Event,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $app().on_event(event)
+                }
+
+                fn on_tick(
+                    tick: $crate::Tick,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $app().on_tick(tick)
+                }
+            }
+
+            impl $crate::bindings::exports::botyard::app::shortcuts::Guest for BotyardApp {
+                fn describe_shortcuts() -> ::std::vec::Vec<$crate::ShortcutSpec> {
+                    $app().describe_shortcuts()
+                }
+
+                fn on_shortcut(
+                    request: $crate::ShortcutRequest,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $app().on_shortcut(request)
+                }
+            }
+
+            $crate::bindings::export! { BotyardApp with_types_in $crate::bindings }
+        };
+    };
 }

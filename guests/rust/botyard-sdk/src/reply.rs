@@ -1,7 +1,8 @@
 //! Messages and the answers handlers give: replies to commands, responses to
-//! clicks and to modal submissions.
+//! clicks and to modal submissions, and what else a handler may return in
+//! their place.
 
-use crate::blocks::{self, Block};
+use crate::blocks::{self, Block, View};
 use crate::slack::SlackError;
 use crate::{ActionResponse, FieldError, Message, Reply, ViewResponse, Visibility};
 
@@ -45,8 +46,8 @@ impl Reply {
     ///
     /// ```
     /// use botyard_sdk::{CommandRequest, Reply};
-    /// fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-    ///     Ok(Some(Reply::ephemeral(format!("You said {}", request.text))))
+    /// fn echo(request: CommandRequest) -> Result<Reply, String> {
+    ///     Ok(Reply::ephemeral(format!("You said {}", request.text)))
     /// }
     /// ```
     pub fn ephemeral(message: impl Into<Message>) -> Reply {
@@ -70,7 +71,7 @@ impl ActionResponse {
     ///
     /// ```
     /// use botyard_sdk::{ActionRequest, ActionResponse};
-    /// fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
+    /// fn approve(request: ActionRequest) -> Result<ActionResponse, String> {
     ///     Ok(ActionResponse::update(format!("<@{}> approved", request.context.user_id)))
     /// }
     /// ```
@@ -90,11 +91,32 @@ impl ActionResponse {
 }
 
 impl ViewResponse {
+    /// Closes this modal (what a handler returning `()` does too).
+    pub fn close() -> ViewResponse {
+        ViewResponse::Close
+    }
+
+    /// Closes every modal in the stack.
+    pub fn clear() -> ViewResponse {
+        ViewResponse::Clear
+    }
+
+    /// Replaces the submitted modal with `view`.
+    pub fn update_view(view: View) -> ViewResponse {
+        ViewResponse::Update(view.to_json())
+    }
+
+    /// Pushes `view` on top of the submitted modal; closing it goes back.
+    pub fn push_view(view: View) -> ViewResponse {
+        ViewResponse::Push(view.to_json())
+    }
+
     /// Keeps the modal open with an error under each named input block.
     ///
     /// ```
     /// use botyard_sdk::ViewResponse;
     /// let response = ViewResponse::errors([("rating", "Enter a number from 1 to 5")]);
+    /// # assert!(matches!(response, ViewResponse::Errors(e) if e[0].block_id == "rating"));
     /// ```
     pub fn errors<B: Into<String>, M: Into<String>>(
         errors: impl IntoIterator<Item = (B, M)>,
@@ -108,6 +130,98 @@ impl ViewResponse {
                 })
                 .collect(),
         )
+    }
+}
+
+/// What a command handler may return: a [`Reply`], a string (a reply only
+/// the caller sees), `Option<Reply>`, or `()` to acknowledge silently — the
+/// shapes `docs/sdk.md` gives all three SDKs, plus the WIT's own.
+pub trait IntoCommandReply {
+    fn into_command_reply(self) -> Option<Reply>;
+}
+
+impl IntoCommandReply for () {
+    fn into_command_reply(self) -> Option<Reply> {
+        None
+    }
+}
+
+impl IntoCommandReply for Reply {
+    fn into_command_reply(self) -> Option<Reply> {
+        Some(self)
+    }
+}
+
+impl IntoCommandReply for Option<Reply> {
+    fn into_command_reply(self) -> Option<Reply> {
+        self
+    }
+}
+
+impl IntoCommandReply for String {
+    fn into_command_reply(self) -> Option<Reply> {
+        Some(Reply::ephemeral(self))
+    }
+}
+
+impl IntoCommandReply for &str {
+    fn into_command_reply(self) -> Option<Reply> {
+        Some(Reply::ephemeral(self))
+    }
+}
+
+/// What an action handler may return: an [`ActionResponse`] (`update(…)`
+/// replaces the clicked message), a [`Reply`], a string (a reply only the
+/// clicker sees), or `()` for nothing visible.
+pub trait IntoActionResponse {
+    fn into_action_response(self) -> ActionResponse;
+}
+
+impl IntoActionResponse for () {
+    fn into_action_response(self) -> ActionResponse {
+        ActionResponse::None
+    }
+}
+
+impl IntoActionResponse for ActionResponse {
+    fn into_action_response(self) -> ActionResponse {
+        self
+    }
+}
+
+impl IntoActionResponse for Reply {
+    fn into_action_response(self) -> ActionResponse {
+        ActionResponse::Reply(self)
+    }
+}
+
+impl IntoActionResponse for String {
+    fn into_action_response(self) -> ActionResponse {
+        ActionResponse::ephemeral(self)
+    }
+}
+
+impl IntoActionResponse for &str {
+    fn into_action_response(self) -> ActionResponse {
+        ActionResponse::ephemeral(self)
+    }
+}
+
+/// What a view handler may return: a [`ViewResponse`], or `()` to close the
+/// modal.
+pub trait IntoViewResponse {
+    fn into_view_response(self) -> ViewResponse;
+}
+
+impl IntoViewResponse for () {
+    fn into_view_response(self) -> ViewResponse {
+        ViewResponse::Close
+    }
+}
+
+impl IntoViewResponse for ViewResponse {
+    fn into_view_response(self) -> ViewResponse {
+        self
     }
 }
 
@@ -173,6 +287,53 @@ mod tests {
                     message: "worse".into()
                 },
             ])
+        );
+    }
+
+    #[test]
+    fn modal_answers_carry_the_view_json() {
+        assert_eq!(ViewResponse::close(), ViewResponse::Close);
+        assert_eq!(ViewResponse::clear(), ViewResponse::Clear);
+        let view = View::modal("Next");
+        assert_eq!(
+            ViewResponse::update_view(view.clone()),
+            ViewResponse::Update(view.to_json())
+        );
+        assert_eq!(
+            ViewResponse::push_view(view.clone()),
+            ViewResponse::Push(view.to_json())
+        );
+    }
+
+    #[test]
+    fn what_handlers_return_becomes_the_answer() {
+        assert_eq!(().into_command_reply(), None);
+        assert_eq!("hi".into_command_reply(), Some(Reply::ephemeral("hi")));
+        assert_eq!(
+            String::from("hi").into_command_reply(),
+            Some(Reply::ephemeral("hi"))
+        );
+        assert_eq!(
+            Reply::in_channel("all").into_command_reply(),
+            Some(Reply::in_channel("all"))
+        );
+        assert_eq!(None::<Reply>.into_command_reply(), None);
+
+        assert_eq!(().into_action_response(), ActionResponse::None);
+        assert_eq!("me".into_action_response(), ActionResponse::ephemeral("me"));
+        assert_eq!(
+            Reply::in_channel("all").into_action_response(),
+            ActionResponse::in_channel("all")
+        );
+        assert_eq!(
+            ActionResponse::update("new").into_action_response(),
+            ActionResponse::update("new")
+        );
+
+        assert_eq!(().into_view_response(), ViewResponse::Close);
+        assert_eq!(
+            ViewResponse::clear().into_view_response(),
+            ViewResponse::Clear
         );
     }
 

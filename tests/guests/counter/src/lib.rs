@@ -6,18 +6,17 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
-struct Counter;
-
-impl App for Counter {
-    fn describe() -> AppInfo {
-        AppInfo::new("counter", "Counts the calls its instance served")
-            .command("/count", "How many calls this instance served", "")
-    }
-
-    fn on_command(_request: CommandRequest) -> Result<Option<Reply>, String> {
-        let n = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-        Ok(Some(Reply::ephemeral(n.to_string())))
-    }
+fn app() -> App {
+    App::new("counter", "Counts the calls its instance served").command(
+        "/count",
+        "How many calls this instance served",
+        count,
+    )
 }
 
-export_app!(Counter);
+fn count(_: CommandRequest) -> Result<Reply, String> {
+    let n = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    Ok(Reply::ephemeral(n.to_string()))
+}
+
+export_app!(app);

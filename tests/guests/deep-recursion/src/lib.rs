@@ -4,7 +4,13 @@
 use botyard_sdk::prelude::*;
 use core::hint::black_box;
 
-struct DeepRecursion;
+fn app() -> App {
+    App::new("deep-recursion", "Overflows its stack on /recurse").command(
+        "/recurse",
+        "Never bottoms out",
+        bottom_out,
+    )
+}
 
 /// Not a tail call (the result is used after the call) and a frame the
 /// optimiser cannot shrink away, so every level really costs stack.
@@ -17,22 +23,9 @@ fn recurse(depth: u64) -> u64 {
     recurse(black_box(depth + 1)).wrapping_add(frame[black_box(3)])
 }
 
-impl App for DeepRecursion {
-    fn describe() -> AppInfo {
-        AppInfo::new("deep-recursion", "Overflows its stack on /recurse").command(
-            "/recurse",
-            "Never bottoms out",
-            "",
-        )
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        if request.command != "/recurse" {
-            return Err(format!("unknown command {}", request.command));
-        }
-        let depth = recurse(0);
-        Ok(Some(Reply::in_channel(format!("bottomed out at {depth}"))))
-    }
+fn bottom_out(_: CommandRequest) -> Result<Reply, String> {
+    let depth = recurse(0);
+    Ok(Reply::in_channel(format!("bottomed out at {depth}")))
 }
 
-export_app!(DeepRecursion);
+export_app!(app);

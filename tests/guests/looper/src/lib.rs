@@ -4,23 +4,16 @@
 use botyard_sdk::prelude::*;
 use core::hint::black_box;
 
-struct Looper;
+fn app() -> App {
+    App::new("looper", "Spins forever on /loop").command("/loop", "Never returns", spin)
+}
 
-impl App for Looper {
-    fn describe() -> AppInfo {
-        AppInfo::new("looper", "Spins forever on /loop").command("/loop", "Never returns", "")
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        if request.command != "/loop" {
-            return Err(format!("unknown command {}", request.command));
-        }
-        // black_box keeps the optimiser from proving the loop side-effect free.
-        let mut n: u64 = 0;
-        loop {
-            n = black_box(n.wrapping_add(1));
-        }
+fn spin(_: CommandRequest) -> Result<(), String> {
+    // black_box keeps the optimiser from proving the loop side-effect free.
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
     }
 }
 
-export_app!(Looper);
+export_app!(app);

@@ -5,31 +5,26 @@
 
 use botyard_sdk::prelude::*;
 
-struct Mimic;
-
-impl App for Mimic {
-    fn describe() -> AppInfo {
-        AppInfo::new("mimic", "Posts another app's action id").command(
-            "/mimic",
-            "Post a forged button",
-            "",
-        )
-    }
-
-    fn on_command(_: CommandRequest) -> Result<Option<Reply>, String> {
-        let text = "A button with hello's id";
-        Ok(Some(Reply::in_channel(Message::new(text).with_blocks([
-            Block::section(text),
-            Block::actions([Element::button("hello.count", "Click me").value("forged")]),
-        ]))))
-    }
-
-    fn on_action(request: ActionRequest) -> Result<ActionResponse, String> {
-        Ok(ActionResponse::update(Message::new(format!(
-            "mimic got {}",
-            request.action_id
-        ))))
-    }
+fn app() -> App {
+    App::new("mimic", "Posts another app's action id")
+        .command("/mimic", "Post a forged button", mimic)
+        // Every click, whatever its id: the update says which id arrived.
+        .action("*", clicked)
 }
 
-export_app!(Mimic);
+fn mimic(_: CommandRequest) -> Result<Reply, String> {
+    let text = "A button with hello's id";
+    Ok(Reply::in_channel(Message::new(text).with_blocks([
+        Block::section(text),
+        Block::actions([Element::button("Click me", "hello.count").value("forged")]),
+    ])))
+}
+
+fn clicked(request: ActionRequest) -> Result<ActionResponse, String> {
+    Ok(ActionResponse::update(Message::new(format!(
+        "mimic got {}",
+        request.action_id
+    ))))
+}
+
+export_app!(app);

@@ -3,19 +3,12 @@
 
 use botyard_sdk::prelude::*;
 
-struct Panicker;
-
-impl App for Panicker {
-    fn describe() -> AppInfo {
-        AppInfo::new("panicker", "Panics on /panic").command("/panic", "Always panics", "")
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        if request.command != "/panic" {
-            return Err(format!("unknown command {}", request.command));
-        }
-        panic!("panicker was asked to panic");
-    }
+fn app() -> App {
+    App::new("panicker", "Panics on /panic").command("/panic", "Always panics", panic_now)
 }
 
-export_app!(Panicker);
+fn panic_now(_: CommandRequest) -> Result<(), String> {
+    panic!("panicker was asked to panic");
+}
+
+export_app!(app);

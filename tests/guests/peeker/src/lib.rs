@@ -4,39 +4,31 @@
 
 use botyard_sdk::prelude::*;
 
-struct Peeker;
-
-impl App for Peeker {
-    fn describe() -> AppInfo {
-        AppInfo::new("peeker", "Reads and writes its own store")
-            .command("/peek", "Show a key's value", "<key>")
-            .command("/put", "Set a key", "<key> <value>")
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        let text = request.text.trim();
-        let answer = match request.command.as_str() {
-            "/peek" => {
-                if text.is_empty() {
-                    return Err("usage: /peek <key>".into());
-                }
-                match store::get(text)? {
-                    Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    None => "absent".into(),
-                }
-            }
-            "/put" => {
-                let Some((key, value)) = text.split_once(' ') else {
-                    return Err("usage: /put <key> <value>".into());
-                };
-                let value = value.trim();
-                store::set(key, value.as_bytes())?;
-                format!("{key} = {value}")
-            }
-            other => return Err(format!("unknown command {other}")),
-        };
-        Ok(Some(Reply::in_channel(answer)))
-    }
+fn app() -> App {
+    App::new("peeker", "Reads and writes its own store")
+        .command("/peek", spec("Show a key's value").usage("<key>"), peek)
+        .command("/put", spec("Set a key").usage("<key> <value>"), put)
 }
 
-export_app!(Peeker);
+fn peek(request: CommandRequest) -> Result<Reply, String> {
+    let key = request.text.trim();
+    if key.is_empty() {
+        return Err("usage: /peek <key>".into());
+    }
+    let answer = match store::get(key)? {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => "absent".into(),
+    };
+    Ok(Reply::in_channel(answer))
+}
+
+fn put(request: CommandRequest) -> Result<Reply, String> {
+    let Some((key, value)) = request.text.trim().split_once(' ') else {
+        return Err("usage: /put <key> <value>".into());
+    };
+    let value = value.trim();
+    store::set(key, value.as_bytes())?;
+    Ok(Reply::in_channel(format!("{key} = {value}")))
+}
+
+export_app!(app);

@@ -4,30 +4,23 @@
 
 use botyard_sdk::prelude::*;
 
-struct Sleeper;
-
-impl App for Sleeper {
-    fn describe() -> AppInfo {
-        AppInfo::new("sleeper", "Answers slowly").command(
-            "/sleep",
-            "Busy-wait, then answer",
-            "<ms>",
-        )
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        if request.command != "/sleep" {
-            return Err(format!("unknown command {}", request.command));
-        }
-        let ms: u64 = request
-            .text
-            .trim()
-            .parse()
-            .map_err(|_| "usage: /sleep <ms>".to_string())?;
-        let start = clock::now_ms();
-        while clock::now_ms().saturating_sub(start) < ms {}
-        Ok(Some(Reply::in_channel(format!("slept {ms}"))))
-    }
+fn app() -> App {
+    App::new("sleeper", "Answers slowly").command(
+        "/sleep",
+        spec("Busy-wait, then answer").usage("<ms>"),
+        sleep,
+    )
 }
 
-export_app!(Sleeper);
+fn sleep(request: CommandRequest) -> Result<Reply, String> {
+    let ms: u64 = request
+        .text
+        .trim()
+        .parse()
+        .map_err(|_| "usage: /sleep <ms>".to_string())?;
+    let start = clock::now_ms();
+    while clock::now_ms().saturating_sub(start) < ms {}
+    Ok(Reply::in_channel(format!("slept {ms}")))
+}
+
+export_app!(app);

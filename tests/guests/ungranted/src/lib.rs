@@ -3,25 +3,18 @@
 
 use botyard_sdk::prelude::*;
 
-struct Ungranted;
-
-impl App for Ungranted {
-    fn describe() -> AppInfo {
-        AppInfo::new("ungranted", "Posts to Slack without being allowed to").command(
-            "/post",
-            "Post a message to this channel",
-            "",
-        )
-    }
-
-    fn on_command(request: CommandRequest) -> Result<Option<Reply>, String> {
-        if request.command != "/post" {
-            return Err(format!("unknown command {}", request.command));
-        }
-        let message = Message::new("posted by ungranted");
-        let posted = slack::post_message(&request.context.channel_id, &message, None)?;
-        Ok(Some(Reply::in_channel(format!("posted {}", posted.ts))))
-    }
+fn app() -> App {
+    App::new("ungranted", "Posts to Slack without being allowed to").command(
+        "/post",
+        "Post a message to this channel",
+        post,
+    )
 }
 
-export_app!(Ungranted);
+fn post(request: CommandRequest) -> Result<Reply, String> {
+    let message = Message::new("posted by ungranted");
+    let posted = slack::post_message(&request.context.channel_id, &message, None)?;
+    Ok(Reply::in_channel(format!("posted {}", posted.ts)))
+}
+
+export_app!(app);
