@@ -487,6 +487,7 @@ fn the_sdk_router_and_the_capability_scan_pass_their_python_tests() {
         .arg("-t")
         .arg(&python)
         .env("PYTHONPATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1") // nothing written into the sources
         .env("BOTYARD_BARE_BINDINGS", bare.path())
         .output()
         .unwrap();
