@@ -194,7 +194,7 @@ async fn a_component_with_optional_triggers_loads_on_the_host() {
     let snapshot = runtime.snapshot();
     let entry = snapshot.apps.get("triage").expect("triage is listed");
     assert!(entry.last_error.is_none(), "{:?}", entry.last_error);
-    let info = &entry.current.as_ref().expect("a version serves").info;
+    let info = &entry.current.as_ref().expect("a version serves").description.info;
     assert_eq!(info.name, "triage");
     assert!(
         info.commands.is_empty() && info.events.is_empty(),

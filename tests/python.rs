@@ -4,17 +4,33 @@
 mod support;
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
-use botyard::contract::bindings::types::{CommandRequest, Tick};
+use botyard::contract::bindings::types::{ActionResponse, CommandRequest, Event, Tick};
 use botyard::contract::request::{Request, Response};
-use botyard::routing::CallError;
+use botyard::routing::{Apps, CallError};
+use botyard::runtime::app::LoadError;
 use botyard::runtime::invoke::InvokeError;
 use serde_json::{Value, json};
 use support::requests::{
     check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
 };
-use support::{TestHost, reply_text};
+use support::{TestHost, guest_component, reply_text};
+
+/// What `app` answers to `request`, or the error message its handler gave.
+async fn handler_answer(
+    runtime: &Apps,
+    app: &str,
+    request: Request,
+) -> Result<Response, String> {
+    match runtime.invoke(app, request).await {
+        Ok((_, invocation)) => Ok(invocation.response),
+        Err(CallError::Invoke(InvokeError::Handler { message, .. })) => Err(message),
+        Err(other) => panic!("{app} failed other than by its handler's error: {other:?}"),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
@@ -27,10 +43,13 @@ async fn the_starter_builds_from_source_and_answers_like_hello_rust() {
     );
     check_hello_counts_and_clicks(&runtime).await;
 
-    let Err(err) = runtime.invoke("hello", click("nope", "U1")).await else {
-        panic!("an unknown action should fail")
-    };
-    assert!(err.to_string().contains("unknown action nope"), "{err}");
+    // A click nobody registered for is an error naming it, as in every SDK.
+    assert_eq!(
+        handler_answer(&runtime, "hello", click("nope", "U1"))
+            .await
+            .unwrap_err(),
+        "app `hello` has no handler for action `nope`"
+    );
 
     // The same keys as hello-rust, so the starters are interchangeable.
     let storage = runtime.storage();
@@ -51,7 +70,7 @@ fn a_syntax_error_is_reported_with_its_file_and_line() {
     std::fs::create_dir(&app).unwrap();
     std::fs::write(
         app.join("app.py"),
-        "import botyard\nimport helpers\n\nclass Handler(botyard.App):\n    name = \"broken\"\n",
+        "import botyard\nimport helpers\n\napp = botyard.App(\"broken\")\n",
     )
     .unwrap();
     std::fs::write(app.join("helpers.py"), "X = 1\n\ndef oops(:\n    pass\n").unwrap();
@@ -71,8 +90,11 @@ fn a_syntax_error_is_reported_with_its_file_and_line() {
     );
     assert!(output.contains("SyntaxError"), "{output}");
     assert!(
-        !output.contains("Stack backtrace") && !output.contains("sys.exit(script())"),
-        "only the Python error: {output}"
+        !output.contains("Stack backtrace")
+            && !output.contains("sys.exit(script())")
+            && !output.contains("_component.py")
+            && !output.contains("importlib"),
+        "only the Python error, from the app's files: {output}"
     );
     assert!(
         !app.join("__pycache__").exists(),
@@ -195,34 +217,296 @@ async fn the_sdk_builds_block_kit_uses_the_store_and_answers_every_handler() {
         other => panic!("{other:?}"),
     }
 
-    // Handlers the app did not write have defaults.
-    let Err(err) = runtime.invoke("kit", click("nope", "U1")).await else {
-        panic!("an unknown action should fail")
-    };
-    assert!(
-        err.to_string().contains("no handler for the action `nope`"),
-        "{err}"
+    // A request nobody registered for is an error that names it.
+    assert_eq!(
+        handler_answer(&runtime, "kit", click("nope", "U1"))
+            .await
+            .unwrap_err(),
+        "app `py-kit` has no handler for action `nope`"
+    );
+    assert_eq!(
+        handler_answer(&runtime, "kit", tick("later", 1))
+            .await
+            .unwrap_err(),
+        "app `py-kit` has no handler for tick `later`"
+    );
+    assert_eq!(
+        handler_answer(&runtime, "kit", event("reaction_added", json!({})))
+            .await
+            .unwrap_err(),
+        "app `py-kit` has no handler for event `reaction_added`"
+    );
+
+    // Ids match exactly, else by the longest `*` prefix.
+    for (id, expected) in [
+        ("vote:1", "prefix vote:* took vote:1"),
+        ("vote:xy", "prefix vote:x* took vote:xy"),
+        ("vote:x", "prefix vote:x* took vote:x"),
+        ("vote:closed", "prefix vote:* took vote:closed"),
+    ] {
+        match handler_answer(&runtime, "kit", click(id, "U1")).await {
+            Ok(Response::Action(ActionResponse::Reply(reply))) => {
+                assert_eq!(reply.message.text, expected, "{id}")
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    match handler_answer(&runtime, "kit", click("vote:close", "U1")).await {
+        Ok(Response::Action(ActionResponse::Update(message))) => {
+            assert_eq!(message.text, "closed")
+        }
+        other => panic!("the exact registration wins: {other:?}"),
+    }
+
+    // `/pykit status` is a subcommand of the umbrella `/pykit`.
+    assert_eq!(
+        reply_text(&runtime, "/pykit status now", "U1")
+            .await
+            .unwrap(),
+        "status now"
     );
 
     // Modal submissions: field errors, then a replacement view.
     check_kit_modal_submissions(&runtime).await;
 
-    // Ticks run; print() and log lines reach the app's log.
-    runtime
-        .invoke(
-            "kit",
-            Request::Tick(Tick {
-                name: "nightly".into(),
-                due_ms: 42,
-            }),
-        )
+    // A closed modal arrives (today) as the event `view_closed`, and goes to
+    // the view_closed handler of its callback id.
+    let closed = json!({"user_id": "U2", "view_id": "V9", "callback_id": "order",
+                        "private_metadata": "m", "values": {}, "is_cleared": false});
+    handler_answer(&runtime, "kit", event("view_closed", closed))
         .await
         .unwrap();
+    let other = json!({"user_id": "U2", "view_id": "V9", "callback_id": "survey"});
+    assert_eq!(
+        handler_answer(&runtime, "kit", event("view_closed", other))
+            .await
+            .unwrap_err(),
+        "app `py-kit` has no handler for view_closed `survey`"
+    );
+
+    // Ticks (a schedule's and one-offs by prefix) and events run; print()
+    // and log lines reach the app's log.
+    for request in [
+        tick("nightly", 42),
+        tick("remind:U1", 7),
+        event("app_mention", json!({"text": "hi kit"})),
+    ] {
+        handler_answer(&runtime, "kit", request).await.unwrap();
+    }
     let logs: Vec<String> = runtime
         .recent_logs("kit")
         .into_iter()
         .map(|l| format!("{} {}", l.level, l.message))
         .collect();
-    assert!(logs.iter().any(|l| l.ends_with("tick nightly")), "{logs:?}");
-    assert!(logs.iter().any(|l| l == "warn due 42"), "{logs:?}");
+    for line in [
+        "info tick nightly",
+        "warn due 42",
+        "info remind remind:U1",
+        "info mentioned: hi kit",
+        "info closed V9 by U2 cleared=False",
+    ] {
+        assert!(logs.iter().any(|l| l == line), "{line:?} in {logs:?}");
+    }
+}
+
+fn tick(name: &str, due_ms: u64) -> Request {
+    Request::Tick(Tick {
+        name: name.into(),
+        due_ms,
+    })
+}
+
+fn event(event_type: &str, payload: Value) -> Request {
+    Request::Event(Event {
+        event_type: event_type.into(),
+        event_id: format!("Ev-{event_type}"),
+        payload: payload.to_string(),
+    })
+}
+
+/// The botyard interfaces a component imports (without versions), sorted,
+/// and whether it exports the handler and the shortcuts trigger.
+fn botyard_imports_and_exports(component: &Path) -> (Vec<String>, Vec<String>) {
+    let bytes = std::fs::read(component).unwrap();
+    let wit_component::DecodedWasm::Component(resolve, world) =
+        wit_component::decode(&bytes).unwrap()
+    else {
+        panic!("{} is not a component", component.display())
+    };
+    let world = &resolve.worlds[world];
+    let botyard = |keys: Vec<&wit_parser::WorldKey>| -> Vec<String> {
+        let mut names: Vec<String> = keys
+            .into_iter()
+            .map(|k| resolve.name_world_key(k))
+            .filter(|n| n.starts_with("botyard:"))
+            .map(|n| n.split('@').next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    (
+        botyard(world.imports.keys().collect()),
+        botyard(world.exports.keys().collect()),
+    )
+}
+
+#[test]
+fn a_component_imports_only_the_capabilities_its_code_uses() {
+    // `types` has no functions: it comes with the handler and needs no grant.
+    for (guest, expected) in [
+        ("hello-python", &["store", "types"][..]),
+        ("py-escape", &["types"][..]),
+        ("py-kit", &["clock", "log", "store", "types"][..]),
+    ] {
+        let (imports, exports) = botyard_imports_and_exports(&guest_component(guest));
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|i| format!("botyard:app/{i}"))
+            .collect();
+        assert_eq!(imports, expected, "{guest}");
+        assert_eq!(
+            exports,
+            ["botyard:app/handler", "botyard:app/shortcuts"],
+            "{guest} exports the handler and the optional shortcuts trigger"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_needs_only_the_grants_its_code_uses() {
+    let config = "[apps.hello]\ngrants = [\"store\"]\n[apps.escape]\ngrants = []\n";
+    let host = TestHost::new(
+        config,
+        &[("hello", "hello-python"), ("escape", "py-escape")],
+    );
+    let runtime = host.start().await;
+    assert_eq!(
+        reply_text(&runtime, "/hello", "U1").await.unwrap(),
+        "Hello, <@U1>! You have said hello 1 time(s)."
+    );
+    check_hello_counts_and_clicks(&runtime).await;
+    assert!(
+        runtime.snapshot().app("escape").is_some(),
+        "an app that uses no capability loads with no grant"
+    );
+
+    // The store import is real: without the grant, the starter is refused.
+    let host = TestHost::new(
+        "[apps.hello]\ngrants = [\"log\"]\n",
+        &[("hello", "hello-python")],
+    );
+    let runtime = host.start().await;
+    match runtime.reload("hello").await {
+        Err(LoadError::NotGranted { interface, .. }) => {
+            assert!(interface.starts_with("botyard:app/store"), "{interface}")
+        }
+        other => panic!("hello-python without `store` must be refused: {other:?}"),
+    }
+}
+
+/// Builds the app whose only file is `app_py` and returns the build's error.
+fn build_error(name: &str, app_py: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join(name);
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("app.py"), app_py).unwrap();
+    let opts = BuildOptions {
+        data_dir: support::shared_build_dir(),
+        release: true,
+    };
+    match build_guest(&app, &opts) {
+        Err(BuildError::Compile { output, .. }) => output,
+        Err(other) => panic!("{name}: expected a compile error, got {other}"),
+        Ok(path) => panic!("{name}: built {}", path.display()),
+    }
+}
+
+#[test]
+fn the_build_finds_the_one_app_and_refuses_duplicate_registrations() {
+    assert_eq!(
+        build_error(
+            "no-app",
+            "import botyard\n\nclass Handler(botyard.App):\n    name = \"old\"\n"
+        ),
+        "app.py defines no botyard App (a class deriving from botyard.App is the old style: \
+         make an instance instead and register its handlers with decorators): create one at \
+         module level, `app = App(\"name\", \"what it does\")`, and register handlers on it, \
+         `@app.command(\"/name\", \"Do it\")` (see examples/hello-python)"
+    );
+    assert_eq!(
+        build_error(
+            "two-apps",
+            "from botyard import App\n\napp = bot = App(\"one\")\nother = App(\"two\")\n"
+        ),
+        "app.py defines 2 botyard Apps, `app = bot` (one), `other` (two); a component serves \
+         exactly one: keep one at module level (build the others as apps of their own)"
+    );
+    let twice = "from botyard import App\n\napp = App(\"dup\")\n\n\
+                 @app.action(\"count\")\ndef count(request):\n    pass\n\n\
+                 @app.action(\"count\")\ndef count_again(request):\n    pass\n";
+    assert_eq!(
+        build_error("dup", twice),
+        "app `dup`: action `count` is registered 2 times (@app.action(\"count\") on count, \
+         @app.action(\"count\") on count_again)"
+    );
+}
+
+/// The toolchain's Python, in the venv the builds install (README: `<build-dir>/toolchains/python`).
+fn toolchain_bin(program: &str) -> PathBuf {
+    // Building any Python guest installs the toolchain first.
+    guest_component("py-escape");
+    support::shared_build_dir()
+        .join("toolchains/python/bin")
+        .join(program)
+}
+
+/// Python bindings for botyard's world `world` (with `extra` WIT beside it), in a new directory.
+fn bindings(world: &str, extra: Option<&str>) -> tempfile::TempDir {
+    let wit = tempfile::tempdir().unwrap();
+    std::fs::write(wit.path().join("botyard.wit"), botyard::build::BOTYARD_WIT).unwrap();
+    if let Some(extra) = extra {
+        std::fs::write(wit.path().join("extra.wit"), extra).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(toolchain_bin("componentize-py"))
+        .arg("-d")
+        .arg(wit.path())
+        .args(["-w", world, "bindings"])
+        .arg(out.path())
+        .env_remove("PYTHONPATH")
+        .status()
+        .unwrap();
+    assert!(status.success(), "componentize-py bindings for {world}");
+    out
+}
+
+#[test]
+fn the_sdk_router_and_the_capability_scan_pass_their_python_tests() {
+    let full = bindings("app-with-triggers", None);
+    // No capability at all, as for an app whose code uses none.
+    let bare = bindings(
+        "bare",
+        Some(
+            "package botyard:app@0.1.0;\nworld bare {\n    export handler;\n    export shortcuts;\n}\n",
+        ),
+    );
+    let python = support::repo_root().join("guests/python");
+    let path = std::env::join_paths([full.path(), &python, &python.join("tools")]).unwrap();
+    let out = Command::new(toolchain_bin("python"))
+        .args(["-m", "unittest", "discover", "-v", "-s"])
+        .arg(python.join("tests"))
+        .arg("-t")
+        .arg(&python)
+        .env("PYTHONPATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1") // nothing written into the sources
+        .env("BOTYARD_BARE_BINDINGS", bare.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    let ran: usize = report
+        .lines()
+        .find_map(|l| l.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no unittest summary:\n{report}"));
+    assert!(ran >= 30, "only {ran} tests ran:\n{report}");
 }

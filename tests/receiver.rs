@@ -614,7 +614,7 @@ async fn a_button_click_reaches_the_app_that_posted_it() {
     assert_eq!(posted["response_type"], "ephemeral");
     let text = posted["text"].as_str().unwrap();
     assert!(
-        text.contains("app `hello`") && text.contains("unknown action nope"),
+        text.contains("app `hello`") && text.contains("has no handler for action `nope`"),
         "{text}"
     );
 }

@@ -2,11 +2,12 @@
 The reply carries a button that counts clicks per user and updates the
 message with the new count."""
 
-import botyard
-from botyard import blocks as b, store
+from botyard import App, blocks as b, in_channel, store, update
 
 # The greeting's first word. Kept as one constant so tests can tell versions apart.
 GREETING = "Hello"
+
+app = App("hello", "Greets you and counts your calls")
 
 
 def with_button(text, user):
@@ -16,22 +17,18 @@ def with_button(text, user):
     ]
 
 
-class Handler(botyard.App):
-    name = "hello"
-    description = "Greets you and counts your calls"
-    commands = [botyard.command("/hello", "Say hello", "[name]")]
+@app.command("/hello", "Say hello", usage="[name]")
+def hello(request):
+    user = request.context.user_id
+    count = store.increment(f"calls/{user}")
+    name = request.text or f"<@{user}>"
+    text = f"{GREETING}, {name}! You have said hello {count} time(s)."
+    return in_channel(text, with_button(text, user))
 
-    def on_command(self, request):
-        user = request.context.user_id
-        count = store.increment(f"calls/{user}")
-        name = request.text or f"<@{user}>"
-        text = f"{GREETING}, {name}! You have said hello {count} time(s)."
-        return botyard.in_channel(text, with_button(text, user))
 
-    def on_action(self, request):
-        if request.action_id != "count":
-            raise botyard.Error(f"unknown action {request.action_id}")
-        user = request.context.user_id
-        clicks = store.increment(f"clicks/{user}")
-        text = f"<@{user}> clicked {clicks} time(s)."
-        return botyard.update(text, with_button(text, user))
+@app.action("count")
+def count(request):
+    user = request.context.user_id
+    clicks = store.increment(f"clicks/{user}")
+    text = f"<@{user}> clicked {clicks} time(s)."
+    return update(text, with_button(text, user))

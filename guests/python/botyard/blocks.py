@@ -24,7 +24,7 @@ Block = dict
 """One Block Kit block or element: a JSON object as a dict."""
 
 Text = Union[str, dict]
-"""A string, or a text object from `plain` / `mrkdwn`."""
+"""A string, or a text object from `plain_text` / `mrkdwn`."""
 
 OptionLike = Union[dict, Tuple[str, str], str]
 """A select option: an `option(...)` dict, a `(text, value)` pair, or a string used for both."""
@@ -35,7 +35,7 @@ def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def plain(text: str, emoji: Optional[bool] = None) -> dict:
+def plain_text(text: str, emoji: Optional[bool] = None) -> dict:
     """A `plain_text` text object."""
     obj = {"type": "plain_text", "text": text}
     if emoji is not None:
@@ -52,8 +52,35 @@ def _mrkdwn(text: Text) -> dict:
     return mrkdwn(text) if isinstance(text, str) else text
 
 
-def _plain(text: Text) -> dict:
-    return plain(text) if isinstance(text, str) else text
+def _placeholder(text: Optional[str]) -> Optional[dict]:
+    return None if text is None else plain_text(text)
+
+
+def _reading_order(
+    builder: str, args: Tuple[Any, ...], names: Tuple[str, ...], optional: int, given: Any
+) -> list:
+    """`args` read as `names`, in the order the user reads them, where the
+    one at index `optional` may be left out (or given as a keyword, `given`):
+    `datepicker("day")` and `datepicker("Pick a day", "day")` both work.
+    Every name but a trailing `options`/`blocks` list is text."""
+    usage = ", ".join(f"[{n}]" if i == optional else n for i, n in enumerate(names))
+    values = list(args)
+    if len(values) == len(names) - 1:
+        values.insert(optional, given)
+    elif len(values) != len(names):
+        raise TypeError(
+            f"{builder}({usage}, ...) takes {len(names) - 1} or {len(names)} positional arguments "
+            f"in that order, not {len(values)}"
+        )
+    elif given is not None:
+        raise TypeError(f"{builder}: `{names[optional]}` is given twice, first and as a keyword")
+    for name, value in zip(names, values):
+        if name in ("options", "blocks"):
+            if isinstance(value, (str, dict)) or not hasattr(value, "__iter__"):
+                raise TypeError(f"{builder}({usage}, ...): `{name}` must be a list, not {type(value).__name__}")
+        elif not (value is None and name == names[optional]) and not isinstance(value, str):
+            raise TypeError(f"{builder}({usage}, ...): `{name}` must be a string, not {type(value).__name__}")
+    return values
 
 
 def _with(obj: dict, **optional: Any) -> dict:
@@ -69,7 +96,7 @@ def _with(obj: dict, **optional: Any) -> dict:
 
 def header(text: str, block_id: Optional[str] = None) -> Block:
     """A large bold title (plain text, up to 150 characters)."""
-    return _with({"type": "header", "text": plain(text)}, block_id=block_id)
+    return _with({"type": "header", "text": plain_text(text)}, block_id=block_id)
 
 
 def section(
@@ -115,7 +142,7 @@ def image(
     """A full-width image from a public URL."""
     return _with(
         {"type": "image", "image_url": url, "alt_text": alt_text},
-        title=None if title is None else plain(title),
+        title=None if title is None else plain_text(title),
         block_id=block_id,
     )
 
@@ -135,10 +162,10 @@ def input(
     """A labelled form field for a modal. Give it a `block_id` to find its
     value in `view_values(...)` and to attach an error to it."""
     return _with(
-        {"type": "input", "label": plain(label), "element": element},
+        {"type": "input", "label": plain_text(label), "element": element},
         block_id=block_id,
         optional=True if optional else None,
-        hint=None if hint is None else plain(hint),
+        hint=None if hint is None else plain_text(hint),
     )
 
 
@@ -152,12 +179,12 @@ def button(
     style: Optional[str] = None,
     url: Optional[str] = None,
 ) -> Block:
-    """A button; clicks arrive in `on_action` with this `action_id` and
+    """A button; clicks arrive at the `@app.action` handler for this `action_id`, with
     `value`. `style` is `"primary"` (green) or `"danger"` (red)."""
     if style not in (None, "primary", "danger"):
         raise ValueError(f'button style must be "primary" or "danger", not {style!r}')
     return _with(
-        {"type": "button", "action_id": action_id, "text": plain(text)},
+        {"type": "button", "action_id": action_id, "text": plain_text(text)},
         value=value,
         style=style,
         url=url,
@@ -167,8 +194,8 @@ def button(
 def option(text: str, value: str, description: Optional[str] = None) -> dict:
     """One choice of a select menu."""
     return _with(
-        {"text": plain(text), "value": value},
-        description=None if description is None else plain(description),
+        {"text": plain_text(text), "value": value},
+        description=None if description is None else plain_text(description),
     )
 
 
@@ -181,62 +208,79 @@ def _option(o: OptionLike) -> dict:
     return option(text, value)
 
 
-def static_select(
-    action_id: str,
-    options: Iterable[OptionLike],
-    placeholder: Optional[str] = None,
-    initial: Optional[OptionLike] = None,
-) -> Block:
-    """A drop-down of fixed `options`; the chosen option's value arrives as
-    the action's `value`."""
+def static_select(*args: Any, placeholder: Optional[str] = None, initial: Optional[OptionLike] = None) -> Block:
+    """`static_select([placeholder,] action_id, options, initial=None)`: a
+    drop-down of fixed `options` (`option(...)`s, `(text, value)` pairs or
+    strings); the chosen option's value arrives as the action's `value`::
+
+        static_select("Pick a city", "city", [("Lisbon", "lisbon"), ("Oslo", "oslo")])
+    """
+    placeholder, action_id, options = _reading_order(
+        "static_select", args, ("placeholder", "action_id", "options"), 0, placeholder
+    )
     return _with(
         {
             "type": "static_select",
             "action_id": action_id,
             "options": [_option(o) for o in options],
         },
-        placeholder=None if placeholder is None else plain(placeholder),
+        placeholder=_placeholder(placeholder),
         initial_option=None if initial is None else _option(initial),
     )
 
 
-def users_select(
-    action_id: str,
-    placeholder: Optional[str] = None,
-    initial_user: Optional[str] = None,
-) -> Block:
-    """A drop-down of the workspace's people; the value is a user id."""
+def users_select(*args: str, placeholder: Optional[str] = None, initial_user: Optional[str] = None) -> Block:
+    """`users_select([placeholder,] action_id, initial_user=None)`: a
+    drop-down of the workspace's people; the value is a user id."""
+    placeholder, action_id = _reading_order("users_select", args, ("placeholder", "action_id"), 0, placeholder)
     return _with(
         {"type": "users_select", "action_id": action_id},
-        placeholder=None if placeholder is None else plain(placeholder),
+        placeholder=_placeholder(placeholder),
         initial_user=initial_user,
     )
 
 
-def datepicker(
-    action_id: str,
-    initial_date: Optional[str] = None,
-    placeholder: Optional[str] = None,
+def channels_select(
+    *args: str, placeholder: Optional[str] = None, initial_channel: Optional[str] = None
 ) -> Block:
-    """A date picker; dates are `YYYY-MM-DD`."""
+    """`channels_select([placeholder,] action_id, initial_channel=None)`: a
+    drop-down of the workspace's public channels; the value is a channel id."""
+    placeholder, action_id = _reading_order(
+        "channels_select", args, ("placeholder", "action_id"), 0, placeholder
+    )
+    return _with(
+        {"type": "channels_select", "action_id": action_id},
+        placeholder=_placeholder(placeholder),
+        initial_channel=initial_channel,
+    )
+
+
+def datepicker(*args: str, placeholder: Optional[str] = None, initial_date: Optional[str] = None) -> Block:
+    """`datepicker([placeholder,] action_id, initial_date=None)`: a date
+    picker; dates are `YYYY-MM-DD`."""
+    placeholder, action_id = _reading_order("datepicker", args, ("placeholder", "action_id"), 0, placeholder)
     return _with(
         {"type": "datepicker", "action_id": action_id},
         initial_date=initial_date,
-        placeholder=None if placeholder is None else plain(placeholder),
+        placeholder=_placeholder(placeholder),
     )
 
 
 def plain_text_input(
-    action_id: str,
-    multiline: bool = False,
+    *args: str,
     placeholder: Optional[str] = None,
+    multiline: bool = False,
     initial_value: Optional[str] = None,
 ) -> Block:
-    """A text field, for `input` blocks."""
+    """`plain_text_input([placeholder,] action_id, multiline=False,
+    initial_value=None)`: a text field, for `input` blocks."""
+    placeholder, action_id = _reading_order(
+        "plain_text_input", args, ("placeholder", "action_id"), 0, placeholder
+    )
     return _with(
         {"type": "plain_text_input", "action_id": action_id},
         multiline=True if multiline else None,
-        placeholder=None if placeholder is None else plain(placeholder),
+        placeholder=_placeholder(placeholder),
         initial_value=initial_value,
     )
 
@@ -250,23 +294,29 @@ def image_element(url: str, alt_text: str) -> dict:
 
 
 def modal(
-    title: str,
-    blocks: Sequence[Block],
+    *args: Any,
     callback_id: Optional[str] = None,
     submit: Optional[str] = None,
     close: Optional[str] = None,
     private_metadata: Optional[str] = None,
+    notify_on_close: bool = False,
 ) -> dict:
-    """A modal view (title up to 24 characters). Open it with
-    `slack.open_view(request.context.trigger_id, view)`; its submission arrives
-    in `on_view_submission` with this `callback_id`. A modal with `input`
-    blocks needs a `submit` label."""
+    """`modal(title, [callback_id,] blocks, submit=None, close=None, ...)`: a
+    modal view (title up to 24 characters). Open it with
+    `slack.open_view(request.context.trigger_id, view)`; its submission
+    arrives at the `@app.view(callback_id)` handler. A modal with `input`
+    blocks needs a `submit` label. With `notify_on_close`, closing it
+    without submitting reaches `@app.view_closed(callback_id)`."""
+    title, callback_id, blocks = _reading_order(
+        "modal", args, ("title", "callback_id", "blocks"), 1, callback_id
+    )
     return _with(
-        {"type": "modal", "title": plain(title), "blocks": list(blocks)},
+        {"type": "modal", "title": plain_text(title), "blocks": list(blocks)},
         callback_id=callback_id,
-        submit=None if submit is None else plain(submit),
-        close=None if close is None else plain(close),
+        submit=None if submit is None else plain_text(submit),
+        close=None if close is None else plain_text(close),
         private_metadata=private_metadata,
+        notify_on_close=True if notify_on_close else None,
     )
 
 

@@ -1,32 +1,45 @@
 """Structured log lines, tagged by the host with the app and invocation.
 
-`print()` works too (stdout and stderr become the app's log lines); these add
-a level::
+`print()` works too (stdout and stderr become the app's log lines, at info
+and warn); these add a level::
 
     from botyard import log
     log.info(f"{user} voted for {choice}")
 """
 
-from wit_world.imports import log as _wit
-from wit_world.imports.log import Level
+from typing import Any
+
+from ._core import absent
+
+try:
+    from wit_world.imports import log as _wit
+except ImportError:  # the build found no use of log: this component does not import it
+    _wit = absent("log")
+
+LEVELS = ("debug", "info", "warn", "error")
 
 
-def write(level: Level, message: str) -> None:
-    """Writes one log line at `level`."""
+def write(level: Any, message: str) -> None:
+    """Writes one log line at `level`: `"debug"`, `"info"`, `"warn"` or
+    `"error"` (or the WIT's `log.Level`)."""
+    if isinstance(level, str):
+        if level not in LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+        level = getattr(_wit.Level, level.upper())
     _wit.write(level, message)
 
 
 def debug(message: str) -> None:
-    write(Level.DEBUG, message)
+    write("debug", message)
 
 
 def info(message: str) -> None:
-    write(Level.INFO, message)
+    write("info", message)
 
 
 def warn(message: str) -> None:
-    write(Level.WARN, message)
+    write("warn", message)
 
 
 def error(message: str) -> None:
-    write(Level.ERROR, message)
+    write("error", message)

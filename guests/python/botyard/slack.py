@@ -1,13 +1,16 @@
 """Talking to Slack beyond the direct reply: post, update, DM, modals, App Home.
 
-`blocks` and views may be lists/dicts from `botyard.blocks` or JSON text.
-Calls are queued durably by the host before they return::
+The calls keep the WIT's names and argument order. Wherever the WIT takes a
+message, give a `botyard.message(text, blocks)` or just the text (with
+`blocks=` beside it); blocks and views may be lists/dicts from
+`botyard.blocks` or JSON text. Calls are queued durably by the host before
+they return::
 
     from botyard import slack, blocks as b
 
     ref = slack.post_message("C123", "Lunch is here", blocks=[b.header("Lunch is here")])
     slack.add_reaction(ref, "tada")
-    slack.open_view(request.context.trigger_id, b.modal("New order", [...], callback_id="order"))
+    slack.open_view(request.context.trigger_id, b.modal("New order", "order", [...]))
 
 A failing call raises `SlackError`; left uncaught in a handler, its message is
 shown to the user.
@@ -18,17 +21,18 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, TypeVar, Union
 
 from componentize_py_types import Err
-from wit_world.imports import slack as _wit
-from wit_world.imports.slack import UserInfo
-from wit_world.imports.types import MessageRef
+from wit_world.imports.types import Message, MessageRef
 
-from . import Blocks, Error, message
-from .blocks import to_json
+from ._core import Blocks, Error, View, absent, as_message, view_json
+
+try:
+    from wit_world.imports import slack as _wit
+    from wit_world.imports.slack import UserInfo
+except ImportError:  # the build found no use of slack: this component does not import it
+    _wit = absent("slack")
+    UserInfo = Any  # type: ignore[misc,assignment]
 
 T = TypeVar("T")
-
-View = Union[dict, str]
-"""A view: a dict from `blocks.modal` / `blocks.home`, or its JSON text."""
 
 __all__ = [
     "SlackError",
@@ -67,20 +71,20 @@ def _call(call: str, fn: Callable[..., T], *args: Any) -> T:
         raise SlackError(call, e.value) from None
 
 
-def _view(view: View) -> str:
-    return view if isinstance(view, str) else to_json(view)
-
-
 def post_message(
-    channel: str, text: str, blocks: Blocks = None, thread_ts: Optional[str] = None
+    channel: str,
+    message: Union[Message, str],
+    thread_ts: Optional[str] = None,
+    *,
+    blocks: Blocks = None,
 ) -> MessageRef:
     """Posts to `channel` (in the thread of `thread_ts` if given)."""
-    return _call("post-message", _wit.post_message, channel, message(text, blocks), thread_ts)
+    return _call("post-message", _wit.post_message, channel, as_message(message, blocks), thread_ts)
 
 
-def update_message(target: MessageRef, text: str, blocks: Blocks = None) -> None:
+def update_message(target: MessageRef, message: Union[Message, str], *, blocks: Blocks = None) -> None:
     """Replaces a message the app posted."""
-    _call("update-message", _wit.update_message, target, message(text, blocks))
+    _call("update-message", _wit.update_message, target, as_message(message, blocks))
 
 
 def delete_message(target: MessageRef) -> None:
@@ -88,35 +92,37 @@ def delete_message(target: MessageRef) -> None:
     _call("delete-message", _wit.delete_message, target)
 
 
-def post_ephemeral(channel: str, user: str, text: str, blocks: Blocks = None) -> None:
+def post_ephemeral(
+    channel: str, user: str, message: Union[Message, str], *, blocks: Blocks = None
+) -> None:
     """Shows a message in `channel` that only `user` sees."""
-    _call("post-ephemeral", _wit.post_ephemeral, channel, user, message(text, blocks))
+    _call("post-ephemeral", _wit.post_ephemeral, channel, user, as_message(message, blocks))
 
 
-def send_dm(user: str, text: str, blocks: Blocks = None) -> MessageRef:
+def send_dm(user: str, message: Union[Message, str], *, blocks: Blocks = None) -> MessageRef:
     """Sends `user` a direct message."""
-    return _call("send-dm", _wit.send_dm, user, message(text, blocks))
+    return _call("send-dm", _wit.send_dm, user, as_message(message, blocks))
 
 
 def open_view(trigger_id: str, view: View) -> str:
     """Opens a modal; `trigger_id` comes from the request's context (valid ~3 s).
     Returns the view id."""
-    return _call("open-view", _wit.open_view, trigger_id, _view(view))
+    return _call("open-view", _wit.open_view, trigger_id, view_json(view))
 
 
 def push_view(trigger_id: str, view: View) -> str:
     """Pushes a modal on top of the open one. Returns the view id."""
-    return _call("push-view", _wit.push_view, trigger_id, _view(view))
+    return _call("push-view", _wit.push_view, trigger_id, view_json(view))
 
 
 def update_view(view_id: str, view: View) -> None:
     """Replaces an open modal."""
-    _call("update-view", _wit.update_view, view_id, _view(view))
+    _call("update-view", _wit.update_view, view_id, view_json(view))
 
 
 def publish_home(user: str, view: View) -> None:
     """Publishes `user`'s App Home tab (a `blocks.home(...)` view)."""
-    _call("publish-home", _wit.publish_home, user, _view(view))
+    _call("publish-home", _wit.publish_home, user, view_json(view))
 
 
 def add_reaction(target: MessageRef, emoji: str) -> None:

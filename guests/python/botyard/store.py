@@ -22,9 +22,13 @@ import json
 from typing import Any, Callable, List, Optional, TypeVar, Union
 
 from componentize_py_types import Err
-from wit_world.imports import store as _wit
 
-from . import Error
+from ._core import Error, absent
+
+try:
+    from wit_world.imports import store as _wit
+except ImportError:  # the build found no use of the store: this component does not import it
+    _wit = absent("store")
 
 T = TypeVar("T")
 
@@ -74,9 +78,9 @@ def delete(key: str) -> bool:
     return _call("delete", key, _wit.delete, key)
 
 
-def keys(prefix: str = "", limit: int = 1000) -> List[str]:
+def list_keys(prefix: str = "", limit: int = 1000) -> List[str]:
     """Keys starting with `prefix`, in byte order, at most `limit`."""
-    return _call("list", prefix, _wit.list_keys, prefix, limit)
+    return _call("list-keys", prefix, _wit.list_keys, prefix, limit)
 
 
 def increment(key: str, delta: int = 1) -> int:

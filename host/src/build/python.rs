@@ -7,6 +7,15 @@
 //! `botyard/` package gets that one instead (the app directory comes first on
 //! the Python path).
 //!
+//! The component is built from the SDK's `botyard._component`, which finds
+//! the one `App` that `app.py` defines and serves it as the `handler` and
+//! `shortcuts` exports: the app writes no glue. It imports only the
+//! capabilities the app's code uses: `guests/python/tools/capabilities.py`
+//! reads the app's modules and the SDK (statically, with `ast`) and the
+//! build targets a world of its own that imports just those, so the app
+//! needs only those grants. The SDK binds each capability only if the world
+//! has it (see `guests/python/README.md`).
+//!
 //! componentize-py writes `__pycache__` into the directories it reads, so the
 //! app is built from a copy in the build directory, never from its sources.
 
@@ -19,8 +28,8 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use super::{
-    BuildError, BuildLock, BuildOptions, apt_get, check_exports_handler, find_on_path, is_root,
-    output_tail, wit_dir, write_atomically,
+    BOTYARD_WIT, BuildError, BuildLock, BuildOptions, apt_get, check_exports_handler, find_on_path,
+    is_root, output_tail, wit_dir, write_atomically,
 };
 
 /// The pinned toolchain: 0.25 is the version the SDK and tests are verified with.
@@ -28,8 +37,24 @@ const COMPONENTIZE_PY: &str = "componentize-py==0.25.*";
 /// What `componentize-py --version` starts with when the pin is installed.
 const COMPONENTIZE_PY_VERSION: &str = "componentize-py 0.25.";
 
-/// The module componentize-py starts from; it must define `Handler`.
+/// The module an app's code starts in; it must define one `botyard.App`.
 const MODULE: &str = "app";
+
+/// The module componentize-py builds the component from: the SDK's glue,
+/// which imports [`MODULE`] and serves its `App` as the exports.
+const ENTRY: &str = "botyard._component";
+
+/// The world the component is built against: generated per app by
+/// [`app_world`] from the capabilities its code uses.
+const WORLD: &str = "python-app";
+
+/// The world whose exports every Python component has: the handler and
+/// every optional trigger the SDK serves.
+const TRIGGERS_WORLD: &str = "app-with-triggers";
+
+/// Reads an app's modules and says which capabilities it uses (run with the
+/// toolchain's Python before componentize-py).
+const CAPABILITY_SCAN: &str = include_str!("../../../guests/python/tools/capabilities.py");
 
 /// The Python SDK, `guests/python/botyard/`, as (file name, source).
 const SDK: &[(&str, &str)] = &[
@@ -38,8 +63,28 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../guests/python/botyard/__init__.py"),
     ),
     (
+        "_app.py",
+        include_str!("../../../guests/python/botyard/_app.py"),
+    ),
+    (
+        "_component.py",
+        include_str!("../../../guests/python/botyard/_component.py"),
+    ),
+    (
+        "_core.py",
+        include_str!("../../../guests/python/botyard/_core.py"),
+    ),
+    (
+        "_exports.py",
+        include_str!("../../../guests/python/botyard/_exports.py"),
+    ),
+    (
         "blocks.py",
         include_str!("../../../guests/python/botyard/blocks.py"),
+    ),
+    (
+        "clock.py",
+        include_str!("../../../guests/python/botyard/clock.py"),
     ),
     (
         "log.py",
@@ -85,7 +130,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
             dir: app_dir,
             reason: format!(
                 "it has no {MODULE}.py; a Python app's code starts in {MODULE}.py with \
-                 `class Handler(botyard.App)` (see examples/hello-python)"
+                 `app = App(\"name\", \"what it does\")` (see examples/hello-python)"
             ),
         });
     }
@@ -93,11 +138,20 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     let build_dir = super::build_dir(opts)?;
     let _lock = BuildLock::acquire(&build_dir)?;
     let componentize_py = ensure_toolchain(&opts.data_dir)?;
-    let wit = wit_dir(&build_dir)?;
     let work = build_dir.join("python");
     let sdk = write_sdk(&work.join("sdk"))?;
     let staged = work.join("app");
     stage(&app_dir, &staged)?;
+
+    let uses = scan_capabilities(&componentize_py, &work, &staged, &sdk, &name)?;
+    info!(
+        app = %name,
+        imports = ?uses.imports,
+        because = ?uses.because,
+        "the app's code uses these capabilities; the component imports only them"
+    );
+    let wit = wit_dir(&build_dir)?;
+    write_app_world(&wit, &uses.imports)?;
 
     let scratch = work.join(format!("{name}.wasm"));
     info!(app = %name, dir = %app_dir.display(), "building Python guest with componentize-py");
@@ -106,7 +160,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         .arg("-q")
         .arg("-d")
         .arg(&wit)
-        .args(["-w", "app", "componentize", MODULE])
+        .args(["-w", WORLD, "componentize", ENTRY])
         .arg("-p")
         .arg(&staged)
         .arg("-p")
@@ -156,6 +210,137 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         "built component"
     );
     Ok(path)
+}
+
+/// What the app's code uses of botyard's capabilities, as
+/// `guests/python/tools/capabilities.py` found it.
+#[derive(Debug, Deserialize)]
+struct CapabilityUse {
+    /// Interfaces of world `app` to import, in the WIT's order.
+    imports: Vec<String>,
+    /// For each, the first line of the app that uses it (`app.py:12: store.increment`).
+    because: std::collections::BTreeMap<String, String>,
+}
+
+/// Runs the capability scan over the staged app (and the SDK) with the
+/// toolchain's Python.
+fn scan_capabilities(
+    toolchain: &Toolchain,
+    work: &Path,
+    staged: &Path,
+    sdk: &Path,
+    name: &str,
+) -> Result<CapabilityUse, BuildError> {
+    let script = work.join("capabilities.py");
+    if fs::read_to_string(&script).ok().as_deref() != Some(CAPABILITY_SCAN) {
+        write_atomically(&script, CAPABILITY_SCAN.as_bytes())?;
+    }
+    let python = venv_bin(&toolchain.venv, "python");
+    let out = Command::new(&python)
+        .arg("-I") // isolated: no user site-packages, no PYTHON* variables
+        .arg(&script)
+        .arg(staged)
+        .arg(sdk)
+        .arg(MODULE)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| BuildError::Spawn {
+            program: python.display().to_string(),
+            error,
+        })?;
+    let scan_failed = |why: String| BuildError::Compile {
+        app: name.to_string(),
+        output: format!(
+            "botyard could not tell which capabilities the app uses ({why}); this is a bug in \
+             botyard's Python build, please report it with the app's code"
+        ),
+    };
+    if !out.status.success() {
+        return Err(scan_failed(output_tail(&out)));
+    }
+    let uses: CapabilityUse = serde_json::from_slice(&out.stdout)
+        .map_err(|e| scan_failed(format!("its answer is not JSON: {e}")))?;
+    let known = app_capabilities();
+    if let Some(unknown) = uses.imports.iter().find(|i| !known.contains(i)) {
+        return Err(scan_failed(format!(
+            "it named `{unknown}`, which world `app` does not import"
+        )));
+    }
+    Ok(uses)
+}
+
+/// The interfaces of world `app` with functions: the capabilities an app
+/// may import, in the WIT's order.
+fn app_capabilities() -> Vec<String> {
+    let (resolve, package) = botyard_wit();
+    let world = resolve
+        .select_world(&[package], Some("app"))
+        .expect("botyard's WIT has world `app`");
+    resolve.worlds[world]
+        .imports
+        .keys()
+        .filter_map(|key| match key {
+            wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
+            wit_parser::WorldKey::Name(_) => None,
+        })
+        .filter(|iface| !iface.functions.is_empty())
+        .filter_map(|iface| iface.name.clone())
+        .collect()
+}
+
+/// The interfaces world [`TRIGGERS_WORLD`] exports: the handler and the
+/// optional triggers, each served by a class of `botyard._component`.
+fn exported_interfaces() -> Vec<String> {
+    let (resolve, package) = botyard_wit();
+    let world = resolve
+        .select_world(&[package], Some(TRIGGERS_WORLD))
+        .expect("botyard's WIT has world `app-with-triggers`");
+    resolve.worlds[world]
+        .exports
+        .keys()
+        .filter_map(|key| match key {
+            wit_parser::WorldKey::Interface(id) => resolve.interfaces[*id].name.clone(),
+            wit_parser::WorldKey::Name(_) => None,
+        })
+        .collect()
+}
+
+fn botyard_wit() -> (wit_parser::Resolve, wit_parser::PackageId) {
+    let mut resolve = wit_parser::Resolve::new();
+    let package = resolve
+        .push_str("botyard.wit", BOTYARD_WIT)
+        .expect("botyard's own WIT parses");
+    (resolve, package)
+}
+
+/// World [`WORLD`] as a file of botyard's WIT package: the exports of
+/// [`TRIGGERS_WORLD`] and, of the capabilities, only `imports`.
+fn app_world(imports: &[String]) -> String {
+    let (resolve, package) = botyard_wit();
+    let mut wit = format!(
+        "package {};\n\n/// Built by `botyard build` for one Python app: `{TRIGGERS_WORLD}`, importing only\n\
+         /// the capabilities the app's code uses.\nworld {WORLD} {{\n",
+        resolve.packages[package].name
+    );
+    for import in imports {
+        wit.push_str(&format!("    import {import};\n"));
+    }
+    for export in exported_interfaces() {
+        wit.push_str(&format!("    export {export};\n"));
+    }
+    wit.push_str("}\n");
+    wit
+}
+
+/// Writes [`app_world`] for `imports` into `wit`, the directory of
+/// botyard's WIT package, as `python-app.wit` (when it differs).
+fn write_app_world(wit: &Path, imports: &[String]) -> Result<(), BuildError> {
+    let path = wit.join(format!("{WORLD}.wit"));
+    let text = app_world(imports);
+    if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        write_atomically(&path, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// `[project] name` from `pyproject.toml`, else the directory's name; it
@@ -443,10 +628,21 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// How the SDK's build-time checks (`botyard._exports.BuildError`: no
+/// `App`, several, an id registered twice) end a traceback; their message
+/// is the whole story.
+const SDK_BUILD_ERROR: &str = "botyard._exports.BuildError: ";
+
+/// Traceback frames of the import machinery, between the SDK's glue and the
+/// app (componentize-py mounts the standard library at `/python`).
+const IMPORTLIB_FRAMES: &[&str] = &["  File \"<frozen importlib", "  File \"/python/importlib/"];
+
 /// componentize-py's error as the user needs it: the Python traceback or
-/// message without the driver's own frames, the repeated summary or a Rust
-/// backtrace, and with the Python path entries it mounted as `/0/`, `/1/` …
-/// shown as the directories they came from (`mounts`, in `-p` order).
+/// message without the driver's own frames, the repeated summary, a Rust
+/// backtrace, or frames of the SDK's glue (`botyard/_*.py`) and importlib,
+/// and with the Python path entries it mounted as `/0/`, `/1/` … shown as
+/// the directories they came from (`mounts`, in `-p` order). The SDK's own
+/// build errors are their message alone.
 fn toolchain_error(raw: &str, mounts: &[&Path]) -> String {
     let mut text = match raw.split_once("AssertionError: ") {
         Some((_, rest)) => rest,
@@ -457,17 +653,31 @@ fn toolchain_error(raw: &str, mounts: &[&Path]) -> String {
             text = before;
         }
     }
-    let mut text = text.trim().to_string();
+    if let Some((_, message)) = text.rsplit_once(SDK_BUILD_ERROR) {
+        return message.trim().to_string();
+    }
+    let glue: Vec<String> = (0..mounts.len())
+        .map(|i| format!("  File \"/{i}/botyard/_"))
+        .collect();
+    let mut kept = Vec::new();
+    let mut hiding = false;
+    for line in text.trim().lines() {
+        if line.starts_with("  File \"") {
+            hiding = IMPORTLIB_FRAMES.iter().any(|frame| line.starts_with(frame))
+                || glue.iter().any(|frame| line.starts_with(frame.as_str()));
+        } else if !line.starts_with("    ") {
+            hiding = false;
+        }
+        if !hiding {
+            kept.push(line);
+        }
+    }
+    let mut text = kept.join("\n");
     for (i, dir) in mounts.iter().enumerate() {
         text = text.replace(
             &format!("File \"/{i}/"),
             &format!("File \"{}/", dir.display()),
         );
-    }
-    if text.contains(&format!("module '{MODULE}' has no attribute 'Handler'")) {
-        text.push_str(&format!(
-            "\n{MODULE}.py must define the app as `class Handler(botyard.App)` (see examples/hello-python)"
-        ));
     }
     text
 }
@@ -525,7 +735,7 @@ mod tests {
         assert!(matches!(err, BuildError::NotAnApp { .. }), "{err}");
         let msg = err.to_string();
         assert!(
-            msg.contains("app.py") && msg.contains("class Handler(botyard.App)"),
+            msg.contains("app.py") && msg.contains("app = App(\"name\""),
             "{msg}"
         );
         assert!(
@@ -550,13 +760,19 @@ mod tests {
             "Traceback (most recent call last):\n  File \"/src/bot/app.py\", line 1, in <module>\n    import lib\n  File \"/sdk/lib.py\", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax"
         );
 
-        let missing = "AssertionError: AttributeError: module 'app' has no attribute 'Handler'\n\n\nCaused by:\n    x\n\nStack backtrace:\n   0: anyhow\n";
-        let text = toolchain_error(missing, &[]);
-        assert!(text.starts_with("AttributeError: module 'app'"), "{text}");
-        assert!(text.contains("class Handler(botyard.App)"), "{text}");
-        assert!(
-            !text.contains("Caused by") && !text.contains("anyhow"),
-            "{text}"
+        // The SDK's glue and importlib are not the app's business.
+        let raised = "AssertionError: Traceback (most recent call last):\n  File \"/1/botyard/_component.py\", line 5, in <module>\n    Handler, Shortcuts = load(APP_MODULE)\n  File \"/python/importlib/__init__.py\", line 88, in import_module\n    return _bootstrap._gcd_import(name[level:], package, level)\n           ~~~~~~~~~~~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File \"<frozen importlib._bootstrap>\", line 1204, in _gcd_import\n  File \"/0/app.py\", line 9, in <module>\n    @app.action(\"a*b\")\n     ^^^^^^^^^^\n  File \"/1/botyard/_app.py\", line 250, in _register\n    raise ValueError(f\"{via}: ...\")\nValueError: @app.action(\"a*b\"): `*` is not allowed\n\n\nCaused by:\n    x\n";
+        let text = toolchain_error(raised, &[Path::new("/src/bot"), Path::new("/sdk")]);
+        assert_eq!(
+            text,
+            "Traceback (most recent call last):\n  File \"/src/bot/app.py\", line 9, in <module>\n    @app.action(\"a*b\")\n     ^^^^^^^^^^\nValueError: @app.action(\"a*b\"): `*` is not allowed"
+        );
+
+        // The SDK's build errors are their message.
+        let missing = "AssertionError: Traceback (most recent call last):\n  File \"/1/botyard/_component.py\", line 5, in <module>\n    x\nbotyard._exports.BuildError: app.py defines no botyard App: create one\n\n\nCaused by:\n    x\n\nStack backtrace:\n   0: anyhow\n";
+        assert_eq!(
+            toolchain_error(missing, &[]),
+            "app.py defines no botyard App: create one"
         );
 
         // Output of another shape is kept whole.
@@ -609,7 +825,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = write_sdk(dir.path()).unwrap();
         let init = root.join("botyard/__init__.py");
-        assert!(fs::read_to_string(&init).unwrap().contains("class App"));
+        assert!(
+            fs::read_to_string(&init)
+                .unwrap()
+                .contains("from ._app import App")
+        );
         fs::write(&init, "broken").unwrap();
         write_sdk(dir.path()).unwrap();
         assert_eq!(fs::read_to_string(&init).unwrap(), SDK[0].1);
@@ -617,6 +837,61 @@ mod tests {
             fs::read_dir(root.join("botyard")).unwrap().count(),
             SDK.len()
         );
+    }
+
+    #[test]
+    fn the_world_imports_only_the_capabilities_used_and_exports_every_trigger() {
+        assert_eq!(
+            app_capabilities(),
+            ["slack", "store", "schedule", "log", "clock"]
+        );
+        // The scan reports the same names.
+        assert!(
+            CAPABILITY_SCAN.contains(&format!(
+                "CAPABILITIES = ({})",
+                app_capabilities()
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            "guests/python/tools/capabilities.py must list world `app`'s capabilities"
+        );
+        // Each export is a class of botyard._component (exports_for).
+        let mut exports = exported_interfaces();
+        exports.sort();
+        assert_eq!(exports, ["handler", "shortcuts"]);
+
+        // Parsed as componentize-py reads it: the package's directory.
+        let dir = tempfile::tempdir().unwrap();
+        let wit = wit_dir(dir.path()).unwrap();
+        for imports in [vec![], vec!["store".to_string(), "log".to_string()]] {
+            write_app_world(&wit, &imports).unwrap();
+            let mut resolve = wit_parser::Resolve::new();
+            let (package, _) = resolve.push_dir(&wit).unwrap();
+            let world = resolve.select_world(&[package], Some(WORLD)).unwrap();
+            let world = &resolve.worlds[world];
+            let names = |keys: Vec<&wit_parser::WorldKey>| -> Vec<String> {
+                let mut names: Vec<String> = keys
+                    .into_iter()
+                    .map(|k| resolve.name_world_key(k))
+                    .collect();
+                names.sort();
+                names
+            };
+            let mut expected: Vec<String> = imports
+                .iter()
+                .map(|i| format!("botyard:app/{i}@0.1.0"))
+                .collect();
+            // `types` comes along because the handler uses it; it has no functions.
+            expected.push("botyard:app/types@0.1.0".into());
+            expected.sort();
+            assert_eq!(names(world.imports.keys().collect()), expected);
+            assert_eq!(
+                names(world.exports.keys().collect()),
+                ["botyard:app/handler@0.1.0", "botyard:app/shortcuts@0.1.0"]
+            );
+        }
     }
 
     #[test]

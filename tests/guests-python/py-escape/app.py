@@ -6,7 +6,7 @@ import encodings.idna  # noqa: F401  (socket needs it for host names; imported h
 import os
 import socket
 
-import botyard
+from botyard import App
 
 
 CALLS = []
@@ -42,23 +42,23 @@ def nonempty(value):
     return value
 
 
-class Handler(botyard.App):
-    name = "py-escape"
-    commands = [botyard.command("/escape", "Try to get out", "<port>")]
+app = App("py-escape", "Test guest: tries to get out of its sandbox")
 
-    def on_command(self, request):
-        port = int(request.text)
-        lines = [
-            probe("absolute file", lambda: read("/etc/passwd")),
-            probe("relative file", lambda: read("app.py")),
-            probe("list /", lambda: os.listdir("/")),
-            probe("write file", lambda: open("/tmp/escaped", "w").write("x")),
-            probe("environ", lambda: nonempty(dict(os.environ))),
-            probe("getenv PATH", lambda: nonempty(os.getenv("PATH"))),
-            probe("getenv HOME", lambda: nonempty(os.getenv("HOME"))),
-            probe("connect", lambda: connect(port)),
-            probe("dns", resolve),
-        ]
-        CALLS.append(port)
-        lines.append(f"instance calls: {len(CALLS)}")
-        return "\n".join(lines)
+
+@app.command("/escape", "Try to get out", usage="<port>")
+def escape(request):
+    port = int(request.text)
+    lines = [
+        probe("absolute file", lambda: read("/etc/passwd")),
+        probe("relative file", lambda: read("app.py")),
+        probe("list /", lambda: os.listdir("/")),
+        probe("write file", lambda: open("/tmp/escaped", "w").write("x")),
+        probe("environ", lambda: nonempty(dict(os.environ))),
+        probe("getenv PATH", lambda: nonempty(os.getenv("PATH"))),
+        probe("getenv HOME", lambda: nonempty(os.getenv("HOME"))),
+        probe("connect", lambda: connect(port)),
+        probe("dns", resolve),
+    ]
+    CALLS.append(port)
+    lines.append(f"instance calls: {len(CALLS)}")
+    return "\n".join(lines)

@@ -1,0 +1,417 @@
+"""The app: handlers registered with decorators, the way Slack's Bolt does it,
+and the router that takes each request to its handler.
+
+What the app answers to (`describe`) is derived from the registrations, so
+a command can never be declared without a handler or handled without being
+declared. Ids of actions, views, closed views, ticks and shortcuts match
+exactly, or by prefix when they end in `*`; an exact registration wins over a
+prefix, and the longest prefix wins over a shorter one. Registering an id
+twice makes `describe` fail, so such a version is refused at load (and
+`botyard build` refuses to build it). A request nobody registered for is an
+error that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+
+from componentize_py_types import Err
+from wit_world.exports.shortcuts import (
+    ShortcutKind,
+    ShortcutRequest,
+    ShortcutSpec,
+)
+from wit_world.imports.types import (
+    ActionRequest,
+    ActionResponse,
+    ActionResponse_None_,
+    ActionResponse_Reply,
+    ActionResponse_Update,
+    AppInfo,
+    CommandRequest,
+    CommandSpec,
+    Event,
+    InvocationContext,
+    Reply,
+    ScheduleSpec,
+    SubcommandSpec,
+    Tick,
+    ViewResponse,
+    ViewResponse_Clear,
+    ViewResponse_Close,
+    ViewResponse_Errors,
+    ViewResponse_Push,
+    ViewResponse_Update,
+    ViewSubmission,
+)
+
+from ._core import Error, ephemeral
+
+Handler = TypeVar("Handler", bound=Callable[[Any], Any])
+
+_APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_COMMAND = re.compile(r"/\S+")
+
+# The kinds of request, each its own id space. A recurring schedule and a
+# one-off tick share one: both arrive as ticks, by name.
+_KINDS = ("command", "action", "view", "view_closed", "event", "tick", "shortcut")
+
+_ACTION_RESPONSES = (ActionResponse_None_, ActionResponse_Reply, ActionResponse_Update)
+_VIEW_RESPONSES = (
+    ViewResponse_Close,
+    ViewResponse_Clear,
+    ViewResponse_Errors,
+    ViewResponse_Update,
+    ViewResponse_Push,
+)
+
+# The event type under which the host delivers a closed view today.
+VIEW_CLOSED_EVENT = "view_closed"
+
+
+class RegistrationError(Exception):
+    """The registrations contradict each other (an id registered twice):
+    `describe` fails with it, and so does `botyard build`."""
+
+
+@dataclass
+class ViewClosed:
+    """A modal that asked for `notify_on_close` was closed (cancelled, or
+    cleared with `is_cleared`) instead of submitted. The fields match a
+    `ViewSubmission`: `values` is the form's state as JSON text, for
+    `blocks.view_values`."""
+
+    callback_id: str
+    view_id: str
+    values: str
+    private_metadata: str
+    is_cleared: bool
+    context: InvocationContext
+
+
+@dataclass
+class _Route:
+    kind: str
+    pattern: str
+    handler: Callable[[Any], Any]
+    via: str
+    """The decorator as written, for messages: `@app.action("count")`."""
+
+
+class App:
+    """A botyard app: `app = App("hello", "Greets you")`, then handlers
+    registered with its decorators. The build finds the module-level `App`
+    in `app.py` and serves it; write no other glue.
+
+    ::
+
+        app = App("hello", "Greets you")
+
+        @app.command("/hello", "Say hello", usage="[name]")
+        def hello(request):
+            return in_channel(f"Hello, <@{request.context.user_id}>!")
+    """
+
+    def __init__(self, name: str, description: str = ""):
+        if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
+            raise ValueError(
+                f"App name {name!r} must be short and stable, of [a-z0-9-] "
+                '(it is the app\'s storage namespace): App("hello", "Greets you")'
+            )
+        if not isinstance(description, str):
+            raise TypeError(f"App description must be a string, not {type(description).__name__}")
+        self.name = name
+        self.description = description
+        self._routes: List[_Route] = []
+        self._exact: Dict[str, Dict[str, _Route]] = {kind: {} for kind in _KINDS}
+        self._prefixes: Dict[str, List[Tuple[str, _Route]]] = {kind: [] for kind in _KINDS}
+        self._commands: List[CommandSpec] = []
+        self._subcommands: List[SubcommandSpec] = []
+        self._events: List[str] = []
+        self._schedules: List[ScheduleSpec] = []
+        self._shortcuts: List[ShortcutSpec] = []
+
+    def __repr__(self) -> str:
+        return f"App({self.name!r}, {self.description!r})"
+
+    # Registration
+
+    def command(self, name: str, description: str, usage: str = "") -> Callable[[Handler], Handler]:
+        """A slash command, `"/hello"`, or a subcommand of a shared umbrella
+        command, `"/spy status"`. The handler receives a `CommandRequest`
+        and may return a reply (`ephemeral(...)`, `in_channel(...)`), a
+        string (an ephemeral reply) or `None` (acknowledged silently)."""
+        words = _text("command name", name).split()
+        if not 1 <= len(words) <= 2 or not _COMMAND.fullmatch(words[0]) or "*" in name:
+            raise ValueError(
+                f"command name {name!r} must be a slash command, `/hello`, or an umbrella "
+                "subcommand, `/spy status` (one word after the umbrella)"
+            )
+        _text("description", description)
+        _text("usage", usage)
+        key = " ".join(words)
+
+        def declare() -> None:
+            if len(words) == 1:
+                self._commands.append(CommandSpec(name=key, description=description, usage=usage))
+            else:
+                self._subcommands.append(
+                    SubcommandSpec(umbrella=words[0], name=words[1], description=description, usage=usage)
+                )
+
+        return self._register("command", key, _via("command", name), exact_only=True, declare=declare)
+
+    def action(self, action_id: str) -> Callable[[Handler], Handler]:
+        """A click on a button, a choice in a select … with this `action_id`
+        (`"vote:*"`: every id starting `vote:`). The handler receives an
+        `ActionRequest` and may return `update(...)` (replace the message),
+        a reply or a string (answer the clicker), or `None`."""
+        return self._register("action", action_id, _via("action", action_id))
+
+    def view(self, callback_id: str) -> Callable[[Handler], Handler]:
+        """A modal with this `callback_id` was submitted. The handler receives
+        a `ViewSubmission` and may return `field_errors(...)`,
+        `update_view(...)`, `push_view(...)`, `clear_views()`, or `None`
+        (close it)."""
+        return self._register("view", callback_id, _via("view", callback_id))
+
+    def view_closed(self, callback_id: str) -> Callable[[Handler], Handler]:
+        """A modal with this `callback_id` that set `notify_on_close` was
+        closed without submitting. The handler receives a `ViewClosed`."""
+        return self._register("view_closed", callback_id, _via("view_closed", callback_id))
+
+    def event(self, event_type: str) -> Callable[[Handler], Handler]:
+        """An Events API event (`"app_mention"`, `"reaction_added"` …); the
+        app subscribes to it. The handler receives an `Event` whose
+        `payload` is Slack's inner event as JSON text."""
+        if event_type == VIEW_CLOSED_EVENT:
+            raise ValueError(
+                'a closed modal is not an Events API event: register its handler with '
+                '@app.view_closed("<callback_id>")'
+            )
+        return self._register(
+            "event",
+            event_type,
+            _via("event", event_type),
+            exact_only=True,
+            declare=lambda: self._events.append(event_type),
+        )
+
+    def schedule(self, name: str, cron: str) -> Callable[[Handler], Handler]:
+        """A recurring tick named `name`, cron in UTC with five fields
+        (`"0 11 * * 1-5"`: 11:00 on weekdays) or six (leading seconds). The
+        handler receives a `Tick`."""
+        _text("cron", cron)
+        return self._register(
+            "tick",
+            name,
+            _via("schedule", name, cron),
+            exact_only=True,
+            declare=lambda: self._schedules.append(ScheduleSpec(name=name, cron=cron)),
+        )
+
+    def tick(self, name: str) -> Callable[[Handler], Handler]:
+        """One-off ticks set with `schedule.once(name, at_ms)` (`"close:*"`:
+        every name starting `close:`). The handler receives a `Tick`."""
+        return self._register("tick", name, _via("tick", name))
+
+    def shortcut(
+        self, callback_id: str, name: str, kind: str = "global", description: str = ""
+    ) -> Callable[[Handler], Handler]:
+        """A shortcut called `name` in Slack's menus: `kind="global"` (the
+        shortcuts menu) or `"message"` (a message's "More actions" menu). The
+        handler receives a `ShortcutRequest`; it usually opens a modal with
+        `request.context.trigger_id`."""
+        _text("shortcut name", name)
+        _text("description", description)
+        kinds = {"global": ShortcutKind.GLOBAL, "message": ShortcutKind.MESSAGE}
+        if kind not in kinds:
+            raise ValueError(f'shortcut kind must be "global" or "message", not {kind!r}')
+        if isinstance(callback_id, str) and "*" in callback_id:
+            raise ValueError(
+                f"shortcut {callback_id!r}: a shortcut is listed in Slack's app manifest under its "
+                "exact callback id, so it cannot be a `*` prefix"
+            )
+        spec = ShortcutSpec(callback_id=callback_id, kind=kinds[kind], name=name, description=description)
+        return self._register(
+            "shortcut",
+            callback_id,
+            _via("shortcut", callback_id, name),
+            exact_only=True,
+            declare=lambda: self._shortcuts.append(spec),
+        )
+
+    def _register(
+        self,
+        kind: str,
+        pattern: str,
+        via: str,
+        exact_only: bool = False,
+        declare: Optional[Callable[[], None]] = None,
+    ) -> Callable[[Handler], Handler]:
+        _text(f"{kind} id", pattern)
+        if not pattern:
+            raise ValueError(f"{via}: the id is empty")
+        star = pattern.find("*")
+        if star != -1 and (exact_only or star != len(pattern) - 1):
+            where = "" if exact_only else " except as its last character (a prefix)"
+            raise ValueError(f"{via}: `*` is not allowed in the id{where}")
+
+        def register(handler: Handler) -> Handler:
+            if not callable(handler):
+                raise TypeError(f"{via} decorates a function, not {type(handler).__name__}")
+            route = _Route(kind, pattern, handler, via)
+            self._routes.append(route)
+            if pattern.endswith("*"):
+                self._prefixes[kind].append((pattern[:-1], route))
+            else:
+                self._exact[kind].setdefault(pattern, route)
+            if declare is not None:
+                declare()
+            return handler
+
+        return register
+
+    # What the app answers to
+
+    def check(self) -> None:
+        """Raises `RegistrationError` if an id is registered more than once."""
+        seen: Dict[Tuple[str, str], List[_Route]] = {}
+        for route in self._routes:
+            seen.setdefault((route.kind, route.pattern), []).append(route)
+        problems = [
+            f"{kind} `{pattern}` is registered {len(routes)} times "
+            f"({', '.join(f'{r.via} on {_name_of(r.handler)}' for r in routes)})"
+            for (kind, pattern), routes in seen.items()
+            if len(routes) > 1
+        ]
+        if problems:
+            raise RegistrationError(f"app `{self.name}`: " + "; ".join(problems))
+
+    def describe(self) -> AppInfo:
+        """Derived from the registrations; fails on a duplicate."""
+        self.check()
+        return AppInfo(
+            name=self.name,
+            description=self.description,
+            commands=list(self._commands),
+            subcommands=list(self._subcommands),
+            events=list(self._events),
+            schedules=list(self._schedules),
+        )
+
+    def describe_shortcuts(self) -> List[ShortcutSpec]:
+        """The shortcuts registered; fails on a duplicate like `describe`."""
+        self.check()
+        return list(self._shortcuts)
+
+    def handler_for(self, kind: str, key: str) -> Optional[Callable[[Any], Any]]:
+        """The handler a request of `kind` ("command", "action", "view",
+        "view_closed", "event", "tick", "shortcut") with id `key` goes to:
+        the exact registration, else the longest matching prefix."""
+        route = self._exact[kind].get(key)
+        if route is None:
+            matching = [(p, r) for p, r in self._prefixes[kind] if key.startswith(p)]
+            if matching:
+                route = max(matching, key=lambda pr: len(pr[0]))[1]
+        return None if route is None else route.handler
+
+    # Requests (called by the component's exports)
+
+    def on_command(self, request: CommandRequest) -> Optional[Reply]:
+        key = request.command if request.subcommand is None else f"{request.command} {request.subcommand}"
+        result = self._dispatch("command", key, request)
+        if result is None or isinstance(result, Reply):
+            return result
+        if isinstance(result, str):
+            return ephemeral(result)
+        raise _bad_answer("command", key, result, "ephemeral(...), in_channel(...), a string or None")
+
+    def on_action(self, request: ActionRequest) -> ActionResponse:
+        result = self._dispatch("action", request.action_id, request)
+        if result is None:
+            return ActionResponse_None_()
+        if isinstance(result, str):
+            result = ephemeral(result)
+        if isinstance(result, Reply):
+            return ActionResponse_Reply(result)
+        if isinstance(result, _ACTION_RESPONSES):
+            return result
+        raise _bad_answer(
+            "action", request.action_id, result, "update(...), a reply, a string or None"
+        )
+
+    def on_view_submission(self, submission: ViewSubmission) -> ViewResponse:
+        result = self._dispatch("view", submission.callback_id, submission)
+        if result is None:
+            return ViewResponse_Close()
+        if isinstance(result, _VIEW_RESPONSES):
+            return result
+        raise _bad_answer(
+            "view",
+            submission.callback_id,
+            result,
+            "field_errors(...), update_view(...), push_view(...), clear_views(), close_view() or None",
+        )
+
+    def on_event(self, event: Event) -> None:
+        if event.event_type == VIEW_CLOSED_EVENT:
+            closed = _view_closed(event)
+            self._dispatch("view_closed", closed.callback_id, closed)
+        else:
+            self._dispatch("event", event.event_type, event)
+
+    def on_tick(self, tick: Tick) -> None:
+        self._dispatch("tick", tick.name, tick)
+
+    def on_shortcut(self, request: ShortcutRequest) -> None:
+        self._dispatch("shortcut", request.callback_id, request)
+
+    def _dispatch(self, kind: str, key: str, request: Any) -> Any:
+        handler = self.handler_for(kind, key)
+        if handler is None:
+            raise Err(f"app `{self.name}` has no handler for {kind} `{key}`")
+        try:
+            return handler(request)
+        except Error as e:
+            # The WIT `result`'s error case: shown to the user, not a crash.
+            raise Err(str(e)) from None
+
+
+def _via(decorator: str, *args: str) -> str:
+    """The decorator as written: `@app.action("count")`."""
+    shown = (json.dumps(a, ensure_ascii=False) if isinstance(a, str) else repr(a) for a in args)
+    return f"@app.{decorator}({', '.join(shown)})"
+
+
+def _text(what: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _name_of(handler: Callable[..., Any]) -> str:
+    return getattr(handler, "__name__", None) or repr(handler)
+
+
+def _bad_answer(kind: str, key: str, result: Any, expected: str) -> TypeError:
+    return TypeError(
+        f"the handler for {kind} `{key}` returned {type(result).__name__}; return {expected}"
+    )
+
+
+def _view_closed(event: Event) -> ViewClosed:
+    payload = json.loads(event.payload or "{}")
+    return ViewClosed(
+        callback_id=payload.get("callback_id") or "",
+        view_id=payload.get("view_id") or "",
+        values=json.dumps(payload.get("values") or {}),
+        private_metadata=payload.get("private_metadata") or "",
+        is_cleared=bool(payload.get("is_cleared")),
+        context=InvocationContext(
+            user_id=payload.get("user_id") or "", channel_id="", trigger_id=None
+        ),
+    )

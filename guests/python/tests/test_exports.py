@@ -1,0 +1,80 @@
+"""The glue the build uses: finding the app's one `App`, and the classes
+served as the component's exports."""
+
+import types
+import unittest
+
+from componentize_py_types import Err
+
+from botyard import App, CommandRequest, InvocationContext, ShortcutKind, ShortcutRequest
+from botyard._exports import BuildError, exports_for, find_app
+
+
+def module(**names):
+    m = types.ModuleType("app")
+    m.__dict__.update(names)
+    return m
+
+
+class FindApp(unittest.TestCase):
+    def test_the_one_app_is_found_whatever_its_name(self):
+        bot = App("bot")
+        self.assertIs(find_app(module(bot=bot, other=3)), bot)
+        self.assertIs(find_app(module(app=bot, alias=bot)), bot)
+
+    def test_no_app_is_a_build_error_saying_what_to_write(self):
+        with self.assertRaises(BuildError) as raised:
+            find_app(module(x=1))
+        self.assertIn('`app = App("name", "what it does")`', str(raised.exception))
+        self.assertNotIn("old style", str(raised.exception))
+
+    def test_the_class_style_is_recognised(self):
+        class Handler(App):
+            pass
+
+        with self.assertRaises(BuildError) as raised:
+            find_app(module(Handler=Handler))
+        self.assertIn("old style", str(raised.exception))
+
+    def test_several_apps_are_a_build_error_naming_them(self):
+        with self.assertRaises(BuildError) as raised:
+            find_app(module(a=App("one"), b=App("two")))
+        self.assertIn("defines 2 botyard Apps, `a` (one), `b` (two)", str(raised.exception))
+
+
+class Exports(unittest.TestCase):
+    def test_the_exports_call_into_the_app(self):
+        app = App("hello")
+        app.command("/hello", "Hi")(lambda r: f"hi {r.text}")
+        app.shortcut("triage", "Triage", kind="message")(lambda r: None)
+        handler, shortcuts = exports_for(app)
+        context = InvocationContext(user_id="U1", channel_id="C1", trigger_id=None)
+        self.assertEqual(handler().describe().commands[0].name, "/hello")
+        reply = handler().on_command(CommandRequest(command="/hello", subcommand=None, text="you", context=context))
+        self.assertEqual(reply.message.text, "hi you")
+        self.assertEqual([s.callback_id for s in shortcuts().describe_shortcuts()], ["triage"])
+        request = ShortcutRequest(callback_id="nope", kind=ShortcutKind.GLOBAL, message=None, context=context)
+        with self.assertRaises(Err) as raised:
+            shortcuts().on_shortcut(request)
+        self.assertEqual(raised.exception.value, "app `hello` has no handler for shortcut `nope`")
+
+    def test_the_export_classes_have_every_function_of_their_interface(self):
+        from wit_world import exports
+
+        handler, shortcuts = exports_for(App("x"))
+        for cls, protocol in ((handler, exports.Handler), (shortcuts, exports.Shortcuts)):
+            wanted = {n for n, v in vars(protocol).items() if getattr(v, "__isabstractmethod__", False)}
+            self.assertTrue(wanted)
+            self.assertEqual(wanted - set(vars(cls)), set(), cls.__name__)
+
+    def test_a_duplicate_fails_the_build(self):
+        app = App("dup")
+        app.tick("t")(lambda t: None)
+        app.tick("t")(lambda t: None)
+        with self.assertRaises(BuildError) as raised:
+            exports_for(app)
+        self.assertIn("tick `t` is registered 2 times", str(raised.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
