@@ -7,6 +7,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use botyard::contract::bindings::shortcuts::{ShortcutKind, ShortcutMessage, ShortcutRequest};
+use botyard::contract::bindings::types::{InvocationContext, MessageRef};
+use botyard::contract::request::Request;
+use botyard::routing::table::ShortcutRoute;
 use support::{TestHost, guest_component, reply_text, repo_root};
 use wasmtime::component::{Component, Instance, Linker, Val};
 use wasmtime::{Engine, Store};
@@ -185,20 +189,92 @@ fn shortcuts_registered_in_rust_are_described_and_dispatched_by_the_component() 
     );
 }
 
-/// A component exporting the optional shortcuts trigger loads on this host,
-/// which knows only the handler, and its commands-free `describe` is taken.
+/// A component exporting the optional shortcuts trigger loads, declares its
+/// shortcuts through the trigger, and gets them there; a component built
+/// before the trigger existed still loads and is told plainly it has none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_component_with_optional_triggers_loads_on_the_host() {
-    let host = TestHost::new("", &[("triage", "triage")]);
+async fn the_host_finds_optional_triggers_and_calls_them() {
+    let fixture = repo_root().join("tests/fixtures/hello-rust-0.1.0.wasm");
+    let host = TestHost::new("", &[("triage", "triage")]).with_component("old", &fixture);
     let runtime = host.start().await;
     let snapshot = runtime.snapshot();
-    let entry = snapshot.apps.get("triage").expect("triage is listed");
-    assert!(entry.last_error.is_none(), "{:?}", entry.last_error);
-    let info = &entry.current.as_ref().expect("a version serves").description.info;
+    let triage = snapshot.app("triage").expect("triage serves");
+    assert_eq!(triage.triggers().names(), ["shortcuts"]);
+    let info = &triage.description.info;
     assert_eq!(info.name, "triage");
     assert!(
         info.commands.is_empty() && info.events.is_empty(),
         "{info:?}"
+    );
+    let declared: Vec<(&str, &str)> = triage
+        .description
+        .shortcuts
+        .iter()
+        .map(|s| (s.callback_id.as_str(), s.name.as_str()))
+        .collect();
+    assert_eq!(
+        declared,
+        [("triage", "Send to triage"), ("help", "Ask for help")]
+    );
+    let old = snapshot.app("old").expect("the old component serves");
+    assert!(old.triggers().names().is_empty());
+
+    // The routing table sends the declared shortcut to the trigger.
+    let owner = snapshot.routes.owner("triage.triage").unwrap();
+    assert_eq!(snapshot.routes.shortcut(&owner), ShortcutRoute::Trigger);
+    let owner = snapshot.routes.owner("old.triage").unwrap();
+    assert_eq!(snapshot.routes.shortcut(&owner), ShortcutRoute::Action);
+
+    let shortcut = |callback_id: &str| {
+        Request::Shortcut(ShortcutRequest {
+            callback_id: callback_id.into(),
+            kind: ShortcutKind::Message,
+            message: Some(ShortcutMessage {
+                target: MessageRef {
+                    channel: "C1".into(),
+                    ts: "1700000000.000100".into(),
+                },
+                user: "U2".into(),
+                text: "the build is red".into(),
+            }),
+            context: InvocationContext {
+                user_id: "U1".into(),
+                channel_id: "C1".into(),
+                trigger_id: Some("T1".into()),
+            },
+        })
+    };
+    let (_, invocation) = runtime.invoke("triage", shortcut("triage")).await.unwrap();
+    let calls = runtime
+        .storage()
+        .outbox
+        .entries(Some("triage"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(invocation.slack_calls, [calls[0].id]);
+    assert_eq!(calls[0].method, "chat.postMessage");
+    assert_eq!(calls[0].payload["thread_ts"], "1700000000.000100");
+    assert_eq!(
+        calls[0].payload["text"],
+        "<@U1> sent this to triage: the build is red"
+    );
+    let audit = runtime
+        .storage()
+        .audit
+        .recent(Some("triage"), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (audit[0].kind.as_str(), audit[0].detail.as_str()),
+        ("shortcut", "triage")
+    );
+
+    let Err(err) = runtime.invoke("old", shortcut("triage")).await else {
+        panic!("a component without the trigger answered a shortcut")
+    };
+    assert!(
+        err.to_string().contains("does not handle shortcuts"),
+        "{err}"
     );
 }
 

@@ -20,11 +20,7 @@ use support::requests::{
 use support::{TestHost, guest_component, reply_text};
 
 /// What `app` answers to `request`, or the error message its handler gave.
-async fn handler_answer(
-    runtime: &Apps,
-    app: &str,
-    request: Request,
-) -> Result<Response, String> {
+async fn handler_answer(runtime: &Apps, app: &str, request: Request) -> Result<Response, String> {
     match runtime.invoke(app, request).await {
         Ok((_, invocation)) => Ok(invocation.response),
         Err(CallError::Invoke(InvokeError::Handler { message, .. })) => Err(message),
