@@ -16,13 +16,9 @@
 //! Slack calls queued so far, and the app's log.
 //!
 //! Adding a capability is one file implementing [`Capability`] plus one line
-//! in [`registered!`] (and its WIT interface and SDK wrappers).
+//! in the `registered!` list at the bottom, which also declares the file's
+//! module (and its WIT interface and SDK wrappers).
 
-pub mod clock;
-pub mod log;
-pub mod schedule;
-pub mod slack;
-pub mod store;
 pub mod wasi;
 
 use std::marker::PhantomData;
@@ -235,7 +231,11 @@ pub fn slack_scopes(grants: &Grants) -> Vec<&'static str> {
 /// per-app [`AppStates`] and per-app configuration; the per-instance
 /// [`States`]; linking, binding and finishing all of them.
 macro_rules! registered {
-    ($($field:ident: $cap:ty),* $(,)?) => {
+    ($($field:ident :: $name:ident),* $(,)?) => {
+        $(pub mod $field;)*
+        registered!(@generate $($field: $field::$name),*);
+    };
+    (@generate $($field:ident: $cap:ty),*) => {
         /// Every capability's name, in registration order.
         pub const NAMES: &[&str] = &[$(<$cap as Capability>::NAME),*];
 
@@ -380,12 +380,14 @@ macro_rules! registered {
     };
 }
 
+// The registration list: `<module>::<type>`, one line per capability, in
+// the order people see them.
 registered! {
-    slack: slack::Slack,
-    store: store::Store,
-    schedule: schedule::Schedule,
-    log: log::Log,
-    clock: clock::Clock,
+    slack::Slack,
+    store::Store,
+    schedule::Schedule,
+    log::Log,
+    clock::Clock,
 }
 
 #[cfg(test)]
