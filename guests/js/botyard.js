@@ -247,7 +247,7 @@ export function message(text, blocks) {
 }
 
 function toMessage(m) {
-  return typeof m === "string" ? { text: m } : message(m.text, m.blocks);
+  return typeof m === "string" ? message(m) : message(m?.text, m?.blocks);
 }
 
 const UPDATE = "update";
@@ -330,8 +330,14 @@ export const modalResponse = {
   push: (view) => ({ tag: "push", val: json(view) }),
 };
 
+const VIEW_RESPONSES = ["close", "clear", "errors", "update", "push"];
+
 function toViewResponse(value) {
-  return value === undefined || value === null ? modalResponse.close() : value;
+  if (value === undefined || value === null) return modalResponse.close();
+  check(VIEW_RESPONSES.includes(value?.tag) && !(value.tag === UPDATE && typeof value.val !== "string"),
+    `cannot answer a modal submission with ${JSON.stringify(value)}; return modalResponse.close(), .clear(), ` +
+    ".errors({…}), .update(view) or .push(view), or nothing (the modal closes)");
+  return value;
 }
 
 function json(value) {
@@ -371,6 +377,12 @@ function simpleValue(v) {
 // ---------------------------------------------------------------------------
 // Block Kit builders: plain objects in Slack's JSON shape. Pass arrays of
 // them to `reply.*`, `message`, `slack.*`, or `modal`.
+//
+// A builder is named after Slack's `type` in camelCase (`static_select` →
+// `staticSelect`), and takes its arguments in the order a person reads the
+// element: the visible text first, then the id, then what it holds, then an
+// object of options. The visible text of a select, picker or text field (its
+// placeholder) may be left out: `datepicker("day")`.
 
 /**
  * `mrkdwn` text object.
@@ -386,12 +398,38 @@ export const plainText = (text) => ({ type: "plain_text", text });
 
 const asText = (t) => (typeof t === "string" ? mrkdwn(t) : t);
 
+// Refuses options a builder does not know, so a misspelt one is not lost.
+function known(builder, opts, allowed) {
+  check(opts !== null && typeof opts === "object" && !Array.isArray(opts),
+    `${builder}: the options are an object like { ${allowed[0]}: … }, got ${JSON.stringify(opts)}`);
+  for (const key of Object.keys(opts)) {
+    check(allowed.includes(key), `${builder}: unknown option \`${key}\`; it takes ${allowed.join(", ")}`);
+  }
+  return opts;
+}
+
+function withBlockId(block, opts) {
+  if (opts.blockId) block.block_id = opts.blockId;
+  return block;
+}
+
+function withPlaceholder(el, placeholder) {
+  if (placeholder !== undefined && placeholder !== null) el.placeholder = plainText(placeholder);
+  return el;
+}
+
+function idOf(builder, actionId) {
+  check(typeof actionId === "string" && actionId.length > 0, `${builder}: the action id must be a non-empty string, got ${JSON.stringify(actionId)}`);
+  return actionId;
+}
+
 /**
  * A header block (plain text, large).
  * @param {string} text
  * @param {{blockId?: string}} [opts]
  */
-export const header = (text, opts = {}) => withBlockId({ type: "header", text: plainText(text) }, opts);
+export const header = (text, opts = {}) =>
+  withBlockId({ type: "header", text: plainText(text) }, known("header", opts, ["blockId"]));
 
 /**
  * A section block: mrkdwn text, optional two-column `fields`, and an
@@ -400,6 +438,7 @@ export const header = (text, opts = {}) => withBlockId({ type: "header", text: p
  * @param {{fields?: (string | Block)[], accessory?: Block, blockId?: string}} [opts]
  */
 export function section(text, opts = {}) {
+  known("section", opts, ["fields", "accessory", "blockId"]);
   const block = { type: "section" };
   if (text !== undefined && text !== null) block.text = asText(text);
   if (opts.fields) block.fields = opts.fields.map(asText);
@@ -423,6 +462,7 @@ export const divider = () => ({ type: "divider" });
  * @param {{title?: string, blockId?: string}} [opts]
  */
 export function image(url, altText, opts = {}) {
+  known("image", opts, ["title", "blockId"]);
   const block = { type: "image", image_url: url, alt_text: altText };
   if (opts.title) block.title = plainText(opts.title);
   return withBlockId(block, opts);
@@ -435,13 +475,33 @@ export function image(url, altText, opts = {}) {
 export const actions = (...elements) => ({ type: "actions", elements });
 
 /**
+ * An input block (in modals): a label over one element
+ * ({@link plainTextInput}, {@link staticSelect}, …). Give it a `blockId` to
+ * find its value in {@link formValues} and to attach `modalResponse.errors`.
+ * @param {string} label
+ * @param {Block} element
+ * @param {{blockId?: string, optional?: boolean, hint?: string, dispatchAction?: boolean}} [opts]
+ */
+export function input(label, element, opts = {}) {
+  known("input", opts, ["blockId", "optional", "hint", "dispatchAction"]);
+  const block = { type: "input", label: plainText(label), element };
+  if (opts.optional) block.optional = true;
+  if (opts.hint) block.hint = plainText(opts.hint);
+  if (opts.dispatchAction) block.dispatch_action = true;
+  return withBlockId(block, opts);
+}
+
+/**
  * A button. Clicks arrive at `onAction` with this `actionId` and `value`.
  * @param {string} text
  * @param {string} actionId
  * @param {{value?: string, style?: "primary" | "danger", url?: string, confirm?: Block}} [opts]
  */
 export function button(text, actionId, opts = {}) {
-  const el = { type: "button", action_id: actionId, text: plainText(text) };
+  known("button", opts, ["value", "style", "url", "confirm"]);
+  check(opts.style === undefined || opts.style === "primary" || opts.style === "danger",
+    `button ${actionId}: style is "primary" or "danger", got ${JSON.stringify(opts.style)}`);
+  const el = { type: "button", action_id: idOf("button", actionId), text: plainText(text) };
   for (const key of ["value", "style", "url", "confirm"]) {
     if (opts[key] !== undefined) el[key] = opts[key];
   }
@@ -449,123 +509,238 @@ export function button(text, actionId, opts = {}) {
 }
 
 /**
- * An option for {@link select}.
+ * One choice of a {@link staticSelect}, {@link checkboxes} or {@link radioButtons}.
  * @param {string} text
  * @param {string} value
  * @param {{description?: string}} [opts]
  */
 export function option(text, value, opts = {}) {
+  known("option", opts, ["description"]);
   const o = { text: plainText(text), value };
   if (opts.description) o.description = plainText(opts.description);
   return o;
 }
 
+// Options given as option(…) objects, or strings used as text and value.
+const options = (all) => all.map((o) => (typeof o === "string" ? option(o, o) : o));
+
+function initialOption(builder, all, value) {
+  const found = all.find((o) => o.value === value);
+  check(found, `${builder}: no option has the value ${JSON.stringify(value)}`);
+  return found;
+}
+
 /**
- * A static select menu; the choice arrives at `onAction` as `value`.
+ * A drop-down of fixed options; the chosen one's value arrives as the
+ * action's `value`.
+ * @param {string} [placeholder] Shown until something is chosen.
  * @param {string} actionId
- * @param {(Block | string)[]} options {@link option}s, or strings used as text and value.
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: the value selected at first.
+ * @param {(Block | string)[]} choices {@link option}s, or strings used as text and value.
+ * @param {{initial?: string}} [opts] `initial`: the value chosen at first.
  */
-export function select(actionId, options, opts = {}) {
-  const all = options.map((o) => (typeof o === "string" ? option(o, o) : o));
-  const el = { type: "static_select", action_id: actionId, options: all };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
-  if (opts.initial !== undefined) {
-    el.initial_option = all.find((o) => o.value === opts.initial);
-    check(el.initial_option, `select ${actionId}: no option has the value ${JSON.stringify(opts.initial)}`);
-  }
+export function staticSelect(placeholder, actionId, choices, opts = {}) {
+  // The placeholder may be left out: then the id comes first.
+  if (typeof actionId !== "string") [placeholder, actionId, choices, opts = {}] = [undefined, placeholder, actionId, choices];
+  const name = `staticSelect ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "static_select", action_id: idOf("staticSelect", actionId), options: options(choices) };
+  withPlaceholder(el, placeholder);
+  if (opts.initial !== undefined) el.initial_option = initialOption(name, el.options, opts.initial);
   return el;
 }
 
 /**
- * A user picker.
+ * A drop-down of fixed options where several may be chosen.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a user id.
+ * @param {(Block | string)[]} choices
+ * @param {{initial?: string[], maxSelected?: number}} [opts]
  */
-export function userSelect(actionId, opts = {}) {
-  const el = { type: "users_select", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function multiStaticSelect(placeholder, actionId, choices, opts = {}) {
+  // The placeholder may be left out: then the id comes first.
+  if (typeof actionId !== "string") [placeholder, actionId, choices, opts = {}] = [undefined, placeholder, actionId, choices];
+  const name = `multiStaticSelect ${actionId}`;
+  known(name, opts, ["initial", "maxSelected"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "multi_static_select", action_id: idOf("multiStaticSelect", actionId), options: options(choices) };
+  withPlaceholder(el, placeholder);
+  if (opts.initial !== undefined) el.initial_options = opts.initial.map((v) => initialOption(name, el.options, v));
+  if (opts.maxSelected !== undefined) el.max_selected_items = opts.maxSelected;
+  return el;
+}
+
+/**
+ * A drop-down of the workspace's people; the value is a user id.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: a user id.
+ */
+export function usersSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`usersSelect ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "users_select", action_id: idOf("usersSelect", actionId) }, placeholder);
   if (opts.initial) el.initial_user = opts.initial;
   return el;
 }
 
 /**
- * A channel picker.
+ * A drop-down of people where several may be chosen.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a channel id.
+ * @param {{initial?: string[], maxSelected?: number}} [opts] `initial`: user ids.
  */
-export function channelSelect(actionId, opts = {}) {
-  const el = { type: "channels_select", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function multiUsersSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`multiUsersSelect ${actionId}`, opts, ["initial", "maxSelected"]);
+  const el = withPlaceholder({ type: "multi_users_select", action_id: idOf("multiUsersSelect", actionId) }, placeholder);
+  if (opts.initial) el.initial_users = opts.initial;
+  if (opts.maxSelected !== undefined) el.max_selected_items = opts.maxSelected;
+  return el;
+}
+
+/**
+ * A drop-down of public channels; the value is a channel id.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: a channel id.
+ */
+export function channelsSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`channelsSelect ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "channels_select", action_id: idOf("channelsSelect", actionId) }, placeholder);
   if (opts.initial) el.initial_channel = opts.initial;
   return el;
 }
 
 /**
- * A date picker; the date (`YYYY-MM-DD`) arrives at `onAction` as `value`.
+ * A drop-down of conversations (channels, DMs …); the value is a conversation id.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: `YYYY-MM-DD`.
+ * @param {{initial?: string, defaultToCurrent?: boolean}} [opts]
  */
-export function datePicker(actionId, opts = {}) {
-  const el = { type: "datepicker", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function conversationsSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`conversationsSelect ${actionId}`, opts, ["initial", "defaultToCurrent"]);
+  const el = withPlaceholder({ type: "conversations_select", action_id: idOf("conversationsSelect", actionId) },
+    placeholder);
+  if (opts.initial) el.initial_conversation = opts.initial;
+  if (opts.defaultToCurrent) el.default_to_current_conversation = true;
+  return el;
+}
+
+/**
+ * A date picker; the date (`YYYY-MM-DD`) arrives as the action's `value`.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: `YYYY-MM-DD`.
+ */
+export function datepicker(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`datepicker ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "datepicker", action_id: idOf("datepicker", actionId) }, placeholder);
   if (opts.initial) el.initial_date = opts.initial;
   return el;
 }
 
 /**
- * A text field, for {@link input} blocks.
+ * A time picker; the time (`HH:mm`) arrives as the action's `value`.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{multiline?: boolean, placeholder?: string, initial?: string, maxLength?: number}} [opts]
+ * @param {{initial?: string}} [opts] `initial`: `HH:mm`.
  */
-export function textInput(actionId, opts = {}) {
-  const el = { type: "plain_text_input", action_id: actionId };
+export function timepicker(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`timepicker ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "timepicker", action_id: idOf("timepicker", actionId) }, placeholder);
+  if (opts.initial) el.initial_time = opts.initial;
+  return el;
+}
+
+/**
+ * A text field, for {@link input} blocks.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{multiline?: boolean, initial?: string, minLength?: number, maxLength?: number}} [opts]
+ */
+export function plainTextInput(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`plainTextInput ${actionId}`, opts, ["multiline", "initial", "minLength", "maxLength"]);
+  const el = { type: "plain_text_input", action_id: idOf("plainTextInput", actionId) };
   if (opts.multiline) el.multiline = true;
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  withPlaceholder(el, placeholder);
   if (opts.initial !== undefined) el.initial_value = opts.initial;
+  if (opts.minLength !== undefined) el.min_length = opts.minLength;
   if (opts.maxLength !== undefined) el.max_length = opts.maxLength;
   return el;
 }
 
 /**
- * An input block (in modals): a label over one element ({@link textInput},
- * {@link select}, …). Give it a `blockId` to find its value in
- * {@link formValues} and to attach `modalResponse.errors`.
- * @param {string} label
- * @param {Block} element
- * @param {{blockId?: string, optional?: boolean, hint?: string}} [opts]
+ * Checkboxes; the values checked arrive in {@link formValues} as an array.
+ * @param {string} actionId
+ * @param {(Block | string)[]} choices {@link option}s, or strings used as text and value.
+ * @param {{initial?: string[]}} [opts] `initial`: the values checked at first.
  */
-export function input(label, element, opts = {}) {
-  const block = { type: "input", label: plainText(label), element };
-  if (opts.optional) block.optional = true;
-  if (opts.hint) block.hint = plainText(opts.hint);
-  return withBlockId(block, opts);
+export function checkboxes(actionId, choices, opts = {}) {
+  const name = `checkboxes ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "checkboxes", action_id: idOf("checkboxes", actionId), options: options(choices) };
+  if (opts.initial !== undefined) el.initial_options = opts.initial.map((v) => initialOption(name, el.options, v));
+  return el;
 }
 
 /**
- * A modal view, for `slack.openModal` and `modalResponse.update/push`.
- * Submissions arrive at `onViewSubmission` with `callbackId`.
- * @param {{title: string, blocks: Block[], submit?: string, close?: string,
- *          callbackId?: string, privateMetadata?: string}} opts
+ * Radio buttons; the chosen value arrives as the action's `value`.
+ * @param {string} actionId
+ * @param {(Block | string)[]} choices
+ * @param {{initial?: string}} [opts] `initial`: the value chosen at first.
  */
-export function modal(opts) {
-  const view = { type: "modal", title: plainText(opts.title), blocks: opts.blocks };
+export function radioButtons(actionId, choices, opts = {}) {
+  const name = `radioButtons ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "radio_buttons", action_id: idOf("radioButtons", actionId), options: options(choices) };
+  if (opts.initial !== undefined) el.initial_option = initialOption(name, el.options, opts.initial);
+  return el;
+}
+
+/**
+ * A modal view, for `slack.openView`, `slack.pushView` and
+ * `modalResponse.update/push`. Submissions arrive at `onViewSubmission` with
+ * `callbackId`; with `notifyOnClose`, closing it reaches `onEvent` as a
+ * `view_closed` event.
+ * @param {string} title Up to 24 characters.
+ * @param {Block[]} blocks
+ * @param {{callbackId?: string, submit?: string, close?: string, privateMetadata?: string,
+ *          notifyOnClose?: boolean, clearOnClose?: boolean}} [opts]
+ */
+export function modal(title, blocks, opts = {}) {
+  check(typeof title === "string", "modal(title, blocks, options): the title comes first, as a string");
+  check(Array.isArray(blocks), `modal(${JSON.stringify(title)}, blocks): the blocks are an array`);
+  known(`modal ${JSON.stringify(title)}`, opts,
+    ["callbackId", "submit", "close", "privateMetadata", "notifyOnClose", "clearOnClose"]);
+  const view = { type: "modal", title: plainText(title), blocks };
   if (opts.submit) view.submit = plainText(opts.submit);
   if (opts.close) view.close = plainText(opts.close);
   if (opts.callbackId) view.callback_id = opts.callbackId;
   if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  if (opts.notifyOnClose) view.notify_on_close = true;
+  if (opts.clearOnClose) view.clear_on_close = true;
   return view;
 }
 
 /**
  * An App Home view, for `slack.publishHome`.
  * @param {Block[]} blocks
+ * @param {{privateMetadata?: string, callbackId?: string}} [opts]
  */
-export const home = (blocks) => ({ type: "home", blocks });
-
-function withBlockId(block, opts) {
-  if (opts.blockId) block.block_id = opts.blockId;
-  return block;
+export function home(blocks, opts = {}) {
+  known("home", opts, ["privateMetadata", "callbackId"]);
+  const view = { type: "home", blocks };
+  if (opts.callbackId) view.callback_id = opts.callbackId;
+  if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  return view;
 }
 
 // ---------------------------------------------------------------------------
@@ -726,44 +901,46 @@ export const store = {
   delete: (key) => call(`store.delete(${key})`, () => storeApi.delete(key)),
 
   /**
-   * Keys starting with `prefix`, in byte order.
+   * Keys starting with `prefix`, in byte order, at most `limit` of them.
    * @param {string} prefix
    * @param {number} [limit]
    * @returns {string[]}
    */
-  keys: (prefix, limit = 100) => call(`store.listKeys(${prefix})`, () => storeApi.listKeys(prefix, limit)),
+  listKeys: (prefix, limit = 100) => call(`store.listKeys(${prefix})`, () => storeApi.listKeys(prefix, limit)),
 };
 
 /**
- * Talking to Slack. A `message` argument is a string or `{ text, blocks }`;
- * a `view` is a {@link modal} / {@link home} object or JSON text.
+ * Talking to Slack: the WIT's `slack` functions. A `msg` argument is a string
+ * or `{ text, blocks }` ({@link message}); a `view` is a {@link modal} /
+ * {@link home} object or JSON text. Calls are recorded durably before they
+ * return.
  */
 export const slack = {
   /**
-   * Post to a channel (in a thread with `threadTs`).
+   * Post to a channel, or as a reply in the thread of `threadTs`.
    * @param {string} channel
    * @param {string | {text: string, blocks?: Blocks}} msg
-   * @param {{threadTs?: string}} [opts]
+   * @param {string} [threadTs]
    * @returns {MessageRef}
    */
-  post: (channel, msg, opts = {}) =>
-    call("slack.post", () => slackApi.postMessage(channel, toMessage(msg), opts.threadTs ?? null)),
+  postMessage: (channel, msg, threadTs) =>
+    call("slack.postMessage", () => slackApi.postMessage(channel, toMessage(msg), threadTs ?? null)),
 
   /**
    * Replace a message the app posted.
-   * @param {MessageRef} ref
+   * @param {MessageRef} target
    * @param {string | {text: string, blocks?: Blocks}} msg
    */
-  update(ref, msg) {
-    call("slack.update", () => slackApi.updateMessage(ref, toMessage(msg)));
+  updateMessage(target, msg) {
+    call("slack.updateMessage", () => slackApi.updateMessage(target, toMessage(msg)));
   },
 
   /**
    * Delete a message the app posted.
-   * @param {MessageRef} ref
+   * @param {MessageRef} target
    */
-  delete(ref) {
-    call("slack.delete", () => slackApi.deleteMessage(ref));
+  deleteMessage(target) {
+    call("slack.deleteMessage", () => slackApi.deleteMessage(target));
   },
 
   /**
@@ -772,17 +949,17 @@ export const slack = {
    * @param {string} user
    * @param {string | {text: string, blocks?: Blocks}} msg
    */
-  ephemeral(channel, user, msg) {
-    call("slack.ephemeral", () => slackApi.postEphemeral(channel, user, toMessage(msg)));
+  postEphemeral(channel, user, msg) {
+    call("slack.postEphemeral", () => slackApi.postEphemeral(channel, user, toMessage(msg)));
   },
 
   /**
-   * Direct-message a user.
+   * Direct-message a user (opens the DM if needed).
    * @param {string} user
    * @param {string | {text: string, blocks?: Blocks}} msg
    * @returns {MessageRef}
    */
-  dm: (user, msg) => call("slack.dm", () => slackApi.sendDm(user, toMessage(msg))),
+  sendDm: (user, msg) => call("slack.sendDm", () => slackApi.sendDm(user, toMessage(msg))),
 
   /**
    * Open a modal; needs the request's fresh `context.triggerId`. Returns the view id.
@@ -790,7 +967,7 @@ export const slack = {
    * @param {Block | string} view
    * @returns {string}
    */
-  openModal: (triggerId, view) => call("slack.openModal", () => slackApi.openView(triggerId, json(view))),
+  openView: (triggerId, view) => call("slack.openView", () => slackApi.openView(triggerId, json(view))),
 
   /**
    * Push a modal on top of the open one. Returns the view id.
@@ -798,15 +975,15 @@ export const slack = {
    * @param {Block | string} view
    * @returns {string}
    */
-  pushModal: (triggerId, view) => call("slack.pushModal", () => slackApi.pushView(triggerId, json(view))),
+  pushView: (triggerId, view) => call("slack.pushView", () => slackApi.pushView(triggerId, json(view))),
 
   /**
    * Replace an open modal.
    * @param {string} viewId
    * @param {Block | string} view
    */
-  updateModal(viewId, view) {
-    call("slack.updateModal", () => slackApi.updateView(viewId, json(view)));
+  updateView(viewId, view) {
+    call("slack.updateView", () => slackApi.updateView(viewId, json(view)));
   },
 
   /**
@@ -819,12 +996,12 @@ export const slack = {
   },
 
   /**
-   * React with an emoji name, without colons.
-   * @param {MessageRef} ref
+   * React to a message with an emoji name, without colons (`unicorn_face`).
+   * @param {MessageRef} target
    * @param {string} emoji
    */
-  react(ref, emoji) {
-    call("slack.react", () => slackApi.addReaction(ref, emoji));
+  addReaction(target, emoji) {
+    call("slack.addReaction", () => slackApi.addReaction(target, emoji));
   },
 
   /**
@@ -832,7 +1009,7 @@ export const slack = {
    * @param {string} user
    * @returns {{id: string, name: string, realName: string, tz: string, isBot: boolean}}
    */
-  user: (user) => call("slack.user", () => slackApi.lookupUser(user)),
+  lookupUser: (user) => call("slack.lookupUser", () => slackApi.lookupUser(user)),
 };
 
 /** One-off ticks (recurring ones go in `app({ schedules })`). */
@@ -854,11 +1031,21 @@ export const schedule = {
   cancel: (name) => scheduleApi.cancel(name),
 };
 
+const LEVELS = ["debug", "info", "warn", "error"];
+
 /**
  * Structured log lines, tagged by the host with the app and invocation.
  * (`console.log`, `.info`, `.debug`, `.warn` and `.error` also become log lines.)
  */
 export const log = {
+  /**
+   * @param {"debug" | "info" | "warn" | "error"} level
+   * @param {string} msg
+   */
+  write(level, msg) {
+    check(LEVELS.includes(level), `log.write: the level is one of ${LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
+    logApi.write(level, String(msg));
+  },
   /** @param {string} msg */
   debug: (msg) => logApi.write("debug", String(msg)),
   /** @param {string} msg */
@@ -869,8 +1056,11 @@ export const log = {
   error: (msg) => logApi.write("error", String(msg)),
 };
 
-/**
- * The host's wall-clock time in Unix milliseconds.
- * @returns {number}
- */
-export const nowMs = () => clockApi.nowMs();
+/** Time, from the host. */
+export const clock = {
+  /**
+   * Wall-clock time in Unix milliseconds.
+   * @returns {number}
+   */
+  nowMs: () => Number(clockApi.nowMs()),
+};

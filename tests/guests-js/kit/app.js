@@ -4,9 +4,9 @@
 // field errors, then a new view; a tick logs. No onAction and no onEvent:
 // their defaults answer.
 import {
-  actions, app, button, context, datePicker, divider, formValues, header, image, input, log,
-  modal, modalResponse, mrkdwn, nowMs, option, plainText, reply, section, select, store,
-  textInput, userSelect,
+  actions, app, button, clock, context, datepicker, divider, formValues, header, image, input, log,
+  modal, modalResponse, mrkdwn, option, plainText, plainTextInput, reply, section, staticSelect, store,
+  usersSelect,
 } from "botyard";
 
 const everyBlock = () => [
@@ -17,20 +17,19 @@ const everyBlock = () => [
   image("https://x/m.png", "menu", { title: "Menu" }),
   actions(
     button("Yes", "yes", { value: "1", style: "primary" }),
-    select("pick", [option("A", "a"), "b", option("C", "c", { description: "see" })],
-      { placeholder: "Choose", initial: "b" }),
-    userSelect("who", { placeholder: "Someone" }),
-    datePicker("day", { initial: "2025-06-01" }),
+    staticSelect("Choose", "pick", [option("A", "a"), "b", option("C", "c", { description: "see" })],
+      { initial: "b" }),
+    usersSelect("Someone", "who"),
+    datepicker("day", { initial: "2025-06-01" }),
   ),
-  input("Name", textInput("name", { multiline: true, placeholder: "Ada" }),
+  input("Name", plainTextInput("Ada", "name", { multiline: true }),
     { blockId: "n", optional: true, hint: "yours" }),
 ];
 
 const commands = {
   blocks() {
-    const view = modal({
-      title: "Order", blocks: everyBlock(), callbackId: "order", submit: "Send", close: "Cancel",
-      privateMetadata: "m",
+    const view = modal("Order", everyBlock(), {
+      callbackId: "order", submit: "Send", close: "Cancel", privateMetadata: "m",
     });
     // The view travels as section text, so it comes back to the test verbatim.
     return reply.ephemeral("blocks", [section(mrkdwn(JSON.stringify(view)))]);
@@ -48,12 +47,12 @@ const commands = {
       voters,
       raw: store.get("raw"),
       utf8: store.get("utf8"),
-      keys: store.keys("vo"),
+      keys: store.listKeys("vo"),
       count: store.increment("n", 5),
       casAbsent: store.compareAndSwap("lock", undefined, "me"),
       casAgain: store.compareAndSwap("lock", undefined, "me"),
       deleted: store.delete("raw"),
-      clockOk: Math.abs(Date.now() - nowMs()) < 60_000,
+      clockOk: Math.abs(Date.now() - clock.nowMs()) < 60_000,
     }));
   },
 
@@ -85,7 +84,7 @@ export const handler = app({
     if (!name) {
       return modalResponse.errors({ n: "Say your name" });
     }
-    return modalResponse.update(modal({ title: "Thanks", blocks: [section(`Thanks, ${name}`)] }));
+    return modalResponse.update(modal("Thanks", [section(`Thanks, ${name}`)]));
   },
 
   onTick({ name, dueMs }) {
