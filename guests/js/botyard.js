@@ -4,24 +4,28 @@
  * no Node.js or web APIs, and handlers are synchronous — every capability
  * (store, slack, schedule, …) answers at once, so there is nothing to await.
  *
- * An app's entry module imports it as `"botyard"` and exports `handler`:
+ * An app registers its handlers on an {@link App}, the way Slack's Bolt does,
+ * and its entry module exports it as the default:
  *
  * ```js
- * import { app, reply, store } from "botyard";
+ * import { App, reply, store } from "botyard";
  *
- * export const handler = app({
- *   name: "hello",
- *   commands: [{ name: "/hello", description: "Say hello" }],
- *   onCommand({ context }) {
- *     const n = store.increment(`calls/${context.userId}`);
- *     return reply.ephemeral(`Hello! That makes ${n}.`);
- *   },
+ * const app = new App("hello", "Greets you");
+ *
+ * app.command("/hello", "Say hello", ({ context }) => {
+ *   const n = store.increment(`calls/${context.userId}`);
+ *   return reply.ephemeral(`Hello! That makes ${n}.`);
  * });
+ *
+ * export default app;
  * ```
  *
+ * What the app answers to (`describe`) is derived from the registrations.
  * `botyard build` bundles the app with esbuild, resolving `"botyard"` to this
- * file, and keeps only the capabilities the app actually uses as component
- * imports, so an app that never touches `slack` needs no `slack` grant.
+ * file, exports the app's handlers as the component's `handler` and trigger
+ * interfaces, and keeps only the capabilities the app actually uses as
+ * component imports, so an app that never touches `slack` needs no `slack`
+ * grant.
  *
  * Field names follow the WIT in camelCase (`context.userId`, `actionId`);
  * Block Kit objects use Slack's own snake_case JSON.
@@ -47,15 +51,15 @@ globalThis.fetch = (resource) => {
 /**
  * @typedef {object} Context Who acted, and where.
  * @property {string} userId Slack user id (`U…`).
- * @property {string} channelId Channel id (`C…`, `D…`); empty for App Home.
- * @property {string} [triggerId] Present when a modal may be opened (~3 s).
+ * @property {string} channelId Channel id (`C…`, `D…`); empty for App Home and global shortcuts.
+ * @property {string | null} triggerId Present when a modal may be opened (~3 s).
  */
 
 /**
  * @typedef {object} CommandRequest
- * @property {string} command The command with its slash: `/hello`.
- * @property {string} [subcommand] For umbrella commands, the subcommand word.
- * @property {string} text Everything after the command, trimmed.
+ * @property {string} command The command with its slash: `/hello` (`/spy` for `/spy status`).
+ * @property {string | null} subcommand For umbrella commands, the subcommand word (`status`).
+ * @property {string} text Everything after the command (and subcommand), trimmed.
  * @property {Context} context
  */
 
@@ -68,9 +72,9 @@ globalThis.fetch = (resource) => {
 /**
  * @typedef {object} ActionRequest A click on an element the app posted.
  * @property {string} actionId The `action_id` as the app wrote it.
- * @property {string} [blockId]
- * @property {string} [value] Button value, selected option value, …
- * @property {MessageRef} [message] The message holding the element.
+ * @property {string | null} blockId
+ * @property {string | null} value Button value, selected option value, date …
+ * @property {MessageRef | null} message The message holding the element.
  * @property {Context} context
  */
 
@@ -84,6 +88,16 @@ globalThis.fetch = (resource) => {
  */
 
 /**
+ * @typedef {object} ViewClosed A modal opened with `notifyOnClose` that the user closed.
+ * @property {string} callbackId
+ * @property {string} viewId
+ * @property {string} values Slack's `view.state.values` as JSON text; see {@link formValues}.
+ * @property {string} privateMetadata
+ * @property {boolean} isCleared Whether the whole stack of modals was closed.
+ * @property {Context} context `channelId` is empty and `triggerId` null.
+ */
+
+/**
  * @typedef {object} SlackEvent An Events API event the app subscribed to.
  * @property {string} eventType `app_mention`, `reaction_added`, …
  * @property {string} eventId
@@ -92,15 +106,24 @@ globalThis.fetch = (resource) => {
  */
 
 /**
- * @typedef {object} Tick A schedule that is due.
+ * @typedef {object} Tick A schedule or a `schedule.once` tick that is due.
  * @property {string} name
  * @property {number} dueMs When it was due, in Unix milliseconds.
  */
 
 /**
+ * @typedef {object} ShortcutRequest Someone used one of the app's shortcuts.
+ * @property {string} callbackId The shortcut's id as the app registered it.
+ * @property {"global" | "message"} kind
+ * @property {{target: MessageRef, user: string, text: string} | null} message
+ *   For message shortcuts, the message it was used on.
+ * @property {Context} context `triggerId` is always present: shortcuts usually open a modal.
+ */
+
+/**
  * @typedef {object} Message
  * @property {string} text Notification / fallback text.
- * @property {string} [blocks] Block Kit JSON array, as text.
+ * @property {string | null} blocks Block Kit JSON array, as text.
  */
 
 /**
@@ -113,103 +136,496 @@ globalThis.fetch = (resource) => {
 
 /** @typedef {Block[] | string} Blocks An array of blocks, or one already as JSON text. */
 
-/**
- * @typedef {object} AppSpec What {@link app} needs: the app's description
- *   and the handlers it implements. Every handler is optional and
- *   synchronous; a handler that throws answers the user with the error's
- *   message.
- * @property {string} name Short stable name, `[a-z0-9-]`.
- * @property {string} [description]
- * @property {{name: string, description?: string, usage?: string}[]} [commands]
- *   Slash commands, with their slash: `{ name: "/hello" }`.
- * @property {{umbrella: string, name: string, description?: string, usage?: string}[]} [subcommands]
- *   Subcommands of a shared umbrella command: `{ umbrella: "/spy", name: "status" }`.
- * @property {string[]} [events] Events API types to receive.
- * @property {{name: string, cron: string}[]} [schedules] Recurring ticks (cron, UTC).
- * @property {(req: CommandRequest) => any} [onCommand]
- *   Returns a {@link reply} helper's value, a string (an ephemeral reply), or
- *   nothing (acknowledge silently). Without it, commands answer an error.
- * @property {(req: ActionRequest) => any} [onAction]
- *   Returns `reply.update(…)`, a reply, a string, or nothing. Default: nothing.
- * @property {(sub: ViewSubmission) => any} [onViewSubmission]
- *   Returns a {@link modalResponse} value, or nothing (close). Default: close.
- * @property {(event: SlackEvent) => any} [onEvent]
- * @property {(tick: Tick) => any} [onTick]
- */
-
 // ---------------------------------------------------------------------------
-// Defining an app
+// The app: registrations, the routing they make, and `describe` derived
+// from them.
 
-const HANDLERS = ["onCommand", "onAction", "onViewSubmission", "onEvent", "onTick"];
+const NAME = /^[a-z0-9-]+$/;
+
+// What a request of each kind is called in a "has no handler" error.
+const KINDS = {
+  command: "command",
+  action: "action",
+  view: "view",
+  viewClosed: "view_closed",
+  event: "event",
+  tick: "tick",
+  shortcut: "shortcut",
+};
+
+const SHORTCUT_KINDS = ["global", "message"];
+
+// An App's duplicate registrations, for the build (not exported).
+const DUPLICATES = Symbol("duplicates");
 
 /**
- * Defines an app. Export the result as `handler`:
- * `export const handler = app({ name: "poll", onCommand(req) { … } })`.
- *
- * The spec is checked when the app is built, so a missing name or a command
- * without its slash fails the build with the line of this call.
- *
- * @param {AppSpec} spec
- * @returns {object} The `botyard:app/handler` implementation.
+ * One kind of id (action ids, callback ids, tick names …): exact ids, and
+ * prefixes registered as `"vote:*"`. An exact id wins over a prefix; the
+ * longest prefix wins over a shorter one.
  */
-export function app(spec) {
-  check(spec !== null && typeof spec === "object", "app() takes an object: app({ name, onCommand, … })");
-  check(typeof spec.name === "string" && /^[a-z0-9-]+$/.test(spec.name),
-    `app(): \`name\` must be a short name of [a-z0-9-], got ${JSON.stringify(spec.name)}`);
-  for (const key of Object.keys(spec)) {
-    if (key.startsWith("on")) {
-      check(HANDLERS.includes(key), `app(): unknown handler \`${key}\`; handlers are ${HANDLERS.join(", ")}`);
-      check(typeof spec[key] === "function", `app(): \`${key}\` must be a function`);
+class Routes {
+  constructor(kind) {
+    this.kind = kind;
+    /** @type {Map<string, {fn: Function, at: string}>} */
+    this.exact = new Map();
+    /** @type {{prefix: string, fn: Function, at: string}[]} longest first */
+    this.prefixes = [];
+  }
+
+  add(id, fn, at, duplicate) {
+    if (id.endsWith("*")) {
+      const prefix = id.slice(0, -1);
+      const taken = this.prefixes.find((p) => p.prefix === prefix);
+      if (taken) return duplicate(taken.at);
+      this.prefixes.push({ prefix, fn, at });
+      this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+    } else {
+      const taken = this.exact.get(id);
+      if (taken) return duplicate(taken.at);
+      this.exact.set(id, { fn, at });
     }
   }
-  const info = {
-    name: spec.name,
-    description: spec.description ?? "",
-    commands: (spec.commands ?? []).map((c) => {
-      check(typeof c.name === "string" && c.name.startsWith("/"),
-        `app(): a command's name starts with its slash, like "/hello"; got ${JSON.stringify(c.name)}`);
-      return { name: c.name, description: c.description ?? "", usage: c.usage ?? "" };
-    }),
-    subcommands: (spec.subcommands ?? []).map((s) => {
-      check(typeof s.umbrella === "string" && s.umbrella.startsWith("/") && typeof s.name === "string",
-        `app(): a subcommand is { umbrella: "/spy", name: "status" }; got ${JSON.stringify(s)}`);
-      return { umbrella: s.umbrella, name: s.name, description: s.description ?? "", usage: s.usage ?? "" };
-    }),
-    events: [...(spec.events ?? [])],
-    schedules: (spec.schedules ?? []).map((s) => ({ name: s.name, cron: s.cron })),
-  };
 
-  return {
-    describe: () => info,
+  find(id) {
+    return this.exact.get(id)?.fn ?? this.prefixes.find((p) => id.startsWith(p.prefix))?.fn;
+  }
+}
 
-    onCommand: guarded((req) => {
-      if (!spec.onCommand) {
-        throw new Error(`${info.name} has no onCommand handler for ${req.command}`);
-      }
-      return toCommandReply(run(spec.onCommand, req));
-    }),
+/**
+ * A botyard app: handlers registered by what Slack routes by, as in Bolt.
+ * Every registration takes the id first and the handler last; what the app
+ * answers to (`describe`) is derived from them.
+ *
+ * Handlers are synchronous and take one argument, the request. A handler
+ * that throws answers the acting user with the error's message. A request
+ * with no registered handler is an error naming it
+ * (``app `hello` has no handler for action `colour` ``).
+ *
+ * End the entry module with `export default app`.
+ */
+export class App {
+  #name;
+  #description;
+  /** @type {Map<string, {name: string, description: string, usage: string, fn: Function, at: string}>} */
+  #commands = new Map();
+  /** @type {Map<string, {umbrella: string, name: string, description: string, usage: string, fn: Function, at: string}>} */
+  #subcommands = new Map();
+  /** @type {Map<string, {fn: Function, at: string}>} */
+  #events = new Map();
+  /** @type {Map<string, {cron: string, at: string}>} */
+  #schedules = new Map();
+  #actions = new Routes(KINDS.action);
+  #views = new Routes(KINDS.view);
+  #viewsClosed = new Routes(KINDS.viewClosed);
+  #ticks = new Routes(KINDS.tick);
+  #shortcuts = new Routes(KINDS.shortcut);
+  /** @type {{callbackId: string, kind: string, name: string, description: string}[]} */
+  #shortcutSpecs = [];
+  /** @type {{kind: string, id: string, first: string, second: string}[]} what `describe` refuses the app for */
+  #problems = [];
 
-    onAction: guarded((req) => toActionResponse(run(spec.onAction, req))),
+  /**
+   * @param {string} name Short stable name, `[a-z0-9-]`: the app's storage
+   *   namespace and what its errors are signed with.
+   * @param {string} [description] One line on what it does.
+   */
+  constructor(name, description = "") {
+    check(typeof name === "string" && NAME.test(name),
+      `new App(name, description): the name must be a short name of [a-z0-9-], got ${JSON.stringify(name)}`);
+    check(typeof description === "string",
+      `new App(${JSON.stringify(name)}, description): the description must be a string, got ${typeof description}`);
+    this.#name = name;
+    this.#description = description;
+  }
 
-    onViewSubmission: guarded((sub) => toViewResponse(run(spec.onViewSubmission, sub))),
+  /** The app's name. */
+  get name() {
+    return this.#name;
+  }
 
-    onEvent: guarded((event) => {
-      if (spec.onEvent) run(spec.onEvent, { ...event, data: JSON.parse(event.payload) });
-    }),
+  /**
+   * A slash command (`"/hello"`) or, with a space, a subcommand of a shared
+   * umbrella command (`"/spy status"` answers `/spy status …`).
+   *
+   * ```js
+   * app.command("/hello", "Say hello", hello);
+   * app.command("/hello", { description: "Say hello", usage: "[name]" }, hello);
+   * app.command("/spy status", "Queue status", status);
+   * ```
+   *
+   * The handler receives a {@link CommandRequest} and returns a
+   * `reply.inChannel(…)` / `reply.ephemeral(…)`, a string (an ephemeral
+   * reply), or nothing (acknowledged silently).
+   *
+   * @param {string} name The command with its slash, and the subcommand word if any.
+   * @param {string | {description?: string, usage?: string} | ((req: CommandRequest) => any)} spec
+   *   Its description (Slack's autocomplete, `/umbrella help`), or
+   *   `{ description, usage }`; may be left out.
+   * @param {(req: CommandRequest) => any} [fn]
+   * @returns {this}
+   */
+  command(name, spec, fn) {
+    const at = callSite();
+    if (fn === undefined && typeof spec === "function") [spec, fn] = [undefined, spec];
+    const where = `app.command(${JSON.stringify(name)})`;
+    check(typeof name === "string", `app.command(name, …): the name must be a string like "/hello", got ${typeof name}`);
+    const words = name.trim().split(/\s+/);
+    check(words[0].startsWith("/") && words[0].length > 1 && words.length <= 2,
+      `${where}: a command is "/name", or "/umbrella sub" for a subcommand of a shared umbrella command`);
+    const { description, usage } = commandSpec(where, spec);
+    handlerFunction(where, fn);
+    if (words.length === 1) {
+      const taken = this.#commands.get(words[0]);
+      if (taken) return this.#duplicate(KINDS.command, words[0], taken.at, at);
+      this.#commands.set(words[0], { name: words[0], description, usage, fn, at });
+    } else {
+      const key = words.join(" ");
+      const taken = this.#subcommands.get(key);
+      if (taken) return this.#duplicate(KINDS.command, key, taken.at, at);
+      this.#subcommands.set(key, { umbrella: words[0], name: words[1], description, usage, fn, at });
+    }
+    return this;
+  }
 
-    onTick: guarded((tick) => {
-      if (spec.onTick) run(spec.onTick, { name: tick.name, dueMs: Number(tick.dueMs) });
-    }),
-  };
+  /**
+   * Clicks on a button, select or other element the app posted with this
+   * `action_id`; `"vote:*"` receives every id starting with `vote:`.
+   * The handler receives an {@link ActionRequest} and returns
+   * `reply.update(…)` (replace the message), a reply, a string, or nothing.
+   * @param {string} actionId
+   * @param {(req: ActionRequest) => any} fn
+   * @returns {this}
+   */
+  action(actionId, fn) {
+    return this.#route(this.#actions, "app.action", actionId, fn, callSite());
+  }
+
+  /**
+   * Submissions of a modal the app opened with this `callbackId` (or
+   * prefix, `"order:*"`). The handler receives a {@link ViewSubmission} and
+   * returns a {@link modalResponse} value, or nothing (the modal closes).
+   * @param {string} callbackId
+   * @param {(sub: ViewSubmission) => any} fn
+   * @returns {this}
+   */
+  view(callbackId, fn) {
+    return this.#route(this.#views, "app.view", callbackId, fn, callSite());
+  }
+
+  /**
+   * A modal with this `callbackId` (or prefix) was closed without
+   * submitting; Slack reports it only for modals opened with
+   * `notifyOnClose: true`. The handler receives a {@link ViewClosed}.
+   * @param {string} callbackId
+   * @param {(closed: ViewClosed) => void} fn
+   * @returns {this}
+   */
+  viewClosed(callbackId, fn) {
+    return this.#route(this.#viewsClosed, "app.viewClosed", callbackId, fn, callSite());
+  }
+
+  /**
+   * Events API events of this type (`"app_mention"`, `"reaction_added"` …);
+   * registering one subscribes the app to it. The handler receives a
+   * {@link SlackEvent}.
+   * @param {string} eventType
+   * @param {(event: SlackEvent) => void} fn
+   * @returns {this}
+   */
+  event(eventType, fn) {
+    const at = callSite();
+    const where = `app.event(${JSON.stringify(eventType)})`;
+    check(typeof eventType === "string" && eventType.length > 0 && !eventType.includes("*"),
+      `app.event(type, fn): the type is one Events API type like "app_mention", got ${JSON.stringify(eventType)}`);
+    check(eventType !== "view_closed", `${where}: register a closed modal with app.viewClosed(callbackId, fn)`);
+    handlerFunction(where, fn);
+    const taken = this.#events.get(eventType);
+    if (taken) return this.#duplicate(KINDS.event, eventType, taken.at, at);
+    this.#events.set(eventType, { fn, at });
+    return this;
+  }
+
+  /**
+   * A recurring tick: `fn` runs at every time `cron` names (UTC, five fields
+   * `"0 11 * * 1-5"`, or six with leading seconds). The handler receives a
+   * {@link Tick}.
+   * @param {string} name
+   * @param {string} cron
+   * @param {(tick: Tick) => void} fn
+   * @returns {this}
+   */
+  schedule(name, cron, fn) {
+    const at = callSite();
+    const where = `app.schedule(${JSON.stringify(name)})`;
+    check(typeof name === "string" && name.length > 0 && !name.includes("*"),
+      `app.schedule(name, cron, fn): the name must be a plain string, got ${JSON.stringify(name)}`);
+    check(typeof cron === "string" && [5, 6].includes(cron.trim().split(/\s+/).length),
+      `${where}: cron must have five fields ("0 11 * * 1-5") or six (leading seconds), got ${JSON.stringify(cron)}`);
+    handlerFunction(where, fn);
+    // A schedule's ticks arrive by its name, like `schedule.once` ticks.
+    const before = this.#problems.length;
+    this.#ticks.add(name, fn, at, (first) => this.#duplicate(KINDS.tick, name, first, at));
+    if (this.#problems.length === before) this.#schedules.set(name, { cron: cron.trim(), at });
+    return this;
+  }
+
+  /**
+   * Ticks from `schedule.once(name, at)` with this name, or every name
+   * starting with a prefix: `"close:*"`. The handler receives a {@link Tick}.
+   * @param {string} name
+   * @param {(tick: Tick) => void} fn
+   * @returns {this}
+   */
+  tick(name, fn) {
+    return this.#route(this.#ticks, "app.tick", name, fn, callSite());
+  }
+
+  /**
+   * A global shortcut (the shortcuts menu) or, with `kind: "message"`, a
+   * message shortcut (a message's "More actions" menu). The handler receives
+   * a {@link ShortcutRequest}; shortcuts usually open a modal with
+   * `slack.openView(request.context.triggerId, …)`.
+   *
+   * ```js
+   * app.shortcut("triage", { name: "Send to a team", kind: "message" }, triage);
+   * ```
+   *
+   * @param {string} callbackId Stable id, `[a-z0-9_-]`.
+   * @param {{name: string, description?: string, kind?: "global" | "message"}} spec
+   *   `name` (up to 24 characters) is shown in Slack's menu, `description`
+   *   (up to 150) beside it; `kind` defaults to `"global"`.
+   * @param {(req: ShortcutRequest) => void} fn
+   * @returns {this}
+   */
+  shortcut(callbackId, spec, fn) {
+    const at = callSite();
+    const where = `app.shortcut(${JSON.stringify(callbackId)})`;
+    check(typeof callbackId === "string" && /^[a-z0-9_-]+$/.test(callbackId),
+      `app.shortcut(callbackId, spec, fn): the id must be of [a-z0-9_-] (Slack lists each shortcut, so no "*"), ` +
+      `got ${JSON.stringify(callbackId)}`);
+    check(spec !== null && typeof spec === "object",
+      `${where}: the second argument is { name, description?, kind? }`);
+    for (const key of Object.keys(spec)) {
+      check(["name", "description", "kind"].includes(key),
+        `${where}: unknown option \`${key}\`; a shortcut takes name, description and kind`);
+    }
+    const { name, description = "", kind = "global" } = spec;
+    check(typeof name === "string" && name.length > 0 && name.length <= 24,
+      `${where}: name is what Slack's menu shows, 1 to 24 characters, got ${JSON.stringify(name)}`);
+    check(typeof description === "string" && description.length <= 150,
+      `${where}: description is one line of up to 150 characters`);
+    check(SHORTCUT_KINDS.includes(kind), `${where}: kind is "global" or "message", got ${JSON.stringify(kind)}`);
+    handlerFunction(where, fn);
+    const before = this.#problems.length;
+    this.#shortcuts.add(callbackId, fn, at, (first) => this.#duplicate(KINDS.shortcut, callbackId, first, at));
+    if (this.#problems.length === before) this.#shortcutSpecs.push({ callbackId, kind, name, description });
+    return this;
+  }
+
+  #route(routes, method, id, fn, at) {
+    const where = `${method}(${JSON.stringify(id)})`;
+    check(typeof id === "string" && id.length > 0,
+      `${method}(id, fn): the id must be a non-empty string, got ${JSON.stringify(id)}`);
+    check(!id.slice(0, -1).includes("*"),
+      `${where}: "*" may only end an id, to match every id starting with what comes before it`);
+    handlerFunction(where, fn);
+    routes.add(id, fn, at, (first) => this.#duplicate(routes.kind, id, first, at));
+    return this;
+  }
+
+  #duplicate(kind, id, first, second) {
+    this.#problems.push({ kind, id, first, second });
+    return this;
+  }
+
+  [DUPLICATES]() {
+    return this.#problems.map((p) => ({ ...p, text: `app \`${this.#name}\` registers ${p.kind} \`${p.id}\` twice` }));
+  }
+
+  /**
+   * What the app answers to, derived from its registrations: the WIT's
+   * `app-info`. Throws when a registration was made twice, so such a
+   * version is refused at load (the build refuses it first).
+   * @returns {object}
+   */
+  describe() {
+    const duplicates = this[DUPLICATES]();
+    if (duplicates.length > 0) {
+      throw new Error(duplicates.map((d) => `${d.text} (${d.first} and ${d.second})`).join("; "));
+    }
+    const strip = ({ fn, at, ...spec }) => spec;
+    const events = [...this.#events.keys()];
+    if (this.#viewsClosed.exact.size + this.#viewsClosed.prefixes.length > 0) events.push("view_closed");
+    return {
+      name: this.#name,
+      description: this.#description,
+      commands: [...this.#commands.values()].map(strip),
+      subcommands: [...this.#subcommands.values()].map(strip),
+      events,
+      schedules: [...this.#schedules].map(([name, { cron }]) => ({ name, cron })),
+    };
+  }
+
+  /**
+   * The shortcuts the app offers: the WIT's `describe-shortcuts`.
+   * @returns {{callbackId: string, kind: string, name: string, description: string}[]}
+   */
+  describeShortcuts() {
+    this.describe();
+    return this.#shortcutSpecs.map((s) => ({ ...s }));
+  }
+
+  #missing(kind, id) {
+    return new Error(`app \`${this.#name}\` has no handler for ${kind} \`${id}\``);
+  }
+
+  /**
+   * The component's `handler` export. The build exports it (and
+   * {@link App#shortcuts}) for an app module that ends `export default app`.
+   */
+  get handler() {
+    return {
+      describe: () => this.describe(),
+
+      onCommand: guarded((req) => {
+        const key = req.subcommand ? `${req.command} ${req.subcommand}` : req.command;
+        const route = (req.subcommand ? this.#subcommands : this.#commands).get(key);
+        if (!route) throw this.#missing(KINDS.command, key);
+        return toCommandReply(run(route.fn, req));
+      }),
+
+      onAction: guarded((req) => {
+        const fn = this.#actions.find(req.actionId);
+        if (!fn) throw this.#missing(KINDS.action, req.actionId);
+        return toActionResponse(run(fn, req));
+      }),
+
+      onViewSubmission: guarded((sub) => {
+        const fn = this.#views.find(sub.callbackId);
+        if (!fn) throw this.#missing(KINDS.view, sub.callbackId);
+        return toViewResponse(run(fn, sub));
+      }),
+
+      onEvent: guarded((event) => {
+        const data = JSON.parse(event.payload);
+        if (event.eventType === "view_closed") {
+          const callbackId = data.callback_id ?? "";
+          const fn = this.#viewsClosed.find(callbackId);
+          if (!fn) throw this.#missing(KINDS.viewClosed, callbackId);
+          run(fn, {
+            callbackId,
+            viewId: data.view_id ?? "",
+            values: JSON.stringify(data.values ?? {}),
+            privateMetadata: data.private_metadata ?? "",
+            isCleared: data.is_cleared === true,
+            context: { userId: data.user_id ?? "", channelId: "", triggerId: null },
+          });
+          return;
+        }
+        const route = this.#events.get(event.eventType);
+        if (!route) throw this.#missing(KINDS.event, event.eventType);
+        run(route.fn, { ...event, data });
+      }),
+
+      onTick: guarded((tick) => {
+        const fn = this.#ticks.find(tick.name);
+        if (!fn) throw this.#missing(KINDS.tick, tick.name);
+        run(fn, { name: tick.name, dueMs: Number(tick.dueMs) });
+      }),
+    };
+  }
+
+  /** The component's `shortcuts` export (see {@link App#handler}). */
+  get shortcuts() {
+    return {
+      describeShortcuts: () => this.describeShortcuts(),
+
+      onShortcut: guarded((req) => {
+        const fn = this.#shortcuts.find(req.callbackId);
+        if (!fn) throw this.#missing(KINDS.shortcut, req.callbackId);
+        run(fn, req);
+      }),
+    };
+  }
+}
+
+/**
+ * Used by `botyard build`, not by apps: the component's exports (`handler`,
+ * `shortcuts` …, named by `interfaces`) for the app module `module`, whose
+ * default export must be an {@link App}. Runs at build time, so a module
+ * without one, or an app with a duplicate registration, fails the build.
+ * @param {Record<string, any>} module The app's entry module.
+ * @param {string} entry The entry's file name, for errors.
+ * @param {string[]} interfaces The exported interfaces, in camelCase.
+ * @returns {Record<string, object>}
+ */
+export function componentExports(module, entry, interfaces) {
+  const app = module.default;
+  if (!(app instanceof App)) {
+    const why = app !== undefined
+      ? `its default export is ${describeValue(app)}, not an App`
+      : "handler" in module
+        ? "it exports `handler`, the style before App; register the handlers on an App instead"
+        : "it has no default export";
+    // A string, not an Error: the build shows it as it is, without the SDK's stack.
+    throw `${entry}: error: ${why}. An app module creates \`const app = new App("name", "description")\`, ` +
+      "registers handlers (`app.command(\"/name\", …)`) and ends with `export default app`";
+  }
+  const duplicates = app[DUPLICATES]();
+  if (duplicates.length > 0) {
+    throw duplicates.map((d) => `${d.second}: error: ${d.text}; the first is at ${d.first}`).join("\n");
+  }
+  const exports = {};
+  for (const name of interfaces) {
+    check(name in app, `this SDK implements no \`${name}\` export; rebuild botyard`);
+    exports[name] = app[name];
+  }
+  return exports;
+}
+
+function describeValue(v) {
+  if (v === null) return "null";
+  if (typeof v === "function") return `a function (${v.name || "anonymous"})`;
+  if (typeof v === "object") return "a plain object";
+  return `a ${typeof v}`;
+}
+
+function commandSpec(where, spec) {
+  if (spec === undefined || spec === null) return { description: "", usage: "" };
+  if (typeof spec === "string") return { description: spec, usage: "" };
+  check(typeof spec === "object",
+    `${where}: the second argument is a description, or { description, usage }; got ${typeof spec}`);
+  for (const key of Object.keys(spec)) {
+    check(key === "description" || key === "usage",
+      `${where}: unknown option \`${key}\`; a command takes description and usage`);
+  }
+  const { description = "", usage = "" } = spec;
+  check(typeof description === "string" && typeof usage === "string",
+    `${where}: description and usage are strings`);
+  return { description, usage };
+}
+
+function handlerFunction(where, fn) {
+  check(typeof fn === "function", `${where}: the handler (the last argument) must be a function, got ${typeof fn}`);
+}
+
+// Where the app called a registration method, as `file:line:column`: the
+// third frame, after this function and the method. At build time the
+// bundle's positions are mapped back to the app's own files.
+function callSite() {
+  const frames = (new Error().stack ?? "").split("\n").filter((l) => /^\s*at /.test(l));
+  const frame = frames[2] ?? "";
+  const m = /\(([^()]*:\d+:\d+)\)\s*$/.exec(frame) ?? /at (\S+:\d+:\d+)\s*$/.exec(frame);
+  return m ? m[1] : "an unknown place";
 }
 
 function check(ok, message) {
   if (!ok) throw new Error(message);
 }
 
-// Calls an app's handler, if it wrote one.
+// Calls an app's handler.
 function run(handler, arg) {
-  const value = handler?.(arg);
+  const value = handler(arg);
   check(typeof value?.then !== "function",
     "handlers are synchronous: store, slack and schedule answer at once, so drop the `async` (and any `await`)");
   return value;
@@ -274,7 +690,7 @@ export const reply = {
   inChannel: (text, blocks) => ({ visibility: "in-channel", message: message(text, blocks) }),
 
   /**
-   * Replace the clicked message (only from `onAction`).
+   * Replace the clicked message (only from an `app.action` handler).
    * @param {string} text
    * @param {Blocks} [blocks]
    */
@@ -290,7 +706,7 @@ function toReply(value) {
 function toCommandReply(value) {
   if (value === undefined || value === null) return null;
   if (value.tag === UPDATE) {
-    throw new Error("reply.update(…) answers a click (onAction); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
+    throw new Error("reply.update(…) answers a click (app.action); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
   }
   return toReply(value);
 }
@@ -302,7 +718,7 @@ function toActionResponse(value) {
 }
 
 /**
- * How to answer a modal submission; return one from `onViewSubmission`
+ * How to answer a modal submission; return one from an `app.view` handler
  * (returning nothing closes the modal).
  */
 export const modalResponse = {
@@ -492,7 +908,7 @@ export function input(label, element, opts = {}) {
 }
 
 /**
- * A button. Clicks arrive at `onAction` with this `actionId` and `value`.
+ * A button. Clicks arrive at the `app.action` handler for `actionId`, with `value`.
  * @param {string} text
  * @param {string} actionId
  * @param {{value?: string, style?: "primary" | "danger", url?: string, confirm?: Block}} [opts]
@@ -707,9 +1123,8 @@ export function radioButtons(actionId, choices, opts = {}) {
 
 /**
  * A modal view, for `slack.openView`, `slack.pushView` and
- * `modalResponse.update/push`. Submissions arrive at `onViewSubmission` with
- * `callbackId`; with `notifyOnClose`, closing it reaches `onEvent` as a
- * `view_closed` event.
+ * `modalResponse.update/push`. Submissions arrive at the `app.view` handler
+ * for `callbackId`; with `notifyOnClose`, closing it reaches `app.viewClosed`.
  * @param {string} title Up to 24 characters.
  * @param {Block[]} blocks
  * @param {{callbackId?: string, submit?: string, close?: string, privateMetadata?: string,
@@ -1012,10 +1427,11 @@ export const slack = {
   lookupUser: (user) => call("slack.lookupUser", () => slackApi.lookupUser(user)),
 };
 
-/** One-off ticks (recurring ones go in `app({ schedules })`). */
+/** One-off ticks (recurring ones are registered with `app.schedule`). */
 export const schedule = {
   /**
-   * Call `onTick` with `name` at `at` (a Date or Unix ms); replaces a pending one of that name.
+   * Tick `name` at `at` (a Date or Unix ms), reaching the `app.tick`
+   * handler for it; replaces a pending one of that name.
    * @param {string} name
    * @param {Date | number} at
    */

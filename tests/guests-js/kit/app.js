@@ -1,13 +1,15 @@
 // Exercises the SDK: `/kit blocks` renders every Block Kit builder, `/kit
 // store` the store helpers, `/kit fail` an error for the user, `/kit later`
 // an async handler (refused with a reason); a modal submission answers with
-// field errors, then a new view; a tick logs. No onAction and no onEvent:
-// their defaults answer.
+// field errors, then a new view; a tick logs. No action and no event is
+// registered: requests for them answer that there is no handler.
 import {
-  actions, app, button, clock, context, datepicker, divider, formValues, header, image, input, log,
+  App, actions, button, clock, context, datepicker, divider, formValues, header, image, input, log,
   modal, modalResponse, mrkdwn, option, plainText, plainTextInput, reply, section, staticSelect, store,
   usersSelect,
 } from "botyard";
+
+const app = new App("kit", "SDK checks");
 
 const everyBlock = () => [
   header("Lunch"),
@@ -68,28 +70,24 @@ const commands = {
   update: () => reply.update("not for commands"),
 };
 
-export const handler = app({
-  name: "kit",
-  description: "SDK checks",
-  commands: [{ name: "/kit", usage: Object.keys(commands).join("|") }],
-  subcommands: [{ umbrella: "/tools", name: "kit" }],
-  schedules: [{ name: "nightly", cron: "0 3 * * *" }],
+const usage = `usage: /kit ${Object.keys(commands).join("|")}`;
 
-  onCommand({ text }) {
-    return commands[text]?.() ?? `usage: /kit ${Object.keys(commands).join("|")}`;
-  },
+app.command("/kit", { usage: Object.keys(commands).join("|") }, ({ text }) => commands[text]?.() ?? usage);
 
-  onViewSubmission(submission) {
-    const name = formValues(submission).n.name;
-    if (!name) {
-      return modalResponse.errors({ n: "Say your name" });
-    }
-    return modalResponse.update(modal("Thanks", [section(`Thanks, ${name}`)]));
-  },
+app.command("/tools kit", "The same, under /tools", ({ text }) => commands[text]?.() ?? usage);
 
-  onTick({ name, dueMs }) {
-    console.log(`tick ${name}`);
-    console.error("two\nlines");
-    log.warn(`due ${dueMs + 1}`);
-  },
+app.view("order", (submission) => {
+  const name = formValues(submission).n.name;
+  if (!name) {
+    return modalResponse.errors({ n: "Say your name" });
+  }
+  return modalResponse.update(modal("Thanks", [section(`Thanks, ${name}`)]));
 });
+
+app.schedule("nightly", "0 3 * * *", ({ name, dueMs }) => {
+  console.log(`tick ${name}`);
+  console.error("two\nlines");
+  log.warn(`due ${dueMs + 1}`);
+});
+
+export default app;
