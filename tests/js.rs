@@ -798,3 +798,30 @@ fn a_shortcut_reaches_its_handler_through_the_component_export() {
         .unwrap_err();
     assert_eq!(error, "app `routes` has no handler for shortcut `nope`");
 }
+
+#[test]
+fn the_sdk_passes_its_unit_tests_under_node() {
+    // Building a guest first makes sure Node.js is there (it installs it when
+    // it can), as it is for every JS build.
+    guest_component("escape");
+    let sdk_tests = support::repo_root().join("guests/js/test");
+    let out = std::process::Command::new("node")
+        .arg("--import")
+        .arg(sdk_tests.join("register.mjs"))
+        .arg("--test")
+        .arg("--test-reporter=tap")
+        .arg(sdk_tests.join("sdk.test.mjs"))
+        .output()
+        .expect("running node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Make sure the tests ran, not just that node exited cleanly.
+    let passed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    assert!(passed >= 40, "only {passed} SDK tests passed:\n{stdout}");
+    assert!(stdout.contains("# fail 0"), "{stdout}");
+}
