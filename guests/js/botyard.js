@@ -172,18 +172,20 @@ class Routes {
     this.prefixes = [];
   }
 
-  add(id, fn, at, duplicate) {
+  /** Adds `id`; when it is taken already, adds nothing and returns where the first was registered. */
+  add(id, fn, at) {
     if (id.endsWith("*")) {
       const prefix = id.slice(0, -1);
       const taken = this.prefixes.find((p) => p.prefix === prefix);
-      if (taken) return duplicate(taken.at);
+      if (taken) return taken.at;
       this.prefixes.push({ prefix, fn, at });
       this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
     } else {
       const taken = this.exact.get(id);
-      if (taken) return duplicate(taken.at);
+      if (taken) return taken.at;
       this.exact.set(id, { fn, at });
     }
+    return undefined;
   }
 
   find(id) {
@@ -221,8 +223,8 @@ export class App {
   #shortcuts = new Routes(KINDS.shortcut);
   /** @type {{callbackId: string, kind: string, name: string, description: string}[]} */
   #shortcutSpecs = [];
-  /** @type {{kind: string, id: string, first: string, second: string}[]} what `describe` refuses the app for */
-  #problems = [];
+  /** @type {{kind: string, id: string, first: string, second: string}[]} ids registered twice: what `describe` refuses the app for */
+  #duplicates = [];
 
   /**
    * @param {string} name Short stable name, `[a-z0-9-]`: the app's storage
@@ -363,9 +365,9 @@ export class App {
       `${where}: cron must have five fields ("0 11 * * 1-5") or six (leading seconds), got ${JSON.stringify(cron)}`);
     handlerFunction(where, fn);
     // A schedule's ticks arrive by its name, like `schedule.once` ticks.
-    const before = this.#problems.length;
-    this.#ticks.add(name, fn, at, (first) => this.#duplicate(KINDS.tick, name, first, at));
-    if (this.#problems.length === before) this.#schedules.set(name, { cron: cron.trim(), at });
+    const first = this.#ticks.add(name, fn, at);
+    if (first) return this.#duplicate(KINDS.tick, name, first, at);
+    this.#schedules.set(name, { cron: cron.trim(), at });
     return this;
   }
 
@@ -416,9 +418,9 @@ export class App {
       `${where}: description is one line of up to 150 characters`);
     check(SHORTCUT_KINDS.includes(kind), `${where}: kind is "global" or "message", got ${JSON.stringify(kind)}`);
     handlerFunction(where, fn);
-    const before = this.#problems.length;
-    this.#shortcuts.add(callbackId, fn, at, (first) => this.#duplicate(KINDS.shortcut, callbackId, first, at));
-    if (this.#problems.length === before) this.#shortcutSpecs.push({ callbackId, kind, name, description });
+    const first = this.#shortcuts.add(callbackId, fn, at);
+    if (first) return this.#duplicate(KINDS.shortcut, callbackId, first, at);
+    this.#shortcutSpecs.push({ callbackId, kind, name, description });
     return this;
   }
 
@@ -429,17 +431,18 @@ export class App {
     check(!id.slice(0, -1).includes("*"),
       `${where}: "*" may only end an id, to match every id starting with what comes before it`);
     handlerFunction(where, fn);
-    routes.add(id, fn, at, (first) => this.#duplicate(routes.kind, id, first, at));
+    const first = routes.add(id, fn, at);
+    if (first) return this.#duplicate(routes.kind, id, first, at);
     return this;
   }
 
   #duplicate(kind, id, first, second) {
-    this.#problems.push({ kind, id, first, second });
+    this.#duplicates.push({ kind, id, first, second });
     return this;
   }
 
   [DUPLICATES]() {
-    return this.#problems.map((p) => ({ ...p, text: `app \`${this.#name}\` registers ${p.kind} \`${p.id}\` twice` }));
+    return this.#duplicates.map((p) => ({ ...p, text: `app \`${this.#name}\` registers ${p.kind} \`${p.id}\` twice` }));
   }
 
   /**
