@@ -234,6 +234,31 @@ fn build_errors_name_the_file_and_line() {
         "the SDK's own frames are left out: {output}"
     );
 
+    // Capabilities answer only while a handler runs, not at the top level
+    // (which runs at build time).
+    for (name, call, expected) in [
+        (
+            "top-store",
+            "store.set(\"k\", \"v\");",
+            "app.js: error: the module's top level calls store.set, but",
+        ),
+        (
+            "top-console",
+            "console.log(\"starting\");",
+            "app.js: error: the module's top level calls log.write (console.* writes through it), but",
+        ),
+    ] {
+        let source = format!(
+            "import {{ App, store }} from \"botyard\";\nconst app = new App(\"x\");\n{call}\nexport default app;\n"
+        );
+        let output = compile_error(&app_dir(root.path(), name, &[("app.js", &source)]));
+        assert!(output.starts_with(expected), "{name}: {output}");
+        assert!(
+            output.ends_with("move the call into a handler"),
+            "{name}: {output}"
+        );
+    }
+
     // An exception while the module's top level runs (at build time) is
     // reported at the app's own line, not the bundle's.
     let dir = app_dir(

@@ -152,7 +152,7 @@ function diagnostic(kind, m) {
   return text;
 }
 
-// opts: appDir, bundle, sdk, wit, world, out. The module's top level runs here,
+// opts: appDir, entryShown, bundle, sdk, wit, world, out. The module's top level runs here,
 // at build time, and the component starts from the state it leaves.
 async function componentizeBundle() {
   const { componentize } = await import("componentize-qjs");
@@ -168,7 +168,17 @@ async function componentizeBundle() {
       sync: true,
     }));
   } catch (e) {
-    appFault(withoutSdkFrames(toAppLocations(withoutNoise(String(e.message ?? e)))));
+    const text = String(e.message ?? e);
+    // The top level ran a capability: there is no host to answer it at build time.
+    const called = /unknown import: `botyard:app\/([a-z-]+)@[^#`]*#([a-z-]+)` has not been defined/.exec(text);
+    if (called) {
+      const [, iface, func] = called;
+      const name = `${iface}.${func.replace(/-([a-z])/g, (_, c) => c.toUpperCase())}`;
+      appFault(`${opts.entryShown}: error: the module's top level calls ${name}` +
+        `${iface === "log" ? " (console.* writes through it)" : ""}, but capabilities answer only while a ` +
+        "handler runs; move the call into a handler");
+    }
+    appFault(withoutSdkFrames(toAppLocations(withoutNoise(text))));
   }
   writeFileSync(opts.out, component);
 }

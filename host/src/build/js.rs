@@ -122,6 +122,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         "componentize",
         &serde_json::json!({
             "appDir": app.dir,
+            "entryShown": app.entry_shown,
             "bundle": bundle,
             "sdk": toolchain.join("botyard.js"),
             "wit": wit_path,
