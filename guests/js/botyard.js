@@ -4,24 +4,28 @@
  * no Node.js or web APIs, and handlers are synchronous — every capability
  * (store, slack, schedule, …) answers at once, so there is nothing to await.
  *
- * An app's entry module imports it as `"botyard"` and exports `handler`:
+ * An app registers its handlers on an {@link App}, the way Slack's Bolt does,
+ * and its entry module exports it as the default:
  *
  * ```js
- * import { app, reply, store } from "botyard";
+ * import { App, reply, store } from "botyard";
  *
- * export const handler = app({
- *   name: "hello",
- *   commands: [{ name: "/hello", description: "Say hello" }],
- *   onCommand({ context }) {
- *     const n = store.increment(`calls/${context.userId}`);
- *     return reply.ephemeral(`Hello! That makes ${n}.`);
- *   },
+ * const app = new App("hello", "Greets you");
+ *
+ * app.command("/hello", "Say hello", ({ context }) => {
+ *   const n = store.increment(`calls/${context.userId}`);
+ *   return reply.ephemeral(`Hello! That makes ${n}.`);
  * });
+ *
+ * export default app;
  * ```
  *
+ * What the app answers to (`describe`) is derived from the registrations.
  * `botyard build` bundles the app with esbuild, resolving `"botyard"` to this
- * file, and keeps only the capabilities the app actually uses as component
- * imports, so an app that never touches `slack` needs no `slack` grant.
+ * file, exports the app's handlers as the component's `handler` and trigger
+ * interfaces, and keeps only the capabilities the app actually uses as
+ * component imports, so an app that never touches `slack` needs no `slack`
+ * grant.
  *
  * Field names follow the WIT in camelCase (`context.userId`, `actionId`);
  * Block Kit objects use Slack's own snake_case JSON.
@@ -47,15 +51,15 @@ globalThis.fetch = (resource) => {
 /**
  * @typedef {object} Context Who acted, and where.
  * @property {string} userId Slack user id (`U…`).
- * @property {string} channelId Channel id (`C…`, `D…`); empty for App Home.
- * @property {string} [triggerId] Present when a modal may be opened (~3 s).
+ * @property {string} channelId Channel id (`C…`, `D…`); empty for App Home and global shortcuts.
+ * @property {string | null} triggerId Present when a modal may be opened (~3 s).
  */
 
 /**
  * @typedef {object} CommandRequest
- * @property {string} command The command with its slash: `/hello`.
- * @property {string} [subcommand] For umbrella commands, the subcommand word.
- * @property {string} text Everything after the command, trimmed.
+ * @property {string} command The command with its slash: `/hello` (`/spy` for `/spy status`).
+ * @property {string | null} subcommand For umbrella commands, the subcommand word (`status`).
+ * @property {string} text Everything after the command (and subcommand), trimmed.
  * @property {Context} context
  */
 
@@ -68,9 +72,9 @@ globalThis.fetch = (resource) => {
 /**
  * @typedef {object} ActionRequest A click on an element the app posted.
  * @property {string} actionId The `action_id` as the app wrote it.
- * @property {string} [blockId]
- * @property {string} [value] Button value, selected option value, …
- * @property {MessageRef} [message] The message holding the element.
+ * @property {string | null} blockId
+ * @property {string | null} value Button value, selected option value, date …
+ * @property {MessageRef | null} message The message holding the element.
  * @property {Context} context
  */
 
@@ -84,6 +88,16 @@ globalThis.fetch = (resource) => {
  */
 
 /**
+ * @typedef {object} ViewClosed A modal opened with `notifyOnClose` that the user closed.
+ * @property {string} callbackId
+ * @property {string} viewId
+ * @property {string} values Slack's `view.state.values` as JSON text; see {@link formValues}.
+ * @property {string} privateMetadata
+ * @property {boolean} isCleared Whether the whole stack of modals was closed.
+ * @property {Context} context `channelId` is empty and `triggerId` null.
+ */
+
+/**
  * @typedef {object} SlackEvent An Events API event the app subscribed to.
  * @property {string} eventType `app_mention`, `reaction_added`, …
  * @property {string} eventId
@@ -92,15 +106,24 @@ globalThis.fetch = (resource) => {
  */
 
 /**
- * @typedef {object} Tick A schedule that is due.
+ * @typedef {object} Tick A schedule or a `schedule.once` tick that is due.
  * @property {string} name
  * @property {number} dueMs When it was due, in Unix milliseconds.
  */
 
 /**
+ * @typedef {object} ShortcutRequest Someone used one of the app's shortcuts.
+ * @property {string} callbackId The shortcut's id as the app registered it.
+ * @property {"global" | "message"} kind
+ * @property {{target: MessageRef, user: string, text: string} | null} message
+ *   For message shortcuts, the message it was used on.
+ * @property {Context} context `triggerId` is always present: shortcuts usually open a modal.
+ */
+
+/**
  * @typedef {object} Message
  * @property {string} text Notification / fallback text.
- * @property {string} [blocks] Block Kit JSON array, as text.
+ * @property {string | null} blocks Block Kit JSON array, as text.
  */
 
 /**
@@ -113,103 +136,499 @@ globalThis.fetch = (resource) => {
 
 /** @typedef {Block[] | string} Blocks An array of blocks, or one already as JSON text. */
 
-/**
- * @typedef {object} AppSpec What {@link app} needs: the app's description
- *   and the handlers it implements. Every handler is optional and
- *   synchronous; a handler that throws answers the user with the error's
- *   message.
- * @property {string} name Short stable name, `[a-z0-9-]`.
- * @property {string} [description]
- * @property {{name: string, description?: string, usage?: string}[]} [commands]
- *   Slash commands, with their slash: `{ name: "/hello" }`.
- * @property {{umbrella: string, name: string, description?: string, usage?: string}[]} [subcommands]
- *   Subcommands of a shared umbrella command: `{ umbrella: "/spy", name: "status" }`.
- * @property {string[]} [events] Events API types to receive.
- * @property {{name: string, cron: string}[]} [schedules] Recurring ticks (cron, UTC).
- * @property {(req: CommandRequest) => any} [onCommand]
- *   Returns a {@link reply} helper's value, a string (an ephemeral reply), or
- *   nothing (acknowledge silently). Without it, commands answer an error.
- * @property {(req: ActionRequest) => any} [onAction]
- *   Returns `reply.update(…)`, a reply, a string, or nothing. Default: nothing.
- * @property {(sub: ViewSubmission) => any} [onViewSubmission]
- *   Returns a {@link modalResponse} value, or nothing (close). Default: close.
- * @property {(event: SlackEvent) => any} [onEvent]
- * @property {(tick: Tick) => any} [onTick]
- */
-
 // ---------------------------------------------------------------------------
-// Defining an app
+// The app: registrations, the routing they make, and `describe` derived
+// from them.
 
-const HANDLERS = ["onCommand", "onAction", "onViewSubmission", "onEvent", "onTick"];
+const NAME = /^[a-z0-9-]+$/;
+
+// What a request of each kind is called in a "has no handler" error.
+const KINDS = {
+  command: "command",
+  action: "action",
+  view: "view",
+  viewClosed: "view_closed",
+  event: "event",
+  tick: "tick",
+  shortcut: "shortcut",
+};
+
+const SHORTCUT_KINDS = ["global", "message"];
+
+// An App's duplicate registrations, for the build (not exported).
+const DUPLICATES = Symbol("duplicates");
 
 /**
- * Defines an app. Export the result as `handler`:
- * `export const handler = app({ name: "poll", onCommand(req) { … } })`.
- *
- * The spec is checked when the app is built, so a missing name or a command
- * without its slash fails the build with the line of this call.
- *
- * @param {AppSpec} spec
- * @returns {object} The `botyard:app/handler` implementation.
+ * One kind of id (action ids, callback ids, tick names …): exact ids, and
+ * prefixes registered as `"vote:*"`. An exact id wins over a prefix; the
+ * longest prefix wins over a shorter one.
  */
-export function app(spec) {
-  check(spec !== null && typeof spec === "object", "app() takes an object: app({ name, onCommand, … })");
-  check(typeof spec.name === "string" && /^[a-z0-9-]+$/.test(spec.name),
-    `app(): \`name\` must be a short name of [a-z0-9-], got ${JSON.stringify(spec.name)}`);
-  for (const key of Object.keys(spec)) {
-    if (key.startsWith("on")) {
-      check(HANDLERS.includes(key), `app(): unknown handler \`${key}\`; handlers are ${HANDLERS.join(", ")}`);
-      check(typeof spec[key] === "function", `app(): \`${key}\` must be a function`);
-    }
+class Routes {
+  constructor(kind) {
+    this.kind = kind;
+    /** @type {Map<string, {fn: Function, at: string}>} */
+    this.exact = new Map();
+    /** @type {{prefix: string, fn: Function, at: string}[]} longest first */
+    this.prefixes = [];
   }
-  const info = {
-    name: spec.name,
-    description: spec.description ?? "",
-    commands: (spec.commands ?? []).map((c) => {
-      check(typeof c.name === "string" && c.name.startsWith("/"),
-        `app(): a command's name starts with its slash, like "/hello"; got ${JSON.stringify(c.name)}`);
-      return { name: c.name, description: c.description ?? "", usage: c.usage ?? "" };
-    }),
-    subcommands: (spec.subcommands ?? []).map((s) => {
-      check(typeof s.umbrella === "string" && s.umbrella.startsWith("/") && typeof s.name === "string",
-        `app(): a subcommand is { umbrella: "/spy", name: "status" }; got ${JSON.stringify(s)}`);
-      return { umbrella: s.umbrella, name: s.name, description: s.description ?? "", usage: s.usage ?? "" };
-    }),
-    events: [...(spec.events ?? [])],
-    schedules: (spec.schedules ?? []).map((s) => ({ name: s.name, cron: s.cron })),
-  };
 
-  return {
-    describe: () => info,
+  /** Adds `id`; when it is taken already, adds nothing and returns where the first was registered. */
+  add(id, fn, at) {
+    if (id.endsWith("*")) {
+      const prefix = id.slice(0, -1);
+      const taken = this.prefixes.find((p) => p.prefix === prefix);
+      if (taken) return taken.at;
+      this.prefixes.push({ prefix, fn, at });
+      this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+    } else {
+      const taken = this.exact.get(id);
+      if (taken) return taken.at;
+      this.exact.set(id, { fn, at });
+    }
+    return undefined;
+  }
 
-    onCommand: guarded((req) => {
-      if (!spec.onCommand) {
-        throw new Error(`${info.name} has no onCommand handler for ${req.command}`);
-      }
-      return toCommandReply(run(spec.onCommand, req));
-    }),
+  find(id) {
+    return this.exact.get(id)?.fn ?? this.prefixes.find((p) => id.startsWith(p.prefix))?.fn;
+  }
+}
 
-    onAction: guarded((req) => toActionResponse(run(spec.onAction, req))),
+/**
+ * A botyard app: handlers registered by what Slack routes by, as in Bolt.
+ * Every registration takes the id first and the handler last; what the app
+ * answers to (`describe`) is derived from them.
+ *
+ * Handlers are synchronous and take one argument, the request. A handler
+ * that throws answers the acting user with the error's message. A request
+ * with no registered handler is an error naming it
+ * (``app `hello` has no handler for action `colour` ``).
+ *
+ * End the entry module with `export default app`.
+ */
+export class App {
+  #name;
+  #description;
+  /** @type {Map<string, {name: string, description: string, usage: string, fn: Function, at: string}>} */
+  #commands = new Map();
+  /** @type {Map<string, {umbrella: string, name: string, description: string, usage: string, fn: Function, at: string}>} */
+  #subcommands = new Map();
+  /** @type {Map<string, {fn: Function, at: string}>} */
+  #events = new Map();
+  /** @type {Map<string, {cron: string, at: string}>} */
+  #schedules = new Map();
+  #actions = new Routes(KINDS.action);
+  #views = new Routes(KINDS.view);
+  #viewsClosed = new Routes(KINDS.viewClosed);
+  #ticks = new Routes(KINDS.tick);
+  #shortcuts = new Routes(KINDS.shortcut);
+  /** @type {{callbackId: string, kind: string, name: string, description: string}[]} */
+  #shortcutSpecs = [];
+  /** @type {{kind: string, id: string, first: string, second: string}[]} ids registered twice: what `describe` refuses the app for */
+  #duplicates = [];
 
-    onViewSubmission: guarded((sub) => toViewResponse(run(spec.onViewSubmission, sub))),
+  /**
+   * @param {string} name Short stable name, `[a-z0-9-]`: the app's storage
+   *   namespace and what its errors are signed with.
+   * @param {string} [description] One line on what it does.
+   */
+  constructor(name, description = "") {
+    check(typeof name === "string" && NAME.test(name),
+      `new App(name, description): the name must be a short name of [a-z0-9-], got ${JSON.stringify(name)}`);
+    check(typeof description === "string",
+      `new App(${JSON.stringify(name)}, description): the description must be a string, got ${typeof description}`);
+    this.#name = name;
+    this.#description = description;
+  }
 
-    onEvent: guarded((event) => {
-      if (spec.onEvent) run(spec.onEvent, { ...event, data: JSON.parse(event.payload) });
-    }),
+  /** The app's name. */
+  get name() {
+    return this.#name;
+  }
 
-    onTick: guarded((tick) => {
-      if (spec.onTick) run(spec.onTick, { name: tick.name, dueMs: Number(tick.dueMs) });
-    }),
-  };
+  /**
+   * A slash command (`"/hello"`) or, with a space, a subcommand of a shared
+   * umbrella command (`"/spy status"` answers `/spy status …`).
+   *
+   * ```js
+   * app.command("/hello", "Say hello", hello);
+   * app.command("/hello", { description: "Say hello", usage: "[name]" }, hello);
+   * app.command("/spy status", "Queue status", status);
+   * ```
+   *
+   * The handler receives a {@link CommandRequest} and returns a
+   * `reply.inChannel(…)` / `reply.ephemeral(…)`, a string (an ephemeral
+   * reply), or nothing (acknowledged silently).
+   *
+   * @param {string} name The command with its slash, and the subcommand word if any.
+   * @param {string | {description?: string, usage?: string} | ((req: CommandRequest) => any)} spec
+   *   Its description (Slack's autocomplete, `/umbrella help`), or
+   *   `{ description, usage }`; may be left out.
+   * @param {(req: CommandRequest) => any} [fn]
+   * @returns {this}
+   */
+  command(name, spec, fn) {
+    const at = callSite();
+    if (fn === undefined && typeof spec === "function") [spec, fn] = [undefined, spec];
+    const where = `app.command(${JSON.stringify(name)})`;
+    check(typeof name === "string", `app.command(name, …): the name must be a string like "/hello", got ${typeof name}`);
+    const words = name.trim().split(/\s+/);
+    check(words[0].startsWith("/") && words[0].length > 1 && words.length <= 2,
+      `${where}: a command is "/name", or "/umbrella sub" for a subcommand of a shared umbrella command`);
+    const { description, usage } = commandSpec(where, spec);
+    handlerFunction(where, fn);
+    if (words.length === 1) {
+      const taken = this.#commands.get(words[0]);
+      if (taken) return this.#duplicate(KINDS.command, words[0], taken.at, at);
+      this.#commands.set(words[0], { name: words[0], description, usage, fn, at });
+    } else {
+      const key = words.join(" ");
+      const taken = this.#subcommands.get(key);
+      if (taken) return this.#duplicate(KINDS.command, key, taken.at, at);
+      this.#subcommands.set(key, { umbrella: words[0], name: words[1], description, usage, fn, at });
+    }
+    return this;
+  }
+
+  /**
+   * Clicks on a button, select or other element the app posted with this
+   * `action_id`; `"vote:*"` receives every id starting with `vote:`.
+   * The handler receives an {@link ActionRequest} and returns
+   * `reply.update(…)` (replace the message), a reply, a string, or nothing.
+   * @param {string} actionId
+   * @param {(req: ActionRequest) => any} fn
+   * @returns {this}
+   */
+  action(actionId, fn) {
+    return this.#route(this.#actions, "app.action", actionId, fn, callSite());
+  }
+
+  /**
+   * Submissions of a modal the app opened with this `callbackId` (or
+   * prefix, `"order:*"`). The handler receives a {@link ViewSubmission} and
+   * returns a {@link modalResponse} value, or nothing (the modal closes).
+   * @param {string} callbackId
+   * @param {(sub: ViewSubmission) => any} fn
+   * @returns {this}
+   */
+  view(callbackId, fn) {
+    return this.#route(this.#views, "app.view", callbackId, fn, callSite());
+  }
+
+  /**
+   * A modal with this `callbackId` (or prefix) was closed without
+   * submitting; Slack reports it only for modals opened with
+   * `notifyOnClose: true`. The handler receives a {@link ViewClosed}.
+   * @param {string} callbackId
+   * @param {(closed: ViewClosed) => void} fn
+   * @returns {this}
+   */
+  viewClosed(callbackId, fn) {
+    return this.#route(this.#viewsClosed, "app.viewClosed", callbackId, fn, callSite());
+  }
+
+  /**
+   * Events API events of this type (`"app_mention"`, `"reaction_added"` …);
+   * registering one subscribes the app to it. The handler receives a
+   * {@link SlackEvent}.
+   * @param {string} eventType
+   * @param {(event: SlackEvent) => void} fn
+   * @returns {this}
+   */
+  event(eventType, fn) {
+    const at = callSite();
+    const where = `app.event(${JSON.stringify(eventType)})`;
+    check(typeof eventType === "string" && eventType.length > 0 && !eventType.includes("*"),
+      `app.event(type, fn): the type is one Events API type like "app_mention", got ${JSON.stringify(eventType)}`);
+    check(eventType !== "view_closed", `${where}: register a closed modal with app.viewClosed(callbackId, fn)`);
+    handlerFunction(where, fn);
+    const taken = this.#events.get(eventType);
+    if (taken) return this.#duplicate(KINDS.event, eventType, taken.at, at);
+    this.#events.set(eventType, { fn, at });
+    return this;
+  }
+
+  /**
+   * A recurring tick: `fn` runs at every time `cron` names (UTC, five fields
+   * `"0 11 * * 1-5"`, or six with leading seconds). The handler receives a
+   * {@link Tick}.
+   * @param {string} name
+   * @param {string} cron
+   * @param {(tick: Tick) => void} fn
+   * @returns {this}
+   */
+  schedule(name, cron, fn) {
+    const at = callSite();
+    const where = `app.schedule(${JSON.stringify(name)})`;
+    check(typeof name === "string" && name.length > 0 && !name.includes("*"),
+      `app.schedule(name, cron, fn): the name must be a plain string, got ${JSON.stringify(name)}`);
+    check(typeof cron === "string" && [5, 6].includes(cron.trim().split(/\s+/).length),
+      `${where}: cron must have five fields ("0 11 * * 1-5") or six (leading seconds), got ${JSON.stringify(cron)}`);
+    handlerFunction(where, fn);
+    // A schedule's ticks arrive by its name, like `schedule.once` ticks.
+    const first = this.#ticks.add(name, fn, at);
+    if (first) return this.#duplicate(KINDS.tick, name, first, at);
+    this.#schedules.set(name, { cron: cron.trim(), at });
+    return this;
+  }
+
+  /**
+   * Ticks from `schedule.once(name, at)` with this name, or every name
+   * starting with a prefix: `"close:*"`. The handler receives a {@link Tick}.
+   * @param {string} name
+   * @param {(tick: Tick) => void} fn
+   * @returns {this}
+   */
+  tick(name, fn) {
+    return this.#route(this.#ticks, "app.tick", name, fn, callSite());
+  }
+
+  /**
+   * A global shortcut (the shortcuts menu) or, with `kind: "message"`, a
+   * message shortcut (a message's "More actions" menu). The handler receives
+   * a {@link ShortcutRequest}; shortcuts usually open a modal with
+   * `slack.openView(request.context.triggerId, …)`.
+   *
+   * ```js
+   * app.shortcut("triage", { name: "Send to a team", kind: "message" }, triage);
+   * ```
+   *
+   * @param {string} callbackId Stable id, `[a-z0-9_-]`.
+   * @param {{name: string, description?: string, kind?: "global" | "message"}} spec
+   *   `name` (up to 24 characters) is shown in Slack's menu, `description`
+   *   (up to 150) beside it; `kind` defaults to `"global"`.
+   * @param {(req: ShortcutRequest) => void} fn
+   * @returns {this}
+   */
+  shortcut(callbackId, spec, fn) {
+    const at = callSite();
+    const where = `app.shortcut(${JSON.stringify(callbackId)})`;
+    check(typeof callbackId === "string" && /^[a-z0-9_-]+$/.test(callbackId),
+      `app.shortcut(callbackId, spec, fn): the id must be of [a-z0-9_-] (Slack lists each shortcut, so no "*"), ` +
+      `got ${JSON.stringify(callbackId)}`);
+    check(spec !== null && typeof spec === "object",
+      `${where}: the second argument is { name, description?, kind? }`);
+    for (const key of Object.keys(spec)) {
+      check(["name", "description", "kind"].includes(key),
+        `${where}: unknown option \`${key}\`; a shortcut takes name, description and kind`);
+    }
+    const { name, description = "", kind = "global" } = spec;
+    check(typeof name === "string" && name.length > 0 && name.length <= 24,
+      `${where}: name is what Slack's menu shows, 1 to 24 characters, got ${JSON.stringify(name)}`);
+    check(typeof description === "string" && description.length <= 150,
+      `${where}: description is one line of up to 150 characters`);
+    check(SHORTCUT_KINDS.includes(kind), `${where}: kind is "global" or "message", got ${JSON.stringify(kind)}`);
+    handlerFunction(where, fn);
+    const first = this.#shortcuts.add(callbackId, fn, at);
+    if (first) return this.#duplicate(KINDS.shortcut, callbackId, first, at);
+    this.#shortcutSpecs.push({ callbackId, kind, name, description });
+    return this;
+  }
+
+  #route(routes, method, id, fn, at) {
+    const where = `${method}(${JSON.stringify(id)})`;
+    check(typeof id === "string" && id.length > 0,
+      `${method}(id, fn): the id must be a non-empty string, got ${JSON.stringify(id)}`);
+    check(!id.slice(0, -1).includes("*"),
+      `${where}: "*" may only end an id, to match every id starting with what comes before it`);
+    handlerFunction(where, fn);
+    const first = routes.add(id, fn, at);
+    if (first) return this.#duplicate(routes.kind, id, first, at);
+    return this;
+  }
+
+  #duplicate(kind, id, first, second) {
+    this.#duplicates.push({ kind, id, first, second });
+    return this;
+  }
+
+  [DUPLICATES]() {
+    return this.#duplicates.map((p) => ({ ...p, text: `app \`${this.#name}\` registers ${p.kind} \`${p.id}\` twice` }));
+  }
+
+  /**
+   * What the app answers to, derived from its registrations: the WIT's
+   * `app-info`. Throws when a registration was made twice, so such a
+   * version is refused at load (the build refuses it first).
+   * @returns {object}
+   */
+  describe() {
+    const duplicates = this[DUPLICATES]();
+    if (duplicates.length > 0) {
+      throw new Error(duplicates.map((d) => `${d.text} (${d.first} and ${d.second})`).join("; "));
+    }
+    const strip = ({ fn, at, ...spec }) => spec;
+    const events = [...this.#events.keys()];
+    if (this.#viewsClosed.exact.size + this.#viewsClosed.prefixes.length > 0) events.push("view_closed");
+    return {
+      name: this.#name,
+      description: this.#description,
+      commands: [...this.#commands.values()].map(strip),
+      subcommands: [...this.#subcommands.values()].map(strip),
+      events,
+      schedules: [...this.#schedules].map(([name, { cron }]) => ({ name, cron })),
+    };
+  }
+
+  /**
+   * The shortcuts the app offers: the WIT's `describe-shortcuts`.
+   * @returns {{callbackId: string, kind: string, name: string, description: string}[]}
+   */
+  describeShortcuts() {
+    this.describe();
+    return this.#shortcutSpecs.map((s) => ({ ...s }));
+  }
+
+  #missing(kind, id) {
+    return new Error(`app \`${this.#name}\` has no handler for ${kind} \`${id}\``);
+  }
+
+  /**
+   * The component's `handler` export. The build exports it (and
+   * {@link App#shortcuts}) for an app module that ends `export default app`.
+   */
+  get handler() {
+    return {
+      describe: () => this.describe(),
+
+      onCommand: guarded((req) => {
+        const key = req.subcommand ? `${req.command} ${req.subcommand}` : req.command;
+        const route = (req.subcommand ? this.#subcommands : this.#commands).get(key);
+        if (!route) throw this.#missing(KINDS.command, key);
+        return toCommandReply(run(route.fn, req));
+      }),
+
+      onAction: guarded((req) => {
+        const fn = this.#actions.find(req.actionId);
+        if (!fn) throw this.#missing(KINDS.action, req.actionId);
+        return toActionResponse(run(fn, req));
+      }),
+
+      onViewSubmission: guarded((sub) => {
+        const fn = this.#views.find(sub.callbackId);
+        if (!fn) throw this.#missing(KINDS.view, sub.callbackId);
+        return toViewResponse(run(fn, sub));
+      }),
+
+      onEvent: guarded((event) => {
+        const data = JSON.parse(event.payload);
+        if (event.eventType === "view_closed") {
+          const callbackId = data.callback_id ?? "";
+          const fn = this.#viewsClosed.find(callbackId);
+          if (!fn) throw this.#missing(KINDS.viewClosed, callbackId);
+          run(fn, {
+            callbackId,
+            viewId: data.view_id ?? "",
+            values: JSON.stringify(data.values ?? {}),
+            privateMetadata: data.private_metadata ?? "",
+            isCleared: data.is_cleared === true,
+            context: { userId: data.user_id ?? "", channelId: "", triggerId: null },
+          });
+          return;
+        }
+        const route = this.#events.get(event.eventType);
+        if (!route) throw this.#missing(KINDS.event, event.eventType);
+        run(route.fn, { ...event, data });
+      }),
+
+      onTick: guarded((tick) => {
+        const fn = this.#ticks.find(tick.name);
+        if (!fn) throw this.#missing(KINDS.tick, tick.name);
+        run(fn, { name: tick.name, dueMs: Number(tick.dueMs) });
+      }),
+    };
+  }
+
+  /** The component's `shortcuts` export (see {@link App#handler}). */
+  get shortcuts() {
+    return {
+      describeShortcuts: () => this.describeShortcuts(),
+
+      onShortcut: guarded((req) => {
+        const fn = this.#shortcuts.find(req.callbackId);
+        if (!fn) throw this.#missing(KINDS.shortcut, req.callbackId);
+        run(fn, req);
+      }),
+    };
+  }
+}
+
+/**
+ * Used by `botyard build`, not by apps: the component's exports (`handler`,
+ * `shortcuts` …, named by `interfaces`) for the app module `module`, whose
+ * default export must be an {@link App}. Runs at build time, so a module
+ * without one, or an app with a duplicate registration, fails the build.
+ * @param {Record<string, any>} module The app's entry module.
+ * @param {string} entry The entry's file name, for errors.
+ * @param {string[]} interfaces The exported interfaces, in camelCase.
+ * @returns {Record<string, object>}
+ */
+export function componentExports(module, entry, interfaces) {
+  const app = module.default;
+  if (!(app instanceof App)) {
+    const why = app !== undefined
+      ? `its default export is ${describeValue(app)}, not an App`
+      : "handler" in module
+        ? "it exports `handler`, the style before App; register the handlers on an App instead"
+        : "it has no default export";
+    // A string, not an Error: the build shows it as it is, without the SDK's stack.
+    throw `${entry}: error: ${why}. An app module creates \`const app = new App("name", "description")\`, ` +
+      "registers handlers (`app.command(\"/name\", …)`) and ends with `export default app`";
+  }
+  const duplicates = app[DUPLICATES]();
+  if (duplicates.length > 0) {
+    throw duplicates.map((d) => `${d.second}: error: ${d.text}; the first is at ${d.first}`).join("\n");
+  }
+  const exports = {};
+  for (const name of interfaces) {
+    check(name in app, `this SDK implements no \`${name}\` export; rebuild botyard`);
+    exports[name] = app[name];
+  }
+  return exports;
+}
+
+function describeValue(v) {
+  if (v === null) return "null";
+  if (typeof v === "function") return `a function (${v.name || "anonymous"})`;
+  if (typeof v === "object") return "a plain object";
+  return `a ${typeof v}`;
+}
+
+function commandSpec(where, spec) {
+  if (spec === undefined || spec === null) return { description: "", usage: "" };
+  if (typeof spec === "string") return { description: spec, usage: "" };
+  check(typeof spec === "object",
+    `${where}: the second argument is a description, or { description, usage }; got ${typeof spec}`);
+  for (const key of Object.keys(spec)) {
+    check(key === "description" || key === "usage",
+      `${where}: unknown option \`${key}\`; a command takes description and usage`);
+  }
+  const { description = "", usage = "" } = spec;
+  check(typeof description === "string" && typeof usage === "string",
+    `${where}: description and usage are strings`);
+  return { description, usage };
+}
+
+function handlerFunction(where, fn) {
+  check(typeof fn === "function", `${where}: the handler (the last argument) must be a function, got ${typeof fn}`);
+}
+
+// Where the app called a registration method, as `file:line:column`: the
+// third frame, after this function and the method. At build time the
+// bundle's positions are mapped back to the app's own files.
+function callSite() {
+  const frames = (new Error().stack ?? "").split("\n").filter((l) => /^\s*at /.test(l));
+  const frame = frames[2] ?? "";
+  const m = /\(([^()]*:\d+:\d+)\)\s*$/.exec(frame) ?? /at (\S+:\d+:\d+)\s*$/.exec(frame);
+  return m ? m[1] : "an unknown place";
 }
 
 function check(ok, message) {
   if (!ok) throw new Error(message);
 }
 
-// Calls an app's handler, if it wrote one.
+// Calls an app's handler.
 function run(handler, arg) {
-  const value = handler?.(arg);
+  const value = handler(arg);
   check(typeof value?.then !== "function",
     "handlers are synchronous: store, slack and schedule answer at once, so drop the `async` (and any `await`)");
   return value;
@@ -247,7 +666,7 @@ export function message(text, blocks) {
 }
 
 function toMessage(m) {
-  return typeof m === "string" ? { text: m } : message(m.text, m.blocks);
+  return typeof m === "string" ? message(m) : message(m?.text, m?.blocks);
 }
 
 const UPDATE = "update";
@@ -274,7 +693,7 @@ export const reply = {
   inChannel: (text, blocks) => ({ visibility: "in-channel", message: message(text, blocks) }),
 
   /**
-   * Replace the clicked message (only from `onAction`).
+   * Replace the clicked message (only from an `app.action` handler).
    * @param {string} text
    * @param {Blocks} [blocks]
    */
@@ -290,7 +709,7 @@ function toReply(value) {
 function toCommandReply(value) {
   if (value === undefined || value === null) return null;
   if (value.tag === UPDATE) {
-    throw new Error("reply.update(…) answers a click (onAction); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
+    throw new Error("reply.update(…) answers a click (app.action); a command answers with reply.inChannel(…) or reply.ephemeral(…)");
   }
   return toReply(value);
 }
@@ -302,7 +721,7 @@ function toActionResponse(value) {
 }
 
 /**
- * How to answer a modal submission; return one from `onViewSubmission`
+ * How to answer a modal submission; return one from an `app.view` handler
  * (returning nothing closes the modal).
  */
 export const modalResponse = {
@@ -330,8 +749,14 @@ export const modalResponse = {
   push: (view) => ({ tag: "push", val: json(view) }),
 };
 
+const VIEW_RESPONSES = ["close", "clear", "errors", "update", "push"];
+
 function toViewResponse(value) {
-  return value === undefined || value === null ? modalResponse.close() : value;
+  if (value === undefined || value === null) return modalResponse.close();
+  check(VIEW_RESPONSES.includes(value?.tag) && !(value.tag === UPDATE && typeof value.val !== "string"),
+    `cannot answer a modal submission with ${JSON.stringify(value)}; return modalResponse.close(), .clear(), ` +
+    ".errors({…}), .update(view) or .push(view), or nothing (the modal closes)");
+  return value;
 }
 
 function json(value) {
@@ -371,6 +796,12 @@ function simpleValue(v) {
 // ---------------------------------------------------------------------------
 // Block Kit builders: plain objects in Slack's JSON shape. Pass arrays of
 // them to `reply.*`, `message`, `slack.*`, or `modal`.
+//
+// A builder is named after Slack's `type` in camelCase (`static_select` →
+// `staticSelect`), and takes its arguments in the order a person reads the
+// element: the visible text first, then the id, then what it holds, then an
+// object of options. The visible text of a select, picker or text field (its
+// placeholder) may be left out: `datepicker("day")`.
 
 /**
  * `mrkdwn` text object.
@@ -386,12 +817,38 @@ export const plainText = (text) => ({ type: "plain_text", text });
 
 const asText = (t) => (typeof t === "string" ? mrkdwn(t) : t);
 
+// Refuses options a builder does not know, so a misspelt one is not lost.
+function known(builder, opts, allowed) {
+  check(opts !== null && typeof opts === "object" && !Array.isArray(opts),
+    `${builder}: the options are an object like { ${allowed[0]}: … }, got ${JSON.stringify(opts)}`);
+  for (const key of Object.keys(opts)) {
+    check(allowed.includes(key), `${builder}: unknown option \`${key}\`; it takes ${allowed.join(", ")}`);
+  }
+  return opts;
+}
+
+function withBlockId(block, opts) {
+  if (opts.blockId) block.block_id = opts.blockId;
+  return block;
+}
+
+function withPlaceholder(el, placeholder) {
+  if (placeholder !== undefined && placeholder !== null) el.placeholder = plainText(placeholder);
+  return el;
+}
+
+function idOf(builder, actionId) {
+  check(typeof actionId === "string" && actionId.length > 0, `${builder}: the action id must be a non-empty string, got ${JSON.stringify(actionId)}`);
+  return actionId;
+}
+
 /**
  * A header block (plain text, large).
  * @param {string} text
  * @param {{blockId?: string}} [opts]
  */
-export const header = (text, opts = {}) => withBlockId({ type: "header", text: plainText(text) }, opts);
+export const header = (text, opts = {}) =>
+  withBlockId({ type: "header", text: plainText(text) }, known("header", opts, ["blockId"]));
 
 /**
  * A section block: mrkdwn text, optional two-column `fields`, and an
@@ -400,6 +857,7 @@ export const header = (text, opts = {}) => withBlockId({ type: "header", text: p
  * @param {{fields?: (string | Block)[], accessory?: Block, blockId?: string}} [opts]
  */
 export function section(text, opts = {}) {
+  known("section", opts, ["fields", "accessory", "blockId"]);
   const block = { type: "section" };
   if (text !== undefined && text !== null) block.text = asText(text);
   if (opts.fields) block.fields = opts.fields.map(asText);
@@ -423,6 +881,7 @@ export const divider = () => ({ type: "divider" });
  * @param {{title?: string, blockId?: string}} [opts]
  */
 export function image(url, altText, opts = {}) {
+  known("image", opts, ["title", "blockId"]);
   const block = { type: "image", image_url: url, alt_text: altText };
   if (opts.title) block.title = plainText(opts.title);
   return withBlockId(block, opts);
@@ -435,13 +894,33 @@ export function image(url, altText, opts = {}) {
 export const actions = (...elements) => ({ type: "actions", elements });
 
 /**
- * A button. Clicks arrive at `onAction` with this `actionId` and `value`.
+ * An input block (in modals): a label over one element
+ * ({@link plainTextInput}, {@link staticSelect}, …). Give it a `blockId` to
+ * find its value in {@link formValues} and to attach `modalResponse.errors`.
+ * @param {string} label
+ * @param {Block} element
+ * @param {{blockId?: string, optional?: boolean, hint?: string, dispatchAction?: boolean}} [opts]
+ */
+export function input(label, element, opts = {}) {
+  known("input", opts, ["blockId", "optional", "hint", "dispatchAction"]);
+  const block = { type: "input", label: plainText(label), element };
+  if (opts.optional) block.optional = true;
+  if (opts.hint) block.hint = plainText(opts.hint);
+  if (opts.dispatchAction) block.dispatch_action = true;
+  return withBlockId(block, opts);
+}
+
+/**
+ * A button. Clicks arrive at the `app.action` handler for `actionId`, with `value`.
  * @param {string} text
  * @param {string} actionId
  * @param {{value?: string, style?: "primary" | "danger", url?: string, confirm?: Block}} [opts]
  */
 export function button(text, actionId, opts = {}) {
-  const el = { type: "button", action_id: actionId, text: plainText(text) };
+  known("button", opts, ["value", "style", "url", "confirm"]);
+  check(opts.style === undefined || opts.style === "primary" || opts.style === "danger",
+    `button ${actionId}: style is "primary" or "danger", got ${JSON.stringify(opts.style)}`);
+  const el = { type: "button", action_id: idOf("button", actionId), text: plainText(text) };
   for (const key of ["value", "style", "url", "confirm"]) {
     if (opts[key] !== undefined) el[key] = opts[key];
   }
@@ -449,123 +928,237 @@ export function button(text, actionId, opts = {}) {
 }
 
 /**
- * An option for {@link select}.
+ * One choice of a {@link staticSelect}, {@link checkboxes} or {@link radioButtons}.
  * @param {string} text
  * @param {string} value
  * @param {{description?: string}} [opts]
  */
 export function option(text, value, opts = {}) {
+  known("option", opts, ["description"]);
   const o = { text: plainText(text), value };
   if (opts.description) o.description = plainText(opts.description);
   return o;
 }
 
+// Options given as option(…) objects, or strings used as text and value.
+const options = (all) => all.map((o) => (typeof o === "string" ? option(o, o) : o));
+
+function initialOption(builder, all, value) {
+  const found = all.find((o) => o.value === value);
+  check(found, `${builder}: no option has the value ${JSON.stringify(value)}`);
+  return found;
+}
+
 /**
- * A static select menu; the choice arrives at `onAction` as `value`.
+ * A drop-down of fixed options; the chosen one's value arrives as the
+ * action's `value`.
+ * @param {string} [placeholder] Shown until something is chosen.
  * @param {string} actionId
- * @param {(Block | string)[]} options {@link option}s, or strings used as text and value.
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: the value selected at first.
+ * @param {(Block | string)[]} choices {@link option}s, or strings used as text and value.
+ * @param {{initial?: string}} [opts] `initial`: the value chosen at first.
  */
-export function select(actionId, options, opts = {}) {
-  const all = options.map((o) => (typeof o === "string" ? option(o, o) : o));
-  const el = { type: "static_select", action_id: actionId, options: all };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
-  if (opts.initial !== undefined) {
-    el.initial_option = all.find((o) => o.value === opts.initial);
-    check(el.initial_option, `select ${actionId}: no option has the value ${JSON.stringify(opts.initial)}`);
-  }
+export function staticSelect(placeholder, actionId, choices, opts = {}) {
+  // The placeholder may be left out: then the id comes first.
+  if (typeof actionId !== "string") [placeholder, actionId, choices, opts = {}] = [undefined, placeholder, actionId, choices];
+  const name = `staticSelect ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "static_select", action_id: idOf("staticSelect", actionId), options: options(choices) };
+  withPlaceholder(el, placeholder);
+  if (opts.initial !== undefined) el.initial_option = initialOption(name, el.options, opts.initial);
   return el;
 }
 
 /**
- * A user picker.
+ * A drop-down of fixed options where several may be chosen.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a user id.
+ * @param {(Block | string)[]} choices
+ * @param {{initial?: string[], maxSelected?: number}} [opts]
  */
-export function userSelect(actionId, opts = {}) {
-  const el = { type: "users_select", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function multiStaticSelect(placeholder, actionId, choices, opts = {}) {
+  // The placeholder may be left out: then the id comes first.
+  if (typeof actionId !== "string") [placeholder, actionId, choices, opts = {}] = [undefined, placeholder, actionId, choices];
+  const name = `multiStaticSelect ${actionId}`;
+  known(name, opts, ["initial", "maxSelected"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "multi_static_select", action_id: idOf("multiStaticSelect", actionId), options: options(choices) };
+  withPlaceholder(el, placeholder);
+  if (opts.initial !== undefined) el.initial_options = opts.initial.map((v) => initialOption(name, el.options, v));
+  if (opts.maxSelected !== undefined) el.max_selected_items = opts.maxSelected;
+  return el;
+}
+
+/**
+ * A drop-down of the workspace's people; the value is a user id.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: a user id.
+ */
+export function usersSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`usersSelect ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "users_select", action_id: idOf("usersSelect", actionId) }, placeholder);
   if (opts.initial) el.initial_user = opts.initial;
   return el;
 }
 
 /**
- * A channel picker.
+ * A drop-down of people where several may be chosen.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: a channel id.
+ * @param {{initial?: string[], maxSelected?: number}} [opts] `initial`: user ids.
  */
-export function channelSelect(actionId, opts = {}) {
-  const el = { type: "channels_select", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function multiUsersSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`multiUsersSelect ${actionId}`, opts, ["initial", "maxSelected"]);
+  const el = withPlaceholder({ type: "multi_users_select", action_id: idOf("multiUsersSelect", actionId) }, placeholder);
+  if (opts.initial) el.initial_users = opts.initial;
+  if (opts.maxSelected !== undefined) el.max_selected_items = opts.maxSelected;
+  return el;
+}
+
+/**
+ * A drop-down of public channels; the value is a channel id.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: a channel id.
+ */
+export function channelsSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`channelsSelect ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "channels_select", action_id: idOf("channelsSelect", actionId) }, placeholder);
   if (opts.initial) el.initial_channel = opts.initial;
   return el;
 }
 
 /**
- * A date picker; the date (`YYYY-MM-DD`) arrives at `onAction` as `value`.
+ * A drop-down of conversations (channels, DMs …); the value is a conversation id.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{placeholder?: string, initial?: string}} [opts] `initial`: `YYYY-MM-DD`.
+ * @param {{initial?: string, defaultToCurrent?: boolean}} [opts]
  */
-export function datePicker(actionId, opts = {}) {
-  const el = { type: "datepicker", action_id: actionId };
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+export function conversationsSelect(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`conversationsSelect ${actionId}`, opts, ["initial", "defaultToCurrent"]);
+  const el = withPlaceholder({ type: "conversations_select", action_id: idOf("conversationsSelect", actionId) },
+    placeholder);
+  if (opts.initial) el.initial_conversation = opts.initial;
+  if (opts.defaultToCurrent) el.default_to_current_conversation = true;
+  return el;
+}
+
+/**
+ * A date picker; the date (`YYYY-MM-DD`) arrives as the action's `value`.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{initial?: string}} [opts] `initial`: `YYYY-MM-DD`.
+ */
+export function datepicker(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`datepicker ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "datepicker", action_id: idOf("datepicker", actionId) }, placeholder);
   if (opts.initial) el.initial_date = opts.initial;
   return el;
 }
 
 /**
- * A text field, for {@link input} blocks.
+ * A time picker; the time (`HH:mm`) arrives as the action's `value`.
+ * @param {string} [placeholder]
  * @param {string} actionId
- * @param {{multiline?: boolean, placeholder?: string, initial?: string, maxLength?: number}} [opts]
+ * @param {{initial?: string}} [opts] `initial`: `HH:mm`.
  */
-export function textInput(actionId, opts = {}) {
-  const el = { type: "plain_text_input", action_id: actionId };
+export function timepicker(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`timepicker ${actionId}`, opts, ["initial"]);
+  const el = withPlaceholder({ type: "timepicker", action_id: idOf("timepicker", actionId) }, placeholder);
+  if (opts.initial) el.initial_time = opts.initial;
+  return el;
+}
+
+/**
+ * A text field, for {@link input} blocks.
+ * @param {string} [placeholder]
+ * @param {string} actionId
+ * @param {{multiline?: boolean, initial?: string, minLength?: number, maxLength?: number}} [opts]
+ */
+export function plainTextInput(placeholder, actionId, opts = {}) {
+  if (typeof actionId !== "string") [placeholder, actionId, opts = {}] = [undefined, placeholder, actionId];
+  known(`plainTextInput ${actionId}`, opts, ["multiline", "initial", "minLength", "maxLength"]);
+  const el = { type: "plain_text_input", action_id: idOf("plainTextInput", actionId) };
   if (opts.multiline) el.multiline = true;
-  if (opts.placeholder) el.placeholder = plainText(opts.placeholder);
+  withPlaceholder(el, placeholder);
   if (opts.initial !== undefined) el.initial_value = opts.initial;
+  if (opts.minLength !== undefined) el.min_length = opts.minLength;
   if (opts.maxLength !== undefined) el.max_length = opts.maxLength;
   return el;
 }
 
 /**
- * An input block (in modals): a label over one element ({@link textInput},
- * {@link select}, …). Give it a `blockId` to find its value in
- * {@link formValues} and to attach `modalResponse.errors`.
- * @param {string} label
- * @param {Block} element
- * @param {{blockId?: string, optional?: boolean, hint?: string}} [opts]
+ * Checkboxes; the values checked arrive in {@link formValues} as an array.
+ * @param {string} actionId
+ * @param {(Block | string)[]} choices {@link option}s, or strings used as text and value.
+ * @param {{initial?: string[]}} [opts] `initial`: the values checked at first.
  */
-export function input(label, element, opts = {}) {
-  const block = { type: "input", label: plainText(label), element };
-  if (opts.optional) block.optional = true;
-  if (opts.hint) block.hint = plainText(opts.hint);
-  return withBlockId(block, opts);
+export function checkboxes(actionId, choices, opts = {}) {
+  const name = `checkboxes ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "checkboxes", action_id: idOf("checkboxes", actionId), options: options(choices) };
+  if (opts.initial !== undefined) el.initial_options = opts.initial.map((v) => initialOption(name, el.options, v));
+  return el;
 }
 
 /**
- * A modal view, for `slack.openModal` and `modalResponse.update/push`.
- * Submissions arrive at `onViewSubmission` with `callbackId`.
- * @param {{title: string, blocks: Block[], submit?: string, close?: string,
- *          callbackId?: string, privateMetadata?: string}} opts
+ * Radio buttons; the chosen value arrives as the action's `value`.
+ * @param {string} actionId
+ * @param {(Block | string)[]} choices
+ * @param {{initial?: string}} [opts] `initial`: the value chosen at first.
  */
-export function modal(opts) {
-  const view = { type: "modal", title: plainText(opts.title), blocks: opts.blocks };
+export function radioButtons(actionId, choices, opts = {}) {
+  const name = `radioButtons ${actionId}`;
+  known(name, opts, ["initial"]);
+  check(Array.isArray(choices), `${name}: the options are an array of option(text, value) or strings`);
+  const el = { type: "radio_buttons", action_id: idOf("radioButtons", actionId), options: options(choices) };
+  if (opts.initial !== undefined) el.initial_option = initialOption(name, el.options, opts.initial);
+  return el;
+}
+
+/**
+ * A modal view, for `slack.openView`, `slack.pushView` and
+ * `modalResponse.update/push`. Submissions arrive at the `app.view` handler
+ * for `callbackId`; with `notifyOnClose`, closing it reaches `app.viewClosed`.
+ * @param {string} title Up to 24 characters.
+ * @param {Block[]} blocks
+ * @param {{callbackId?: string, submit?: string, close?: string, privateMetadata?: string,
+ *          notifyOnClose?: boolean, clearOnClose?: boolean}} [opts]
+ */
+export function modal(title, blocks, opts = {}) {
+  check(typeof title === "string", "modal(title, blocks, options): the title comes first, as a string");
+  check(Array.isArray(blocks), `modal(${JSON.stringify(title)}, blocks): the blocks are an array`);
+  known(`modal ${JSON.stringify(title)}`, opts,
+    ["callbackId", "submit", "close", "privateMetadata", "notifyOnClose", "clearOnClose"]);
+  const view = { type: "modal", title: plainText(title), blocks };
   if (opts.submit) view.submit = plainText(opts.submit);
   if (opts.close) view.close = plainText(opts.close);
   if (opts.callbackId) view.callback_id = opts.callbackId;
   if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  if (opts.notifyOnClose) view.notify_on_close = true;
+  if (opts.clearOnClose) view.clear_on_close = true;
   return view;
 }
 
 /**
  * An App Home view, for `slack.publishHome`.
  * @param {Block[]} blocks
+ * @param {{privateMetadata?: string, callbackId?: string}} [opts]
  */
-export const home = (blocks) => ({ type: "home", blocks });
-
-function withBlockId(block, opts) {
-  if (opts.blockId) block.block_id = opts.blockId;
-  return block;
+export function home(blocks, opts = {}) {
+  known("home", opts, ["privateMetadata", "callbackId"]);
+  const view = { type: "home", blocks };
+  if (opts.callbackId) view.callback_id = opts.callbackId;
+  if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  return view;
 }
 
 // ---------------------------------------------------------------------------
@@ -726,44 +1319,46 @@ export const store = {
   delete: (key) => call(`store.delete(${key})`, () => storeApi.delete(key)),
 
   /**
-   * Keys starting with `prefix`, in byte order.
+   * Keys starting with `prefix`, in byte order, at most `limit` of them.
    * @param {string} prefix
    * @param {number} [limit]
    * @returns {string[]}
    */
-  keys: (prefix, limit = 100) => call(`store.listKeys(${prefix})`, () => storeApi.listKeys(prefix, limit)),
+  listKeys: (prefix, limit = 100) => call(`store.listKeys(${prefix})`, () => storeApi.listKeys(prefix, limit)),
 };
 
 /**
- * Talking to Slack. A `message` argument is a string or `{ text, blocks }`;
- * a `view` is a {@link modal} / {@link home} object or JSON text.
+ * Talking to Slack: the WIT's `slack` functions. A `msg` argument is a string
+ * or `{ text, blocks }` ({@link message}); a `view` is a {@link modal} /
+ * {@link home} object or JSON text. Calls are recorded durably before they
+ * return.
  */
 export const slack = {
   /**
-   * Post to a channel (in a thread with `threadTs`).
+   * Post to a channel, or as a reply in the thread of `threadTs`.
    * @param {string} channel
    * @param {string | {text: string, blocks?: Blocks}} msg
-   * @param {{threadTs?: string}} [opts]
+   * @param {string} [threadTs]
    * @returns {MessageRef}
    */
-  post: (channel, msg, opts = {}) =>
-    call("slack.post", () => slackApi.postMessage(channel, toMessage(msg), opts.threadTs ?? null)),
+  postMessage: (channel, msg, threadTs) =>
+    call("slack.postMessage", () => slackApi.postMessage(channel, toMessage(msg), threadTs ?? null)),
 
   /**
    * Replace a message the app posted.
-   * @param {MessageRef} ref
+   * @param {MessageRef} target
    * @param {string | {text: string, blocks?: Blocks}} msg
    */
-  update(ref, msg) {
-    call("slack.update", () => slackApi.updateMessage(ref, toMessage(msg)));
+  updateMessage(target, msg) {
+    call("slack.updateMessage", () => slackApi.updateMessage(target, toMessage(msg)));
   },
 
   /**
    * Delete a message the app posted.
-   * @param {MessageRef} ref
+   * @param {MessageRef} target
    */
-  delete(ref) {
-    call("slack.delete", () => slackApi.deleteMessage(ref));
+  deleteMessage(target) {
+    call("slack.deleteMessage", () => slackApi.deleteMessage(target));
   },
 
   /**
@@ -772,17 +1367,17 @@ export const slack = {
    * @param {string} user
    * @param {string | {text: string, blocks?: Blocks}} msg
    */
-  ephemeral(channel, user, msg) {
-    call("slack.ephemeral", () => slackApi.postEphemeral(channel, user, toMessage(msg)));
+  postEphemeral(channel, user, msg) {
+    call("slack.postEphemeral", () => slackApi.postEphemeral(channel, user, toMessage(msg)));
   },
 
   /**
-   * Direct-message a user.
+   * Direct-message a user (opens the DM if needed).
    * @param {string} user
    * @param {string | {text: string, blocks?: Blocks}} msg
    * @returns {MessageRef}
    */
-  dm: (user, msg) => call("slack.dm", () => slackApi.sendDm(user, toMessage(msg))),
+  sendDm: (user, msg) => call("slack.sendDm", () => slackApi.sendDm(user, toMessage(msg))),
 
   /**
    * Open a modal; needs the request's fresh `context.triggerId`. Returns the view id.
@@ -790,7 +1385,7 @@ export const slack = {
    * @param {Block | string} view
    * @returns {string}
    */
-  openModal: (triggerId, view) => call("slack.openModal", () => slackApi.openView(triggerId, json(view))),
+  openView: (triggerId, view) => call("slack.openView", () => slackApi.openView(triggerId, json(view))),
 
   /**
    * Push a modal on top of the open one. Returns the view id.
@@ -798,15 +1393,15 @@ export const slack = {
    * @param {Block | string} view
    * @returns {string}
    */
-  pushModal: (triggerId, view) => call("slack.pushModal", () => slackApi.pushView(triggerId, json(view))),
+  pushView: (triggerId, view) => call("slack.pushView", () => slackApi.pushView(triggerId, json(view))),
 
   /**
    * Replace an open modal.
    * @param {string} viewId
    * @param {Block | string} view
    */
-  updateModal(viewId, view) {
-    call("slack.updateModal", () => slackApi.updateView(viewId, json(view)));
+  updateView(viewId, view) {
+    call("slack.updateView", () => slackApi.updateView(viewId, json(view)));
   },
 
   /**
@@ -819,12 +1414,12 @@ export const slack = {
   },
 
   /**
-   * React with an emoji name, without colons.
-   * @param {MessageRef} ref
+   * React to a message with an emoji name, without colons (`unicorn_face`).
+   * @param {MessageRef} target
    * @param {string} emoji
    */
-  react(ref, emoji) {
-    call("slack.react", () => slackApi.addReaction(ref, emoji));
+  addReaction(target, emoji) {
+    call("slack.addReaction", () => slackApi.addReaction(target, emoji));
   },
 
   /**
@@ -832,13 +1427,14 @@ export const slack = {
    * @param {string} user
    * @returns {{id: string, name: string, realName: string, tz: string, isBot: boolean}}
    */
-  user: (user) => call("slack.user", () => slackApi.lookupUser(user)),
+  lookupUser: (user) => call("slack.lookupUser", () => slackApi.lookupUser(user)),
 };
 
-/** One-off ticks (recurring ones go in `app({ schedules })`). */
+/** One-off ticks (recurring ones are registered with `app.schedule`). */
 export const schedule = {
   /**
-   * Call `onTick` with `name` at `at` (a Date or Unix ms); replaces a pending one of that name.
+   * Tick `name` at `at` (a Date or Unix ms), reaching the `app.tick`
+   * handler for it; replaces a pending one of that name.
    * @param {string} name
    * @param {Date | number} at
    */
@@ -854,11 +1450,21 @@ export const schedule = {
   cancel: (name) => scheduleApi.cancel(name),
 };
 
+const LEVELS = ["debug", "info", "warn", "error"];
+
 /**
  * Structured log lines, tagged by the host with the app and invocation.
  * (`console.log`, `.info`, `.debug`, `.warn` and `.error` also become log lines.)
  */
 export const log = {
+  /**
+   * @param {"debug" | "info" | "warn" | "error"} level
+   * @param {string} msg
+   */
+  write(level, msg) {
+    check(LEVELS.includes(level), `log.write: the level is one of ${LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
+    logApi.write(level, String(msg));
+  },
   /** @param {string} msg */
   debug: (msg) => logApi.write("debug", String(msg)),
   /** @param {string} msg */
@@ -869,8 +1475,11 @@ export const log = {
   error: (msg) => logApi.write("error", String(msg)),
 };
 
-/**
- * The host's wall-clock time in Unix milliseconds.
- * @returns {number}
- */
-export const nowMs = () => clockApi.nowMs();
+/** Time, from the host. */
+export const clock = {
+  /**
+   * Wall-clock time in Unix milliseconds.
+   * @returns {number}
+   */
+  nowMs: () => Number(clockApi.nowMs()),
+};

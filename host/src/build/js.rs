@@ -11,6 +11,11 @@
 //! ~200 µs from a 1.6 MB component that builds in ~2 s instead of ~20 s
 //! (`cargo bench --bench languages -- js`).
 //!
+//! An app registers its handlers on an `App` and ends `export default app`;
+//! the bundle's entry is a few lines of glue (`guests/js/build.mjs`) that
+//! export that app as the component's `handler` and optional trigger
+//! interfaces (`shortcuts` …): every export of world `app-with-triggers`.
+//!
 //! The component is built against a world that imports only the botyard
 //! interfaces the bundle uses, so a JS app needs the same grants as the same
 //! app written in Rust. WASI is limited to stdio, clocks and random.
@@ -52,8 +57,12 @@ const TOOLCHAIN_PACKAGE: &str = r#"{
 /// componentize-qjs's native addon (N-API 9) and esbuild 0.28 need Node.js 20.
 const MIN_NODE_MAJOR: u32 = 20;
 
-/// The world each app is built against: `app`'s, narrowed to what it imports.
+/// The world each app is built against: `app-with-triggers`'s, narrowed to
+/// what it imports.
 const WORLD: &str = "js-app";
+
+/// The world whose exports every JS app exports (the SDK implements them all).
+const EXPORTS_WORLD: &str = "app-with-triggers";
 
 const NODE_HINT: &str = "Node.js 20 or newer with npm: `apt-get install nodejs npm` on Debian 13 or \
      Ubuntu 24.04 (Debian 12's nodejs is 18, too old), or see https://nodejs.org/en/download";
@@ -80,10 +89,12 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         &serde_json::json!({
             "appDir": app.dir,
             "entry": app.entry,
+            "entryShown": app.entry_shown,
             "sdk": toolchain.join("botyard.js"),
             "console": toolchain.join("console.js"),
             "package": wit.package,
             "interfaces": wit.imports,
+            "exports": wit.exports.iter().map(|e| camel_case(e)).collect::<Vec<_>>(),
             "out": bundle,
             "report": report_path,
         }),
@@ -101,19 +112,8 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     for warning in &report.warnings {
         warn!(app = %app.name, "{warning}");
     }
-    if !report.exports.iter().any(|e| e == "handler") {
-        return Err(BuildError::Compile {
-            app: app.name,
-            output: format!(
-                "{}: error: exports no `handler`; define the app with `export const handler = app({{ … }})` \
-                 (import {{ app }} from \"botyard\")",
-                app.entry_shown
-            ),
-        });
-    }
-
     let wit_path = work.join("app.wit");
-    write_atomically(&wit_path, app_wit(&report.imports).as_bytes())?;
+    write_atomically(&wit_path, app_wit(&report.imports, &wit.exports).as_bytes())?;
     let component_path = work.join("component.wasm");
     eprintln!("componentizing {} with componentize-qjs…", app.name);
     run_driver(
@@ -122,7 +122,9 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         "componentize",
         &serde_json::json!({
             "appDir": app.dir,
+            "entryShown": app.entry_shown,
             "bundle": bundle,
+            "sdk": toolchain.join("botyard.js"),
             "wit": wit_path,
             "world": WORLD,
             "out": component_path,
@@ -252,8 +254,6 @@ fn app_name(package_name: Option<&str>, dir_name: &str) -> Result<String, String
 struct BundleReport {
     /// botyard interfaces the bundle imports (`store`, `slack` …).
     imports: Vec<String>,
-    /// Names the entry module exports.
-    exports: Vec<String>,
     /// esbuild's warnings, formatted with their file:line.
     warnings: Vec<String>,
 }
@@ -265,6 +265,9 @@ struct BotyardWit {
     package: String,
     /// Interfaces of world `app` with functions an app may import.
     imports: Vec<String>,
+    /// Interfaces every JS app exports: world [`EXPORTS_WORLD`]'s
+    /// (`handler`, then the optional triggers).
+    exports: Vec<String>,
 }
 
 fn parse_botyard_wit() -> BotyardWit {
@@ -275,30 +278,54 @@ fn parse_botyard_wit() -> BotyardWit {
     let world = resolve
         .select_world(&[package], Some("app"))
         .expect("botyard's WIT has world `app`");
-    let imports = resolve.worlds[world]
-        .imports
-        .keys()
-        .filter_map(|key| match key {
-            wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
-            wit_parser::WorldKey::Name(_) => None,
-        })
-        .filter(|iface| !iface.functions.is_empty())
-        .filter_map(|iface| iface.name.clone())
-        .collect();
+    let interfaces = |keys: Vec<&wit_parser::WorldKey>| -> Vec<String> {
+        keys.into_iter()
+            .filter_map(|key| match key {
+                wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
+                wit_parser::WorldKey::Name(_) => None,
+            })
+            .filter(|iface| !iface.functions.is_empty())
+            .filter_map(|iface| iface.name.clone())
+            .collect()
+    };
+    let imports = interfaces(resolve.worlds[world].imports.keys().collect());
+    let triggers = resolve
+        .select_world(&[package], Some(EXPORTS_WORLD))
+        .expect("botyard's WIT has world `app-with-triggers`");
+    let exports = interfaces(resolve.worlds[triggers].exports.keys().collect());
     BotyardWit {
         package: resolve.packages[package].name.to_string(),
         imports,
+        exports,
     }
 }
 
+/// A WIT name as componentize-qjs names it in JavaScript: `on-shortcut` →
+/// `onShortcut`.
+fn camel_case(name: &str) -> String {
+    let mut words = name.split('-');
+    let mut out = words.next().unwrap_or_default().to_string();
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
 /// botyard's WIT plus world [`WORLD`], which imports just `imports` and
-/// exports the handler.
-fn app_wit(imports: &[String]) -> String {
+/// exports `exports`.
+fn app_wit(imports: &[String], exports: &[String]) -> String {
     let mut wit = format!("{BOTYARD_WIT}\nworld {WORLD} {{\n");
     for import in imports {
         wit.push_str(&format!("    import {import};\n"));
     }
-    wit.push_str("    export handler;\n}\n");
+    for export in exports {
+        wit.push_str(&format!("    export {export};\n"));
+    }
+    wit.push_str("}\n");
     wit
 }
 
@@ -554,15 +581,29 @@ mod tests {
     }
 
     #[test]
-    fn apps_may_import_the_capabilities_of_world_app() {
+    fn apps_import_the_capabilities_of_world_app_and_export_every_trigger() {
         let wit = parse_botyard_wit();
         assert_eq!(wit.package, "botyard:app@0.1.0");
         assert_eq!(wit.imports, ["slack", "store", "schedule", "log", "clock"]);
+        let mut exports = wit.exports.clone();
+        exports.sort();
+        assert_eq!(exports, ["handler", "shortcuts"]);
+    }
+
+    #[test]
+    fn wit_names_become_javascript_names() {
+        assert_eq!(camel_case("shortcuts"), "shortcuts");
+        assert_eq!(camel_case("on-shortcut"), "onShortcut");
+        assert_eq!(camel_case("describe-shortcuts"), "describeShortcuts");
+        assert_eq!(camel_case("a-b-c"), "aBC");
     }
 
     #[test]
     fn the_app_world_imports_only_what_the_bundle_uses() {
-        let text = app_wit(&["store".into(), "log".into()]);
+        let text = app_wit(
+            &["store".into(), "log".into()],
+            &["handler".into(), "shortcuts".into()],
+        );
         let mut resolve = wit_parser::Resolve::new();
         let package = resolve.push_str("app.wit", &text).unwrap();
         let world = resolve.select_world(&[package], Some(WORLD)).unwrap();
@@ -585,7 +626,7 @@ mod tests {
         );
         assert_eq!(
             names(world.exports.keys().collect()),
-            ["botyard:app/handler@0.1.0"]
+            ["botyard:app/handler@0.1.0", "botyard:app/shortcuts@0.1.0"]
         );
     }
 

@@ -1,7 +1,7 @@
 // Tries what a JavaScript guest can try to reach outside its sandbox.
 // `/escape <attempt>` answers with JSON: the data the attempt got, or the
 // error it got instead.
-import { app, reply } from "botyard";
+import { App, reply } from "botyard";
 
 const attempts = {
   globals: () => Object.fromEntries(
@@ -20,17 +20,17 @@ const attempts = {
   clock: () => Date.now() > 1.7e12,
 };
 
-export const handler = app({
-  name: "escape",
-  commands: [{ name: "/escape", usage: Object.keys(attempts).join("|") }],
-  onCommand({ text }) {
-    const [name, arg] = text.split(" ");
-    let result;
-    try {
-      result = { data: attempts[name](arg) };
-    } catch (e) {
-      result = { error: String(e?.message ?? e) };
-    }
-    return reply.ephemeral(JSON.stringify(result));
-  },
+const app = new App("escape");
+
+app.command("/escape", { usage: Object.keys(attempts).join("|") }, ({ text }) => {
+  const [name, arg] = text.split(" ");
+  let result;
+  try {
+    result = { data: attempts[name](arg) };
+  } catch (e) {
+    result = { error: String(e?.message ?? e) };
+  }
+  return reply.ephemeral(JSON.stringify(result));
 });
+
+export default app;

@@ -1,13 +1,15 @@
 // Exercises the SDK: `/kit blocks` renders every Block Kit builder, `/kit
 // store` the store helpers, `/kit fail` an error for the user, `/kit later`
 // an async handler (refused with a reason); a modal submission answers with
-// field errors, then a new view; a tick logs. No onAction and no onEvent:
-// their defaults answer.
+// field errors, then a new view; a tick logs. No action and no event is
+// registered: requests for them answer that there is no handler.
 import {
-  actions, app, button, context, datePicker, divider, formValues, header, image, input, log,
-  modal, modalResponse, mrkdwn, nowMs, option, plainText, reply, section, select, store,
-  textInput, userSelect,
+  App, actions, button, clock, context, datepicker, divider, formValues, header, image, input, log,
+  modal, modalResponse, mrkdwn, option, plainText, plainTextInput, reply, section, staticSelect, store,
+  usersSelect,
 } from "botyard";
+
+const app = new App("kit", "SDK checks");
 
 const everyBlock = () => [
   header("Lunch"),
@@ -17,20 +19,19 @@ const everyBlock = () => [
   image("https://x/m.png", "menu", { title: "Menu" }),
   actions(
     button("Yes", "yes", { value: "1", style: "primary" }),
-    select("pick", [option("A", "a"), "b", option("C", "c", { description: "see" })],
-      { placeholder: "Choose", initial: "b" }),
-    userSelect("who", { placeholder: "Someone" }),
-    datePicker("day", { initial: "2025-06-01" }),
+    staticSelect("Choose", "pick", [option("A", "a"), "b", option("C", "c", { description: "see" })],
+      { initial: "b" }),
+    usersSelect("Someone", "who"),
+    datepicker("day", { initial: "2025-06-01" }),
   ),
-  input("Name", textInput("name", { multiline: true, placeholder: "Ada" }),
+  input("Name", plainTextInput("Ada", "name", { multiline: true }),
     { blockId: "n", optional: true, hint: "yours" }),
 ];
 
 const commands = {
   blocks() {
-    const view = modal({
-      title: "Order", blocks: everyBlock(), callbackId: "order", submit: "Send", close: "Cancel",
-      privateMetadata: "m",
+    const view = modal("Order", everyBlock(), {
+      callbackId: "order", submit: "Send", close: "Cancel", privateMetadata: "m",
     });
     // The view travels as section text, so it comes back to the test verbatim.
     return reply.ephemeral("blocks", [section(mrkdwn(JSON.stringify(view)))]);
@@ -48,12 +49,12 @@ const commands = {
       voters,
       raw: store.get("raw"),
       utf8: store.get("utf8"),
-      keys: store.keys("vo"),
+      keys: store.listKeys("vo"),
       count: store.increment("n", 5),
       casAbsent: store.compareAndSwap("lock", undefined, "me"),
       casAgain: store.compareAndSwap("lock", undefined, "me"),
       deleted: store.delete("raw"),
-      clockOk: Math.abs(Date.now() - nowMs()) < 60_000,
+      clockOk: Math.abs(Date.now() - clock.nowMs()) < 60_000,
     }));
   },
 
@@ -69,28 +70,24 @@ const commands = {
   update: () => reply.update("not for commands"),
 };
 
-export const handler = app({
-  name: "kit",
-  description: "SDK checks",
-  commands: [{ name: "/kit", usage: Object.keys(commands).join("|") }],
-  subcommands: [{ umbrella: "/tools", name: "kit" }],
-  schedules: [{ name: "nightly", cron: "0 3 * * *" }],
+const usage = `usage: /kit ${Object.keys(commands).join("|")}`;
 
-  onCommand({ text }) {
-    return commands[text]?.() ?? `usage: /kit ${Object.keys(commands).join("|")}`;
-  },
+app.command("/kit", { usage: Object.keys(commands).join("|") }, ({ text }) => commands[text]?.() ?? usage);
 
-  onViewSubmission(submission) {
-    const name = formValues(submission).n.name;
-    if (!name) {
-      return modalResponse.errors({ n: "Say your name" });
-    }
-    return modalResponse.update(modal({ title: "Thanks", blocks: [section(`Thanks, ${name}`)] }));
-  },
+app.command("/tools kit", "The same, under /tools", ({ text }) => commands[text]?.() ?? usage);
 
-  onTick({ name, dueMs }) {
-    console.log(`tick ${name}`);
-    console.error("two\nlines");
-    log.warn(`due ${dueMs + 1}`);
-  },
+app.view("order", (submission) => {
+  const name = formValues(submission).n.name;
+  if (!name) {
+    return modalResponse.errors({ n: "Say your name" });
+  }
+  return modalResponse.update(modal("Thanks", [section(`Thanks, ${name}`)]));
 });
+
+app.schedule("nightly", "0 3 * * *", ({ name, dueMs }) => {
+  console.log(`tick ${name}`);
+  console.error("two\nlines");
+  log.warn(`due ${dueMs + 1}`);
+});
+
+export default app;
