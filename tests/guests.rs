@@ -66,6 +66,7 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         ("triage", &["botyard:app/slack@0.1.0"]),
         ("modal", &["botyard:app/slack@0.1.0"]),
         ("mimic", &[]),
+        ("configured", &["botyard:app/settings@0.1.0"]),
         (
             "mentions",
             &["botyard:app/slack@0.1.0", "botyard:app/store@0.1.0"],
@@ -321,5 +322,45 @@ async fn a_component_built_against_the_first_contract_still_loads_and_answers() 
     assert_eq!(
         reply_text(&runtime, "/hello", "U1").await.unwrap(),
         "Hello, <@U1>! You have said hello 2 time(s)."
+    );
+}
+
+/// `settings`, the capability added after the first five: the operator's
+/// `[apps.<id>.settings]` reach the app that is granted them, as text; an
+/// app that imports it without the grant is refused at load, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_settings_reach_the_app_granted_them() {
+    let config = r##"
+[apps.configured]
+grants = ["settings"]
+[apps.configured.settings]
+channel = "#lunch"
+seats = 12
+offices = ["Paris", "Seoul"]
+
+[apps.nosy.settings]
+channel = "#elsewhere"
+"##;
+    let host = TestHost::new(
+        config,
+        &[("configured", "configured"), ("nosy", "configured")],
+    );
+    let runtime = host.start().await;
+    let ask = |line: &'static str| {
+        let runtime = runtime.clone();
+        async move { reply_text(&runtime, line, "U1").await.unwrap() }
+    };
+    assert_eq!(ask("/setting channel").await, "#lunch");
+    assert_eq!(ask("/setting seats").await, "12");
+    assert_eq!(ask("/setting offices").await, r#"["Paris","Seoul"]"#);
+    assert_eq!(ask("/setting missing").await, "unset");
+    assert_eq!(ask("/setting").await, "channel, offices, seats");
+    // `nosy` was not granted settings (new capabilities are opt-in).
+    let nosy = runtime.snapshot().apps["nosy"].clone();
+    assert!(nosy.current.is_none());
+    let error = nosy.last_error.unwrap().message;
+    assert!(
+        error.contains("botyard:app/settings") && error.contains("grants = [..., \"settings\"]"),
+        "{error}"
     );
 }

@@ -38,6 +38,7 @@ import * as storeApi from "botyard:app/store@0.1.0";
 import * as scheduleApi from "botyard:app/schedule@0.1.0";
 import * as logApi from "botyard:app/log@0.1.0";
 import * as clockApi from "botyard:app/clock@0.1.0";
+import * as settingsApi from "botyard:app/settings@0.1.0";
 
 // Apps have no network: the component imports no wasi:http. Code written
 // for the web that reaches for fetch learns why at once.
@@ -1476,6 +1477,24 @@ export const log = {
 };
 
 /** Time, from the host. */
+/**
+ * What the operator set for this app in `botyard.toml`
+ * (`[apps.<id>.settings]`): which channel, which office, who approves.
+ * Needs the `settings` grant. Strings come as they are; numbers, booleans
+ * and lists as JSON text (`getJson` parses them).
+ */
+export const settings = {
+  /** Setting `name` as text, or `fallback` when the operator set none. */
+  get: (name, fallback = null) => settingsApi.get(name) ?? fallback,
+  /** Setting `name` parsed as JSON, or `fallback`. */
+  getJson: (name, fallback = null) => {
+    const value = settingsApi.get(name);
+    return value == null ? fallback : JSON.parse(value);
+  },
+  /** Every setting the operator set, sorted. */
+  names: () => settingsApi.names(),
+};
+
 export const clock = {
   /**
    * Wall-clock time in Unix milliseconds.

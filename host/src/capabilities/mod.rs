@@ -388,6 +388,7 @@ registered! {
     schedule::Schedule,
     log::Log,
     clock::Clock,
+    settings::Settings,
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub mod bindings {
 pub use app::{shortcut_spec, spec, App, Shortcut, Spec, ViewClosed};
 /// Time from the host: `clock::now_ms()`.
 pub use bindings::botyard::app::clock;
+/// What the operator set for this app in `botyard.toml`
+/// (`[apps.<id>.settings]`): `settings::get("channel")`. Needs the
+/// `settings` grant.
+pub use bindings::botyard::app::settings;
 /// One-off ticks: `schedule::once(name, at_ms)` reaches the [`App::tick`]
 /// handler registered for `name` when it is due.
 pub use bindings::botyard::app::schedule;
@@ -112,7 +116,8 @@ pub mod prelude {
     pub use crate::bindings::botyard::app::types::*;
     pub use crate::blocks::{option, Block, Element, SelectOption, Text, View};
     pub use crate::{
-        clock, export_app, log, schedule, shortcut_spec, slack, spec, store, App, ShortcutKind,
+        clock, export_app, log, schedule, settings, shortcut_spec, slack, spec, store, App,
+        ShortcutKind,
         ShortcutMessage, ShortcutRequest, ViewClosed,
     };
 }
