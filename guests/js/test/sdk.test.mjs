@@ -11,7 +11,7 @@ import { beforeEach, describe, test } from "node:test";
 import {
   App, actions, button, channelsSelect, checkboxes, clock, componentExports, conversationsSelect,
   datepicker, formValues, home, input, log, message, modal, modalResponse, multiStaticSelect,
-  multiUsersSelect, option, plainTextInput, radioButtons, reply, schedule, section, slack,
+  multiUsersSelect, option, plainTextInput, radioButtons, reply, schedule, section, settings, slack,
   staticSelect, store, timepicker, usersSelect,
 } from "../botyard.js";
 import { answers, calls, reset } from "./host/calls.mjs";
@@ -585,5 +585,19 @@ describe("capabilities keep the WIT's names", () => {
       ["clock.nowMs"],
     ]);
     assert.throws(() => log.write("loud", "x"), /the level is one of debug, info, warn, error/);
+  });
+
+  test("settings: text as it is, JSON parsed on request, a fallback when unset", () => {
+    answers.set("settings.get", "#lunch");
+    assert.equal(settings.get("channel"), "#lunch");
+    assert.equal(settings.get("missing", "#general"), "#general");
+    answers.set("settings.get", "[\"Paris\",\"Seoul\"]");
+    assert.deepEqual(settings.getJson("offices"), ["Paris", "Seoul"]);
+    answers.set("settings.names", ["channel", "offices"]);
+    assert.deepEqual(settings.names(), ["channel", "offices"]);
+    assert.deepEqual(
+      structuredClone(calls).map((c) => c[0]),
+      ["settings.get", "settings.get", "settings.get", "settings.names"],
+    );
   });
 });

@@ -21,7 +21,8 @@ fresh instance: keep state in `botyard.store`, not in globals.
 
 Modules: `blocks` (Block Kit builders), `store` (key-value, JSON helpers),
 `slack` (post, update, DM, modals, App Home), `schedule` (one-off ticks),
-`log`, `clock`. The component imports only the capabilities the app's code
+`log`, `clock`, `settings` (what the operator set in `botyard.toml`). The
+component imports only the capabilities the app's code
 uses, so it needs only those grants.
 """
 
@@ -46,7 +47,7 @@ from wit_world.imports.types import (
     Visibility,
 )
 
-from . import blocks, clock, log, schedule, slack, store
+from . import blocks, clock, log, schedule, settings, slack, store
 from ._app import App, RegistrationError, ViewClosed
 from ._core import (
     Blocks,
@@ -87,6 +88,7 @@ __all__ = [
     "clock",
     "log",
     "schedule",
+    "settings",
     "slack",
     "store",
     # what handlers receive and return
