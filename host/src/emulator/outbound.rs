@@ -4,7 +4,9 @@
 //! [`super::replies`].
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::contract::time::now_secs;
 
 use serde_json::{Map, Value, json};
 
@@ -115,12 +117,6 @@ impl RawRequest {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 impl Emulator {
     /// A user (id or name) types `/cmd text` in a channel (id or name).
@@ -496,7 +492,7 @@ impl Emulator {
                 "event": event,
                 "type": "event_callback",
                 "event_id": event_id,
-                "event_time": unix_now(),
+                "event_time": now_secs(),
                 "authorizations": [{
                     "enterprise_id": null,
                     "team_id": c.team_id,
@@ -583,7 +579,7 @@ impl Emulator {
     pub async fn send_raw(&self, request: RawRequest) -> Result<HostResponse, EmulatorError> {
         let url = self.url_for(request.endpoint)?;
         let secret = &self.shared.config.signing_secret;
-        let now = unix_now();
+        let now = now_secs();
         let (timestamp, signature) = match &request.signing {
             Signing::Valid => (
                 Some(now),

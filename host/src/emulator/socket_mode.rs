@@ -185,7 +185,7 @@ impl SocketHub {
     /// A UUID-shaped id, as Slack's `envelope_id`s are.
     fn uuid(&self) -> String {
         let n = self.ids.fetch_add(1, Ordering::Relaxed);
-        let seed = format!("{n}:{:?}", std::time::SystemTime::now());
+        let seed = format!("{n}:{}", crate::contract::time::now_micros());
         let h = hex::encode(Sha256::digest(seed.as_bytes()));
         format!(
             "{}-{}-4{}-a{}-{}",

@@ -3,7 +3,7 @@
 //! held across an `.await`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -215,10 +215,7 @@ impl State {
 
     /// A Slack-like, unique and strictly increasing message timestamp.
     pub fn next_ts(&mut self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros() as u64;
+        let now = crate::contract::time::now_micros();
         let micros = now.max(self.last_ts_micros + 1);
         self.last_ts_micros = micros;
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)

@@ -140,10 +140,7 @@ impl Db {
             owner: format!(
                 "{}-{}",
                 std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos()
+                crate::contract::time::now_micros()
             ),
             conn: Mutex::new(Conn {
                 sql,
