@@ -149,7 +149,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -198,6 +198,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// An error and its causes on one line, each cause said once: many of the
+/// host's errors already quote their cause in their own message.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn load_config(cli: &Cli) -> Result<Config> {
     let explicit = cli.config != Path::new("botyard.toml");
     let mut config = Config::load(&cli.config, explicit, &cli.data_dir.join("apps"))?;
@@ -241,5 +258,25 @@ fn build_options(cli: &Cli) -> BuildOptions {
             .clone()
             .unwrap_or_else(|| cli.data_dir.clone()),
         release: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let quoted = anyhow::Error::new(crate::config::ConfigError::Read {
+            path: "botyard.toml".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_chain(&quoted),
+            "cannot read botyard.toml: No such file or directory"
+        );
+        let context = anyhow::anyhow!("disk full").context("opening the database");
+        assert_eq!(error_chain(&context), "opening the database: disk full");
     }
 }
