@@ -204,7 +204,11 @@ async fn a_trapping_describe_is_not_loaded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_made_ahead_are_fresh_and_serve_one_call_each() {
-    let host = TestHost::new("", &[("counter", "counter")]);
+    // A Rust guest is made on demand unless told (see below); ask for two.
+    let host = TestHost::new(
+        "[apps.counter]\nready_instances = 2\n",
+        &[("counter", "counter")],
+    );
     let runtime = host.start().await;
     let ctx = CallContext {
         user: "U1".into(),
@@ -228,4 +232,37 @@ async fn instances_made_ahead_are_fresh_and_serve_one_call_each() {
         prepared += usize::from(invocation.prepared);
     }
     assert_eq!(prepared, 6, "every call should find an instance made ahead");
+}
+
+/// Unless the operator says, instances are made ahead only for apps whose
+/// instances are costly to make: a Rust guest (tens of µs) is made on
+/// demand — a hand-off to a background task would cost it more — and every
+/// call still gets a fresh instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cheap_instances_are_made_on_demand_unless_configured() {
+    let host = TestHost::new("", &[("counter", "counter")]);
+    let runtime = host.start().await;
+    let version = runtime.snapshot().app("counter").unwrap().clone();
+    let botyard::runtime::app::AppCode::Wasm(code) = &version.code else {
+        panic!("counter is a component")
+    };
+    assert_eq!(code.ready, 0, "made in {:?}", code.instantiation);
+    assert!(code.instantiation > Duration::ZERO);
+    let ctx = CallContext {
+        user: "U1".into(),
+        channel: "C1".into(),
+        trigger_id: None,
+    };
+    for _ in 0..3 {
+        let CommandAnswer::App { invocation, .. } =
+            runtime.call_command("/count", &ctx).await.unwrap()
+        else {
+            panic!("/count answered help")
+        };
+        assert!(!invocation.prepared);
+        let Response::Command(Some(reply)) = invocation.response else {
+            panic!("/count should reply")
+        };
+        assert_eq!(reply.message.text, "1", "a fresh instance every call");
+    }
 }

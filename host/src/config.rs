@@ -8,7 +8,8 @@
 //! deadline_ms = 5000
 //! memory_mib = 64
 //! wasm_stack_kib = 512
-//! ready_instances = 2          # fresh instances made ahead of requests; 0: none
+//! ready_instances = 2          # fresh instances made ahead of requests; 0: none;
+//!                              # unset: 2 when an instance takes over 50 µs to make
 //!
 //! [apps.hello]                 # app id = component file stem (apps/hello.wasm)
 //! grants = ["store", "log"]    # default: slack, store, schedule, log, clock

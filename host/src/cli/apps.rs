@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::capabilities;
 use crate::routing::Apps;
+use crate::runtime::app::AppCode;
 
 /// Prints the loaded apps, as text or JSON.
 pub(super) fn print(apps: &Apps, as_json: bool) {
@@ -24,6 +25,13 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
                 "name": current.map(|v| v.description.info.name.clone()),
                 "version": current.map(|v| v.hash.clone()),
                 "code": current.and_then(|v| v.code_source()),
+                "instances": current.and_then(|v| match &v.code {
+                    AppCode::Wasm(code) => Some(json!({
+                        "ready": code.ready,
+                        "instantiation_us": code.instantiation.as_micros() as u64,
+                    })),
+                    AppCode::Native(_) => None,
+                }),
                 "commands": commands,
                 "grants": capabilities::ordered(&current.map_or_else(|| apps.config().grants_for(id), |v| v.grants.clone())),
                 "triggers": current.map(|v| v.triggers().names()).unwrap_or_default(),
@@ -63,6 +71,14 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
         }
         if let Some(code) = row["code"].as_str() {
             println!("  code:       {code}");
+        }
+        if let Some(ready) = row["instances"]["ready"].as_u64() {
+            let made_in = row["instances"]["instantiation_us"].as_u64().unwrap_or(0);
+            let how = match ready {
+                0 => "made on demand".to_string(),
+                n => format!("{n} made ahead"),
+            };
+            println!("  instances:  {how} (one takes {made_in} µs to make)");
         }
         if let Some(err) = row["last_error"].as_str() {
             println!("  last error: {err}");

@@ -17,9 +17,11 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wasm stack (bytes); recursion past it traps.
     pub wasm_stack_bytes: usize,
-    /// Fresh instances kept ready ahead of requests (see the runtime's `spares`);
-    /// 0 instantiates on each request instead, holding nothing while idle.
-    pub ready_instances: usize,
+    /// Fresh instances kept ready ahead of requests (see the runtime's
+    /// `spares`); 0 instantiates on each request instead, holding nothing
+    /// while idle. `None`: decided per app version at load, from what making
+    /// one instance costs.
+    pub ready_instances: Option<usize>,
 }
 
 impl Default for Limits {
@@ -28,7 +30,7 @@ impl Default for Limits {
             deadline: Duration::from_secs(5),
             memory_bytes: 64 << 20,
             wasm_stack_bytes: 512 << 10,
-            ready_instances: 2,
+            ready_instances: None,
         }
     }
 }
@@ -80,7 +82,7 @@ impl LimitOverrides {
                 (check("wasm_stack_kib", kib, WASM_STACK_KIB)? as usize) << 10;
         }
         if let Some(n) = self.ready_instances {
-            limits.ready_instances = check("ready_instances", n, READY_INSTANCES)? as usize;
+            limits.ready_instances = Some(check("ready_instances", n, READY_INSTANCES)? as usize);
         }
         Ok(limits)
     }
@@ -103,7 +105,8 @@ mod tests {
         assert_eq!(l.deadline, Duration::from_millis(250));
         assert_eq!(l.memory_bytes, base.memory_bytes);
         assert_eq!(l.wasm_stack_bytes, 128 << 10);
-        assert_eq!(l.ready_instances, 0);
+        assert_eq!(l.ready_instances, Some(0));
+        assert_eq!(base.ready_instances, None, "decided at load unless set");
         let bad = LimitOverrides {
             memory_mib: Some(0),
             ..Default::default()

@@ -51,6 +51,11 @@ pub struct WasmCode {
     pub source: CodeSource,
     /// Instances made ahead of the requests that will use them.
     pub spares: Arc<Spares>,
+    /// How many instances are kept made ahead: the app's `ready_instances`,
+    /// or, unset, decided at load from [`WasmCode::instantiation`].
+    pub ready: usize,
+    /// What making one instance took at load, measured warm.
+    pub instantiation: std::time::Duration,
 }
 
 /// The optional trigger interfaces a component exports. A new kind of
@@ -214,6 +219,8 @@ impl AppVersion {
                 triggers,
                 source,
                 spares: Arc::default(),
+                ready: limits.ready_instances.unwrap_or(0),
+                instantiation: std::time::Duration::ZERO,
             }),
         })
     }

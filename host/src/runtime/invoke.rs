@@ -178,18 +178,7 @@ impl Runtime {
         request: &Request,
         unit: Box<dyn Unit>,
     ) -> Ran {
-        let recipe = Recipe {
-            app: app.id.clone(),
-            pre: code.pre.clone(),
-            handler: code.handler.clone(),
-            engine: code.engine.clone(),
-            capabilities: self.capabilities.clone(),
-            states: app.states.clone(),
-            logs: self.services.logs.clone(),
-            memory_bytes: app.limits.memory_bytes,
-            deadline: app.limits.deadline,
-            ready: app.limits.ready_instances,
-        };
+        let recipe = self.recipe(app, code);
         let fail = |error: InvokeError, unit: Box<dyn Unit>| {
             let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
             shared.unit = Some(unit);
@@ -315,6 +304,24 @@ impl Runtime {
             Ok(Ok(Ok(response))) => Ok((response, ready)),
         };
         Ran { result, shared }
+    }
+}
+
+impl Runtime {
+    /// What making an instance of `app` takes.
+    pub(super) fn recipe(&self, app: &AppVersion, code: &WasmCode) -> Recipe {
+        Recipe {
+            app: app.id.clone(),
+            pre: code.pre.clone(),
+            handler: code.handler.clone(),
+            engine: code.engine.clone(),
+            capabilities: self.capabilities.clone(),
+            states: app.states.clone(),
+            logs: self.services.logs.clone(),
+            memory_bytes: app.limits.memory_bytes,
+            deadline: app.limits.deadline,
+            ready: code.ready,
+        }
     }
 }
 

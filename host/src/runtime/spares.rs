@@ -2,10 +2,11 @@
 //!
 //! For interpreted guests instantiation is a large share of an invocation:
 //! a componentize-py component wires thousands of functions between a dozen
-//! core modules every time it is instantiated. So each app version keeps a
-//! few instances ready (`ready_instances`, default 2: a burst of two, and a
-//! hundred idle apps hold a fifth of the instance pool), made by a background
-//! task after an invocation takes one; used stores are dropped there too. Every instance still serves
+//! core modules every time it is instantiated. So an app version whose
+//! instances are costly to make keeps a few ready (`ready_instances`; unset,
+//! two when making one takes over 50 µs, else none — see `Runtime::load`),
+//! made by a background task after an invocation takes one; used stores are
+//! dropped there too. Every instance still serves
 //! exactly one invocation and is never reused: isolation is unchanged, only
 //! the waiting moves off the request's path.
 
