@@ -132,6 +132,8 @@ impl Db {
         // the last commits, in exchange for no fsync per commit.
         // Checkpoints (which fsync) run on the upkeep thread.
         sql.pragma_update(None, "synchronous", "NORMAL")?;
+        // When the WAL starts over, a file a burst grew is cut back to this.
+        sql.pragma_update(None, "journal_size_limit", 16 << 20)?;
         sql.pragma_update(None, "foreign_keys", true)?;
         sql.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         migrations::migrate(&sql)?;
