@@ -29,8 +29,8 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use super::{
-    BOTYARD_WIT, BuildError, BuildLock, BuildOptions, apt_get, build_dir, check_exports_handler,
-    find_on_path, is_root, write_atomically,
+    BOTYARD_WIT, BuildError, BuildLock, BuildOptions, apt_get, botyard_wit, build_dir,
+    check_exports_handler, find_on_path, is_root, write_atomically,
 };
 
 /// The SDK apps import as `"botyard"`.
@@ -62,7 +62,6 @@ const MIN_NODE_MAJOR: u32 = 20;
 const WORLD: &str = "js-app";
 
 /// The world whose exports every JS app exports (the SDK implements them all).
-const EXPORTS_WORLD: &str = "app-with-triggers";
 
 const NODE_HINT: &str = "Node.js 20 or newer with npm: `apt-get install nodejs npm` on Debian 13 or \
      Ubuntu 24.04 (Debian 12's nodejs is 18, too old), or see https://nodejs.org/en/download";
@@ -81,7 +80,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<PathBuf, BuildError> {
     fs::create_dir_all(&work).map_err(BuildError::io("create", &work))?;
     let bundle = work.join(format!("{}.bundle.js", app.name));
     let report_path = work.join("bundle.json");
-    let wit = parse_botyard_wit();
+    let wit = botyard_wit();
     run_driver(
         &node,
         &toolchain,
@@ -256,48 +255,6 @@ struct BundleReport {
     imports: Vec<String>,
     /// esbuild's warnings, formatted with their file:line.
     warnings: Vec<String>,
-}
-
-/// What the build needs from botyard's WIT.
-#[derive(Debug, PartialEq, Eq)]
-struct BotyardWit {
-    /// `botyard:app@0.1.0`.
-    package: String,
-    /// Interfaces of world `app` with functions an app may import.
-    imports: Vec<String>,
-    /// Interfaces every JS app exports: world [`EXPORTS_WORLD`]'s
-    /// (`handler`, then the optional triggers).
-    exports: Vec<String>,
-}
-
-fn parse_botyard_wit() -> BotyardWit {
-    let mut resolve = wit_parser::Resolve::new();
-    let package = resolve
-        .push_str("botyard.wit", BOTYARD_WIT)
-        .expect("botyard's own WIT parses");
-    let world = resolve
-        .select_world(&[package], Some("app"))
-        .expect("botyard's WIT has world `app`");
-    let interfaces = |keys: Vec<&wit_parser::WorldKey>| -> Vec<String> {
-        keys.into_iter()
-            .filter_map(|key| match key {
-                wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
-                wit_parser::WorldKey::Name(_) => None,
-            })
-            .filter(|iface| !iface.functions.is_empty())
-            .filter_map(|iface| iface.name.clone())
-            .collect()
-    };
-    let imports = interfaces(resolve.worlds[world].imports.keys().collect());
-    let triggers = resolve
-        .select_world(&[package], Some(EXPORTS_WORLD))
-        .expect("botyard's WIT has world `app-with-triggers`");
-    let exports = interfaces(resolve.worlds[triggers].exports.keys().collect());
-    BotyardWit {
-        package: resolve.packages[package].name.to_string(),
-        imports,
-        exports,
-    }
 }
 
 /// A WIT name as componentize-qjs names it in JavaScript: `on-shortcut` →
@@ -582,7 +539,7 @@ mod tests {
 
     #[test]
     fn apps_import_the_capabilities_of_world_app_and_export_every_trigger() {
-        let wit = parse_botyard_wit();
+        let wit = botyard_wit();
         assert_eq!(wit.package, "botyard:app@0.1.0");
         // World `app` imports exactly the capabilities the host provides.
         assert_eq!(wit.imports, crate::capabilities::NAMES);

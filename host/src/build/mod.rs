@@ -178,6 +178,58 @@ fn wit_dir(build_dir: &Path) -> Result<PathBuf, BuildError> {
     Ok(dir)
 }
 
+/// What guest builds need from botyard's WIT, read once.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BotyardWit {
+    /// `botyard:app@0.1.0`.
+    pub package: String,
+    /// Interfaces of world `app` with functions: the capabilities an app
+    /// may import, in the WIT's order.
+    pub imports: Vec<String>,
+    /// Interfaces of world [`TRIGGERS_WORLD`]: `handler`, then the optional
+    /// triggers, which the SDKs export.
+    pub exports: Vec<String>,
+}
+
+/// The world every SDK builds against: `app` plus every optional trigger.
+pub(crate) const TRIGGERS_WORLD: &str = "app-with-triggers";
+
+/// botyard's WIT, parsed once per process.
+pub(crate) fn botyard_wit() -> &'static BotyardWit {
+    static WIT: std::sync::OnceLock<BotyardWit> = std::sync::OnceLock::new();
+    WIT.get_or_init(|| {
+        let mut resolve = wit_parser::Resolve::new();
+        let package = resolve
+            .push_str("botyard.wit", BOTYARD_WIT)
+            .expect("botyard's own WIT parses");
+        let interfaces = |keys: Vec<&wit_parser::WorldKey>| -> Vec<String> {
+            keys.into_iter()
+                .filter_map(|key| match key {
+                    wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
+                    wit_parser::WorldKey::Name(_) => None,
+                })
+                .filter(|iface| !iface.functions.is_empty())
+                .filter_map(|iface| iface.name.clone())
+                .collect()
+        };
+        let world = |name: &str| {
+            resolve
+                .select_world(&[package], Some(name))
+                .unwrap_or_else(|e| panic!("botyard's WIT has world `{name}`: {e}"))
+        };
+        BotyardWit {
+            package: resolve.packages[package].name.to_string(),
+            imports: interfaces(resolve.worlds[world("app")].imports.keys().collect()),
+            exports: interfaces(
+                resolve.worlds[world(TRIGGERS_WORLD)]
+                    .exports
+                    .keys()
+                    .collect(),
+            ),
+        }
+    })
+}
+
 /// Fails unless `component` exports the botyard handler interface.
 fn check_exports_handler(component: &[u8]) -> Result<(), BuildError> {
     let exported = match wit_component::decode(component) {

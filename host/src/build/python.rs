@@ -28,8 +28,8 @@ use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use super::{
-    BOTYARD_WIT, BuildError, BuildLock, BuildOptions, apt_get, check_exports_handler, find_on_path,
-    is_root, output_tail, wit_dir, write_atomically,
+    BuildError, BuildLock, BuildOptions, TRIGGERS_WORLD, apt_get, botyard_wit,
+    check_exports_handler, find_on_path, is_root, output_tail, wit_dir, write_atomically,
 };
 
 /// The pinned toolchain: 0.25 is the version the SDK and tests are verified with.
@@ -50,7 +50,6 @@ const WORLD: &str = "python-app";
 
 /// The world whose exports every Python component has: the handler and
 /// every optional trigger the SDK serves.
-const TRIGGERS_WORLD: &str = "app-with-triggers";
 
 /// Reads an app's modules and says which capabilities it uses (run with the
 /// toolchain's Python before componentize-py).
@@ -216,7 +215,7 @@ fn scan_capabilities(
     }
     let uses: CapabilityUse = serde_json::from_slice(&out.stdout)
         .map_err(|e| scan_failed(format!("its answer is not JSON: {e}")))?;
-    let known = app_capabilities();
+    let known = &botyard_wit().imports;
     if let Some(unknown) = uses.imports.iter().find(|i| !known.contains(i)) {
         return Err(scan_failed(format!(
             "it named `{unknown}`, which world `app` does not import"
@@ -225,63 +224,19 @@ fn scan_capabilities(
     Ok(uses)
 }
 
-/// The interfaces of world `app` with functions: the capabilities an app
-/// may import, in the WIT's order.
-fn app_capabilities() -> Vec<String> {
-    let (resolve, package) = botyard_wit();
-    let world = resolve
-        .select_world(&[package], Some("app"))
-        .expect("botyard's WIT has world `app`");
-    resolve.worlds[world]
-        .imports
-        .keys()
-        .filter_map(|key| match key {
-            wit_parser::WorldKey::Interface(id) => Some(&resolve.interfaces[*id]),
-            wit_parser::WorldKey::Name(_) => None,
-        })
-        .filter(|iface| !iface.functions.is_empty())
-        .filter_map(|iface| iface.name.clone())
-        .collect()
-}
-
-/// The interfaces world [`TRIGGERS_WORLD`] exports: the handler and the
-/// optional triggers, each served by a class of `botyard._component`.
-fn exported_interfaces() -> Vec<String> {
-    let (resolve, package) = botyard_wit();
-    let world = resolve
-        .select_world(&[package], Some(TRIGGERS_WORLD))
-        .expect("botyard's WIT has world `app-with-triggers`");
-    resolve.worlds[world]
-        .exports
-        .keys()
-        .filter_map(|key| match key {
-            wit_parser::WorldKey::Interface(id) => resolve.interfaces[*id].name.clone(),
-            wit_parser::WorldKey::Name(_) => None,
-        })
-        .collect()
-}
-
-fn botyard_wit() -> (wit_parser::Resolve, wit_parser::PackageId) {
-    let mut resolve = wit_parser::Resolve::new();
-    let package = resolve
-        .push_str("botyard.wit", BOTYARD_WIT)
-        .expect("botyard's own WIT parses");
-    (resolve, package)
-}
-
 /// World [`WORLD`] as a file of botyard's WIT package: the exports of
 /// [`TRIGGERS_WORLD`] and, of the capabilities, only `imports`.
 fn app_world(imports: &[String]) -> String {
-    let (resolve, package) = botyard_wit();
+    let botyard = botyard_wit();
     let mut wit = format!(
         "package {};\n\n/// Built by `botyard build` for one Python app: `{TRIGGERS_WORLD}`, importing only\n\
          /// the capabilities the app's code uses.\nworld {WORLD} {{\n",
-        resolve.packages[package].name
+        botyard.package
     );
     for import in imports {
         wit.push_str(&format!("    import {import};\n"));
     }
-    for export in exported_interfaces() {
+    for export in &botyard.exports {
         wit.push_str(&format!("    export {export};\n"));
     }
     wit.push_str("}\n");
@@ -798,12 +753,13 @@ mod tests {
     #[test]
     fn the_world_imports_only_the_capabilities_used_and_exports_every_trigger() {
         // World `app` imports exactly the capabilities the host provides.
-        assert_eq!(app_capabilities(), crate::capabilities::NAMES);
+        assert_eq!(botyard_wit().imports, crate::capabilities::NAMES);
         // The scan reports the same names.
         assert!(
             CAPABILITY_SCAN.contains(&format!(
                 "CAPABILITIES = ({})",
-                app_capabilities()
+                botyard_wit()
+                    .imports
                     .iter()
                     .map(|c| format!("\"{c}\""))
                     .collect::<Vec<_>>()
@@ -812,7 +768,7 @@ mod tests {
             "guests/python/tools/capabilities.py must list world `app`'s capabilities"
         );
         // Each export is a class of botyard._component (exports_for).
-        let mut exports = exported_interfaces();
+        let mut exports = botyard_wit().exports.clone();
         exports.sort();
         assert_eq!(exports, ["handler", "shortcuts"]);
 

@@ -105,12 +105,7 @@ impl Runtime {
         hash: String,
         settings: &AppSettings,
     ) -> Result<AppVersion, LoadError> {
-        let app_id: Arc<str> = id.into();
-        let states = Arc::new(self.capabilities.load(
-            &app_id,
-            &settings.grants,
-            &settings.capabilities,
-        )?);
+        let states = self.app_states(id, settings)?;
         let engines = self.engines.clone();
         let cache = self.cache.clone();
         let settings_owned = settings.clone();
@@ -174,6 +169,19 @@ impl Runtime {
         }
     }
 
+    /// The granted capabilities' per-app states for app `id`.
+    fn app_states(
+        &self,
+        id: &str,
+        settings: &AppSettings,
+    ) -> Result<Arc<crate::capabilities::AppStates>, LoadError> {
+        let id: Arc<str> = id.into();
+        let states = self
+            .capabilities
+            .load(&id, &settings.grants, &settings.capabilities)?;
+        Ok(Arc::new(states))
+    }
+
     /// Serves a handler compiled into the host as app `id`.
     pub fn native(
         &self,
@@ -181,12 +189,7 @@ impl Runtime {
         app: Arc<dyn NativeApp>,
         settings: &AppSettings,
     ) -> Result<AppVersion, LoadError> {
-        let app_id: Arc<str> = id.into();
-        let states = Arc::new(self.capabilities.load(
-            &app_id,
-            &settings.grants,
-            &settings.capabilities,
-        )?);
+        let states = self.app_states(id, settings)?;
         AppVersion::native(id, app, settings, states)
     }
 }
