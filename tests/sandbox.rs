@@ -197,7 +197,7 @@ async fn a_trapping_describe_is_not_loaded() {
     let host = TestHost::new("", &[("bad-describe", "bad-describe")]);
     let runtime = host.start().await;
     let err = runtime.reload("bad-describe").await.unwrap_err();
-    assert!(matches!(err, LoadError::Describe(_)), "{err}");
+    assert!(matches!(err, LoadError::Describe { .. }), "{err}");
     assert!(err.to_string().contains("`describe` failed"), "{err}");
     assert!(runtime.snapshot().app("bad-describe").is_none());
 }

@@ -129,8 +129,13 @@ pub enum LoadError {
     UnknownTrigger(String),
     #[error("does not fit the botyard:app contract: {0}")]
     Contract(String),
-    #[error("`describe` failed: {0}")]
-    Describe(InvokeError),
+    #[error("`describe` failed: {error}{}", logged_lines(.logged))]
+    Describe {
+        error: InvokeError,
+        /// What the app logged while it ran (a Python traceback, a thrown
+        /// JavaScript error's stack), which often says more than the trap.
+        logged: Vec<String>,
+    },
     #[error("`describe` is invalid: {0}")]
     BadDescription(String),
     #[error("{0}")]
@@ -144,6 +149,16 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// `; it logged: …` with the last lines, or nothing.
+fn logged_lines(lines: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = &lines[lines.len().saturating_sub(SHOWN)..];
+    format!("; it logged: {}", shown.join(" | "))
 }
 
 impl AppVersion {
@@ -337,6 +352,31 @@ mod tests {
         for bad in ["", "Hello", "a b", "x/y", "a.b"] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_failed_describe_says_what_the_app_logged_last() {
+        let error = InvokeError::Crashed {
+            app: "py".into(),
+            message: "it panicked".into(),
+        };
+        let bare = LoadError::Describe {
+            error: error.clone(),
+            logged: vec![],
+        };
+        assert_eq!(
+            bare.to_string(),
+            "`describe` failed: app `py` crashed: it panicked"
+        );
+        let logged = LoadError::Describe {
+            error,
+            logged: (1..=7).map(|n| format!("line {n}")).collect(),
+        };
+        let text = logged.to_string();
+        assert!(
+            text.ends_with("; it logged: line 3 | line 4 | line 5 | line 6 | line 7"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -131,10 +131,19 @@ impl Runtime {
     async fn describe(&self, mut version: AppVersion) -> Result<AppVersion, LoadError> {
         let limits = version.limits;
         version.limits.deadline = limits.deadline.min(DESCRIBE_DEADLINE);
-        let invocation = self
-            .invoke(&version, Request::Describe)
-            .await
-            .map_err(LoadError::Describe)?;
+        let started_ms = crate::contract::time::now_ms();
+        let invocation = match self.invoke(&version, Request::Describe).await {
+            Ok(invocation) => invocation,
+            Err(error) => {
+                let logged = self
+                    .recent_logs(&version.id)
+                    .into_iter()
+                    .filter(|line| line.at_ms >= started_ms)
+                    .map(|line| line.message)
+                    .collect();
+                return Err(LoadError::Describe { error, logged });
+            }
+        };
         let Response::Describe(description) = invocation.response else {
             unreachable!("describe answers with Response::Describe")
         };
