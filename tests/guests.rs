@@ -1,8 +1,9 @@
 //! Every guest the suite loads builds into a component whose imports are
 //! exactly the capabilities it uses: wit-component drops unused imports, which
 //! is what makes per-app grants meaningful. Guests on the Rust SDK also
-//! export the optional triggers (`shortcuts`), which this file calls
-//! directly, since the host does not call them yet.
+//! export every optional interface of world `app-with-triggers`
+//! (`shortcuts`, `webhooks`, `settings-schema`), which this file calls
+//! directly too.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -19,8 +20,14 @@ use wit_component::DecodedWasm;
 /// The interface of the optional shortcuts trigger.
 const SHORTCUTS: &str = "botyard:app/shortcuts@0.1.0";
 
+/// The interface of the optional webhooks trigger.
+const WEBHOOKS: &str = "botyard:app/webhooks@0.1.0";
+
+/// The interface an app declares its settings through.
+const SETTINGS_SCHEMA: &str = "botyard:app/settings-schema@0.1.0";
+
 /// The guest's imports (less the types-only interface); checks that it
-/// exports the handler, and the shortcuts trigger too.
+/// exports the handler, and every optional interface too.
 fn imports(name: &str) -> Vec<String> {
     let bytes = std::fs::read(guest_component(name)).unwrap();
     let Ok(DecodedWasm::Component(resolve, world)) = wit_component::decode(&bytes) else {
@@ -39,10 +46,12 @@ fn imports(name: &str) -> Vec<String> {
             .any(|e| e.starts_with("botyard:app/handler")),
         "{name} does not export the handler"
     );
-    assert!(
-        world.exports.keys().map(iface).any(|e| e == SHORTCUTS),
-        "{name} does not export {SHORTCUTS}: the Rust SDK builds for world app-with-triggers"
-    );
+    for optional in [SHORTCUTS, WEBHOOKS, SETTINGS_SCHEMA] {
+        assert!(
+            world.exports.keys().map(iface).any(|e| e == optional),
+            "{name} does not export {optional}: the Rust SDK builds for world app-with-triggers"
+        );
+    }
     world
         .imports
         .keys()
@@ -70,6 +79,20 @@ fn every_guest_builds_into_a_component_importing_only_what_it_uses() {
         (
             "mentions",
             &["botyard:app/slack@0.1.0", "botyard:app/store@0.1.0"],
+        ),
+        ("fetcher", &["botyard:app/http@0.1.0"]),
+        (
+            "hooks",
+            &[
+                "botyard:app/slack@0.1.0",
+                "botyard:app/store@0.1.0",
+                "botyard:app/clock@0.1.0",
+                "botyard:app/settings@0.1.0",
+            ],
+        ),
+        (
+            "slacker",
+            &["botyard:app/slack@0.1.0", "botyard:app/clock@0.1.0"],
         ),
     ];
     for (name, want) in expect {
@@ -187,6 +210,86 @@ fn shortcuts_registered_in_rust_are_described_and_dispatched_by_the_component() 
     assert_eq!(
         error_text(call(&mut hello, SHORTCUTS, "on-shortcut", &[request])),
         "app `hello` has no handler for shortcut `triage`"
+    );
+}
+
+/// A `webhook-request` for webhook `name`, as a `Val`.
+fn webhook_request(name: &str) -> Val {
+    Val::Record(vec![
+        ("name".into(), text(name)),
+        ("delivery-id".into(), text("d-1")),
+        ("attempt".into(), Val::U32(1)),
+        ("content-type".into(), text("application/json")),
+        ("headers".into(), Val::List(vec![])),
+        ("body".into(), Val::List(vec![])),
+    ])
+}
+
+#[test]
+fn webhooks_and_settings_registered_in_rust_are_declared_by_the_component() {
+    let mut hooks = instantiate("hooks");
+    let webhook = |name: &str, description: &str| {
+        Val::Record(vec![
+            ("name".into(), text(name)),
+            ("description".into(), text(description)),
+        ])
+    };
+    assert_eq!(
+        call(&mut hooks, WEBHOOKS, "describe-webhooks", &[]),
+        Val::List(vec![
+            webhook("github", "Pushes and PRs"),
+            webhook("alerts", "Alertmanager alerts"),
+        ])
+    );
+    let setting = |name: &str, description: &str, default: &str| {
+        Val::Record(vec![
+            ("name".into(), text(name)),
+            ("description".into(), text(description)),
+            ("default".into(), Val::Option(Some(Box::new(text(default))))),
+            ("required".into(), Val::Bool(false)),
+        ])
+    };
+    assert_eq!(
+        call(&mut hooks, SETTINGS_SCHEMA, "describe-settings", &[]),
+        Val::List(vec![
+            setting("channel", "Where to post", "C0HOOKS"),
+            setting(
+                "fail_times",
+                "How many attempts at each GitHub delivery fail on purpose",
+                "0"
+            ),
+            setting("delay_ms", "How long each GitHub delivery spins first", "0"),
+        ])
+    );
+    // A webhook it does not serve is the SDK's error, before any capability.
+    assert_eq!(
+        error_text(call(
+            &mut hooks,
+            WEBHOOKS,
+            "on-webhook",
+            &[webhook_request("gitlab")]
+        )),
+        "app `hooks` has no handler for webhook `gitlab`"
+    );
+
+    // An app that registers none declares none.
+    let mut hello = instantiate("hello-rust");
+    assert_eq!(
+        call(&mut hello, WEBHOOKS, "describe-webhooks", &[]),
+        Val::List(vec![])
+    );
+    assert_eq!(
+        call(&mut hello, SETTINGS_SCHEMA, "describe-settings", &[]),
+        Val::List(vec![])
+    );
+    assert_eq!(
+        error_text(call(
+            &mut hello,
+            WEBHOOKS,
+            "on-webhook",
+            &[webhook_request("github")]
+        )),
+        "app `hello` has no handler for webhook `github`"
     );
 }
 
@@ -340,10 +443,17 @@ offices = ["Paris", "Seoul"]
 
 [apps.nosy.settings]
 channel = "#elsewhere"
+
+[apps.forgotten]
+grants = ["settings"]
 "##;
     let host = TestHost::new(
         config,
-        &[("configured", "configured"), ("nosy", "configured")],
+        &[
+            ("configured", "configured"),
+            ("nosy", "configured"),
+            ("forgotten", "configured"),
+        ],
     );
     let runtime = host.start().await;
     let ask = |line: &'static str| {
@@ -354,7 +464,20 @@ channel = "#elsewhere"
     assert_eq!(ask("/setting seats").await, "12");
     assert_eq!(ask("/setting offices").await, r#"["Paris","Seoul"]"#);
     assert_eq!(ask("/setting missing").await, "unset");
-    assert_eq!(ask("/setting").await, "channel, offices, seats");
+    // A declared default the operator did not override is filled in by the
+    // host: it is among the names too.
+    assert_eq!(ask("/setting greeting").await, "hello");
+    assert_eq!(ask("/setting").await, "channel, greeting, offices, seats");
+    // A required setting nobody set is a load error naming it and the line
+    // to add, not a crash at the first request.
+    let forgotten = runtime.snapshot().apps["forgotten"].clone();
+    assert!(forgotten.current.is_none());
+    let error = forgotten.last_error.unwrap().message;
+    assert!(
+        error.contains("requires setting `channel` (Where to post)")
+            && error.contains("[apps.forgotten.settings] channel = "),
+        "{error}"
+    );
     // `nosy` was not granted settings (new capabilities are opt-in).
     let nosy = runtime.snapshot().apps["nosy"].clone();
     assert!(nosy.current.is_none());

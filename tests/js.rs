@@ -666,13 +666,19 @@ mod triggers {
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-    wasmtime::component::bindgen!({ world: "app-with-triggers", path: "../wit" });
+    wasmtime::component::bindgen!({
+        world: "app-with-triggers",
+        path: "../wit",
+        additional_derives: [PartialEq],
+    });
 
     use self::botyard::app::store::StoreError;
     pub use self::botyard::app::types::{InvocationContext, MessageRef};
+    pub use self::exports::botyard::app::settings_schema::SettingSpec;
     pub use self::exports::botyard::app::shortcuts::{
         ShortcutKind, ShortcutMessage, ShortcutRequest, ShortcutSpec,
     };
+    pub use self::exports::botyard::app::webhooks::{WebhookRequest, WebhookSpec};
 
     pub struct Guest {
         wasi: WasiCtx,
@@ -843,6 +849,174 @@ fn a_shortcut_reaches_its_handler_through_the_component_export() {
         .unwrap()
         .unwrap_err();
     assert_eq!(error, "app `routes` has no handler for shortcut `nope`");
+}
+
+#[test]
+fn webhooks_and_settings_reach_the_app_through_the_component_exports() {
+    use triggers::{SettingSpec, WebhookRequest, WebhookSpec};
+
+    let (mut store, app) = triggers::instantiate(&guest_component("routes"));
+    let webhooks = app.botyard_app_webhooks();
+    assert_eq!(
+        webhooks.call_describe_webhooks(&mut store).unwrap(),
+        [
+            WebhookSpec {
+                name: "github".into(),
+                description: "Pushes and PRs".into()
+            },
+            WebhookSpec {
+                name: "alerts".into(),
+                description: String::new()
+            },
+        ]
+    );
+    assert_eq!(
+        app.botyard_app_settings_schema()
+            .call_describe_settings(&mut store)
+            .unwrap(),
+        [
+            SettingSpec {
+                name: "channel".into(),
+                description: "Where to post".into(),
+                default: Some("C0ROUTES".into()),
+                required: false,
+            },
+            SettingSpec {
+                name: "approver".into(),
+                description: "Who approves".into(),
+                default: None,
+                required: false,
+            },
+        ]
+    );
+
+    let delivery = |name: &str, attempt: u32| WebhookRequest {
+        name: name.into(),
+        delivery_id: "d-7".into(),
+        attempt,
+        content_type: "application/json".into(),
+        headers: vec![("X-GitHub-Event".into(), "push".into())],
+        body: r#"{"sender": {"login": "ada"}, "note": "ÿ ✓"}"#.as_bytes().to_vec(),
+    };
+    // A thrown error is the WIT's `err`: the host tries again later.
+    assert_eq!(
+        webhooks
+            .call_on_webhook(&mut store, &delivery("github", 1))
+            .unwrap(),
+        Err("try again (attempt 1)".into())
+    );
+    webhooks
+        .call_on_webhook(&mut store, &delivery("github", 2))
+        .unwrap()
+        .unwrap();
+    let last: Value = serde_json::from_slice(&store.data().kv["last"]).unwrap();
+    assert_eq!(
+        last,
+        json!({"route": "github", "request": {
+            "name": "github", "deliveryId": "d-7", "attempt": 2, "contentType": "application/json",
+            "headers": [["X-GitHub-Event", "push"]], "event": "push",
+            "text": r#"{"sender": {"login": "ada"}, "note": "ÿ ✓"}"#, "login": "ada",
+        }})
+    );
+    assert_eq!(
+        webhooks
+            .call_on_webhook(&mut store, &delivery("gitlab", 1))
+            .unwrap(),
+        Err("app `routes` has no handler for webhook `gitlab`".into())
+    );
+}
+
+/// A local HTTP server answering every request with 201, `x-echo: yes` and
+/// what it received as JSON; its address.
+async fn echo_server() -> std::net::SocketAddr {
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    let echo = |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| async move {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        let seen = json!({
+            "method": method.as_str(),
+            "path": uri.path(),
+            "query": uri.query(),
+            "x_app_header": header("x-app-header"),
+            "content_type": header("content-type"),
+            "body": String::from_utf8_lossy(&body),
+        });
+        (
+            StatusCode::CREATED,
+            [("x-echo", "yes"), ("content-type", "application/json")],
+            seen.to_string(),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback(echo))
+            .await
+            .unwrap()
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_reaches_what_the_operator_allows_and_nothing_else() {
+    let server = echo_server().await;
+    let config = format!(
+        "[apps.fetcher]\ngrants = [\"http\"]\n[[apps.fetcher.http.allow]]\nurl = \"http://{server}/api/\"\n"
+    );
+    let host = TestHost::new(&config, &[("fetcher", "fetcher-js")]);
+    let runtime = host.start().await;
+    let fetch = async |args: &str| -> Value {
+        let text = reply_text(&runtime, &format!("/fetch {args}"), "U1")
+            .await
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+
+    let answer = fetch(&format!("POST http://{server}/api/items?page=2 hello ÿ")).await;
+    let echoed: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        echoed,
+        json!({"method": "POST", "path": "/api/items", "query": "page=2", "x_app_header": "from-app",
+               "content_type": "text/plain;charset=UTF-8", "body": "hello ÿ"})
+    );
+    assert_eq!(answer["status"], 201);
+    // (The host reports the URL that answered without its query.)
+    assert_eq!(answer["url"], format!("http://{server}/api/items"));
+    assert_eq!(
+        answer["request_headers"],
+        json!([["X-App-Header", "from-app"]])
+    );
+    let response_headers = answer["response_headers"].as_array().unwrap();
+    assert!(
+        response_headers.contains(&json!(["x-echo", "yes"])),
+        "{answer}"
+    );
+    assert_eq!(answer["error"], Value::Null);
+    assert_eq!(answer["global"], true, "globalThis.fetch is the SDK's");
+
+    // Outside the allow-list: the host's reason, thrown as the error's message.
+    let answer = fetch(&format!("GET http://{server}/admin")).await;
+    assert_eq!(answer["status"], Value::Null);
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("/admin") && error.contains("allow-list"),
+        "{answer}"
+    );
+
+    // Only `http`: the app needs no other grant.
+    let mut botyard: Vec<String> = imports("fetcher-js")
+        .into_iter()
+        .filter(|i| i.starts_with("botyard:"))
+        .collect();
+    botyard.sort();
+    assert_eq!(
+        botyard,
+        ["botyard:app/http@0.1.0", "botyard:app/types@0.1.0"]
+    );
 }
 
 #[test]

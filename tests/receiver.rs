@@ -61,6 +61,8 @@ impl NativeApp for Mimic {
         Description {
             info,
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 

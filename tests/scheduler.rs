@@ -37,6 +37,8 @@ impl NativeApp for TickCounter {
         Description {
             info,
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 

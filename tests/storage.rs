@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use botyard::contract::time::now_ms;
 use botyard::storage::{
-    Claim, DueTick, InvocationRecord, MAX_KEY_BYTES, MAX_VALUE_BYTES, NewCall, OutboxStatus,
-    Outcome, Settlement, Storage, StorageError,
+    Claim, DeliveryOutcome, DeliveryStatus, DueTick, InvocationRecord, MAX_KEY_BYTES,
+    MAX_VALUE_BYTES, NewCall, NewDelivery, OutboxStatus, Outcome, Received, Settlement, Storage,
+    StorageError,
 };
 use serde_json::json;
 
@@ -83,6 +84,15 @@ macro_rules! backends {
                     an_event_id_is_new_exactly_once,
                     seen_ids_survive_reopening,
                     old_event_ids_are_forgotten,
+                    a_webhook_delivery_is_recorded_once_per_delivery_id,
+                    a_delivery_is_claimed_once_and_settled_with_its_claim,
+                    a_failed_delivery_waits_for_its_retry_time,
+                    a_dead_delivery_is_kept_and_can_be_replayed,
+                    a_delivery_is_settled_in_the_handlers_unit,
+                    deliveries_survive_reopen_and_orphaned_claims_are_released,
+                    concurrent_runners_claim_each_delivery_once,
+                    recording_a_delivery_wakes_its_runner,
+                    settled_deliveries_are_forgotten,
                 );
             }
         )*
@@ -1095,4 +1105,353 @@ fn nothing_acknowledged_is_lost_on_kill_9() {
             );
         }
     });
+}
+
+// --- webhook deliveries -------------------------------------------------------
+
+async fn receive(s: &Storage, app: &str, hook: &str, delivery_id: &str, body: &[u8]) -> Received {
+    let headers = vec![("x-github-event".to_string(), "push".to_string())];
+    let mut unit = s.begin();
+    let received = unit
+        .receive(NewDelivery {
+            app,
+            hook,
+            delivery_id,
+            content_type: "application/json",
+            headers: &headers,
+            body,
+        })
+        .await
+        .unwrap();
+    unit.commit().await.unwrap();
+    received
+}
+
+fn new_id(received: Received) -> i64 {
+    match received {
+        Received::New(id) => id,
+        Received::Duplicate(id) => panic!("delivery {id} was a duplicate"),
+    }
+}
+
+async fn settle(s: &Storage, claim: &Claim, outcome: DeliveryOutcome) -> bool {
+    let mut unit = s.begin();
+    let settled = unit.settle_delivery(claim, outcome).await.unwrap();
+    unit.commit().await.unwrap();
+    settled
+}
+
+async fn a_webhook_delivery_is_recorded_once_per_delivery_id(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let first = new_id(receive(&s, "ci", "github", "d-1", b"{\"a\":1}").await);
+    assert_eq!(
+        receive(&s, "ci", "github", "d-1", b"other").await,
+        Received::Duplicate(first)
+    );
+    // The same id to another webhook, or another app, is another delivery.
+    let other_hook = new_id(receive(&s, "ci", "alerts", "d-1", b"x").await);
+    let other_app = new_id(receive(&s, "ops", "github", "d-1", b"y").await);
+    assert!(first < other_hook && other_hook < other_app);
+
+    let listed = s.webhooks.deliveries(None, 10).await.unwrap();
+    let ids: Vec<i64> = listed.iter().map(|d| d.id).collect();
+    assert_eq!(ids, [other_app, other_hook, first], "newest first");
+    assert!(
+        listed.iter().all(|d| d.body.is_empty()),
+        "listings leave bodies out"
+    );
+    let ci: Vec<i64> = s
+        .webhooks
+        .deliveries(Some("ci"), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ci, [other_hook, first]);
+
+    let d = s.webhooks.delivery(first).await.unwrap().unwrap();
+    assert_eq!(
+        d.body, b"{\"a\":1}",
+        "the first body is kept, not the redelivery's"
+    );
+    assert_eq!(d.body_bytes, 7);
+    assert_eq!(
+        (d.app.as_str(), d.hook.as_str(), d.delivery_id.as_str()),
+        ("ci", "github", "d-1")
+    );
+    assert_eq!(
+        d.headers,
+        [("x-github-event".to_string(), "push".to_string())]
+    );
+    assert_eq!(d.content_type, "application/json");
+    assert_eq!(
+        (d.status, d.attempts, d.last_error.clone()),
+        (DeliveryStatus::Pending, 0, None)
+    );
+    assert!(
+        s.webhooks
+            .delivery(other_app + 100)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_delivery_is_claimed_once_and_settled_with_its_claim(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = new_id(receive(&s, "ci", "github", "d-1", b"body").await);
+    let now = now_ms() as i64;
+    let claimed = s.webhooks.claim_due(now, LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let (delivery, claim) = &claimed[0];
+    assert_eq!((delivery.id, delivery.body.as_slice()), (id, &b"body"[..]));
+    assert!(
+        s.webhooks
+            .claim_due(now, LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held"
+    );
+    assert!(settle(&s, claim, DeliveryOutcome::Done).await);
+    assert!(
+        !settle(&s, claim, DeliveryOutcome::Done).await,
+        "settled once"
+    );
+    let d = s.webhooks.delivery(id).await.unwrap().unwrap();
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Done, 1));
+    assert!(d.settled_ms.is_some());
+    assert!(
+        s.webhooks
+            .claim_due(now_ms() as i64 + 60_000, LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.webhooks.next_due().await.unwrap(), None);
+}
+
+async fn a_failed_delivery_waits_for_its_retry_time(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = new_id(receive(&s, "ci", "github", "d-1", b"").await);
+    let now = now_ms() as i64;
+    let (_, claim) = s.webhooks.claim_due(now, LEASE, 1).await.unwrap().remove(0);
+    let retry_at = now + 10_000;
+    assert!(
+        settle(
+            &s,
+            &claim,
+            DeliveryOutcome::Retry {
+                error: "boom".into(),
+                at_ms: retry_at
+            }
+        )
+        .await
+    );
+    assert_eq!(s.webhooks.next_due().await.unwrap(), Some(retry_at));
+    assert!(
+        s.webhooks
+            .claim_due(now + 1, LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet"
+    );
+    let (again, claim2) = s
+        .webhooks
+        .claim_due(retry_at, LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (again.id, again.attempts, again.last_error.as_deref()),
+        (id, 1, Some("boom"))
+    );
+    assert!(
+        !settle(&s, &claim, DeliveryOutcome::Done).await,
+        "the old claim is overtaken"
+    );
+    assert!(settle(&s, &claim2, DeliveryOutcome::Done).await);
+    let d = s.webhooks.delivery(id).await.unwrap().unwrap();
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Done, 2));
+}
+
+async fn a_dead_delivery_is_kept_and_can_be_replayed(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = new_id(receive(&s, "ci", "github", "d-1", b"x").await);
+    let now = now_ms() as i64;
+    let (_, claim) = s.webhooks.claim_due(now, LEASE, 1).await.unwrap().remove(0);
+    assert!(settle(&s, &claim, DeliveryOutcome::Dead("gave up".into())).await);
+    let d = s.webhooks.delivery(id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.last_error.as_deref()),
+        (DeliveryStatus::Dead, Some("gave up"))
+    );
+    assert!(
+        s.webhooks
+            .claim_due(now + 60_000, LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(s.webhooks.replay(id, now).await.unwrap());
+    let d = s.webhooks.delivery(id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.attempts, d.settled_ms),
+        (DeliveryStatus::Pending, 0, None)
+    );
+    let (again, held) = s.webhooks.claim_due(now, LEASE, 1).await.unwrap().remove(0);
+    assert_eq!(again.id, id);
+    assert!(
+        !s.webhooks.replay(id, now).await.unwrap(),
+        "not while it runs"
+    );
+    assert!(
+        !s.webhooks.replay(id + 1000, now).await.unwrap(),
+        "no such delivery"
+    );
+    assert!(settle(&s, &held, DeliveryOutcome::Done).await);
+}
+
+async fn a_delivery_is_settled_in_the_handlers_unit(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = new_id(receive(&s, "ci", "github", "d-1", b"x").await);
+    let (_, claim) = s
+        .webhooks
+        .claim_due(now_ms() as i64, LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut unit = s.begin();
+    unit.set("ci", "seen", b"d-1").await.unwrap();
+    assert!(
+        unit.settle_delivery(&claim, DeliveryOutcome::Done)
+            .await
+            .unwrap()
+    );
+    unit.commit().await.unwrap();
+    assert_eq!(get(&s, "ci", "seen").await.as_deref(), Some(&b"d-1"[..]));
+    let d = b.reopen().webhooks.delivery(id).await.unwrap().unwrap();
+    assert_eq!(
+        d.status,
+        DeliveryStatus::Done,
+        "kept with the handler's writes"
+    );
+}
+
+async fn deliveries_survive_reopen_and_orphaned_claims_are_released(b: Arc<impl Backend>) {
+    let dead = b.storage();
+    let id = new_id(receive(&dead, "ci", "github", "d-1", b"kept").await);
+    let now = now_ms() as i64;
+    assert_eq!(
+        dead.webhooks.claim_due(now, LEASE, 1).await.unwrap().len(),
+        1
+    );
+    // The runner is killed holding the claim; the next host starts.
+    let next = b.reopen();
+    assert!(
+        next.webhooks
+            .claim_due(now, LEASE, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "still leased"
+    );
+    assert_eq!(next.webhooks.release_orphaned().await.unwrap(), 1);
+    let (d, claim) = next
+        .webhooks
+        .claim_due(now, LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((d.id, d.body.as_slice()), (id, &b"kept"[..]));
+    assert_eq!(
+        next.webhooks.release_orphaned().await.unwrap(),
+        0,
+        "its own claims stay"
+    );
+    assert!(settle(&next, &claim, DeliveryOutcome::Done).await);
+    assert_eq!(
+        receive(&next, "ci", "github", "d-1", b"again").await,
+        Received::Duplicate(id),
+        "delivery ids are remembered across restarts"
+    );
+}
+
+async fn concurrent_runners_claim_each_delivery_once(b: Arc<impl Backend>) {
+    let s = b.storage();
+    for n in 0..40 {
+        receive(&s, "ci", "github", &format!("d-{n}"), b"").await;
+    }
+    let now = now_ms() as i64;
+    let mut runners = Vec::new();
+    for r in 0..4 {
+        let s = if r % 2 == 0 { b.storage() } else { b.reopen() };
+        runners.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = s.webhooks.claim_due(now, LEASE, 3).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|(d, _)| d.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for r in runners {
+        all.extend(r.await.unwrap());
+    }
+    let total = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!((total, all.len()), (40, 40), "each claimed exactly once");
+}
+
+async fn recording_a_delivery_wakes_its_runner(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let waiter = tokio::spawn(s.webhook_wakeup.wait());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!waiter.is_finished(), "nothing recorded yet");
+    receive(&s, "ci", "github", "d-1", b"").await;
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the runner is woken when the delivery commits")
+        .unwrap();
+}
+
+async fn settled_deliveries_are_forgotten(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let done = new_id(receive(&s, "ci", "github", "d-1", b"").await);
+    let pending = new_id(receive(&s, "ci", "github", "d-2", b"").await);
+    let now = now_ms() as i64;
+    let claimed = s.webhooks.claim_due(now, LEASE, 1).await.unwrap();
+    assert_eq!(claimed[0].0.id, done);
+    assert!(settle(&s, &claimed[0].1, DeliveryOutcome::Done).await);
+    assert_eq!(
+        s.webhooks
+            .forget_settled_before(now - 60_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.webhooks
+            .forget_settled_before(now_ms() as i64 + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.webhooks.delivery(done).await.unwrap().is_none());
+    assert!(
+        s.webhooks.delivery(pending).await.unwrap().is_some(),
+        "pending ones stay"
+    );
+    // A forgotten delivery id counts as new again.
+    assert!(matches!(
+        receive(&s, "ci", "github", "d-1", b"").await,
+        Received::New(_)
+    ));
 }

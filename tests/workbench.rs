@@ -935,3 +935,438 @@ async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
     .await;
     drop(dev);
 }
+
+// --- channels, topics, pins, files, metadata, scheduled messages, shortcuts ---
+//
+// These need no guest component (the guest SDKs may be mid-change): the
+// emulator's Web API stands in for an app's calls, and a native app
+// declares the shortcuts.
+
+/// A native app with one message and one global shortcut, which records
+/// every shortcut it receives.
+#[derive(Default)]
+struct Shortcuts {
+    seen: std::sync::Mutex<Vec<botyard::contract::bindings::shortcuts::ShortcutRequest>>,
+}
+
+impl botyard::runtime::app::NativeApp for Shortcuts {
+    fn describe(&self) -> botyard::contract::description::Description {
+        use botyard::contract::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
+        use botyard::contract::bindings::types::AppInfo;
+        botyard::contract::description::Description {
+            info: AppInfo {
+                name: "triage".into(),
+                description: "Sends messages to triage".into(),
+                commands: vec![],
+                subcommands: vec![],
+                events: vec![],
+                schedules: vec![],
+            },
+            shortcuts: vec![
+                ShortcutSpec {
+                    callback_id: "triage".into(),
+                    kind: ShortcutKind::Message,
+                    name: "Send to triage".into(),
+                    description: "Ask the triage team to look".into(),
+                },
+                ShortcutSpec {
+                    callback_id: "help".into(),
+                    kind: ShortcutKind::Global,
+                    name: "Ask for help".into(),
+                    description: "Page whoever is on call".into(),
+                },
+            ],
+        }
+    }
+
+    fn handle<'a>(
+        &'a self,
+        _invocation: &'a mut botyard::capabilities::Invocation,
+        request: botyard::contract::request::Request,
+    ) -> futures_util::future::BoxFuture<'a, Result<botyard::contract::request::Response, String>>
+    {
+        Box::pin(async move {
+            match request {
+                botyard::contract::request::Request::Shortcut(s) => {
+                    self.seen.lock().unwrap().push(s);
+                    Ok(botyard::contract::request::Response::Done)
+                }
+                _ => Err("shortcuts only".into()),
+            }
+        })
+    }
+}
+
+/// The workbench over a host serving `natives` and no guest component.
+async fn native_session(
+    natives: Vec<(&str, Arc<dyn botyard::runtime::app::NativeApp>)>,
+    width: u32,
+    height: u32,
+) -> Session {
+    let dir = TestHost::new("", &[]);
+    let mut builder = dir.builder().connected();
+    for (id, app) in natives {
+        builder = builder.native(id, app);
+    }
+    let mut host = builder.start().await.expect("starting the host");
+    let browser = Browser::launch().await;
+    let bench = start(&mut host).await;
+    let page = browser.open(bench.url(), width, height).await;
+    wait_ready(&page).await;
+    Session {
+        _dir: dir,
+        runtime: host.apps().clone(),
+        _host: host,
+        bench,
+        page,
+        _browser: browser,
+    }
+}
+
+/// The three steps of a file upload, as an app's upload goes to Slack.
+async fn upload_file(
+    slack: &botyard::emulator::Emulator,
+    channel: &str,
+    name: &str,
+    title: &str,
+    content: &[u8],
+) -> String {
+    let form: Value = reqwest::Client::new()
+        .post(format!("{}files.getUploadURLExternal", slack.base_url()))
+        .bearer_auth(&slack.config().bot_token)
+        .form(&[("filename", name), ("length", &content.len().to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = form["upload_url"].as_str().expect("an upload URL");
+    let file = form["file_id"].as_str().unwrap().to_string();
+    let sent = reqwest::Client::new()
+        .post(url)
+        .body(content.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    web_api(
+        slack,
+        "files.completeUploadExternal",
+        json!({"files": [{"id": file, "title": title}], "channel_id": channel}),
+    )
+    .await;
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_channels_topics_pins_files_and_metadata_show_in_the_page() {
+    let s = native_session(vec![], 1280, 860).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let alice = slack.user_id("alice").unwrap();
+
+    // An app creates a public channel: it shows in the sidebar at once. A
+    // private one shows only once Alice is invited.
+    let created = web_api(slack, "conversations.create", json!({"name": "launch"})).await;
+    let launch = created["channel"]["id"].as_str().unwrap().to_string();
+    let private = web_api(
+        slack,
+        "conversations.create",
+        json!({"name": "war-room", "is_private": true}),
+    )
+    .await;
+    let war_room = private["channel"]["id"].as_str().unwrap().to_string();
+    page.wait_for(
+        "#launch in the sidebar",
+        "document.querySelector(\"#channel-list .side-item[data-name='launch']\") !== null",
+        BOUND,
+    )
+    .await;
+    let sees_war_room =
+        "document.querySelector(\"#channel-list .side-item[data-name='war-room']\") !== null";
+    assert_eq!(page.eval(sees_war_room).await, false, "not invited yet");
+    web_api(
+        slack,
+        "conversations.invite",
+        json!({"channel": war_room, "users": alice}),
+    )
+    .await;
+    page.wait_for("#war-room after the invite", sees_war_room, BOUND)
+        .await;
+    assert_eq!(
+        page.eval("document.querySelector(\"#channel-list .side-item[data-name='war-room'] .side-hash\").innerText")
+            .await,
+        "\u{1F512}",
+        "a private channel has a lock"
+    );
+
+    // The topic shows in the channel header.
+    page.click("#channel-list .side-item[data-name='launch']")
+        .await;
+    web_api(
+        slack,
+        "conversations.setTopic",
+        json!({"channel": launch, "topic": "Launch day: *Thursday*"}),
+    )
+    .await;
+    page.wait_for(
+        "the topic in the header",
+        "document.getElementById('channel-topic').innerText === 'Launch day: Thursday'",
+        BOUND,
+    )
+    .await;
+    page.wait_for(
+        "Slack's topic notice",
+        &format!("{MESSAGES}.some(m => m.text.includes('set the channel topic'))"),
+        BOUND,
+    )
+    .await;
+
+    // A message with metadata: a chip with its event type, unfolded on click.
+    let posted = web_api(
+        slack,
+        "chat.postMessage",
+        json!({"channel": launch, "text": "Checklist is ready",
+               "metadata": {"event_type": "checklist_ready", "event_payload": {"items": 12}}}),
+    )
+    .await;
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    let message = format!("#messages .msg[data-ts='{ts}']");
+    page.wait_for("the message", &shows("Checklist is ready"), BOUND)
+        .await;
+    let chip = page
+        .eval(&format!(
+            "(() => {{ const c = document.querySelector(\"{message} .msg-metadata\");
+               return c && {{type: c.dataset.eventType, title: c.querySelector('.metadata-chip').title}}; }})()"
+        ))
+        .await;
+    assert_eq!(chip["type"], "checklist_ready", "{chip}");
+    assert!(
+        chip["title"].as_str().unwrap().contains("\"items\": 12"),
+        "{chip}"
+    );
+    page.click(&format!("{message} .msg-body")).await; // the pointer rests on the message
+    page.click(&format!("{message} .metadata-chip")).await;
+    page.wait_for(
+        "the unfolded metadata",
+        &format!("document.querySelector(\"{message} .metadata-json\")?.hidden === false"),
+        BOUND,
+    )
+    .await;
+
+    // Pinned: a marker on the message, the count in the header, the list.
+    web_api(
+        slack,
+        "pins.add",
+        json!({"channel": launch, "timestamp": ts}),
+    )
+    .await;
+    page.wait_for(
+        "the pinned marker",
+        &format!("document.querySelector(\"{message}.pinned .pinned-note\") !== null"),
+        BOUND,
+    )
+    .await;
+    assert_eq!(
+        page.eval("document.getElementById('pin-count').innerText")
+            .await,
+        "1"
+    );
+    page.click("#pins-button").await;
+    let pinned = page
+        .wait_for(
+            "the pinned list",
+            "document.querySelector('#pins-pane:not([hidden]) #pins-list .pin-item')?.innerText",
+            BOUND,
+        )
+        .await;
+    assert!(
+        pinned.as_str().unwrap().contains("Checklist is ready"),
+        "{pinned}"
+    );
+
+    // An uploaded file: its title and name, and the content to download.
+    let csv = "step,owner\nfreeze,alice\nship,bob\n";
+    let file = upload_file(
+        slack,
+        &launch,
+        "checklist.csv",
+        "Launch checklist",
+        csv.as_bytes(),
+    )
+    .await;
+    let card = format!(".file-card[data-file-id='{file}']");
+    let shown = page
+        .wait_for(
+            "the file card",
+            &format!("document.querySelector(\"#messages {card}\")?.innerText"),
+            BOUND,
+        )
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("Launch checklist") && shown.contains("checklist.csv"),
+        "{shown}"
+    );
+    let download = page
+        .eval(&format!(
+            "(async () => {{ const a = document.querySelector(\"#messages {card} a.file-download\");
+               const r = await fetch(a.href); return {{name: a.getAttribute('download'), status: r.status,
+               disposition: r.headers.get('content-disposition'), body: await r.text()}}; }})()"
+        ))
+        .await;
+    assert_eq!(download["status"], 200, "{download}");
+    assert_eq!(download["name"], "checklist.csv");
+    assert_eq!(download["body"], csv);
+    assert!(
+        download["disposition"]
+            .as_str()
+            .unwrap()
+            .contains("checklist.csv")
+    );
+    s.bench.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_messages_are_listed_until_they_post() {
+    let s = native_session(vec![], 1280, 800).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let general = slack.channel_id("general").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let scheduled = web_api(
+        slack,
+        "chat.scheduleMessage",
+        json!({"channel": general, "text": "Lunch poll closes now", "post_at": now + 3}),
+    )
+    .await;
+    let id = scheduled["scheduled_message_id"].as_str().unwrap();
+    let listed = page
+        .wait_for(
+            "the scheduled list",
+            &format!("document.querySelector(\"#scheduled:not([hidden]) .scheduled-item[data-id='{id}']\")?.innerText"),
+            BOUND,
+        )
+        .await;
+    assert!(
+        listed.as_str().unwrap().contains("Lunch poll closes now"),
+        "{listed}"
+    );
+    assert!(
+        !page
+            .eval(&shows("Lunch poll closes now"))
+            .await
+            .as_bool()
+            .unwrap(),
+        "not posted before its time"
+    );
+    page.wait_for(
+        "the message posted and the list gone",
+        &format!(
+            "{} && document.getElementById('scheduled').hidden",
+            shows("Lunch poll closes now")
+        ),
+        BOUND,
+    )
+    .await;
+    assert!(slack.scheduled(None).is_empty());
+    s.bench.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_shortcuts_are_in_the_menus_and_reach_their_app() {
+    let app = Arc::new(Shortcuts::default());
+    let s = native_session(vec![("triage", app.clone())], 1280, 800).await;
+    let page = &s.page;
+    let slack = s.bench.emulator();
+    let alice = slack.user_id("alice").unwrap();
+
+    // The global shortcut, from the composer's shortcuts menu.
+    page.click("#shortcuts-button").await;
+    let menu = page
+        .wait_for(
+            "the shortcuts menu",
+            "[...document.querySelectorAll('.shortcut-menu .popup-item')].map(i => i.dataset.callbackId + ' ' + i.innerText)",
+            BOUND,
+        )
+        .await;
+    let menu = menu.as_array().unwrap();
+    assert_eq!(menu.len(), 1, "global shortcuts only: {menu:?}");
+    assert!(
+        menu[0]
+            .as_str()
+            .unwrap()
+            .starts_with("triage.help Ask for help"),
+        "{menu:?}"
+    );
+    page.click(".shortcut-menu .popup-item[data-callback-id='triage.help']")
+        .await;
+    support::serve::wait_until("the global shortcut to reach the app", BOUND, || async {
+        !app.seen.lock().unwrap().is_empty()
+    })
+    .await;
+    {
+        let seen = app.seen.lock().unwrap();
+        assert_eq!(seen[0].callback_id, "help");
+        assert_eq!(seen[0].context.user_id, alice);
+        assert!(seen[0].message.is_none());
+        assert!(
+            seen[0].context.trigger_id.is_some(),
+            "a trigger for a modal"
+        );
+    }
+
+    // The message shortcut, from a message's "more actions" menu.
+    let (ts, _) = slack
+        .post_as_user("bob", "general", "my printer is on fire", None)
+        .await
+        .unwrap();
+    page.wait_for("Bob's message", &shows("printer is on fire"), BOUND)
+        .await;
+    let message = format!("#messages .msg[data-ts='{ts}']");
+    page.eval(&format!(
+        "document.querySelector(\"{message} .msg-toolbar\").style.display = 'flex'"
+    ))
+    .await;
+    page.click(&format!("{message} .tool-more")).await;
+    let actions = page
+        .wait_for(
+            "the more-actions menu",
+            "[...document.querySelectorAll('.message-actions .popup-item')].map(i => i.dataset.callbackId)",
+            BOUND,
+        )
+        .await;
+    assert_eq!(actions, json!(["triage.triage"]), "message shortcuts only");
+    page.click(".message-actions .popup-item[data-callback-id='triage.triage']")
+        .await;
+    support::serve::wait_until("the message shortcut to reach the app", BOUND, || async {
+        app.seen.lock().unwrap().len() == 2
+    })
+    .await;
+    let seen = app.seen.lock().unwrap()[1].clone();
+    assert_eq!(seen.callback_id, "triage");
+    let on = seen.message.expect("the message it was used on");
+    assert_eq!(on.target.ts, ts);
+    assert_eq!(on.target.channel, slack.channel_id("general").unwrap());
+    assert_eq!(on.text, "my printer is on fire");
+    assert_eq!(on.user, slack.user_id("bob").unwrap());
+
+    // The apps panel lists both.
+    let panel = page
+        .wait_for(
+            "the shortcuts in the apps panel",
+            "document.querySelector(\"#apps-list .app-card[data-app='triage'] .app-shortcuts\")?.innerText",
+            BOUND,
+        )
+        .await;
+    let panel = panel.as_str().unwrap();
+    assert!(
+        panel.contains("Send to triage") && panel.contains("Ask for help"),
+        "{panel}"
+    );
+    s.bench.shutdown().await;
+}

@@ -40,11 +40,21 @@ import * as logApi from "botyard:app/log@0.1.0";
 import * as clockApi from "botyard:app/clock@0.1.0";
 import * as settingsApi from "botyard:app/settings@0.1.0";
 
-// Apps have no network: the component imports no wasi:http. Code written
-// for the web that reaches for fetch learns why at once.
-globalThis.fetch = (resource) => {
-  throw new TypeError(`fetch(${resource?.url ?? resource}): botyard apps have no network access`);
-};
+import { errPayload, utf8Decode, utf8Encode } from "./internal.js";
+
+export { fetch, HttpError } from "./fetch.js";
+
+// An app reaches the network only through `fetch` imported from here, which
+// installs itself as `globalThis.fetch` too and makes the component import
+// `http` (see fetch.js). Any other app has no network: its global fetch
+// says why, and how to get one.
+// (The mark is fetch.js's `FETCH`, spelt out: importing it would keep fetch.js.)
+if (!globalThis.fetch?.[Symbol.for("botyard.fetch")]) {
+  globalThis.fetch = (resource) => {
+    throw new TypeError(`fetch(${resource?.url ?? resource}): botyard apps have no network access unless ` +
+      'they import fetch from "botyard" (and the operator grants them http)');
+  };
+}
 
 // ---------------------------------------------------------------------------
 // Types (JSDoc, for editors)
@@ -122,6 +132,19 @@ globalThis.fetch = (resource) => {
  */
 
 /**
+ * @typedef {object} WebhookRequest A delivery to one of the app's webhooks.
+ * @property {string} name Which webhook.
+ * @property {string} deliveryId The sender's delivery id (a redelivery carries the same).
+ * @property {number} attempt 1 for the first try.
+ * @property {string} contentType
+ * @property {[string, string][]} headers As received, less the credentials the host checked.
+ * @property {Uint8Array} body
+ * @property {() => string} text The body as text (UTF-8).
+ * @property {() => any} json The body parsed as JSON.
+ * @property {(name: string) => string | null} header The first value of a header, any case.
+ */
+
+/**
  * @typedef {object} Message
  * @property {string} text Notification / fallback text.
  * @property {string | null} blocks Block Kit JSON array, as text.
@@ -152,12 +175,28 @@ const KINDS = {
   event: "event",
   tick: "tick",
   shortcut: "shortcut",
+  webhook: "webhook",
+  setting: "setting",
 };
+
+// A webhook's name: the last part of its path, `/hooks/<app>/<name>`.
+const WEBHOOK_NAME = /^[a-z0-9_-]+$/;
+
+// A setting's name: a TOML bare key, so the operator writes it unquoted.
+const SETTING_NAME = /^[A-Za-z0-9_-]+$/;
+
+// The app handling the request: whose declared settings `settings.get`
+// falls back on.
+let current = null;
 
 const SHORTCUT_KINDS = ["global", "message"];
 
 // An App's duplicate registrations, for the build (not exported).
 const DUPLICATES = Symbol("duplicates");
+
+// An App's declared defaults, for `settings` (not exported).
+const DEFAULTS = Symbol("defaults");
+const DEFAULTED = Symbol("defaulted");
 
 /**
  * One kind of id (action ids, callback ids, tick names …): exact ids, and
@@ -224,6 +263,10 @@ export class App {
   #shortcuts = new Routes(KINDS.shortcut);
   /** @type {{callbackId: string, kind: string, name: string, description: string}[]} */
   #shortcutSpecs = [];
+  /** @type {Map<string, {description: string, fn: Function, at: string}>} */
+  #webhooks = new Map();
+  /** @type {Map<string, {description: string, default: string | null, required: boolean, at: string}>} */
+  #settings = new Map();
   /** @type {{kind: string, id: string, first: string, second: string}[]} ids registered twice: what `describe` refuses the app for */
   #duplicates = [];
 
@@ -425,6 +468,79 @@ export class App {
     return this;
   }
 
+  /**
+   * A webhook, served by the host at `POST /hooks/<app>/<name>` once the
+   * operator configures who may call it. The handler receives a
+   * {@link WebhookRequest} — `body` (bytes), `text()`, `json()`,
+   * `header(name)` — and returns nothing when done; throwing asks the host
+   * to try again later (the same `deliveryId`, a higher `attempt`).
+   *
+   * ```js
+   * app.webhook("github", "Pushes and PRs", (req) => {
+   *   slack.postMessage(settings.get("channel"), `${req.header("X-GitHub-Event")} from ${req.json().sender.login}`);
+   * });
+   * ```
+   *
+   * @param {string} name `[a-z0-9_-]`: the last part of its path.
+   * @param {string | ((req: WebhookRequest) => void)} description What it receives; may be left out.
+   * @param {(req: WebhookRequest) => void} [fn]
+   * @returns {this}
+   */
+  webhook(name, description, fn) {
+    const at = callSite();
+    if (fn === undefined && typeof description === "function") [description, fn] = ["", description];
+    const where = `app.webhook(${JSON.stringify(name)})`;
+    check(typeof name === "string" && WEBHOOK_NAME.test(name),
+      `app.webhook(name, description, fn): the name is the last part of the webhook's path, of [a-z0-9_-], ` +
+      `got ${JSON.stringify(name)}`);
+    check(typeof description === "string", `${where}: the description is a string, got ${typeof description}`);
+    handlerFunction(where, fn);
+    const taken = this.#webhooks.get(name);
+    if (taken) return this.#duplicate(KINDS.webhook, name, taken.at, at);
+    this.#webhooks.set(name, { description, fn, at });
+    return this;
+  }
+
+  /**
+   * A setting the app reads with `settings.get(name)`, declared so the host
+   * can show it and refuse to load the app while a required one is missing.
+   * While a handler runs, `settings.get(name)` answers the operator's value,
+   * else `default`, else null.
+   *
+   * ```js
+   * app.setting("channel", "Where to post", { default: "#general" });
+   * app.setting("approver", "Who approves orders", { required: true });
+   * ```
+   *
+   * @param {string} name A key of `[apps.<id>.settings]`: `[A-Za-z0-9_-]`.
+   * @param {string} [description]
+   * @param {{default?: any, required?: boolean}} [options] `default` is text
+   *   as `settings.get` returns it; anything else is kept as JSON
+   *   (`default: 0` reads back as `"0"`, and `settings.getJson` gives `0`).
+   * @returns {this}
+   */
+  setting(name, description = "", options = {}) {
+    const at = callSite();
+    if (typeof description === "object" && description !== null) [description, options] = ["", description];
+    const where = `app.setting(${JSON.stringify(name)})`;
+    check(typeof name === "string" && SETTING_NAME.test(name),
+      `app.setting(name, description, options): the name is a key of [apps.<id>.settings], of [A-Za-z0-9_-], ` +
+      `got ${JSON.stringify(name)}`);
+    check(typeof description === "string", `${where}: the description is a string, got ${typeof description}`);
+    check(options !== null && typeof options === "object", `${where}: the options are { default, required }`);
+    for (const key of Object.keys(options)) {
+      check(key === "default" || key === "required",
+        `${where}: unknown option \`${key}\`; a setting takes default and required`);
+    }
+    const { default: value, required = false } = options;
+    check(typeof required === "boolean", `${where}: required is true or false`);
+    const text = value === undefined || value === null ? null : typeof value === "string" ? value : JSON.stringify(value);
+    const taken = this.#settings.get(name);
+    if (taken) return this.#duplicate(KINDS.setting, name, taken.at, at);
+    this.#settings.set(name, { description, default: text, required, at });
+    return this;
+  }
+
   #route(routes, method, id, fn, at) {
     const where = `${method}(${JSON.stringify(id)})`;
     check(typeof id === "string" && id.length > 0,
@@ -479,6 +595,45 @@ export class App {
     return this.#shortcutSpecs.map((s) => ({ ...s }));
   }
 
+  /**
+   * The webhooks the app serves: the WIT's `describe-webhooks`.
+   * @returns {{name: string, description: string}[]}
+   */
+  describeWebhooks() {
+    this.describe();
+    return [...this.#webhooks].map(([name, { description }]) => ({ name, description }));
+  }
+
+  /**
+   * The settings the app declares: the WIT's `describe-settings`.
+   * @returns {{name: string, description: string, default: string | null, required: boolean}[]}
+   */
+  describeSettings() {
+    this.describe();
+    return [...this.#settings].map(([name, s]) => ({
+      name, description: s.description, default: s.default, required: s.required,
+    }));
+  }
+
+  /** The default declared for setting `name`, if any (for `settings.get`). */
+  [DEFAULTS](name) {
+    return this.#settings.get(name)?.default ?? null;
+  }
+
+  /** The settings declared with a default (for `settings.names`). */
+  [DEFAULTED]() {
+    return [...this.#settings].filter(([, s]) => s.default !== null).map(([name]) => name);
+  }
+
+  // Runs `fn` as this app's request: `settings.get` sees its defaults, and
+  // what it throws becomes the WIT's `err` (a string the user sees).
+  #serve(fn) {
+    return guarded((arg) => {
+      current = this;
+      return fn(arg);
+    });
+  }
+
   #missing(kind, id) {
     return new Error(`app \`${this.#name}\` has no handler for ${kind} \`${id}\``);
   }
@@ -491,26 +646,26 @@ export class App {
     return {
       describe: () => this.describe(),
 
-      onCommand: guarded((req) => {
+      onCommand: this.#serve((req) => {
         const key = req.subcommand ? `${req.command} ${req.subcommand}` : req.command;
         const route = (req.subcommand ? this.#subcommands : this.#commands).get(key);
         if (!route) throw this.#missing(KINDS.command, key);
         return toCommandReply(run(route.fn, req));
       }),
 
-      onAction: guarded((req) => {
+      onAction: this.#serve((req) => {
         const fn = this.#actions.find(req.actionId);
         if (!fn) throw this.#missing(KINDS.action, req.actionId);
         return toActionResponse(run(fn, req));
       }),
 
-      onViewSubmission: guarded((sub) => {
+      onViewSubmission: this.#serve((sub) => {
         const fn = this.#views.find(sub.callbackId);
         if (!fn) throw this.#missing(KINDS.view, sub.callbackId);
         return toViewResponse(run(fn, sub));
       }),
 
-      onEvent: guarded((event) => {
+      onEvent: this.#serve((event) => {
         const data = JSON.parse(event.payload);
         if (event.eventType === "view_closed") {
           const callbackId = data.callback_id ?? "";
@@ -531,7 +686,7 @@ export class App {
         run(route.fn, { ...event, data });
       }),
 
-      onTick: guarded((tick) => {
+      onTick: this.#serve((tick) => {
         const fn = this.#ticks.find(tick.name);
         if (!fn) throw this.#missing(KINDS.tick, tick.name);
         run(fn, { name: tick.name, dueMs: Number(tick.dueMs) });
@@ -544,13 +699,52 @@ export class App {
     return {
       describeShortcuts: () => this.describeShortcuts(),
 
-      onShortcut: guarded((req) => {
+      onShortcut: this.#serve((req) => {
         const fn = this.#shortcuts.find(req.callbackId);
         if (!fn) throw this.#missing(KINDS.shortcut, req.callbackId);
         run(fn, req);
       }),
     };
   }
+
+  /** The component's `webhooks` export (see {@link App#handler}). */
+  get webhooks() {
+    return {
+      describeWebhooks: () => this.describeWebhooks(),
+
+      onWebhook: this.#serve((req) => {
+        const route = this.#webhooks.get(req.name);
+        if (!route) throw this.#missing(KINDS.webhook, req.name);
+        run(route.fn, webhookRequest(req));
+      }),
+    };
+  }
+
+  /** The component's `settings-schema` export (see {@link App#handler}). */
+  get settingsSchema() {
+    return {
+      describeSettings: () => this.describeSettings(),
+    };
+  }
+}
+
+// What a webhook handler receives: the WIT record, and ways to read it.
+function webhookRequest(req) {
+  const body = req.body instanceof Uint8Array ? req.body : Uint8Array.from(req.body ?? []);
+  return {
+    name: req.name,
+    deliveryId: req.deliveryId,
+    attempt: req.attempt,
+    contentType: req.contentType,
+    headers: req.headers,
+    body,
+    text: () => utf8Decode(body),
+    json: () => JSON.parse(utf8Decode(body)),
+    header(name) {
+      const wanted = String(name).toLowerCase();
+      return req.headers.find(([k]) => k.toLowerCase() === wanted)?.[1] ?? null;
+    },
+  };
 }
 
 /**
@@ -1170,8 +1364,10 @@ export function home(blocks, opts = {}) {
 function call(what, fn) {
   try {
     return fn();
-  } catch (e) {
-    // An import's `err` arrives as its WIT value: a string or a variant.
+  } catch (thrown) {
+    // An import's `err` arrives as its WIT value — a string or a variant —
+    // wrapped by componentize-qjs in an Error whose `payload` it is.
+    const e = errPayload(thrown);
     if (e instanceof Error) throw e;
     const detail = typeof e === "string" ? e : e?.val === undefined ? e?.tag : `${e.tag}: ${e.val}`;
     throw new Error(`${what} failed: ${detail}`);
@@ -1179,43 +1375,6 @@ function call(what, fn) {
 }
 
 const bytes = (v) => (v instanceof Uint8Array ? v : utf8Encode(String(v)));
-
-// QuickJS has no TextEncoder/TextDecoder; store values are UTF-8 bytes.
-function utf8Encode(text) {
-  const out = [];
-  for (const ch of text) {
-    const c = ch.codePointAt(0);
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-  }
-  return new Uint8Array(out);
-}
-
-// Malformed sequences decode to U+FFFD, as TextDecoder does.
-function utf8Decode(bytes) {
-  let text = "";
-  for (let i = 0; i < bytes.length;) {
-    const b = bytes[i];
-    const len = b < 0x80 ? 1 : b >= 0xf0 && b < 0xf8 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 0;
-    let c = len === 1 ? b : len === 2 ? b & 31 : len === 3 ? b & 15 : b & 7;
-    let ok = len > 0 && i + len <= bytes.length;
-    for (let k = 1; ok && k < len; k++) {
-      ok = (bytes[i + k] & 0xc0) === 0x80;
-      c = (c << 6) | (bytes[i + k] & 63);
-    }
-    const min = [0, 0, 0x80, 0x800, 0x10000][len];
-    if (!ok || c < min || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
-      text += "\ufffd";
-      i += 1;
-    } else {
-      text += String.fromCodePoint(c);
-      i += len;
-    }
-  }
-  return text;
-}
 
 /**
  * The app's private key-value store. Values are text (UTF-8) or JSON here;
@@ -1429,7 +1588,157 @@ export const slack = {
    * @returns {{id: string, name: string, realName: string, tz: string, isBot: boolean}}
    */
   lookupUser: (user) => call("slack.lookupUser", () => slackApi.lookupUser(user)),
+
+  /**
+   * Post to a channel, with options: a thread, broadcast to the channel,
+   * message metadata.
+   *
+   * ```js
+   * slack.post("C1", "Deployed", {
+   *   threadTs: parent.ts,
+   *   replyBroadcast: true,
+   *   metadata: { eventType: "deploy", payload: { version: "1.2.3" } },
+   * });
+   * ```
+   *
+   * @param {string} channel
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   * @param {{threadTs?: string, replyBroadcast?: boolean, metadata?: {eventType: string, payload: object | string}}} [options]
+   *   `payload` is a JSON object (or its text).
+   * @returns {MessageRef}
+   */
+  post: (channel, msg, options = {}) =>
+    call("slack.post", () => slackApi.post(channel, toMessage(msg), postOptions(options))),
+
+  /**
+   * Post at `postAt` — a Date or Unix **seconds**, within 120 days — in the
+   * channel or the thread of `threadTs`. Returns the scheduled message's id.
+   * @param {string} channel
+   * @param {string | {text: string, blocks?: Blocks}} msg
+   * @param {Date | number} postAt
+   * @param {string} [threadTs]
+   * @returns {string}
+   */
+  scheduleMessage: (channel, msg, postAt, threadTs) =>
+    call("slack.scheduleMessage",
+      () => slackApi.scheduleMessage(channel, toMessage(msg), unixSeconds(postAt), threadTs ?? null)),
+
+  /**
+   * A link to a message, for people to follow.
+   * @param {MessageRef} target
+   * @returns {string}
+   */
+  getPermalink: (target) => call("slack.getPermalink", () => slackApi.getPermalink(target)),
+
+  /**
+   * The messages of a thread, the parent first, at most `limit`.
+   * @param {MessageRef} target The thread's parent (or any message in it).
+   * @param {number} [limit]
+   * @returns {{ts: string, user: string, text: string}[]}
+   */
+  threadReplies: (target, limit = 100) =>
+    call("slack.threadReplies", () => slackApi.threadReplies(target, limit)),
+
+  /**
+   * The members of a channel (user ids).
+   * @param {string} channel
+   * @returns {string[]}
+   */
+  channelMembers: (channel) => call("slack.channelMembers", () => slackApi.channelMembers(channel)),
+
+  /**
+   * The workspace's user groups.
+   * @returns {{id: string, handle: string, name: string}[]}
+   */
+  userGroups: () => call("slack.userGroups", () => slackApi.userGroups()),
+
+  /**
+   * The members of a user group, by its id (user ids).
+   * @param {string} group
+   * @returns {string[]}
+   */
+  userGroupMembers: (group) => call("slack.userGroupMembers", () => slackApi.userGroupMembers(group)),
+
+  /**
+   * Create a channel (`name`: lowercase, no `#`); returns its id, usable at once.
+   * @param {string} name
+   * @param {boolean} [isPrivate]
+   * @returns {string}
+   */
+  createChannel: (name, isPrivate = false) =>
+    call("slack.createChannel", () => slackApi.createChannel(name, isPrivate === true)),
+
+  /**
+   * Add people to a channel.
+   * @param {string} channel
+   * @param {string | string[]} users
+   */
+  invite(channel, users) {
+    call("slack.invite", () => slackApi.invite(channel, typeof users === "string" ? [users] : [...users]));
+  },
+
+  /**
+   * Set a channel's topic.
+   * @param {string} channel
+   * @param {string} topic
+   */
+  setTopic(channel, topic) {
+    call("slack.setTopic", () => slackApi.setTopic(channel, topic));
+  },
+
+  /**
+   * Pin a message to its channel.
+   * @param {MessageRef} target
+   */
+  pin(target) {
+    call("slack.pin", () => slackApi.pin(target));
+  },
+
+  /**
+   * Upload a file into a channel, or a thread: text (sent as UTF-8) or
+   * bytes, at most 1 MiB.
+   * @param {string} channel
+   * @param {string} filename `report.csv`
+   * @param {string} title
+   * @param {string | Uint8Array} content
+   * @param {string} [threadTs]
+   */
+  uploadFile(channel, filename, title, content, threadTs) {
+    call("slack.uploadFile",
+      () => slackApi.uploadFile(channel, filename, title, bytes(content), threadTs ?? null));
+  },
 };
+
+const POST_OPTIONS = ["threadTs", "replyBroadcast", "metadata"];
+
+// `slack.post`'s options as the WIT's `post-options`.
+function postOptions(options) {
+  check(options !== null && typeof options === "object",
+    "slack.post(channel, msg, options): options are { threadTs, replyBroadcast, metadata }");
+  for (const key of Object.keys(options)) {
+    check(POST_OPTIONS.includes(key),
+      `slack.post: unknown option \`${key}\`; it takes ${POST_OPTIONS.join(", ")}`);
+  }
+  const { threadTs = null, replyBroadcast = false, metadata = null } = options;
+  let meta = null;
+  if (metadata !== null) {
+    check(typeof metadata === "object" && typeof metadata.eventType === "string" && metadata.payload != null,
+      "slack.post: metadata is { eventType, payload } with payload a JSON object");
+    const { eventType, payload } = metadata;
+    meta = { eventType, payload: typeof payload === "string" ? payload : JSON.stringify(payload) };
+  }
+  return { threadTs, replyBroadcast: replyBroadcast === true, metadata: meta };
+}
+
+// A Date or Unix seconds, as the seconds `slack.scheduleMessage` wants.
+function unixSeconds(at) {
+  const seconds = at instanceof Date ? Math.floor(at.getTime() / 1000) : at;
+  check(Number.isInteger(seconds) && seconds >= 0,
+    `slack.scheduleMessage: postAt is a Date or Unix seconds, got ${JSON.stringify(at)}`);
+  check(seconds < 1e11,
+    `slack.scheduleMessage: postAt is in seconds; ${seconds} looks like milliseconds (divide by 1000, or pass a Date)`);
+  return seconds;
+}
 
 /** One-off ticks (recurring ones are registered with `app.schedule`). */
 export const schedule = {
@@ -1476,25 +1785,42 @@ export const log = {
   error: (msg) => logApi.write("error", String(msg)),
 };
 
-/** Time, from the host. */
 /**
  * What the operator set for this app in `botyard.toml`
  * (`[apps.<id>.settings]`): which channel, which office, who approves.
  * Needs the `settings` grant. Strings come as they are; numbers, booleans
- * and lists as JSON text (`getJson` parses them).
+ * and lists as JSON text (`getJson` parses them). While a handler runs, a
+ * setting the operator left out is the default the app declared with
+ * `app.setting(name, description, { default })`.
  */
 export const settings = {
-  /** Setting `name` as text, or `fallback` when the operator set none. */
-  get: (name, fallback = null) => settingsApi.get(name) ?? fallback,
-  /** Setting `name` parsed as JSON, or `fallback`. */
+  /**
+   * Setting `name` as text: the operator's value, else the declared
+   * default, else `fallback`.
+   * @param {string} name
+   * @param {string | null} [fallback]
+   * @returns {string | null}
+   */
+  get: (name, fallback = null) => settingsApi.get(name) ?? current?.[DEFAULTS](name) ?? fallback,
+  /**
+   * Setting `name` parsed as JSON (the operator's, else the declared
+   * default), or `fallback`.
+   * @param {string} name
+   * @param {any} [fallback]
+   */
   getJson: (name, fallback = null) => {
-    const value = settingsApi.get(name);
-    return value == null ? fallback : JSON.parse(value);
+    const value = settings.get(name);
+    return value === null ? fallback : JSON.parse(value);
   },
-  /** Every setting the operator set, sorted. */
-  names: () => settingsApi.names(),
+  /**
+   * The names `get` answers for, sorted: every setting the operator set,
+   * and every declared one with a default.
+   * @returns {string[]}
+   */
+  names: () => [...new Set([...settingsApi.names(), ...(current?.[DEFAULTED]() ?? [])])].sort(),
 };
 
+/** Time, from the host. */
 export const clock = {
   /**
    * Wall-clock time in Unix milliseconds.

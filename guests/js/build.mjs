@@ -48,6 +48,13 @@ async function bundle() {
     name: "botyard",
     setup(build) {
       build.onResolve({ filter: /^botyard$/ }, () => ({ path: opts.sdk }));
+      // The SDK's own modules. Free of side effects as far as the bundle is
+      // concerned: fetch.js, which makes itself `globalThis.fetch` and makes
+      // the component import `http`, is kept only when the app uses `fetch`.
+      build.onResolve({ filter: /^\.\/(fetch|internal)\.js$/ }, (args) => {
+        if (args.importer !== opts.sdk && dirname(args.importer) !== dirname(opts.sdk)) return undefined;
+        return { path: resolve(dirname(opts.sdk), args.path), sideEffects: false };
+      });
       // `botyard:app/store` and `botyard:app/store@0.1.0` both name the
       // versioned import componentize-qjs knows; unused ones are dropped.
       build.onResolve({ filter: /^botyard:/ }, (args) => {

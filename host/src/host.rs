@@ -1,6 +1,6 @@
 //! The host, assembled: storage, the runtime, the loaded apps, and — as the
-//! occasion needs — hot reload, the scheduler, delivery to Slack and the
-//! Slack connection. `serve`, `dev`, `call`, the workbench and the tests all
+//! occasion needs — hot reload, the scheduler, the webhook runner, delivery
+//! to Slack and the Slack connection. `serve`, `dev`, `call`, the workbench and the tests all
 //! build one here, so the wiring exists once.
 //!
 //! ```no_run
@@ -22,7 +22,7 @@ use thiserror::Error;
 use crate::capabilities::Services;
 use crate::config::{Config, ConfigError};
 use crate::inbound::http::{self, ReceiverConfig, ReceiverError};
-use crate::inbound::scheduler;
+use crate::inbound::{scheduler, webhooks};
 use crate::routing::Apps;
 use crate::routing::watcher::{self, WatchHandle};
 use crate::runtime::Runtime;
@@ -59,6 +59,7 @@ pub struct HostBuilder {
     connected: bool,
     watch: bool,
     schedule: bool,
+    webhooks: bool,
     hooks: Vec<Arc<dyn Hook>>,
     natives: Vec<(String, Arc<dyn NativeApp>)>,
 }
@@ -80,6 +81,12 @@ impl HostBuilder {
     /// Fire scheduled ticks.
     pub fn schedule(mut self) -> Self {
         self.schedule = true;
+        self
+    }
+
+    /// Hand recorded webhook deliveries to their apps (and retry them).
+    pub fn webhooks(mut self) -> Self {
+        self.webhooks = true;
         self
     }
 
@@ -150,10 +157,12 @@ impl HostBuilder {
             None
         };
         let ticks = self.schedule.then(|| scheduler::spawn(apps.clone()));
+        let webhooks = self.webhooks.then(|| webhooks::runner::spawn(apps.clone()));
         Ok(Host {
             apps,
             _watch: watch,
             ticks,
+            webhooks,
             delivery: None,
         })
     }
@@ -164,6 +173,7 @@ pub struct Host {
     apps: Arc<Apps>,
     _watch: Option<WatchHandle>,
     ticks: Option<tokio::task::JoinHandle<()>>,
+    webhooks: Option<tokio::task::JoinHandle<()>>,
     delivery: Option<Delivery>,
 }
 
@@ -178,6 +188,7 @@ impl Host {
             connected: false,
             watch: false,
             schedule: false,
+            webhooks: false,
             hooks: Vec::new(),
             natives: Vec::new(),
         }
@@ -204,11 +215,22 @@ impl Host {
         Ok(http::router(self.apps.clone(), config)?)
     }
 
-    /// Stops the scheduler and lets delivery settle the Slack call in
-    /// flight; whatever is still queued stays in the outbox.
+    /// The webhook endpoints (`POST /hooks/<app>/<name>`) over these apps,
+    /// to serve or merge into a bigger router. Deliveries are recorded
+    /// whether or not this host runs them ([`HostBuilder::webhooks`]).
+    pub fn webhook_receiver(&self) -> axum::Router {
+        webhooks::router(self.apps.clone())
+    }
+
+    /// Stops the scheduler and the webhook runner, and lets delivery settle
+    /// the Slack call in flight; whatever is still queued stays in the
+    /// outbox, and unfinished webhook deliveries stay recorded.
     pub async fn shutdown(mut self) {
         if let Some(ticks) = self.ticks.take() {
             ticks.abort();
+        }
+        if let Some(webhooks) = self.webhooks.take() {
+            webhooks.abort();
         }
         if let Some(delivery) = self.delivery.take() {
             delivery.stop().await;
@@ -220,6 +242,9 @@ impl Drop for Host {
     fn drop(&mut self) {
         if let Some(ticks) = &self.ticks {
             ticks.abort();
+        }
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.abort();
         }
     }
 }

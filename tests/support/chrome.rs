@@ -21,36 +21,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Chromium's executable, installed with apt-get when missing (we run as
 /// root on the build machines).
 pub fn chromium() -> PathBuf {
-    install_once("chromium", find)
-}
-
-/// Installs Debian `package` unless `probe` finds what it provides;
-/// parallel tests wait for one install. Returns what `probe` found.
-pub fn install_once<T: Clone>(package: &str, probe: impl Fn() -> Option<T>) -> T {
-    static INSTALLING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = probe() {
-        return found;
-    }
-    for args in [
-        &["update"][..],
-        &["install", "-y", "--no-install-recommends", package][..],
-    ] {
-        let out = Command::new("apt-get")
-            .args(["-o", "DPkg::Lock::Timeout=300", "-q"])
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .expect("running apt-get");
-        assert!(
-            out.status.success(),
-            "apt-get {args:?} failed (the workbench tests need Debian's {package}):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    probe().unwrap_or_else(|| panic!("{package} is usable after installing it"))
+    super::install_once("chromium", find)
 }
 
 fn find() -> Option<PathBuf> {

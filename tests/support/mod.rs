@@ -8,12 +8,14 @@ mod host;
 mod native;
 pub mod requests;
 pub mod serve;
+pub mod upstream;
 
 pub use host::*;
 pub use native::NativeHello;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use botyard::build::{BuildOptions, build_guest};
@@ -77,4 +79,33 @@ pub fn shared_build_dir() -> PathBuf {
 /// The compiled-component cache under [`shared_build_dir`], as `--build-dir` sets it.
 pub fn compile_cache_dir() -> PathBuf {
     shared_build_dir().join("cache").join("components")
+}
+
+/// Installs Debian `package` unless `probe` finds what it provides;
+/// parallel tests wait for one install. Returns what `probe` found.
+pub fn install_once<T: Clone>(package: &str, probe: impl Fn() -> Option<T>) -> T {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = probe() {
+        return found;
+    }
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", package][..],
+    ] {
+        let out = Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300", "-q"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running apt-get");
+        assert!(
+            out.status.success(),
+            "apt-get {args:?} failed (the tests need Debian's {package}):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    probe().unwrap_or_else(|| panic!("{package} is usable after installing it"))
 }

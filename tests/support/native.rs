@@ -27,6 +27,8 @@ impl NativeApp for NativeHello {
                 schedules: vec![],
             },
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
 import {
-  App, actions, button, channelsSelect, checkboxes, clock, componentExports, conversationsSelect,
-  datepicker, formValues, home, input, log, message, modal, modalResponse, multiStaticSelect,
+  App, HttpError, actions, button, channelsSelect, checkboxes, clock, componentExports, conversationsSelect,
+  datepicker, fetch, formValues, home, input, log, message, modal, modalResponse, multiStaticSelect,
   multiUsersSelect, option, plainTextInput, radioButtons, reply, schedule, section, settings, slack,
   staticSelect, store, timepicker, usersSelect,
 } from "../botyard.js";
@@ -235,6 +235,10 @@ describe("duplicate registrations", () => {
     app.tick("menu", () => {});
     app.shortcut("triage", { name: "Triage" }, () => {});
     app.shortcut("triage", { name: "Other" }, () => {});
+    app.webhook("github", "Pushes", () => {});
+    app.webhook("github", () => {});
+    app.setting("channel", "Where");
+    app.setting("channel", { default: "#x" });
 
     assert.throws(() => app.handler.describe(), Error);
     const text = captured(() => app.handler.describe());
@@ -248,6 +252,8 @@ describe("duplicate registrations", () => {
       "app `dup` registers event `app_mention` twice",
       "app `dup` registers tick `menu` twice",
       "app `dup` registers shortcut `triage` twice",
+      "app `dup` registers webhook `github` twice",
+      "app `dup` registers setting `channel` twice",
     ]);
     // Each names the two registrations' places in this file, in order.
     for (const clause of clauses) {
@@ -255,6 +261,8 @@ describe("duplicate registrations", () => {
       assert.ok(lineOf(first) < lineOf(second), clause);
     }
     assert.throws(() => app.shortcuts.describeShortcuts(), /registers shortcut `triage` twice/);
+    assert.throws(() => app.webhooks.describeWebhooks(), /registers webhook `github` twice/);
+    assert.throws(() => app.settingsSchema.describeSettings(), /registers setting `channel` twice/);
     // The second shortcut is not offered as well.
     assert.equal(err(() => app.shortcuts.onShortcut(shortcutRequest("nope"))),
       "app `dup` has no handler for shortcut `nope`");
@@ -284,10 +292,13 @@ function captured(fn) {
 describe("the component's exports", () => {
   test("come from the module's default export", () => {
     const app = new App("hello").command("/hello", () => "hi");
-    const exports = componentExports({ default: app }, "app.js", ["handler", "shortcuts"]);
-    assert.deepEqual(Object.keys(exports), ["handler", "shortcuts"]);
+    const all = ["handler", "shortcuts", "webhooks", "settingsSchema"];
+    const exports = componentExports({ default: app }, "app.js", all);
+    assert.deepEqual(Object.keys(exports), all);
     assert.equal(exports.handler.onCommand(command("/hello")).message.text, "hi");
     assert.deepEqual(exports.shortcuts.describeShortcuts(), []);
+    assert.deepEqual(exports.webhooks.describeWebhooks(), []);
+    assert.deepEqual(exports.settingsSchema.describeSettings(), []);
   });
 
   test("a module without an App as its default export is told how to write one", () => {
@@ -305,8 +316,8 @@ describe("the component's exports", () => {
   });
 
   test("an interface the SDK does not implement is named", () => {
-    const text = captured(() => componentExports({ default: new App("x") }, "app.js", ["webhooks"]));
-    assert.match(text, /implements no `webhooks` export/);
+    const text = captured(() => componentExports({ default: new App("x") }, "app.js", ["telepathy"]));
+    assert.match(text, /implements no `telepathy` export/);
   });
 });
 
@@ -331,6 +342,13 @@ describe("registration arguments are checked where they are written", () => {
     [() => new App("x").shortcut("t", { name: "T", description: "x".repeat(151) }, () => {}), /150/],
     [() => new App("x").shortcut("t", { name: "T", kind: "menu" }, () => {}), /"global" or "message"/],
     [() => new App("x").shortcut("t", { name: "T", type: "global" }, () => {}), /unknown option `type`/],
+    [() => new App("x").webhook("Git Hub", "x", () => {}), /\[a-z0-9_-\], got "Git Hub"/],
+    [() => new App("x").webhook("hooks*", "x", () => {}), /\[a-z0-9_-\]/],
+    [() => new App("x").webhook("github", "x"), /app.webhook\("github"\): the handler/],
+    [() => new App("x").webhook("github", 3, () => {}), /the description is a string/],
+    [() => new App("x").setting("a b", "x"), /\[A-Za-z0-9_-\], got "a b"/],
+    [() => new App("x").setting("c", "x", { defualt: "#x" }), /unknown option `defualt`/],
+    [() => new App("x").setting("c", "x", { required: "yes" }), /required is true or false/],
   ];
   for (const [fn, expected] of cases) {
     test(String(expected), () => assert.throws(fn, expected));
@@ -550,6 +568,9 @@ describe("capabilities keep the WIT's names", () => {
     assert.throws(() => store.increment("n"), { message: "store.increment(n) failed: not-a-number" });
     answers.set("schedule.once", { throws: "in the past" });
     assert.throws(() => schedule.once("x", 1), { message: "schedule.once(x) failed: in the past" });
+    // As componentize-qjs throws them: an Error carrying the WIT value.
+    answers.set("slack.pin", { throws: witError({ tag: "api", val: "no_permission" }) });
+    assert.throws(() => slack.pin({ channel: "C1", ts: "1.0" }), { message: "slack.pin failed: api: no_permission" });
   });
 
   test("store", () => {
@@ -599,5 +620,256 @@ describe("capabilities keep the WIT's names", () => {
       structuredClone(calls).map((c) => c[0]),
       ["settings.get", "settings.get", "settings.get", "settings.names"],
     );
+  });
+
+  test("slack: the calls added with webhooks and http", () => {
+    const ref = { channel: "C1", ts: "1.0" };
+    const msg = (text, blocks = null) => ({ text, blocks });
+    answers.set("slack.post", ref);
+    assert.deepEqual(slack.post("C1", "hi"), ref);
+    slack.post("C1", { text: "t", blocks: [section("s")] }, {
+      threadTs: "0.5",
+      replyBroadcast: true,
+      metadata: { eventType: "slacker", payload: { n: 1 } },
+    });
+    slack.post("C1", "raw", { metadata: { eventType: "e", payload: "{\"a\":2}" } });
+    answers.set("slack.scheduleMessage", "Q1");
+    assert.equal(slack.scheduleMessage("C1", "later", 1700000000), "Q1");
+    slack.scheduleMessage("C1", "later", new Date(1700000000500), "0.5");
+    answers.set("slack.getPermalink", "https://slack.example/p1");
+    assert.equal(slack.getPermalink(ref), "https://slack.example/p1");
+    answers.set("slack.threadReplies", [{ ts: "1.0", user: "U1", text: "hi" }]);
+    assert.deepEqual(slack.threadReplies(ref), [{ ts: "1.0", user: "U1", text: "hi" }]);
+    slack.threadReplies(ref, 5);
+    answers.set("slack.channelMembers", ["U1", "U2"]);
+    assert.deepEqual(slack.channelMembers("C1"), ["U1", "U2"]);
+    answers.set("slack.userGroups", [{ id: "S1", handle: "sre", name: "SRE" }]);
+    assert.deepEqual(slack.userGroups(), [{ id: "S1", handle: "sre", name: "SRE" }]);
+    slack.userGroupMembers("S1");
+    answers.set("slack.createChannel", "C9");
+    assert.equal(slack.createChannel("inc-42"), "C9");
+    slack.createChannel("secret", true);
+    slack.invite("C9", ["U1", "U2"]);
+    slack.invite("C9", "U3");
+    slack.setTopic("C9", "Incident 42");
+    slack.pin(ref);
+    slack.uploadFile("C1", "report.csv", "Report", "a,b\n1,2\n");
+    slack.uploadFile("C1", "raw.bin", "Raw", new Uint8Array([0, 255]), "0.5");
+    const utf8 = (text) => new TextEncoder().encode(text);
+    assert.deepEqual(structuredClone(calls), [
+      ["slack.post", "C1", msg("hi"), { threadTs: null, replyBroadcast: false, metadata: null }],
+      ["slack.post", "C1", msg("t", JSON.stringify([section("s")])),
+        { threadTs: "0.5", replyBroadcast: true, metadata: { eventType: "slacker", payload: "{\"n\":1}" } }],
+      ["slack.post", "C1", msg("raw"),
+        { threadTs: null, replyBroadcast: false, metadata: { eventType: "e", payload: "{\"a\":2}" } }],
+      ["slack.scheduleMessage", "C1", msg("later"), 1700000000, null],
+      ["slack.scheduleMessage", "C1", msg("later"), 1700000000, "0.5"],
+      ["slack.getPermalink", ref],
+      ["slack.threadReplies", ref, 100],
+      ["slack.threadReplies", ref, 5],
+      ["slack.channelMembers", "C1"],
+      ["slack.userGroups"],
+      ["slack.userGroupMembers", "S1"],
+      ["slack.createChannel", "inc-42", false],
+      ["slack.createChannel", "secret", true],
+      ["slack.invite", "C9", ["U1", "U2"]],
+      ["slack.invite", "C9", ["U3"]],
+      ["slack.setTopic", "C9", "Incident 42"],
+      ["slack.pin", ref],
+      ["slack.uploadFile", "C1", "report.csv", "Report", utf8("a,b\n1,2\n"), null],
+      ["slack.uploadFile", "C1", "raw.bin", "Raw", new Uint8Array([0, 255]), "0.5"],
+    ]);
+    assert.throws(() => slack.post("C1", "x", { thread: "1.0" }), /unknown option `thread`/);
+    assert.throws(() => slack.post("C1", "x", { metadata: { payload: {} } }), /metadata is \{ eventType, payload \}/);
+    assert.throws(() => slack.scheduleMessage("C1", "x", Date.now()), /looks like milliseconds/);
+    assert.throws(() => slack.scheduleMessage("C1", "x", "soon"), /a Date or Unix seconds/);
+  });
+});
+
+const webhookRequest = (name, body = "", headers = []) => ({
+  name,
+  deliveryId: "d-1",
+  attempt: 2,
+  contentType: "application/json",
+  headers,
+  body: new TextEncoder().encode(body),
+});
+
+describe("webhooks", () => {
+  test("are described and routed by name, with the body read as text, JSON or a header", () => {
+    const seen = [];
+    const app = new App("hooks")
+      .webhook("github", "Pushes and PRs", (req) => {
+        seen.push([req.name, req.deliveryId, req.attempt, req.contentType, req.header("x-github-event"),
+          req.header("missing"), req.text(), req.json().sender.login, req.body.length]);
+      })
+      .webhook("alerts", () => {
+        throw new Error("not yet");
+      });
+    assert.deepEqual(app.webhooks.describeWebhooks(), [
+      { name: "github", description: "Pushes and PRs" },
+      { name: "alerts", description: "" },
+    ]);
+    const body = JSON.stringify({ sender: { login: "ada" }, note: "✓" });
+    assert.equal(app.webhooks.onWebhook(webhookRequest("github", body, [["X-GitHub-Event", "push"]])), undefined);
+    assert.deepEqual(seen, [
+      ["github", "d-1", 2, "application/json", "push", null, body, "ada", new TextEncoder().encode(body).length],
+    ]);
+    // Throwing asks for another try: the WIT's `err`.
+    assert.equal(err(() => app.webhooks.onWebhook(webhookRequest("alerts"))), "not yet");
+    assert.equal(err(() => app.webhooks.onWebhook(webhookRequest("gitlab"))),
+      "app `hooks` has no handler for webhook `gitlab`");
+    // Webhooks are neither commands nor events.
+    assert.deepEqual(app.handler.describe().events, []);
+  });
+
+  test("a handler that returns a promise is told handlers are synchronous", () => {
+    const app = new App("hooks").webhook("github", "x", async () => {});
+    assert.match(err(() => app.webhooks.onWebhook(webhookRequest("github"))), /handlers are synchronous/);
+  });
+});
+
+describe("settings declared by the app", () => {
+  test("are described with their defaults and whether they are required", () => {
+    const app = new App("hooks")
+      .setting("channel", "Where to post", { default: "C0HOOKS" })
+      .setting("fail_times", "How often to fail", { default: 0 })
+      .setting("offices", "Which offices", { default: ["Paris"] })
+      .setting("approver", "Who approves", { required: true })
+      .setting("note", { default: "n" })
+      .setting("plain");
+    assert.deepEqual(app.settingsSchema.describeSettings(), [
+      { name: "channel", description: "Where to post", default: "C0HOOKS", required: false },
+      { name: "fail_times", description: "How often to fail", default: "0", required: false },
+      { name: "offices", description: "Which offices", default: "[\"Paris\"]", required: false },
+      { name: "approver", description: "Who approves", default: null, required: true },
+      { name: "note", description: "", default: "n", required: false },
+      { name: "plain", description: "", default: null, required: false },
+    ]);
+  });
+
+  test("settings.get answers the operator's value, else the declared default, else the fallback", () => {
+    let got;
+    const app = new App("hooks")
+      .setting("channel", "Where to post", { default: "C0HOOKS" })
+      .setting("fail_times", "How often", { default: 0 })
+      .setting("approver", "Who approves", { required: true })
+      .command("/get", () => {
+        got = [
+          settings.get("channel"),
+          settings.get("fail_times"),
+          settings.getJson("fail_times"),
+          settings.get("approver"),
+          settings.get("approver", "nobody"),
+          settings.get("undeclared"),
+          settings.names(),
+        ];
+      });
+    answers.set("settings.names", ["zone", "channel"]);
+    app.handler.onCommand(command("/get"));
+    assert.deepEqual(got, ["C0HOOKS", "0", 0, null, "nobody", null, ["channel", "fail_times", "zone"]]);
+
+    // The operator's value wins.
+    answers.set("settings.get", "C42");
+    app.handler.onCommand(command("/get"));
+    assert.equal(got[0], "C42");
+
+    // Another app's requests see only its own defaults.
+    new App("other").command("/get", () => {
+      got = settings.get("channel");
+    }).handler.onCommand(command("/get"));
+    assert.equal(got, null);
+  });
+});
+
+
+// What componentize-qjs throws for an import's `err`.
+function witError(payload) {
+  return Object.assign(new Error("[object Object] (see error.payload)"), { payload });
+}
+
+describe("fetch: the web's, synchronous, over the http capability", () => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  const sent = () => structuredClone(calls.at(-1)[1]);
+  const answer = (status, headers, body, url = "https://api.example.com/x") =>
+    answers.set("http.send", { status, headers, body: utf8(body), url });
+
+  test("builds the request the host sends", () => {
+    answer(200, [], "");
+    fetch("https://api.example.com/items?page=2", { headers: { Accept: "application/json" }, timeout: 2000 });
+    assert.deepEqual(sent(), {
+      method: "GET", url: "https://api.example.com/items?page=2",
+      headers: [["Accept", "application/json"]], body: null, timeoutMs: 2000,
+    });
+    answer(200, [], "");
+    fetch("https://api.example.com/items", { method: "put", headers: [["X-A", "1"], ["X-A", "2"]], body: "ÿ ✓" });
+    assert.deepEqual(sent(), {
+      method: "PUT", url: "https://api.example.com/items",
+      headers: [["X-A", "1"], ["X-A", "2"], ["Content-Type", "text/plain;charset=UTF-8"]],
+      body: utf8("ÿ ✓"), timeoutMs: null,
+    });
+    // A body without a method is a POST; json sets its content type unless one is set.
+    answer(200, [], "");
+    fetch({ url: "https://api.example.com/items" }, { json: { name: "pho" } });
+    assert.deepEqual(sent(), {
+      method: "POST", url: "https://api.example.com/items",
+      headers: [["Content-Type", "application/json"]], body: utf8('{"name":"pho"}'), timeoutMs: null,
+    });
+    answer(200, [], "");
+    fetch("https://x/", { method: "PATCH", json: [1], headers: new Map([["content-type", "application/merge-patch+json"]]) });
+    assert.deepEqual(sent().headers, [["content-type", "application/merge-patch+json"]]);
+    answer(200, [], "");
+    fetch("https://x/", { method: "POST", body: new Uint8Array([0, 255]), mode: "cors", credentials: "omit" });
+    assert.deepEqual(sent().headers, []);
+    assert.deepEqual(sent().body, new Uint8Array([0, 255]));
+    answer(200, [], "");
+    fetch("https://x/", { body: new Uint8Array([1, 2, 3]).buffer });
+    assert.deepEqual(sent().body, new Uint8Array([1, 2, 3]));
+  });
+
+  test("returns a Response whose body is read at once", () => {
+    answer(201, [["Content-Type", "application/json"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"]],
+      '{"id": 7, "name": "ÿ"}', "https://api.example.com/items/7");
+    const res = fetch("https://api.example.com/items", { json: {} });
+    assert.equal(res.status, 201);
+    assert.equal(res.ok, true);
+    assert.equal(res.url, "https://api.example.com/items/7");
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(res.headers.get("SET-COOKIE"), "a=1, b=2");
+    assert.equal(res.headers.get("missing"), null);
+    assert.equal(res.headers.has("Content-Type"), true);
+    assert.deepEqual([...res.headers], [["content-type", "application/json"], ["set-cookie", "a=1, b=2"]]);
+    assert.equal(res.text(), '{"id": 7, "name": "ÿ"}');
+    assert.deepEqual(res.json(), { id: 7, name: "ÿ" });
+    assert.deepEqual(new Uint8Array(res.arrayBuffer()), utf8('{"id": 7, "name": "ÿ"}'));
+    assert.deepEqual(res.bytes(), utf8('{"id": 7, "name": "ÿ"}'));
+    answer(404, [], "no");
+    const missing = fetch("https://x/");
+    assert.equal(missing.ok, false);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.text(), "no");
+  });
+
+  test("the host's errors are thrown with its message", () => {
+    const why = "no rule lets app `x` reach https://evil.example/: add one under [apps.x.http]";
+    answers.set("http.send", { throws: { tag: "not-allowed", val: why } });
+    assert.throws(() => fetch("https://evil.example/"),
+      (e) => e instanceof HttpError && e instanceof Error && e.message === why && e.kind === "not-allowed");
+    answers.set("http.send", { throws: witError({ tag: "timeout", val: "no answer within 2000 ms" }) });
+    assert.throws(() => fetch("https://slow.example/"), { name: "HttpError", kind: "timeout", message: "no answer within 2000 ms" });
+  });
+
+  test("arguments the web would refuse are refused", () => {
+    assert.throws(() => fetch("https://x/", { method: "GET", body: "x" }), /a GET request cannot have a body/);
+    assert.throws(() => fetch("https://x/", { body: { a: 1 } }), /send an object as JSON with `json: value`/);
+    assert.throws(() => fetch("https://x/", { body: "a", json: 1 }), /body or json, not both/);
+    assert.throws(() => fetch("https://x/", { timeout: "2s" }), /timeout is a number of milliseconds/);
+    assert.throws(() => fetch("https://x/", { headers: "Accept: */*" }), /headers are an object or \[name, value\] pairs/);
+    assert.throws(() => fetch("https://x/", { tiemout: 1 }), /unknown option `tiemout`/);
+    assert.equal(calls.length, 0);
+  });
+
+  test("an app that imports it has it as globalThis.fetch too", () => {
+    assert.equal(globalThis.fetch, fetch);
   });
 });

@@ -39,6 +39,11 @@ const SDK: &str = include_str!("../../../guests/js/botyard.js");
 /// `console`, injected into the apps that use it.
 const CONSOLE: &str = include_str!("../../../guests/js/console.js");
 
+/// The SDK's `fetch`, bundled only into the apps that import it (they import
+/// `http`), and the helpers the SDK's modules share.
+const FETCH: &str = include_str!("../../../guests/js/fetch.js");
+const INTERNAL: &str = include_str!("../../../guests/js/internal.js");
+
 /// The node script that runs esbuild and componentize-qjs.
 const DRIVER: &str = include_str!("../../../guests/js/build.mjs");
 
@@ -364,6 +369,8 @@ fn ensure_toolchain(opts: &BuildOptions, node: &Node) -> Result<PathBuf, BuildEr
         ("build.mjs", DRIVER),
         ("botyard.js", SDK),
         ("console.js", CONSOLE),
+        ("fetch.js", FETCH),
+        ("internal.js", INTERNAL),
     ] {
         let path = dir.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
@@ -545,7 +552,18 @@ mod tests {
         assert_eq!(wit.imports, crate::capabilities::NAMES);
         let mut exports = wit.exports.clone();
         exports.sort();
-        assert_eq!(exports, ["handler", "shortcuts"]);
+        assert_eq!(
+            exports,
+            ["handler", "settings-schema", "shortcuts", "webhooks"]
+        );
+        // Each is a getter of the SDK's App, by its JavaScript name.
+        for export in &wit.exports {
+            let getter = format!("  get {}() {{", camel_case(export));
+            assert!(
+                SDK.contains(&getter),
+                "guests/js/botyard.js has no `{getter}`"
+            );
+        }
     }
 
     #[test]
@@ -554,6 +572,7 @@ mod tests {
         assert_eq!(camel_case("on-shortcut"), "onShortcut");
         assert_eq!(camel_case("describe-shortcuts"), "describeShortcuts");
         assert_eq!(camel_case("a-b-c"), "aBC");
+        assert_eq!(camel_case("settings-schema"), "settingsSchema");
     }
 
     #[test]

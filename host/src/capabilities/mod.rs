@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 use wasmtime::component::{HasData, Linker};
 
 use crate::contract::bindings::types::InvocationContext;
+use crate::contract::description::Description;
 use crate::contract::grants::Grants;
 use crate::slack::web_api::WebApi;
 use crate::storage::{OutboxStatus, Storage, Unit};
@@ -42,9 +43,6 @@ pub trait Capability: Send + Sync + Sized + 'static {
     /// original five are; every capability added since is opt-in, so a new
     /// power never reaches an app silently.
     const DEFAULT_GRANTED: bool = false;
-    /// Slack bot scopes an app granted this capability needs; the generated
-    /// manifest asks for them.
-    const SLACK_SCOPES: &'static [&'static str] = &[];
 
     /// `[apps.<id>.<NAME>]` in `botyard.toml`, for apps granted it.
     type AppConfig: DeserializeOwned + Default + Clone + Send + Sync + 'static;
@@ -59,6 +57,20 @@ pub trait Capability: Send + Sync + Sized + 'static {
     /// The app's state, when a version of it loads; an error refuses the
     /// version and is shown where load errors are.
     fn load(&self, app: &Arc<str>, config: &Self::AppConfig) -> Result<Self::AppState, String>;
+
+    /// Called once `describe` has said what the app declares, before the
+    /// version serves anything: the capability may check the declarations
+    /// against its configuration (a required setting nobody set) or complete
+    /// its state from them (a setting's default). Returns the state to keep.
+    fn described(
+        &self,
+        app: &Arc<str>,
+        state: &Arc<Self::AppState>,
+        description: &Description,
+    ) -> Result<Arc<Self::AppState>, String> {
+        let _ = (app, description);
+        Ok(state.clone())
+    }
 
     /// The state of a new instance (possibly made ahead of its request).
     fn instance(&self, app: &Arc<Self::AppState>) -> Self::InstanceState;
@@ -76,6 +88,14 @@ pub trait Capability: Send + Sync + Sized + 'static {
     /// Adds this capability's interface to `linker`, reaching its state
     /// through the store data's [`Host`] projection.
     fn link<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()>;
+
+    /// The Slack bot scopes an app needs for calling `functions` of this
+    /// interface ([`Uses::ALL`] for any of them); the generated manifest
+    /// asks for them. Most capabilities reach no Slack API.
+    fn slack_scopes(functions: &[String]) -> Vec<&'static str> {
+        let _ = functions;
+        Vec::new()
+    }
 }
 
 /// The configuration of a capability that has none: any key in its
@@ -106,6 +126,11 @@ pub struct Invocation {
     /// The app's id: its namespace in everything it owns. Always the
     /// host's idea of who is running, never a name the guest gave.
     pub app: Arc<str>,
+    /// The running version's hash, for records a capability writes.
+    pub version: Arc<str>,
+    /// When the invocation must be over (set when it is bound to its
+    /// request); work a capability does on its behalf ends by then.
+    pub deadline: Option<std::time::Instant>,
     /// Where the invocation's writes go (`None` in an instance made ahead
     /// and not yet given its request).
     pub unit: Option<Box<dyn Unit>>,
@@ -118,10 +143,12 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    pub fn new(app: Arc<str>, logs: log::AppLogs) -> Self {
+    pub fn new(app: Arc<str>, version: Arc<str>, logs: log::AppLogs) -> Self {
         Invocation {
             log: log::Sink::new(app.clone(), logs),
             app,
+            version,
+            deadline: None,
             unit: None,
             context: InvocationContext {
                 user_id: String::new(),
@@ -217,13 +244,36 @@ pub fn ordered(grants: &Grants) -> Vec<&'static str> {
         .collect()
 }
 
-/// The Slack scopes an app with these grants needs.
-pub fn slack_scopes(grants: &Grants) -> Vec<&'static str> {
-    SCOPES
-        .iter()
-        .filter(|(name, _)| grants.contains(name))
-        .flat_map(|(_, scopes)| scopes.iter().copied())
-        .collect()
+/// Which functions of which capabilities an app version calls: read off a
+/// component's imports; for a native app, everything it was granted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Uses(pub std::collections::BTreeMap<&'static str, Vec<String>>);
+
+impl Uses {
+    /// Stands for "every function" where nothing narrower is known.
+    pub const ALL: &'static str = "*";
+
+    /// Every function of every granted capability.
+    pub fn all_of(grants: &Grants) -> Uses {
+        Uses(
+            grants
+                .iter()
+                .map(|name| (*name, vec![Uses::ALL.to_string()]))
+                .collect(),
+        )
+    }
+
+    /// The Slack scopes these calls need, sorted, each once.
+    pub fn slack_scopes(&self) -> Vec<&'static str> {
+        let mut scopes: Vec<&'static str> = self
+            .0
+            .iter()
+            .flat_map(|(name, functions)| scopes_of(name, functions))
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
 }
 
 /// Generates, from the list of capabilities, everything that spans them:
@@ -255,8 +305,13 @@ macro_rules! registered {
             defaults
         };
 
-        const SCOPES: &[(&str, &[&str])] =
-            &[$((<$cap as Capability>::NAME, <$cap as Capability>::SLACK_SCOPES)),*];
+        /// The Slack scopes calling `functions` of capability `name` needs.
+        fn scopes_of(name: &str, functions: &[String]) -> Vec<&'static str> {
+            match name {
+                $(<$cap as Capability>::NAME => <$cap as Capability>::slack_scopes(functions),)*
+                _ => Vec::new(),
+            }
+        }
 
         /// Every capability, built once per host.
         pub struct Capabilities {
@@ -286,6 +341,28 @@ macro_rules! registered {
                             },
                         )?)),
                         false => None,
+                    },)*
+                })
+            }
+
+            /// The states to keep once `describe` has said what the app
+            /// declares (see [`Capability::described`]).
+            pub fn described(
+                &self,
+                app: &Arc<str>,
+                states: &AppStates,
+                description: &Description,
+            ) -> Result<AppStates, GrantError> {
+                Ok(AppStates {
+                    $($field: match &states.$field {
+                        Some(state) => Some(self.$field.described(app, state, description).map_err(
+                            |message| GrantError::Config {
+                                app: app.to_string(),
+                                capability: <$cap as Capability>::NAME,
+                                message,
+                            },
+                        )?),
+                        None => None,
                     },)*
                 })
             }
@@ -389,6 +466,7 @@ registered! {
     log::Log,
     clock::Clock,
     settings::Settings,
+    http::Http,
 }
 
 #[cfg(test)]
@@ -412,10 +490,40 @@ mod tests {
     }
 
     #[test]
-    fn scopes_follow_grants() {
-        let none = slack_scopes(&Grants::new());
-        assert!(none.is_empty());
-        let slack = slack_scopes(&["slack"].into_iter().collect());
-        assert!(slack.contains(&"chat:write"), "{slack:?}");
+    fn scopes_follow_the_functions_used() {
+        assert!(Uses::all_of(&Grants::new()).slack_scopes().is_empty());
+        let all = Uses::all_of(&["slack", "store"].into_iter().collect()).slack_scopes();
+        assert!(
+            all.contains(&"chat:write") && all.contains(&"pins:write"),
+            "{all:?}"
+        );
+        let posting = Uses(
+            [
+                ("slack", vec!["post-message".to_string()]),
+                ("store", vec!["get".to_string()]),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(posting.slack_scopes(), ["chat:write"]);
+        let thread = Uses(
+            [(
+                "slack",
+                vec!["thread-replies".to_string(), "send-dm".to_string()],
+            )]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            thread.slack_scopes(),
+            [
+                "channels:history",
+                "chat:write",
+                "groups:history",
+                "im:history",
+                "im:write",
+                "mpim:history"
+            ]
+        );
     }
 }

@@ -4,6 +4,11 @@
 //! an app sees only its own section (the host passes the app's section, not
 //! a name the guest chose). Settings are not for secrets: credentials stay
 //! with the host and are injected where they are used.
+//!
+//! An app declares the settings it reads (`settings-schema`): the host fills
+//! in a declared default the operator did not override, and refuses to load
+//! a version missing a required setting, naming it and the line to add —
+//! a load-time message instead of a crash at the first request.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +17,7 @@ use wasmtime::component::Linker;
 
 use super::{Capability, Ctx, CtxOf, Host, Services, ctx};
 use crate::contract::bindings::botyard::app::settings;
+use crate::contract::description::Description;
 
 /// Longest setting value handed to an app: far above any channel, office
 /// or approver list; a typo that pasted a file in is refused at load.
@@ -51,6 +57,38 @@ impl Capability for Settings {
             .collect()
     }
 
+    fn described(
+        &self,
+        app: &Arc<str>,
+        values: &Arc<Values>,
+        description: &Description,
+    ) -> Result<Arc<Values>, String> {
+        let mut effective = Values::clone(values);
+        for spec in &description.settings {
+            if effective.contains_key(&spec.name) {
+                continue;
+            }
+            match &spec.default {
+                Some(default) => {
+                    effective.insert(spec.name.clone(), default.clone());
+                }
+                None if spec.required => {
+                    let about = if spec.description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", spec.description)
+                    };
+                    return Err(format!(
+                        "the app requires setting `{name}`{about} and it is not set; add it to botyard.toml: [apps.{app}.settings] {name} = \"…\"",
+                        name = spec.name
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(Arc::new(effective))
+    }
+
     fn instance(&self, values: &Arc<Values>) -> Arc<Values> {
         values.clone()
     }
@@ -88,5 +126,40 @@ mod tests {
         let huge: BTreeMap<String, toml::Value> =
             [("blob".to_string(), toml::Value::String("x".repeat(MAX_VALUE_BYTES + 1)))].into();
         assert!(Settings.load(&"app".into(), &huge).unwrap_err().contains("`blob`"));
+    }
+
+    #[test]
+    fn declared_defaults_fill_in_and_a_missing_required_one_is_named() {
+        use crate::contract::bindings::settings_schema::SettingSpec;
+        let spec = |name: &str, default: Option<&str>, required: bool| SettingSpec {
+            name: name.into(),
+            description: format!("about {name}"),
+            default: default.map(String::from),
+            required,
+        };
+        let mut description = Description::empty();
+        description.settings = vec![
+            spec("channel", Some("#general"), true),
+            spec("office", None, false),
+            spec("budget", Some("100"), false),
+        ];
+        let set: Values = [("budget".to_string(), "250".to_string())].into();
+        let app: Arc<str> = "lunch".into();
+        let effective = Settings
+            .described(&app, &Arc::new(set), &description)
+            .unwrap();
+        assert_eq!(effective.get("channel").map(String::as_str), Some("#general"));
+        assert_eq!(effective.get("budget").map(String::as_str), Some("250"), "the operator wins");
+        assert!(!effective.contains_key("office"));
+
+        description.settings.push(spec("approvers", None, true));
+        let error = Settings
+            .described(&app, &Arc::new(Values::new()), &description)
+            .unwrap_err();
+        assert!(
+            error.contains("`approvers` (about approvers)")
+                && error.contains("[apps.lunch.settings] approvers ="),
+            "{error}"
+        );
     }
 }

@@ -9,41 +9,94 @@
 
 use std::sync::{Arc, OnceLock};
 
+use base64::Engine;
 use serde_json::{Value, json};
 use wasmtime::component::Linker;
 
 use super::{Capability, Ctx, CtxOf, Host, NoConfig, Services, ctx};
-use crate::contract::bindings::slack::{self, SlackError, UserInfo};
+use crate::contract::bindings::slack::{
+    self, PostOptions, SlackError, ThreadMessage, UserGroup, UserInfo,
+};
 use crate::contract::bindings::types::{Message, MessageRef};
 use crate::slack::json::{self as slack_json, PENDING_TS_PREFIX};
-use crate::slack::web_api::WebApi;
-use crate::storage::{NewCall, OutboxStatus};
+use crate::slack::web_api::{UPLOAD_METHOD, WebApi};
+use crate::storage::{NewCall, OutboxStatus, Storage};
 
 /// Slack calls one invocation may make; past it the app gets an error instead
 /// of flooding the outbox (Slack itself allows ~1 post per second per channel).
 pub const MAX_CALLS_PER_INVOCATION: usize = 100;
 
-/// The Web API scopes behind the calls this interface offers: posting and
-/// updating (chat:write), DMs (im:write), reactions (reactions:write), user
-/// info (users:read). Modals and App Home need none.
-const SCOPES: &[&str] = &["chat:write", "im:write", "reactions:write", "users:read"];
+/// The bot scopes behind each function of the interface (Slack's method
+/// docs); modals, App Home and permalinks need none.
+fn scopes(function: &str) -> &'static [&'static str] {
+    match function {
+        "post-message" | "update-message" | "delete-message" | "post-ephemeral" | "post"
+        | "schedule-message" => &["chat:write"],
+        "send-dm" => &["chat:write", "im:write"],
+        "add-reaction" => &["reactions:write"],
+        "lookup-user" => &["users:read"],
+        "thread-replies" => &["channels:history", "groups:history", "im:history", "mpim:history"],
+        "channel-members" => &["channels:read", "groups:read", "im:read", "mpim:read"],
+        "user-groups" | "user-group-members" => &["usergroups:read"],
+        "create-channel" | "invite" | "set-topic" => &["channels:manage", "groups:write"],
+        "pin" => &["pins:write"],
+        "upload-file" => &["files:write"],
+        _ => &[],
+    }
+}
+
+/// Every function of the interface, for an app whose calls are not known
+/// one by one (a native app).
+const FUNCTIONS: &[&str] = &[
+    "post-message",
+    "update-message",
+    "delete-message",
+    "post-ephemeral",
+    "send-dm",
+    "open-view",
+    "push-view",
+    "update-view",
+    "publish-home",
+    "add-reaction",
+    "lookup-user",
+    "post",
+    "schedule-message",
+    "get-permalink",
+    "thread-replies",
+    "channel-members",
+    "user-groups",
+    "user-group-members",
+    "create-channel",
+    "invite",
+    "set-topic",
+    "pin",
+    "upload-file",
+];
+
+/// Most members `channel-members` and `user-group-members` return.
+const MAX_MEMBERS: usize = 10_000;
+
+/// Largest file `upload-file` takes (it waits in the outbox until sent).
+pub const MAX_UPLOAD_BYTES: usize = 1 << 20;
 
 pub struct Slack {
     delivery: OutboxStatus,
     api: Arc<OnceLock<Arc<WebApi>>>,
+    storage: Storage,
 }
 
-/// Per-instance Slack state: how calls are recorded and, for calls that
-/// answer a question (`lookup-user`), the live Web API once connected.
+/// Per-instance Slack state: how calls are recorded, the live Web API for
+/// calls that answer a question (`lookup-user`, `thread-replies` …) once
+/// connected, and the outbox to look up messages still queued.
 pub struct SlackState {
     delivery: OutboxStatus,
     api: Arc<OnceLock<Arc<WebApi>>>,
+    storage: Storage,
 }
 
 impl Capability for Slack {
     const NAME: &'static str = "slack";
     const DEFAULT_GRANTED: bool = true;
-    const SLACK_SCOPES: &'static [&'static str] = SCOPES;
     type AppConfig = NoConfig;
     type AppState = ();
     type InstanceState = SlackState;
@@ -52,6 +105,7 @@ impl Capability for Slack {
         Slack {
             delivery: services.delivery,
             api: services.slack_api.clone(),
+            storage: services.storage.clone(),
         }
     }
 
@@ -63,11 +117,22 @@ impl Capability for Slack {
         SlackState {
             delivery: self.delivery,
             api: self.api.clone(),
+            storage: self.storage.clone(),
         }
     }
 
     fn link<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         slack::add_to_linker::<T, CtxOf<SlackState>>(linker, ctx::<T, Slack>)
+    }
+
+    fn slack_scopes(functions: &[String]) -> Vec<&'static str> {
+        let every = functions.iter().any(|f| f == super::Uses::ALL);
+        let used: Vec<&str> = if every {
+            FUNCTIONS.to_vec()
+        } else {
+            functions.iter().map(String::as_str).collect()
+        };
+        used.into_iter().flat_map(scopes).copied().collect()
     }
 }
 
@@ -114,6 +179,26 @@ impl Ctx<'_, SlackState> {
         Ok(id)
     }
 
+    /// The live Web API, for calls that answer a question: the outbox
+    /// cannot answer them.
+    fn api(&self, method: &str) -> Result<Arc<WebApi>, SlackError> {
+        self.state.api.get().cloned().ok_or_else(|| {
+            SlackError::Api(format!(
+                "not_connected: {method} needs a Slack connection (botyard serve or dev)"
+            ))
+        })
+    }
+
+    /// `target` with Slack's real channel and `ts`: a message this app
+    /// posted that is still in the outbox has only a placeholder, which a
+    /// question to Slack cannot use until it is delivered.
+    fn posted(
+        &self,
+        target: MessageRef,
+    ) -> impl std::future::Future<Output = Result<MessageRef, SlackError>> + Send + 'static {
+        posted(self.state.storage.clone(), self.invocation.app.clone(), target)
+    }
+
     /// A message checked and namespaced for this app.
     fn message(&self, message: &Message) -> Result<Value, SlackError> {
         slack_json::message(&self.invocation.app, message).map_err(SlackError::InvalidBlocks)
@@ -123,6 +208,41 @@ impl Ctx<'_, SlackState> {
     fn view(&self, raw: &str) -> Result<Value, SlackError> {
         crate::slack::namespace::view(&self.invocation.app, raw).map_err(SlackError::InvalidBlocks)
     }
+}
+
+/// `target` with Slack's real channel and `ts` (see [`Ctx::posted`]).
+async fn posted(storage: Storage, app: Arc<str>, target: MessageRef) -> Result<MessageRef, SlackError> {
+        let Some(id) = target
+            .ts
+            .strip_prefix(PENDING_TS_PREFIX)
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            return Ok(target);
+        };
+        let entry = storage
+            .outbox
+            .entries(Some(&app), id - 1, 1)
+            .await
+            .map_err(|e| SlackError::Api(format!("internal_error: {e}")))?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| {
+                SlackError::InvalidArgument(format!(
+                    "{} is no message this app posted",
+                    target.ts
+                ))
+            })?;
+        let result = entry.result.unwrap_or_default();
+        match (result.get("ts").and_then(Value::as_str), result.get("channel").and_then(Value::as_str)) {
+            (Some(ts), channel) => Ok(MessageRef {
+                channel: channel.unwrap_or(&target.channel).to_string(),
+                ts: ts.to_string(),
+            }),
+            (None, _) => Err(SlackError::Api(format!(
+                "not_posted_yet: {} is still queued for Slack; ask again once it is posted",
+                target.ts
+            ))),
+        }
 }
 
 fn non_empty(what: &str, value: &str) -> Result<(), SlackError> {
@@ -268,4 +388,274 @@ impl slack::Host for Ctx<'_, SlackState> {
                 .unwrap_or(false),
         })
     }
+
+    async fn post(
+        &mut self,
+        channel: String,
+        message: Message,
+        options: PostOptions,
+    ) -> Result<MessageRef, SlackError> {
+        non_empty("channel", &channel)?;
+        let mut payload = self.message(&message)?;
+        payload["channel"] = json!(channel);
+        if let Some(ts) = options.thread_ts {
+            payload["thread_ts"] = json!(ts);
+            if options.reply_broadcast {
+                payload["reply_broadcast"] = json!(true);
+            }
+        } else if options.reply_broadcast {
+            return Err(SlackError::InvalidArgument(
+                "reply-broadcast needs a thread-ts: it shows a thread reply in the channel".into(),
+            ));
+        }
+        if let Some(metadata) = options.metadata {
+            payload["metadata"] = metadata_json(&metadata)?;
+        }
+        let id = self.record("chat.postMessage", payload).await?;
+        Ok(pending_ref(channel, id))
+    }
+
+    async fn schedule_message(
+        &mut self,
+        channel: String,
+        message: Message,
+        post_at: u64,
+        thread_ts: Option<String>,
+    ) -> Result<String, SlackError> {
+        non_empty("channel", &channel)?;
+        let now = crate::contract::time::now_secs() as u64;
+        // Slack's own limits: in the future, and within 120 days.
+        if post_at <= now || post_at > now + 120 * 24 * 3600 {
+            return Err(SlackError::InvalidArgument(format!(
+                "post-at {post_at} must be in the future and within 120 days (now is {now})"
+            )));
+        }
+        let mut payload = self.message(&message)?;
+        payload["channel"] = json!(channel);
+        payload["post_at"] = json!(post_at);
+        if let Some(ts) = thread_ts {
+            payload["thread_ts"] = json!(ts);
+        }
+        let id = self.record("chat.scheduleMessage", payload).await?;
+        Ok(format!("{PENDING_TS_PREFIX}{id}"))
+    }
+
+    async fn get_permalink(&mut self, target: MessageRef) -> Result<String, SlackError> {
+        non_empty("message ts", &target.ts)?;
+        let target = self.posted(target).await?;
+        let answer = self
+            .api("chat.getPermalink")?
+            .call(
+                "chat.getPermalink",
+                &json!({ "channel": target.channel, "message_ts": target.ts }),
+            )
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        answer
+            .get("permalink")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .ok_or_else(|| SlackError::Api("chat.getPermalink answered no permalink".into()))
+    }
+
+    async fn thread_replies(
+        &mut self,
+        target: MessageRef,
+        limit: u32,
+    ) -> Result<Vec<ThreadMessage>, SlackError> {
+        non_empty("message ts", &target.ts)?;
+        let target = self.posted(target).await?;
+        let messages = self
+            .api("conversations.replies")?
+            .paginated(
+                "conversations.replies",
+                json!({ "channel": target.channel, "ts": target.ts }),
+                "messages",
+                limit.clamp(1, 1000) as usize,
+            )
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        Ok(messages
+            .iter()
+            .map(|m| ThreadMessage {
+                ts: str_field(m, "ts"),
+                user: str_field(m, "user"),
+                text: str_field(m, "text"),
+            })
+            .collect())
+    }
+
+    async fn channel_members(&mut self, channel: String) -> Result<Vec<String>, SlackError> {
+        non_empty("channel", &channel)?;
+        let members = self
+            .api("conversations.members")?
+            .paginated(
+                "conversations.members",
+                json!({ "channel": channel }),
+                "members",
+                MAX_MEMBERS,
+            )
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        Ok(members
+            .iter()
+            .filter_map(|m| m.as_str().map(String::from))
+            .collect())
+    }
+
+    async fn user_groups(&mut self) -> Result<Vec<UserGroup>, SlackError> {
+        let answer = self
+            .api("usergroups.list")?
+            .call("usergroups.list", &json!({}))
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        Ok(answer
+            .get("usergroups")
+            .and_then(Value::as_array)
+            .map(|groups| {
+                groups
+                    .iter()
+                    .map(|g| UserGroup {
+                        id: str_field(g, "id"),
+                        handle: str_field(g, "handle"),
+                        name: str_field(g, "name"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn user_group_members(&mut self, group: String) -> Result<Vec<String>, SlackError> {
+        non_empty("group", &group)?;
+        let answer = self
+            .api("usergroups.users.list")?
+            .call("usergroups.users.list", &json!({ "usergroup": group }))
+            .await
+            .map_err(|e| SlackError::Api(e.to_string()))?;
+        Ok(answer
+            .get("users")
+            .and_then(Value::as_array)
+            .map(|users| {
+                users
+                    .iter()
+                    .filter_map(|u| u.as_str().map(String::from))
+                    .take(MAX_MEMBERS)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn create_channel(&mut self, name: String, is_private: bool) -> Result<String, SlackError> {
+        let valid = !name.is_empty()
+            && name.chars().count() <= 80
+            && name.chars().all(|c| {
+                c.is_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || !c.is_ascii()
+            });
+        if !valid {
+            return Err(SlackError::InvalidArgument(format!(
+                "channel name `{name}`: Slack wants up to 80 lowercase letters, digits, `-` and `_`, no `#`"
+            )));
+        }
+        let id = self
+            .record(
+                "conversations.create",
+                json!({ "name": name, "is_private": is_private }),
+            )
+            .await?;
+        Ok(format!("{PENDING_TS_PREFIX}{id}"))
+    }
+
+    async fn invite(&mut self, channel: String, users: Vec<String>) -> Result<(), SlackError> {
+        non_empty("channel", &channel)?;
+        if users.is_empty() || users.len() > 1000 || users.iter().any(|u| u.trim().is_empty()) {
+            return Err(SlackError::InvalidArgument(
+                "users: 1 to 1000 user ids".into(),
+            ));
+        }
+        self.record(
+            "conversations.invite",
+            json!({ "channel": channel, "users": users.join(",") }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_topic(&mut self, channel: String, topic: String) -> Result<(), SlackError> {
+        non_empty("channel", &channel)?;
+        if topic.chars().count() > 250 {
+            return Err(SlackError::InvalidArgument(
+                "a topic is at most 250 characters".into(),
+            ));
+        }
+        self.record(
+            "conversations.setTopic",
+            json!({ "channel": channel, "topic": topic }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn pin(&mut self, target: MessageRef) -> Result<(), SlackError> {
+        non_empty("channel", &target.channel)?;
+        non_empty("message ts", &target.ts)?;
+        self.record(
+            "pins.add",
+            json!({ "channel": target.channel, "timestamp": target.ts }),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn upload_file(
+        &mut self,
+        channel: String,
+        filename: String,
+        title: String,
+        content: Vec<u8>,
+        thread_ts: Option<String>,
+    ) -> Result<(), SlackError> {
+        non_empty("channel", &channel)?;
+        non_empty("filename", &filename)?;
+        if content.len() > MAX_UPLOAD_BYTES {
+            return Err(SlackError::InvalidArgument(format!(
+                "the file is {} bytes, over the {MAX_UPLOAD_BYTES}-byte limit for an upload",
+                content.len()
+            )));
+        }
+        let mut payload = json!({
+            "channel_id": channel,
+            "filename": filename,
+            "title": if title.is_empty() { &filename } else { &title },
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&content),
+        });
+        if let Some(ts) = thread_ts {
+            payload["thread_ts"] = json!(ts);
+        }
+        // Delivered in Slack's three steps (files.getUploadURLExternal, the
+        // upload, files.completeUploadExternal) by the outbox.
+        self.record(UPLOAD_METHOD, payload).await.map(drop)
+    }
+}
+
+
+fn str_field(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Slack's `metadata` object; the payload must be a JSON object.
+fn metadata_json(metadata: &slack::MessageMetadata) -> Result<Value, SlackError> {
+    non_empty("metadata event-type", &metadata.event_type)?;
+    let payload: Value = serde_json::from_str(&metadata.payload).map_err(|e| {
+        SlackError::InvalidArgument(format!("metadata payload is not JSON: {e}"))
+    })?;
+    if !payload.is_object() {
+        return Err(SlackError::InvalidArgument(
+            "metadata payload must be a JSON object".into(),
+        ));
+    }
+    Ok(json!({ "event_type": metadata.event_type, "event_payload": payload }))
 }

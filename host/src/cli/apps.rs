@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::capabilities;
 use crate::routing::Apps;
+use crate::routing::overview;
 use crate::runtime::app::AppCode;
 
 /// Prints the loaded apps, as text or JSON.
@@ -36,6 +37,9 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
                 "grants": capabilities::ordered(&current.map_or_else(|| apps.config().grants_for(id), |v| v.grants.clone())),
                 "triggers": current.map(|v| v.triggers().names()).unwrap_or_default(),
                 "shortcuts": current.map(|v| v.description.shortcuts.iter().map(|s| s.callback_id.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+                "settings": current.map(|v| overview::settings(apps, v)).unwrap_or_default(),
+                "webhooks": current.map(|v| overview::webhooks(apps, v)).unwrap_or_default(),
+                "http": current.map(|v| overview::http(v)).unwrap_or_default(),
                 "last_error": entry.last_error.as_ref().map(|e| e.message.clone()),
             })
         })
@@ -68,6 +72,29 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
         println!("  grants:     {}", list(&row["grants"]));
         if !list(&row["shortcuts"]).is_empty() {
             println!("  shortcuts:  {}", list(&row["shortcuts"]));
+        }
+        for setting in row["settings"].as_array().into_iter().flatten() {
+            let name = setting["name"].as_str().unwrap_or("");
+            let shown = match (setting["value"].as_str(), setting["source"].as_str()) {
+                (Some(value), Some("default")) => format!("{value} (default)"),
+                (Some(value), _) => value.to_string(),
+                (None, _) if setting["required"] == true => "MISSING (required)".to_string(),
+                (None, _) => "unset".to_string(),
+            };
+            println!("  setting:    {name} = {shown}");
+        }
+        for hook in row["webhooks"].as_array().into_iter().flatten() {
+            let verify = match hook["verify"].as_str() {
+                Some(kind) => format!("verify {kind}"),
+                None => "NOT CONFIGURED: add [apps.<id>.webhooks.<name>] to botyard.toml".into(),
+            };
+            println!(
+                "  webhook:    POST {} ({verify})",
+                hook["path"].as_str().unwrap_or("")
+            );
+        }
+        if !list(&row["http"]).is_empty() {
+            println!("  http:       {}", list(&row["http"]));
         }
         if let Some(code) = row["code"].as_str() {
             println!("  code:       {code}");

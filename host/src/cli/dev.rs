@@ -41,6 +41,7 @@ pub(super) async fn dev(
         .connected()
         .watch()
         .schedule()
+        .webhooks()
         .start()
         .await?;
     let apps = host.apps().clone();

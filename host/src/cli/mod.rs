@@ -8,6 +8,7 @@ mod dev;
 mod manifest;
 mod new;
 mod serve;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -113,6 +114,30 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Send one delivery to an app's webhook on a running host, signed or
+    /// authenticated as configured in botyard.toml (as GitHub, Alertmanager
+    /// … would send it).
+    Webhook {
+        /// `<app>/<webhook>`, e.g. `ci/github`.
+        target: String,
+        /// The body to send (`-` for stdin).
+        #[arg(long)]
+        file: PathBuf,
+        /// The host's base URL: `botyard dev`'s workbench by default; for
+        /// `botyard serve`, its `[webhooks] listen` or `[slack] listen`.
+        #[arg(long, default_value_t = format!("http://127.0.0.1:{}", workbench::DEFAULT_PORT))]
+        url: String,
+        #[arg(long, default_value = "application/json")]
+        content_type: String,
+        /// The delivery id, in the header the webhook is configured with
+        /// (`X-GitHub-Delivery` for GitHub): resending the same id runs the
+        /// app once.
+        #[arg(long)]
+        delivery_id: Option<String>,
+        /// More headers, `Name: value` (e.g. `X-GitHub-Event: push`).
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+    },
     /// Develop locally: build the apps' sources, rebuild on save, hot-reload,
     /// and serve the workbench (a local Slack in the browser); slash commands
     /// typed on the console work too.
@@ -195,6 +220,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => dev::dev(&cli, apps, *no_build, *port).await,
         Command::Serve => serve::serve(&cli).await,
         Command::Manifest { yaml, url } => manifest::print(&cli, *yaml, url.as_deref()).await,
+        Command::Webhook {
+            target,
+            file,
+            url,
+            content_type,
+            delivery_id,
+            headers,
+        } => {
+            let send = webhook::Send {
+                target,
+                file,
+                url,
+                content_type,
+                delivery_id: delivery_id.as_deref(),
+                headers,
+            };
+            webhook::send(&cli, send).await
+        }
     }
 }
 

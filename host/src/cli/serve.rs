@@ -37,20 +37,52 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
     })?;
     tracing::info!(team = %me.team_id, bot_user = %me.user_id, "connected to Slack");
 
+    let webhooks_listen = config.webhooks.listen.clone();
     let mut host = Host::builder(config, &cli.data_dir)
         .connected()
         .watch()
         .schedule()
+        .webhooks()
         .start()
         .await?;
     host.connect_slack(api, DeliveryConfig::default());
+    // Webhooks on their own listener when `[webhooks] listen` says so;
+    // otherwise beside the Slack receiver (http mode) or not at all.
+    let webhooks_server = match &webhooks_listen {
+        Some(listen) => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}; change [webhooks] listen"))?;
+            println!(
+                "botyard serve: webhooks at http://{}/hooks/<app>/<name>",
+                listener.local_addr()?
+            );
+            let router = host.webhook_receiver();
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the webhook listener stopped");
+                }
+            }))
+        }
+        None => {
+            if slack.mode == SlackMode::Socket && declares_webhooks(&host) {
+                tracing::warn!(
+                    "apps declare webhooks, but nothing serves them in socket mode; set [webhooks] listen = \"127.0.0.1:3001\""
+                );
+            }
+            None
+        }
+    };
     let served = match slack.mode {
         SlackMode::Http => {
             let signing_secret = secret(
                 "SLACK_SIGNING_SECRET",
                 "the signing secret from your Slack app's \"Basic Information\" page",
             )?;
-            let router = host.http_receiver(ReceiverConfig::new(signing_secret))?;
+            let mut router = host.http_receiver(ReceiverConfig::new(signing_secret))?;
+            if webhooks_listen.is_none() {
+                router = router.merge(host.webhook_receiver());
+            }
             let listener = tokio::net::TcpListener::bind(&slack.listen)
                 .await
                 .with_context(|| {
@@ -91,6 +123,16 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             Ok(())
         }
     };
+    if let Some(server) = webhooks_server {
+        server.abort();
+    }
     host.shutdown().await;
     served.map(|()| ExitCode::SUCCESS)
+}
+
+fn declares_webhooks(host: &Host) -> bool {
+    host.apps()
+        .snapshot()
+        .versions()
+        .any(|v| !v.description.webhooks.is_empty())
 }

@@ -5,9 +5,10 @@
 //! against world `app` (what every component must export) and looks the
 //! optional trigger exports up one by one at load.
 //!
-//! `slack`, `store` and `schedule` are async because they wait on the Web API
-//! or on storage, which may be a database across the network; `log` and
-//! `clock` answer from memory and stay synchronous (cheaper). Exports are
+//! `slack`, `store`, `schedule` and `http` are async because they wait on
+//! the network or on storage, which may be a database across the network;
+//! `log`, `clock` and `settings` answer from memory and stay synchronous
+//! (cheaper). Exports are
 //! async so every call runs on a fiber the epoch deadline can stop.
 
 wasmtime::component::bindgen!({
@@ -17,6 +18,7 @@ wasmtime::component::bindgen!({
         "botyard:app/slack": async,
         "botyard:app/store": async,
         "botyard:app/schedule": async,
+        "botyard:app/http": async,
     },
     exports: { default: async },
     // Requests are compared in tests and parsed payloads compared in
@@ -25,4 +27,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::botyard::app::{clock, log, schedule, slack, store, types};
-pub use self::exports::botyard::app::{handler, shortcuts};
+pub use self::exports::botyard::app::{handler, settings_schema, shortcuts, webhooks};

@@ -3,8 +3,10 @@
 //! version loads, so a bad name is an error for the author rather than a
 //! command that never arrives.
 
+use super::bindings::settings_schema::SettingSpec;
 use super::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
 use super::bindings::types::AppInfo;
+use super::bindings::webhooks::WebhookSpec;
 
 /// Everything an app version declares.
 #[derive(Debug, Clone)]
@@ -12,6 +14,10 @@ pub struct Description {
     pub info: AppInfo,
     /// Empty unless the component exports the `shortcuts` trigger.
     pub shortcuts: Vec<ShortcutSpec>,
+    /// Empty unless the component exports the `webhooks` trigger.
+    pub webhooks: Vec<WebhookSpec>,
+    /// The settings it reads; empty unless it exports `settings-schema`.
+    pub settings: Vec<SettingSpec>,
 }
 
 impl Description {
@@ -28,6 +34,8 @@ impl Description {
                 schedules: vec![],
             },
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 
@@ -102,6 +110,30 @@ impl Description {
                 ));
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for w in &self.webhooks {
+            if !is_name(&w.name, 64) {
+                return Err(format!(
+                    "webhook `{}`: its name must be 1..=64 of [a-z0-9-_] (it is the last part of /hooks/<app>/<name>)",
+                    w.name
+                ));
+            }
+            if !seen.insert(&w.name) {
+                return Err(format!("webhook `{}` is declared twice", w.name));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.settings {
+            if !is_name(&s.name, 64) {
+                return Err(format!(
+                    "setting `{}`: its name must be 1..=64 of [a-z0-9-_] (it is a key in [apps.<id>.settings])",
+                    s.name
+                ));
+            }
+            if !seen.insert(&s.name) {
+                return Err(format!("setting `{}` is declared twice", s.name));
+            }
+        }
         Ok(())
     }
 
@@ -109,6 +141,21 @@ impl Description {
     pub fn shortcut(&self, callback_id: &str) -> Option<&ShortcutSpec> {
         self.shortcuts.iter().find(|s| s.callback_id == callback_id)
     }
+
+    /// The webhook declared as `name`, if any.
+    pub fn webhook(&self, name: &str) -> Option<&WebhookSpec> {
+        self.webhooks.iter().find(|w| w.name == name)
+    }
+}
+
+/// `[a-z0-9-_]`, 1..=`max` bytes: a name that is safe in a URL path and a
+/// TOML key alike.
+fn is_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Slack's name for a shortcut kind, as the manifest and payloads spell it.
@@ -154,5 +201,32 @@ mod tests {
         assert!(d.check().unwrap_err().contains("callback id"));
         d.shortcuts = vec![shortcut("long", &"x".repeat(25))];
         assert!(d.check().unwrap_err().contains("24"));
+        d.shortcuts.clear();
+
+        let hook = |name: &str| WebhookSpec {
+            name: name.into(),
+            description: String::new(),
+        };
+        d.webhooks = vec![hook("github"), hook("alerts")];
+        assert!(d.check().is_ok());
+        assert!(d.webhook("alerts").is_some() && d.webhook("nope").is_none());
+        d.webhooks.push(hook("github"));
+        assert!(d.check().unwrap_err().contains("twice"));
+        d.webhooks = vec![hook("a/b")];
+        assert!(d.check().unwrap_err().contains("/hooks/"));
+        d.webhooks.clear();
+
+        let setting = |name: &str| SettingSpec {
+            name: name.into(),
+            description: String::new(),
+            default: None,
+            required: true,
+        };
+        d.settings = vec![setting("channel"), setting("approvers")];
+        assert!(d.check().is_ok());
+        d.settings.push(setting("channel"));
+        assert!(d.check().unwrap_err().contains("twice"));
+        d.settings = vec![setting("Lunch Time")];
+        assert!(d.check().unwrap_err().contains("[apps.<id>.settings]"));
     }
 }

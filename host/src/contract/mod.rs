@@ -2,9 +2,10 @@
 //!
 //! Everything above builds on these types — the WIT bindings of
 //! `botyard:app`, what the host asks an app to do ([`request`]), grants,
-//! limits, time and retry pacing — so that no lower layer ever has to import
-//! a higher one to name a type. Nothing here does I/O or knows about Slack,
-//! storage or wasmtime instances.
+//! limits, time, retry pacing and secrets — so that no lower layer ever has
+//! to import a higher one to name a type. Nothing here knows about Slack,
+//! storage or wasmtime instances, and the only I/O is reading a secret's
+//! reference.
 
 pub mod bindings;
 pub mod description;
@@ -12,4 +13,5 @@ pub mod grants;
 pub mod limits;
 pub mod request;
 pub mod retry;
+pub mod secret;
 pub mod time;

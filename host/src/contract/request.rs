@@ -6,6 +6,7 @@ use super::bindings::shortcuts::ShortcutRequest;
 use super::bindings::types::{
     ActionRequest, ActionResponse, CommandRequest, Event, Reply, Tick, ViewResponse, ViewSubmission,
 };
+use super::bindings::webhooks::WebhookRequest;
 use super::description::Description;
 
 /// A request to one app.
@@ -20,6 +21,9 @@ pub enum Request {
     Tick(Tick),
     /// A global or message shortcut (optional trigger `shortcuts`).
     Shortcut(ShortcutRequest),
+    /// A verified, recorded delivery to one of the app's webhooks (optional
+    /// trigger `webhooks`).
+    Webhook(WebhookRequest),
 }
 
 /// What the app answered, matching the request.
@@ -30,7 +34,7 @@ pub enum Response {
     Command(Option<Reply>),
     Action(ActionResponse),
     ViewSubmission(ViewResponse),
-    /// Events, ticks and shortcuts answer nothing but success.
+    /// Events, ticks, shortcuts and webhooks answer nothing but success.
     Done,
 }
 
@@ -44,6 +48,7 @@ pub enum Kind {
     Event,
     Tick,
     Shortcut,
+    Webhook,
 }
 
 impl Kind {
@@ -56,6 +61,7 @@ impl Kind {
             Kind::Event => "event",
             Kind::Tick => "tick",
             Kind::Shortcut => "shortcut",
+            Kind::Webhook => "webhook",
         }
     }
 }
@@ -76,18 +82,20 @@ impl Request {
             Request::Event(_) => Kind::Event,
             Request::Tick(_) => Kind::Tick,
             Request::Shortcut(_) => Kind::Shortcut,
+            Request::Webhook(_) => Kind::Webhook,
         }
     }
 
     /// The Slack user acting, when a person acts (commands, clicks,
-    /// submissions, shortcuts); empty for events, ticks and `describe`.
+    /// submissions, shortcuts); empty for events, ticks, webhooks and
+    /// `describe`.
     pub fn user(&self) -> &str {
         match self {
             Request::Command(r) => &r.context.user_id,
             Request::Action(r) => &r.context.user_id,
             Request::ViewSubmission(r) => &r.context.user_id,
             Request::Shortcut(r) => &r.context.user_id,
-            Request::Describe | Request::Event(_) | Request::Tick(_) => "",
+            Request::Describe | Request::Event(_) | Request::Tick(_) | Request::Webhook(_) => "",
         }
     }
 
@@ -98,12 +106,13 @@ impl Request {
             Request::Action(r) => &r.context.channel_id,
             Request::ViewSubmission(r) => &r.context.channel_id,
             Request::Shortcut(r) => &r.context.channel_id,
-            Request::Describe | Request::Event(_) | Request::Tick(_) => "",
+            Request::Describe | Request::Event(_) | Request::Tick(_) | Request::Webhook(_) => "",
         }
     }
 
     /// What was invoked, in one line: `/spy status eu`, an action id, a
-    /// callback id, `reaction_added Ev01`, a schedule name.
+    /// callback id, `reaction_added Ev01`, a schedule name, `github
+    /// 72d3162e` (a webhook and its delivery id).
     pub fn detail(&self) -> String {
         match self {
             Request::Describe => String::new(),
@@ -122,6 +131,7 @@ impl Request {
             Request::Event(e) => format!("{} {}", e.event_type, e.event_id),
             Request::Tick(t) => t.name.clone(),
             Request::Shortcut(s) => s.callback_id.clone(),
+            Request::Webhook(w) => format!("{} {}", w.name, w.delivery_id),
         }
     }
 }

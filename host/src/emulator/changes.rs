@@ -31,7 +31,9 @@ pub enum Change {
     Views { user: String },
     /// A user's App Home was published or updated.
     Home { user: String },
-    /// A user, channel or DM was added.
+    /// A channel's topic, members, pins or scheduled messages changed.
+    Channel { channel: String },
+    /// A user, channel, DM or user group was added or changed.
     Directory,
 }
 

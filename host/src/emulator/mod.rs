@@ -4,6 +4,14 @@
 //! protocol — Web API, signed requests to the host, Socket Mode — and keeps
 //! the conversation state a test asserts on.
 //!
+//! Where things are: `web_api.rs` (auth, argument parsing, dispatch, the
+//! `chat.*`, `views.*` and reaction methods), `conversations.rs` (channels,
+//! membership, topics, pins, history, permalinks), `directory.rs` (users,
+//! user groups), `scheduled.rs` (scheduled messages and their poster),
+//! `files.rs` (external uploads, file downloads), `pagination.rs` (Slack's
+//! cursors), `outbound.rs` (what Slack sends the host: commands, clicks,
+//! events, shortcuts), `replies.rs` (what the host answers), `socket_mode.rs`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), botyard::emulator::EmulatorError> {
 //! use botyard::emulator::{Emulator, EmulatorConfig, HostUrls};
@@ -16,9 +24,14 @@
 //! ```
 
 mod changes;
+mod conversations;
+mod directory;
 mod faults;
+mod files;
 mod outbound;
+mod pagination;
 mod replies;
+mod scheduled;
 mod socket_mode;
 mod state;
 mod web_api;
@@ -34,7 +47,9 @@ pub use changes::Change;
 pub use faults::Fault;
 pub use outbound::{Choice, Click, Endpoint, HostResponse, RawRequest, Signing, Transport};
 pub use socket_mode::{DisconnectReason, SocketStats};
-pub use state::{Channel, Message, OpenView, User};
+pub use state::{
+    Channel, Message, OpenView, Pin, ScheduledMessage, Topic, UploadedFile, User, UserGroup,
+};
 
 use changes::{CHANGE_BUFFER, StateGuard};
 use faults::Faults;
@@ -51,6 +66,10 @@ pub enum EmulatorError {
     UnknownUser(String),
     #[error("no such channel in the emulated workspace: {0}")]
     UnknownChannel(String),
+    #[error("no such user group in the emulated workspace: {0}")]
+    UnknownUserGroup(String),
+    #[error("{user} is not in channel {channel}")]
+    NotInChannel { user: String, channel: String },
     #[error("no message {ts} in channel {channel}")]
     UnknownMessage { channel: String, ts: String },
     #[error("user {user} has no open view {view_id}")]
@@ -63,6 +82,26 @@ pub enum EmulatorError {
     Http(#[from] reqwest::Error),
     #[error("Socket Mode envelope {0} was not acknowledged in time")]
     AckTimeout(String),
+}
+
+/// A user group the workspace starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroupSpec {
+    /// What people type after `@`, e.g. `sre-oncall`.
+    pub handle: String,
+    pub name: String,
+    /// Members by name (or id).
+    pub members: Vec<String>,
+}
+
+impl UserGroupSpec {
+    pub fn new(handle: &str, name: &str, members: &[&str]) -> Self {
+        UserGroupSpec {
+            handle: handle.trim_start_matches('@').to_string(),
+            name: name.to_string(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+        }
+    }
 }
 
 /// The host's Request URLs, as configured in a Slack app's settings.
@@ -102,6 +141,8 @@ pub struct EmulatorConfig {
     pub channels: Vec<String>,
     /// People at start (`alice`, `bob`, `carol`, `dave`).
     pub users: Vec<String>,
+    /// User groups at start (`@sre-oncall`: alice and bob).
+    pub usergroups: Vec<UserGroupSpec>,
     pub urls: HostUrls,
     /// How long a Socket Mode delivery waits for its ack (across reconnects).
     pub ack_timeout: Duration,
@@ -128,6 +169,11 @@ impl Default for EmulatorConfig {
                 .map(String::from)
                 .into(),
             users: ["alice", "bob", "carol", "dave"].map(String::from).into(),
+            usergroups: vec![UserGroupSpec::new(
+                "sre-oncall",
+                "SRE on call",
+                &["alice", "bob"],
+            )],
             urls: HostUrls::default(),
             ack_timeout: Duration::from_secs(10),
             disconnect_grace: Duration::from_millis(500),
@@ -146,6 +192,8 @@ pub(crate) struct Shared {
     faults: Faults,
     socket: SocketHub,
     http: reqwest::Client,
+    /// Woken when a message is scheduled, so the poster recomputes its sleep.
+    schedule: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -165,11 +213,14 @@ impl Shared {
     }
 }
 
-struct Server(JoinHandle<()>);
+/// The emulator's tasks: the server and the poster of scheduled messages.
+struct Server(Vec<JoinHandle<()>>);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -198,20 +249,23 @@ impl Emulator {
             faults: Faults::default(),
             socket: SocketHub::default(),
             http,
+            schedule: tokio::sync::Notify::new(),
         });
         let router = web_api::router()
             .merge(replies::router())
             .merge(socket_mode::router())
+            .merge(files::router())
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!(error = %e, "slack emulator server stopped");
             }
         });
+        let poster = tokio::spawn(scheduled::post_when_due(shared.clone()));
         tracing::info!(%addr, "slack emulator listening");
         Ok(Emulator {
             shared,
-            _server: Arc::new(Server(server)),
+            _server: Arc::new(Server(vec![server, poster])),
         })
     }
 

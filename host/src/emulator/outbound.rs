@@ -304,6 +304,92 @@ impl Emulator {
         Ok(reply)
     }
 
+    /// A user picks an app's global shortcut (Slack's shortcuts menu): a
+    /// `shortcut` payload, with a trigger id for opening a modal and no
+    /// channel or `response_url`, as Slack sends it.
+    pub async fn send_global_shortcut(
+        &self,
+        user: &str,
+        callback_id: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let c = &self.shared.config;
+        let (payload, trigger_id) = {
+            let mut state = self.shared.state();
+            let trigger_id = state.issue_trigger(&user);
+            let action_ts = state.next_ts();
+            let payload = json!({
+                "type": "shortcut",
+                "token": c.verification_token,
+                "action_ts": action_ts,
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "user": self.user_json(&state, &user),
+                "is_enterprise_install": false,
+                "enterprise": null,
+                "callback_id": callback_id,
+                "trigger_id": trigger_id,
+            });
+            (payload, trigger_id)
+        };
+        let mut reply = self.send_interaction(payload, false).await?;
+        reply.trigger_id = Some(trigger_id);
+        Ok(reply)
+    }
+
+    /// A user picks an app's message shortcut from a message's "more
+    /// actions" menu: a `message_action` payload carrying the message, its
+    /// channel, a trigger id and a `response_url` that answers in the channel.
+    pub async fn send_message_shortcut(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        callback_id: &str,
+    ) -> Result<HostResponse, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let c = &self.shared.config;
+        let (payload, trigger_id, response_url) = {
+            let mut state = self.shared.state();
+            let private = state.channels.get(&channel).is_some_and(|ch| ch.is_private);
+            if private && !state.is_member(&user, &channel) {
+                return Err(EmulatorError::NotInChannel { user, channel });
+            }
+            // Slack offers no shortcuts on ephemeral messages.
+            let message = state
+                .message(&channel, message_ts)
+                .filter(|m| m.ephemeral_to.is_none())
+                .cloned()
+                .ok_or_else(|| EmulatorError::UnknownMessage {
+                    channel: channel.clone(),
+                    ts: message_ts.to_string(),
+                })?;
+            let trigger_id = state.issue_trigger(&user);
+            let (_, response_url) = self.new_response_url(&mut state, &channel, &user, None);
+            let action_ts = state.next_ts();
+            let payload = json!({
+                "type": "message_action",
+                "token": c.verification_token,
+                "action_ts": action_ts,
+                "team": {"id": c.team_id, "domain": c.team_domain},
+                "user": self.user_json(&state, &user),
+                "channel": {"id": channel, "name": state.channel_name(&channel)},
+                "is_enterprise_install": false,
+                "enterprise": null,
+                "callback_id": callback_id,
+                "trigger_id": trigger_id,
+                "response_url": response_url,
+                "message_ts": message_ts,
+                "message": message.to_json(&c.team_id, &c.api_app_id),
+            });
+            (payload, trigger_id, response_url)
+        };
+        let mut reply = self.send_interaction(payload, false).await?;
+        reply.trigger_id = Some(trigger_id);
+        reply.response_url = Some(response_url);
+        Ok(reply)
+    }
+
     /// A user closes a modal: its Cancel button (`clear` false) pops it off
     /// the stack, the window's × (`clear` true) closes the whole stack. A view
     /// that asked for `notify_on_close` is reported to the host as `view_closed`.
@@ -531,6 +617,14 @@ impl Emulator {
         let channel = self.resolve_channel(channel)?;
         let (ts, is_dm) = {
             let mut state = self.shared.state();
+            if !state.is_member(&user, &channel) {
+                // Posting in a public channel joins it, as Slack offers to;
+                // a private one is closed to who is not in it.
+                if state.channels.get(&channel).is_none_or(|c| c.is_private) {
+                    return Err(EmulatorError::NotInChannel { user, channel });
+                }
+                state.join(&user, &channel);
+            }
             let ts = state.next_ts();
             let is_dm = channel.starts_with('D');
             state.push_message(Message {
@@ -540,9 +634,7 @@ impl Emulator {
                 user: user.clone(),
                 bot_id: None,
                 text: text.to_string(),
-                blocks: None,
-                edited: false,
-                ephemeral_to: None,
+                ..Message::default()
             });
             (ts, is_dm)
         };

@@ -92,8 +92,8 @@ pub fn apply_message_reply(
         bot_id: Some(c.bot_id.clone()),
         text: content.text,
         blocks: content.blocks,
-        edited: false,
         ephemeral_to: (!in_channel).then(|| user.to_string()),
+        ..Message::default()
     });
     // A command's later replace_original targets what its URL last posted.
     if let Some(target) = response_url.and_then(|id| state.responses.get_mut(id))

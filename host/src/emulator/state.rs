@@ -53,10 +53,127 @@ pub struct Channel {
     pub name: String,
     /// For a DM (`D…`), the human on the other side of the bot.
     pub dm_user: Option<String>,
+    pub is_private: bool,
+    /// Who is in it, in the order they joined; the bot's user id when it is.
+    pub members: Vec<String>,
+    /// One of Slack's default channels: everyone in the workspace, and
+    /// everyone added later, is in it.
+    pub default: bool,
+    pub creator: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub topic: Topic,
+    pub purpose: Topic,
+}
+
+impl Channel {
+    pub fn is_dm(&self) -> bool {
+        self.dm_user.is_some()
+    }
+}
+
+/// A channel's topic or purpose, as Slack returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Topic {
+    pub value: String,
+    /// Who set it (empty when never set).
+    pub creator: String,
+    /// Unix seconds (0 when never set).
+    pub last_set: i64,
+}
+
+/// A user group (`@sre-oncall`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserGroup {
+    /// `S…`
+    pub id: String,
+    /// What people type after `@`.
+    pub handle: String,
+    pub name: String,
+    pub description: String,
+    /// Member user ids, in the order they were added.
+    pub users: Vec<String>,
+    /// Unix seconds.
+    pub date_create: i64,
+    pub date_update: i64,
+}
+
+/// A message waiting for its `post_at` (`chat.scheduleMessage`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduledMessage {
+    /// `Q…`
+    pub id: String,
+    pub channel: String,
+    /// Unix seconds.
+    pub post_at: i64,
+    pub date_created: i64,
+    pub text: String,
+    pub blocks: Option<Value>,
+    pub thread_ts: Option<String>,
+    pub reply_broadcast: bool,
+    pub metadata: Option<Value>,
+}
+
+/// A file uploaded through `files.getUploadURLExternal` and the upload URL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadedFile {
+    /// `F…`
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    /// The length announced to `files.getUploadURLExternal`.
+    pub length: u64,
+    /// The bytes POSTed to the upload URL; `None` until they arrive.
+    #[serde(skip)]
+    pub content: Option<Vec<u8>>,
+    /// Who uploaded it.
+    pub user: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// Set by `files.completeUploadExternal`.
+    pub completed: bool,
+    /// Channels it was shared into.
+    pub channels: Vec<String>,
+    pub alt_txt: Option<String>,
+}
+
+impl UploadedFile {
+    /// The file's extension, as Slack's `filetype` (`text` when none).
+    pub fn filetype(&self) -> String {
+        match self.name.rsplit_once('.') {
+            Some((_, ext)) if !ext.is_empty() => ext.to_ascii_lowercase(),
+            _ => "text".into(),
+        }
+    }
+
+    /// A MIME type from the extension, as Slack guesses it.
+    pub fn mimetype(&self) -> &'static str {
+        match self.filetype().as_str() {
+            "csv" => "text/csv",
+            "json" => "application/json",
+            "html" => "text/html",
+            "md" | "markdown" => "text/markdown",
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "gif" => "image/gif",
+            "pdf" => "application/pdf",
+            "zip" => "application/zip",
+            "txt" | "text" | "log" => "text/plain",
+            _ => "application/octet-stream",
+        }
+    }
+}
+
+/// A pinned message: who pinned it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pin {
+    pub ts: String,
+    pub created: i64,
+    pub created_by: String,
 }
 
 /// A message as a test sees it. Ephemerals carry the one user who sees them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Message {
     pub channel: String,
     pub ts: String,
@@ -68,12 +185,25 @@ pub struct Message {
     pub blocks: Option<Value>,
     pub edited: bool,
     pub ephemeral_to: Option<String>,
+    /// Slack's `subtype`: `thread_broadcast` for a reply also shown in the
+    /// channel, `channel_topic` and `channel_join` for what Slack itself posts.
+    pub subtype: Option<String>,
+    /// Slack's `metadata` (`event_type`, `event_payload`), when posted with one.
+    pub metadata: Option<Value>,
+    /// Ids of the files shared with this message.
+    pub files: Vec<String>,
 }
 
 impl Message {
-    /// A channel-level message, not a reply inside a thread.
+    /// Shown in the channel: not a reply inside a thread, or a reply also
+    /// sent to the channel (`reply_broadcast`).
     pub fn is_top_level(&self) -> bool {
-        self.thread_ts.as_ref().is_none_or(|t| *t == self.ts)
+        !self.is_reply() || self.subtype.as_deref() == Some("thread_broadcast")
+    }
+
+    /// A reply inside a thread (a broadcast one too).
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.as_ref().is_some_and(|t| *t != self.ts)
     }
 
     /// The `message` object as Slack returns it from chat.* methods.
@@ -85,6 +215,9 @@ impl Message {
             "ts": self.ts,
             "team": team,
         });
+        if let Some(subtype) = &self.subtype {
+            m["subtype"] = json!(subtype);
+        }
         if let Some(bot) = &self.bot_id {
             m["bot_id"] = json!(bot);
             m["app_id"] = json!(app_id);
@@ -165,6 +298,16 @@ pub struct State {
     pub responses: HashMap<String, ResponseTarget>,
     /// A retried event keeps the `event_id` of its first delivery.
     pub event_ids: HashMap<String, String>,
+    /// id → user group.
+    pub usergroups: BTreeMap<String, UserGroup>,
+    /// Messages waiting for their time, in the order they were scheduled.
+    pub scheduled: Vec<ScheduledMessage>,
+    /// id → file.
+    pub files: BTreeMap<String, UploadedFile>,
+    /// Upload URL key → the file id it uploads.
+    pub uploads: HashMap<String, String>,
+    /// channel → pinned messages, in the order they were pinned.
+    pub pins: HashMap<String, Vec<Pin>>,
     triggers: HashMap<String, Trigger>,
     last_ts_micros: u64,
     counter: u64,
@@ -191,6 +334,14 @@ impl State {
         }
         for name in &config.users {
             state.add_user(name);
+        }
+        for group in &config.usergroups {
+            let members: Vec<String> = group
+                .members
+                .iter()
+                .filter_map(|m| state.user(m).map(|u| u.id.clone()))
+                .collect();
+            state.add_usergroup(&group.handle, &group.name, &members);
         }
         state.pending.clear();
         state
@@ -236,26 +387,142 @@ impl State {
                 is_bot: false,
             },
         );
+        // Everyone joins the default channels.
+        for channel in self.channels.values_mut().filter(|c| c.default) {
+            channel.members.push(id.clone());
+        }
         self.changed(Change::Directory);
         id
     }
 
+    /// A default channel everyone (the bot too) is in, as test set-ups want.
     pub fn add_channel(&mut self, name: &str) -> String {
         let name = name.trim_start_matches('#');
         if let Some(channel) = self.channels.values().find(|c| c.name == name) {
             return channel.id.clone();
         }
+        let members = self.users.keys().cloned().collect();
         let id = self.next_id('C');
-        self.channels.insert(
+        let mut channel = self.new_channel(&id, name, false, String::new());
+        channel.members = members;
+        channel.default = true;
+        self.channels.insert(id.clone(), channel);
+        self.changed(Change::Directory);
+        id
+    }
+
+    /// A channel `creator` creates (`conversations.create`); only they are in
+    /// it. Slack's name rules are checked by the caller.
+    pub fn create_channel(&mut self, name: &str, is_private: bool, creator: &str) -> String {
+        let id = self.next_id('C');
+        let mut channel = self.new_channel(&id, name, is_private, creator.to_string());
+        channel.members = vec![creator.to_string()];
+        self.channels.insert(id.clone(), channel);
+        self.changed(Change::Directory);
+        id
+    }
+
+    fn new_channel(&self, id: &str, name: &str, is_private: bool, creator: String) -> Channel {
+        Channel {
+            id: id.to_string(),
+            name: name.to_string(),
+            dm_user: None,
+            is_private,
+            members: Vec::new(),
+            default: false,
+            creator,
+            created: crate::contract::time::now_secs(),
+            topic: Topic::default(),
+            purpose: Topic::default(),
+        }
+    }
+
+    /// Adds `user` to `channel`; false when they already were in it.
+    pub fn join(&mut self, user: &str, channel: &str) -> bool {
+        let Some(c) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        if c.members.iter().any(|m| m == user) {
+            return false;
+        }
+        c.members.push(user.to_string());
+        self.changed(Change::Channel {
+            channel: channel.to_string(),
+        });
+        self.changed(Change::Directory);
+        true
+    }
+
+    /// Takes `user` out of `channel`; false when they were not in it.
+    pub fn leave(&mut self, user: &str, channel: &str) -> bool {
+        let Some(c) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let before = c.members.len();
+        c.members.retain(|m| m != user);
+        if c.members.len() == before {
+            return false;
+        }
+        self.changed(Change::Channel {
+            channel: channel.to_string(),
+        });
+        self.changed(Change::Directory);
+        true
+    }
+
+    /// Adds a user group; `members` are user ids. An existing handle is kept.
+    pub fn add_usergroup(&mut self, handle: &str, name: &str, members: &[String]) -> String {
+        let handle = handle.trim_start_matches('@');
+        if let Some(group) = self.usergroup(handle) {
+            return group.id.clone();
+        }
+        let id = self.next_id('S');
+        let now = crate::contract::time::now_secs();
+        let mut users: Vec<String> = Vec::new();
+        for m in members {
+            if !users.contains(m) {
+                users.push(m.clone());
+            }
+        }
+        self.usergroups.insert(
             id.clone(),
-            Channel {
+            UserGroup {
                 id: id.clone(),
+                handle: handle.to_string(),
                 name: name.to_string(),
-                dm_user: None,
+                description: String::new(),
+                users,
+                date_create: now,
+                date_update: now,
             },
         );
         self.changed(Change::Directory);
         id
+    }
+
+    /// A user group by id or handle (`sre-oncall` or `@sre-oncall`).
+    pub fn usergroup(&self, id_or_handle: &str) -> Option<&UserGroup> {
+        let handle = id_or_handle.trim_start_matches('@');
+        self.usergroups
+            .get(id_or_handle)
+            .or_else(|| self.usergroups.values().find(|g| g.handle == handle))
+    }
+
+    /// Adds (or with `add` false removes) `user` to a group; whether it changed.
+    pub fn set_usergroup_member(&mut self, group: &str, user: &str, add: bool) -> bool {
+        let Some(id) = self.usergroup(group).map(|g| g.id.clone()) else {
+            return false;
+        };
+        let group = self.usergroups.get_mut(&id).expect("found above");
+        let present = group.users.iter().any(|u| u == user);
+        match (present, add) {
+            (false, true) => group.users.push(user.to_string()),
+            (true, false) => group.users.retain(|u| u != user),
+            _ => return false,
+        }
+        group.date_update = crate::contract::time::now_secs();
+        self.changed(Change::Directory);
+        true
     }
 
     pub fn user_by_name(&self, name: &str) -> Option<&User> {
@@ -280,14 +547,16 @@ impl State {
             return channel.id.clone();
         }
         let id = self.next_id('D');
-        self.channels.insert(
-            id.clone(),
-            Channel {
-                id: id.clone(),
-                name: id.clone(),
-                dm_user: Some(user.to_string()),
-            },
-        );
+        let bot = self
+            .users
+            .values()
+            .find(|u| u.is_bot)
+            .map(|u| u.id.clone())
+            .unwrap_or_default();
+        let mut channel = self.new_channel(&id, &id, true, bot.clone());
+        channel.dm_user = Some(user.to_string());
+        channel.members = vec![user.to_string(), bot];
+        self.channels.insert(id.clone(), channel);
         self.changed(Change::Directory);
         id
     }
@@ -311,12 +580,12 @@ impl State {
             .map(|c| c.id.clone())
     }
 
-    /// Everyone is in every public channel; a DM holds the bot and its human.
+    /// Whether `user` (the bot too) is in `channel`. Everyone is in the
+    /// default channels; a DM holds the bot and its human.
     pub fn is_member(&self, user: &str, channel: &str) -> bool {
-        match self.channels.get(channel) {
-            Some(c) => c.dm_user.as_deref().is_none_or(|u| u == user),
-            None => false,
-        }
+        self.channels
+            .get(channel)
+            .is_some_and(|c| c.members.iter().any(|m| m == user))
     }
 
     pub fn channel_name(&self, id: &str) -> String {
@@ -355,6 +624,14 @@ impl State {
         let removed = self.messages.remove(at);
         self.reactions
             .remove(&(channel.to_string(), ts.to_string()));
+        if let Some(pins) = self.pins.get_mut(channel)
+            && pins.iter().any(|p| p.ts == ts)
+        {
+            pins.retain(|p| p.ts != ts);
+            self.changed(Change::Channel {
+                channel: channel.to_string(),
+            });
+        }
         self.changed(Change::message(&removed));
         true
     }

@@ -1,5 +1,8 @@
-//! `POST /api/{method}`: the Web API methods the host uses, with Slack's
-//! auth checks, argument handling, error codes and response shapes.
+//! `POST /api/{method}` (and `GET` with query arguments): the Web API
+//! methods the host and Slack's official SDKs use, with Slack's auth checks,
+//! argument handling, error codes and response shapes. This file holds the
+//! dispatch and the `chat.*`, `views.*` and reaction methods; the others are
+//! in `conversations.rs`, `directory.rs`, `scheduled.rs` and `files.rs`.
 
 use std::sync::Arc;
 
@@ -8,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
@@ -18,27 +21,62 @@ use super::state::{MAX_VIEW_STACK, Message, OpenView, State, ViewIds};
 use crate::slack::blocks;
 
 pub fn router() -> Router<Arc<Shared>> {
-    Router::new().route("/api/{method}", post(api))
+    Router::new().route("/api/{method}", get(api).post(api))
 }
+
+/// Methods that take their arguments from the query string or a form only:
+/// Slack ignores a JSON body for them (their docs list no JSON content
+/// type), so a client that sends one gets the error for missing arguments.
+const FORM_ONLY: &[&str] = &[
+    "users.info",
+    "users.list",
+    "users.lookupByEmail",
+    "conversations.info",
+    "conversations.list",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.members",
+    "usergroups.list",
+    "usergroups.users.list",
+    "chat.getPermalink",
+    "files.getUploadURLExternal",
+    "files.info",
+    "pins.list",
+];
 
 /// A Slack error answer: `{"ok":false,"error":code, …extra}`.
 #[derive(Debug)]
-pub struct ApiError {
-    code: &'static str,
+pub(super) struct ApiError {
+    pub(super) code: &'static str,
     detail: Option<String>,
+    /// More top-level fields (e.g. `errors` of `conversations.invite`).
+    extra: Option<Map<String, Value>>,
 }
 
 impl ApiError {
-    fn new(code: &'static str) -> Self {
-        ApiError { code, detail: None }
+    pub(super) fn new(code: &'static str) -> Self {
+        ApiError {
+            code,
+            detail: None,
+            extra: None,
+        }
     }
 
     /// Slack puts human-readable details in `response_metadata.messages`.
-    fn with(code: &'static str, detail: impl Into<String>) -> Self {
+    pub(super) fn with(code: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             code,
             detail: Some(detail.into()),
+            extra: None,
         }
+    }
+
+    /// Adds a top-level field to the error answer.
+    pub(super) fn field(mut self, key: &str, value: Value) -> Self {
+        self.extra
+            .get_or_insert_with(Map::new)
+            .insert(key.to_string(), value);
+        self
     }
 
     fn body(&self) -> Value {
@@ -46,17 +84,25 @@ impl ApiError {
         if let Some(detail) = &self.detail {
             body["response_metadata"] = json!({"messages": [format!("[ERROR] {detail}")]});
         }
+        for (key, value) in self.extra.iter().flatten() {
+            body[key] = value.clone();
+        }
         body
     }
 }
 
-type ApiResult = Result<Value, ApiError>;
+pub(super) type ApiResult = Result<Value, ApiError>;
 
-/// Method arguments, from a form or a JSON body (plus the query string).
-struct Args(Map<String, Value>);
+/// Method arguments, from the query string and a form or JSON body.
+pub(super) struct Args(pub(super) Map<String, Value>);
 
 impl Args {
-    fn parse(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Args, ApiError> {
+    fn parse(
+        method: &str,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Args, ApiError> {
         let mut map = Map::new();
         if let Some(query) = query {
             for (k, v) in serde_urlencoded::from_str::<Vec<(String, String)>>(query)
@@ -70,7 +116,7 @@ impl Args {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if content_type.starts_with("application/json") {
-            if !body.is_empty() {
+            if !body.is_empty() && !FORM_ONLY.contains(&method) {
                 match serde_json::from_slice::<Value>(body) {
                     Ok(Value::Object(obj)) => map.extend(obj),
                     _ => return Err(ApiError::new("invalid_json")),
@@ -87,7 +133,7 @@ impl Args {
     }
 
     /// A non-empty string argument (numbers are accepted as Slack does).
-    fn str(&self, key: &str) -> Option<String> {
+    pub(super) fn str(&self, key: &str) -> Option<String> {
         match self.0.get(key)? {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -95,7 +141,7 @@ impl Args {
         }
     }
 
-    fn required(&self, key: &str) -> Result<String, ApiError> {
+    pub(super) fn required(&self, key: &str) -> Result<String, ApiError> {
         self.str(key).ok_or_else(|| {
             ApiError::with(
                 "invalid_arguments",
@@ -104,7 +150,7 @@ impl Args {
         })
     }
 
-    fn bool(&self, key: &str) -> bool {
+    pub(super) fn bool(&self, key: &str) -> bool {
         match self.0.get(key) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true" || s == "1",
@@ -115,7 +161,7 @@ impl Args {
 
     /// A JSON-valued argument as raw text: form bodies carry it encoded,
     /// JSON bodies may carry it inline.
-    fn json_text(&self, key: &str) -> Option<String> {
+    pub(super) fn json_text(&self, key: &str) -> Option<String> {
         match self.0.get(key)? {
             Value::Null => None,
             Value::String(s) if s.is_empty() => None,
@@ -180,7 +226,7 @@ fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult {
-    let args = Args::parse(headers, query, body)?;
+    let args = Args::parse(method, headers, query, body)?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -209,9 +255,9 @@ fn answer(
 }
 
 /// One Web API call against the locked workspace.
-struct Api<'a> {
-    shared: &'a Shared,
-    state: &'a mut State,
+pub(super) struct Api<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) state: &'a mut State,
 }
 
 impl Api<'_> {
@@ -228,7 +274,28 @@ impl Api<'_> {
             "views.publish" => self.views_publish(args),
             "conversations.open" => self.conversations_open(args),
             "users.info" => self.users_info(args),
+            "users.list" => self.users_list(args),
+            "usergroups.list" => self.usergroups_list(args),
+            "usergroups.users.list" => self.usergroups_users_list(args),
             "reactions.add" => self.reactions_add(args),
+            "chat.getPermalink" => self.get_permalink(args),
+            "conversations.create" => self.conversations_create(args),
+            "conversations.invite" => self.conversations_invite(args),
+            "conversations.setTopic" => self.conversations_set_topic(args),
+            "conversations.info" => self.conversations_info(args),
+            "conversations.list" => self.conversations_list(args),
+            "conversations.history" => self.conversations_history(args),
+            "conversations.replies" => self.conversations_replies(args),
+            "conversations.members" => self.conversations_members(args),
+            "pins.add" => self.pins_add(args),
+            "pins.remove" => self.pins_remove(args),
+            "pins.list" => self.pins_list(args),
+            "chat.scheduleMessage" => self.schedule_message(args),
+            "chat.scheduledMessages.list" => self.scheduled_messages_list(args),
+            "chat.deleteScheduledMessage" => self.delete_scheduled_message(args),
+            "files.getUploadURLExternal" => self.get_upload_url(args),
+            "files.completeUploadExternal" => self.complete_upload(args),
+            "files.info" => self.files_info(args),
             "apps.connections.open" => Ok(self.connections_open()),
             _ => Err(ApiError::new("unknown_method")),
         }
@@ -248,33 +315,35 @@ impl Api<'_> {
         })
     }
 
-    fn bot_message(&self, channel: &str, ts: String, content: Content) -> Message {
+    pub(super) fn bot_message(&self, channel: &str, ts: String, content: Content) -> Message {
         Message {
             channel: channel.to_string(),
             ts,
-            thread_ts: None,
             user: self.shared.config.bot_user_id.clone(),
             bot_id: Some(self.shared.config.bot_id.clone()),
             text: content.text,
             blocks: content.blocks,
-            edited: false,
-            ephemeral_to: None,
+            ..Message::default()
         }
     }
 
-    fn message_json(&self, message: &Message) -> Value {
+    pub(super) fn message_json(&self, message: &Message) -> Value {
         let c = &self.shared.config;
         message.to_json(&c.team_id, &c.api_app_id)
     }
 
-    fn channel(&mut self, args: &Args) -> Result<String, ApiError> {
+    pub(super) fn channel(&mut self, args: &Args) -> Result<String, ApiError> {
         args.str("channel")
             .and_then(|raw| self.state.resolve_channel(&raw))
             .ok_or(ApiError::new("channel_not_found"))
     }
 
     /// Replies go under the thread's parent, as Slack threads them.
-    fn thread_parent(&self, channel: &str, args: &Args) -> Result<Option<String>, ApiError> {
+    pub(super) fn thread_parent(
+        &self,
+        channel: &str,
+        args: &Args,
+    ) -> Result<Option<String>, ApiError> {
         let Some(thread_ts) = args.str("thread_ts") else {
             return Ok(None);
         };
@@ -287,17 +356,26 @@ impl Api<'_> {
     }
 
     fn post_message(&mut self, args: &Args) -> ApiResult {
-        let channel = self.channel(args)?;
+        let channel = self.member_channel(args, "channel")?;
         let content = Content::from_args(args)?;
         let thread_ts = self.thread_parent(&channel, args)?;
+        let metadata = metadata_arg(args)?;
         let ts = self.state.next_ts();
         let mut message = self.bot_message(&channel, ts.clone(), content);
+        if thread_ts.is_some() && args.bool("reply_broadcast") {
+            message.subtype = Some("thread_broadcast".into());
+        }
         message.thread_ts = thread_ts;
+        message.metadata = metadata;
+        let mut json_message = self.message_json(&message);
+        if let Some(metadata) = &message.metadata {
+            json_message["metadata"] = metadata.clone();
+        }
         let body = json!({
             "ok": true,
             "channel": channel,
             "ts": ts,
-            "message": self.message_json(&message),
+            "message": json_message,
         });
         tracing::debug!(%channel, %ts, "emulator: chat.postMessage");
         self.state.push_message(message);
@@ -349,7 +427,7 @@ impl Api<'_> {
     }
 
     fn post_ephemeral(&mut self, args: &Args) -> ApiResult {
-        let channel = self.channel(args)?;
+        let channel = self.member_channel(args, "channel")?;
         let user = args.str("user").ok_or(ApiError::new("user_not_found"))?;
         if self.state.users.get(&user).is_none_or(|u| u.is_bot) {
             return Err(ApiError::new("user_not_found"));
@@ -562,34 +640,6 @@ impl Api<'_> {
         Ok(body)
     }
 
-    fn users_info(&mut self, args: &Args) -> ApiResult {
-        let id = args.str("user").ok_or(ApiError::new("user_not_found"))?;
-        let user = self
-            .state
-            .users
-            .get(&id)
-            .ok_or(ApiError::new("user_not_found"))?;
-        Ok(json!({
-            "ok": true,
-            "user": {
-                "id": user.id,
-                "team_id": self.shared.config.team_id,
-                "name": user.name,
-                "real_name": user.real_name,
-                "deleted": false,
-                "is_bot": user.is_bot,
-                "is_admin": false,
-                "tz": "Europe/Berlin",
-                "tz_offset": 3600,
-                "profile": {
-                    "real_name": user.real_name,
-                    "display_name": user.name,
-                    "email": format!("{}@example.com", user.name),
-                },
-            }
-        }))
-    }
-
     fn reactions_add(&mut self, args: &Args) -> ApiResult {
         let channel = self.channel(args)?;
         let ts = args
@@ -643,6 +693,28 @@ fn check_hash(args: &Args, current: &Value) -> Result<(), ApiError> {
     }
 }
 
+/// The `metadata` argument of `chat.postMessage` (and
+/// `chat.scheduleMessage`): an object with an `event_type` and an object
+/// `event_payload`, or as a JSON string in a form.
+pub(super) fn metadata_arg(args: &Args) -> Result<Option<Value>, ApiError> {
+    let Some(raw) = args.json_text("metadata") else {
+        return Ok(None);
+    };
+    let value: Value =
+        serde_json::from_str(&raw).map_err(|_| ApiError::new("invalid_metadata_format"))?;
+    let event_type = value["event_type"].as_str().unwrap_or_default();
+    if event_type.is_empty() || !value["event_payload"].is_object() {
+        return Err(ApiError::with(
+            "invalid_metadata_schema",
+            "metadata needs a string event_type and an object event_payload",
+        ));
+    }
+    Ok(Some(json!({
+        "event_type": event_type,
+        "event_payload": value["event_payload"],
+    })))
+}
+
 /// A message's text and blocks, checked against Slack's limits.
 pub struct Content {
     pub text: String,
@@ -650,7 +722,7 @@ pub struct Content {
 }
 
 impl Content {
-    fn from_args(args: &Args) -> Result<Content, ApiError> {
+    pub(super) fn from_args(args: &Args) -> Result<Content, ApiError> {
         Content::check(
             args.str("text"),
             args.json_text("blocks"),

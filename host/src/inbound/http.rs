@@ -9,16 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use thiserror::Error;
 use tracing::Instrument;
 
+use super::body::{BodyError, read_body};
 use super::dispatch::{Ack, DispatchError, Dispatcher};
 use super::payload::{EventBody, Interaction, Malformed, SlashCommand};
 use crate::contract::time::now_secs;
@@ -225,7 +224,12 @@ async fn receive(shared: Arc<Shared>, endpoint: Endpoint, request: Request) -> R
 
 async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result<Ack, Rejection> {
     let (parts, body) = request.into_parts();
-    let body = read_body(&parts.headers, body, shared.body_limit).await?;
+    let body = read_body(&parts.headers, body, shared.body_limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(limit) => Rejection::TooLarge(limit),
+            BodyError::Read(what) => Rejection::Malformed(what),
+        })?;
     signature::verify(&shared.signing_secret, &parts.headers, &body, now_secs())?;
     let dispatcher = &shared.dispatcher;
     match endpoint {
@@ -257,49 +261,4 @@ async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result
             Ok(dispatcher.interaction(Interaction::parse(&payload)?).await)
         }
     }
-}
-
-/// At most this much of an oversized body is read and thrown away before
-/// answering 413, and for at most [`DRAIN_TIME`]: enough that an honest
-/// client still sending sees the 413 instead of a reset connection, little
-/// enough that a flood costs nothing.
-const DRAIN_BYTES: usize = 8 << 20;
-const DRAIN_TIME: Duration = Duration::from_secs(2);
-
-/// The raw body, refusing more than `limit` bytes without buffering them.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, Rejection> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let mut stream = body.into_data_stream();
-    if declared.is_some_and(|len| len > limit as u64) {
-        if declared.is_some_and(|len| len <= (limit + DRAIN_BYTES) as u64) {
-            drain(&mut stream).await;
-        }
-        return Err(Rejection::TooLarge(limit));
-    }
-    let mut bytes = Vec::with_capacity(declared.unwrap_or(0) as usize);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Rejection::Malformed(format!("reading the body: {e}")))?;
-        if bytes.len() + chunk.len() > limit {
-            drain(&mut stream).await;
-            return Err(Rejection::TooLarge(limit));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
-async fn drain(stream: &mut axum::body::BodyDataStream) {
-    let discard = async {
-        let mut read = 0;
-        while let Some(Ok(chunk)) = stream.next().await {
-            read += chunk.len();
-            if read > DRAIN_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }

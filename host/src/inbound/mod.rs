@@ -1,10 +1,13 @@
 //! Inbound: where requests come from — Slack over HTTP ([`http`]) or Socket
-//! Mode ([`socket_mode`]), and time ([`scheduler`]). Each Slack payload is
+//! Mode ([`socket_mode`]), other systems' webhooks ([`webhooks`]), and time
+//! ([`scheduler`]). Each Slack payload is
 //! parsed once into a typed request ([`payload`]), then [`dispatch`] routes
 //! it through the routing table to the runtime and answers Slack in time.
 
+pub mod body;
 pub mod dispatch;
 pub mod http;
 pub mod payload;
 pub mod scheduler;
 pub mod socket_mode;
+pub mod webhooks;

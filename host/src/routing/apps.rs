@@ -21,6 +21,7 @@ use crate::contract::request::Request;
 use crate::contract::time::now_ms;
 use crate::runtime::Runtime;
 use crate::runtime::app::{AppVersion, LoadError, NativeApp};
+use crate::runtime::hooks::Hook;
 use crate::runtime::invoke::{Invocation, InvokeError};
 use crate::storage::Storage;
 
@@ -349,7 +350,7 @@ impl Apps {
                     context: ctx.to_wit(),
                 };
                 let (app, invocation) = self
-                    .invoke_in(&snapshot, &app, Request::Command(request))
+                    .invoke_in(&snapshot, &app, Request::Command(request), None)
                     .await?;
                 Ok(CommandAnswer::App { app, invocation })
             }
@@ -362,7 +363,19 @@ impl Apps {
         id: &str,
         request: Request,
     ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
-        self.invoke_in(&self.snapshot(), id, request).await
+        self.invoke_in(&self.snapshot(), id, request, None).await
+    }
+
+    /// Invokes app `id` with one more hook for this invocation (see
+    /// [`Runtime::invoke_with`]).
+    pub async fn invoke_with(
+        &self,
+        id: &str,
+        request: Request,
+        hook: &dyn Hook,
+    ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
+        self.invoke_in(&self.snapshot(), id, request, Some(hook))
+            .await
     }
 
     async fn invoke_in(
@@ -370,12 +383,13 @@ impl Apps {
         snapshot: &Snapshot,
         id: &str,
         request: Request,
+        hook: Option<&dyn Hook>,
     ) -> Result<(Arc<AppVersion>, Invocation), CallError> {
         let app = snapshot
             .app(id)
             .ok_or_else(|| CallError::NotLoaded(id.into()))?
             .clone();
-        let invocation = self.runtime.invoke(&app, request).await?;
+        let invocation = self.runtime.invoke_with(&app, request, hook).await?;
         Ok((app, invocation))
     }
 }

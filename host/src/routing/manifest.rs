@@ -11,9 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::apps::Snapshot;
-use crate::capabilities;
+use crate::capabilities::Uses;
 use crate::contract::description::{Description, shortcut_kind_name};
-use crate::contract::grants::Grants;
 use crate::slack::namespace;
 
 /// Where Slack sends requests when the host serves HTTP.
@@ -119,14 +118,15 @@ pub fn manifest(snapshot: &Snapshot, options: &ManifestOptions) -> Value {
     manifest_for(
         snapshot
             .versions()
-            .map(|v| (&*v.id, &v.description, &v.grants)),
+            .map(|v| (&*v.id, &v.description, &v.uses)),
         options,
     )
 }
 
-/// The manifest for these apps' ids, descriptions and grants.
+/// The manifest for these apps' ids, descriptions and the capability
+/// functions they call.
 pub fn manifest_for<'a>(
-    apps: impl IntoIterator<Item = (&'a str, &'a Description, &'a Grants)>,
+    apps: impl IntoIterator<Item = (&'a str, &'a Description, &'a Uses)>,
     options: &ManifestOptions,
 ) -> Value {
     let mut commands: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -135,7 +135,7 @@ pub fn manifest_for<'a>(
     let mut scopes: BTreeSet<&'static str> = BTreeSet::new();
     let mut home_tab = false;
     let mut shortcuts = Vec::new();
-    for (app, description, grants) in apps {
+    for (app, description, uses) in apps {
         let info = &description.info;
         for s in &description.shortcuts {
             shortcuts.push(json!({
@@ -165,7 +165,7 @@ pub fn manifest_for<'a>(
             events.extend(subscriptions.into_iter().map(String::from));
             scopes.extend(needed);
         }
-        scopes.extend(capabilities::slack_scopes(grants));
+        scopes.extend(uses.slack_scopes());
     }
     for (umbrella, subs) in umbrellas {
         // The router keeps a command and an umbrella of the same name apart;
@@ -369,14 +369,32 @@ mod tests {
         Description {
             info,
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 
-    fn all_grants() -> Grants {
-        capabilities::default_grants()
+    fn all_grants() -> Uses {
+        Uses::all_of(&crate::capabilities::default_grants())
     }
 
-    fn sample() -> Vec<(&'static str, Description, Grants)> {
+    fn sample() -> Vec<(&'static str, Description, Uses)> {
+        let hello_calls = Uses(
+            [(
+                "slack",
+                [
+                    "post-message",
+                    "send-dm",
+                    "add-reaction",
+                    "lookup-user",
+                    "open-view",
+                ]
+                .map(String::from)
+                .to_vec(),
+            )]
+            .into_iter()
+            .collect(),
+        );
         vec![
             (
                 "hello",
@@ -386,7 +404,7 @@ mod tests {
                     &[],
                     &["app_mention"],
                 ),
-                all_grants(),
+                hello_calls,
             ),
             (
                 "spy-a",
@@ -396,7 +414,7 @@ mod tests {
                     &[("/spy", "status")],
                     &["reaction_added", "view_closed"],
                 ),
-                ["store"].into_iter().collect(),
+                Uses::all_of(&["store"].into_iter().collect()),
             ),
             (
                 "spy-b",
@@ -406,7 +424,7 @@ mod tests {
                     &[("/spy", "deploy")],
                     &["app_mention", "app_home_opened"],
                 ),
-                ["log"].into_iter().collect(),
+                Uses::all_of(&["log"].into_iter().collect()),
             ),
         ]
     }
@@ -523,7 +541,7 @@ mod tests {
 
     #[test]
     fn message_subscribes_everywhere_with_history_scopes() {
-        let (m_app, grants) = (app("m", &[], &[], &["message"]), Grants::new());
+        let (m_app, grants) = (app("m", &[], &[], &["message"]), Uses::default());
         let m = manifest_for([("m", &m_app, &grants)], &ManifestOptions::default());
         assert_eq!(
             m["settings"]["event_subscriptions"]["bot_events"],

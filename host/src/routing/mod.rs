@@ -6,6 +6,7 @@
 
 pub mod apps;
 pub mod manifest;
+pub mod overview;
 pub mod table;
 pub mod versions;
 pub mod watcher;

@@ -314,6 +314,8 @@ mod tests {
         Description {
             info,
             shortcuts: vec![],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 

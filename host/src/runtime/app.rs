@@ -13,9 +13,9 @@ use super::engine::{Engines, Image};
 use super::invoke::InvokeError;
 use super::spares::Spares;
 use super::state::HostState;
-use crate::capabilities::{self, AppStates, GrantError, Invocation, wasi::is_wasi_import};
+use crate::capabilities::{self, AppStates, GrantError, Invocation, Uses, wasi::is_wasi_import};
 use crate::config::AppSettings;
-use crate::contract::bindings::{handler, shortcuts};
+use crate::contract::bindings::{handler, settings_schema, shortcuts, webhooks};
 use crate::contract::description::Description;
 use crate::contract::grants::{Grants, interface_of};
 use crate::contract::limits::Limits;
@@ -58,28 +58,35 @@ pub struct WasmCode {
     pub instantiation: std::time::Duration,
 }
 
-/// The optional trigger interfaces a component exports. A new kind of
-/// trigger is one field here, one entry in [`TRIGGERS`], and its dispatch in
+/// The optional interfaces a component exports: triggers (`shortcuts`,
+/// `webhooks`) and declarations (`settings-schema`). A new kind of trigger
+/// is one field here, one entry in [`TRIGGERS`], and its dispatch in
 /// `invoke`.
 #[derive(Clone, Default)]
 pub struct Triggers {
     pub shortcuts: Option<shortcuts::GuestIndices>,
+    pub webhooks: Option<webhooks::GuestIndices>,
+    pub settings_schema: Option<settings_schema::GuestIndices>,
 }
 
 impl Triggers {
-    /// The names of the triggers exported, for `botyard apps`.
+    /// The names of the optional exports, for `botyard apps`.
     pub fn names(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if self.shortcuts.is_some() {
-            names.push("shortcuts");
-        }
-        names
+        let exported = [
+            ("shortcuts", self.shortcuts.is_some()),
+            ("webhooks", self.webhooks.is_some()),
+            ("settings-schema", self.settings_schema.is_some()),
+        ];
+        exported
+            .into_iter()
+            .filter_map(|(name, yes)| yes.then_some(name))
+            .collect()
     }
 }
 
 /// Every export interface of `botyard:app` the host knows: the handler every
-/// app has, then the optional triggers.
-const TRIGGERS: &[&str] = &["handler", "shortcuts"];
+/// app has, then the optional ones.
+const TRIGGERS: &[&str] = &["handler", "shortcuts", "webhooks", "settings-schema"];
 
 /// A loaded app version. Immutable: a reload builds a new one and swaps it
 /// in, while invocations already running keep the `Arc` they started with.
@@ -90,6 +97,9 @@ pub struct AppVersion {
     pub hash: String,
     pub description: Description,
     pub grants: Grants,
+    /// Which functions of which capabilities it calls (for the manifest's
+    /// Slack scopes).
+    pub uses: Uses,
     pub limits: Limits,
     /// The granted capabilities' per-app states.
     pub states: Arc<AppStates>,
@@ -209,7 +219,7 @@ impl AppVersion {
         let (component, source) = cache
             .component(&slot.engine, bytes, &hash)
             .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
-        check_imports(id, &component, &slot.engine, &settings.grants)?;
+        let uses = check_imports(id, &component, &slot.engine, &settings.grants)?;
         check_exports(&component, &slot.engine)?;
         let pre = slot
             .linker
@@ -219,12 +229,19 @@ impl AppVersion {
             handler::GuestIndices::new(&pre).map_err(|e| LoadError::Contract(format!("{e:#}")))?;
         let triggers = Triggers {
             shortcuts: optional_trigger(&pre, "shortcuts", shortcuts::GuestIndices::new)?,
+            webhooks: optional_trigger(&pre, "webhooks", webhooks::GuestIndices::new)?,
+            settings_schema: optional_trigger(
+                &pre,
+                "settings-schema",
+                settings_schema::GuestIndices::new,
+            )?,
         };
         Ok(AppVersion {
             id: id.into(),
             hash,
             description: Description::empty(),
             grants: settings.grants.clone(),
+            uses,
             limits,
             states,
             code: AppCode::Wasm(WasmCode {
@@ -255,6 +272,7 @@ impl AppVersion {
             hash: "native".into(),
             description,
             grants: settings.grants.clone(),
+            uses: Uses::all_of(&settings.grants),
             limits: settings.limits,
             states,
             code: AppCode::Native(app),
@@ -301,17 +319,31 @@ fn is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [0, 0]
 }
 
+/// Checks every import against the grants; returns which functions of
+/// which capabilities the component calls.
 fn check_imports(
     id: &str,
     component: &Component,
     engine: &wasmtime::Engine,
     grants: &Grants,
-) -> Result<(), LoadError> {
-    for (name, _) in component.component_type().imports(engine) {
+) -> Result<Uses, LoadError> {
+    let mut uses = Uses::default();
+    for (name, item) in component.component_type().imports(engine) {
         match interface_of(name) {
             Some("types") => {}
             Some(interface) => match capabilities::name(interface) {
-                Ok(capability) if grants.contains(capability) => {}
+                Ok(capability) if grants.contains(capability) => {
+                    let functions = match item.ty {
+                        wasmtime::component::types::ComponentItem::ComponentInstance(instance) => {
+                            instance
+                                .exports(engine)
+                                .map(|(f, _)| f.to_string())
+                                .collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    uses.0.insert(capability, functions);
+                }
                 Ok(capability) => {
                     return Err(LoadError::NotGranted {
                         app: id.into(),
@@ -325,7 +357,7 @@ fn check_imports(
             None => return Err(LoadError::UnknownImport(name.into())),
         }
     }
-    Ok(())
+    Ok(uses)
 }
 
 /// Exports of `botyard:app` interfaces must be triggers the host knows; other

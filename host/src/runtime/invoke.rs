@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::Runtime;
 use super::app::{AppCode, AppVersion, WasmCode};
 use super::engine::EPOCH_TICK;
-use super::hooks::{Call, Refusal};
+use super::hooks::{Call, Hook, Refusal};
 use super::memory::MemoryLimitExceeded;
 use super::spares::{Prepared, Recipe, set_deadline};
 use super::state::HostState;
@@ -74,6 +74,19 @@ impl Runtime {
         app: &AppVersion,
         request: Request,
     ) -> Result<Invocation, InvokeError> {
+        self.invoke_with(app, request, None).await
+    }
+
+    /// [`Runtime::invoke`], with one more hook for this invocation alone,
+    /// run after the runtime's own: how a caller keeps its bookkeeping in
+    /// the invocation's unit (a webhook delivery settled with the writes of
+    /// the handler that ran it).
+    pub async fn invoke_with(
+        &self,
+        app: &AppVersion,
+        request: Request,
+        extra: Option<&dyn Hook>,
+    ) -> Result<Invocation, InvokeError> {
         let kind = request.kind();
         let span = tracing::info_span!(
             "invoke",
@@ -87,13 +100,16 @@ impl Runtime {
         if kind != Kind::Describe {
             span.record("detail", request.detail());
         }
-        self.invoke_in_span(app, request).instrument(span).await
+        self.invoke_in_span(app, request, extra)
+            .instrument(span)
+            .await
     }
 
     async fn invoke_in_span(
         &self,
         app: &AppVersion,
         request: Request,
+        extra: Option<&dyn Hook>,
     ) -> Result<Invocation, InvokeError> {
         let started_at_ms = crate::contract::time::now_ms();
         let started = Instant::now();
@@ -113,7 +129,11 @@ impl Runtime {
         let unit = self.services.storage.begin();
         let Ran { result, mut shared } = match (refusal, &app.code) {
             (Some(message), _) => {
-                let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+                let mut shared = Shared::new(
+                    app.id.clone(),
+                    app.hash.as_str().into(),
+                    self.services.logs.clone(),
+                );
                 shared.unit = Some(unit);
                 Ran {
                     result: Err(InvokeError::Refused(message)),
@@ -122,9 +142,14 @@ impl Runtime {
             }
             (None, AppCode::Wasm(code)) => self.run_wasm(app, code, &request, unit).await,
             (None, AppCode::Native(native)) => {
-                let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+                let mut shared = Shared::new(
+                    app.id.clone(),
+                    app.hash.as_str().into(),
+                    self.services.logs.clone(),
+                );
                 shared.unit = Some(unit);
                 shared.context = context_of(&request);
+                shared.deadline = Some(started + app.limits.deadline);
                 let result = native
                     .handle(&mut shared, request.clone())
                     .await
@@ -143,7 +168,8 @@ impl Runtime {
             .unwrap_or_else(|| self.services.storage.begin());
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         let mut kept = Ok(());
-        for hook in self.hooks.iter() {
+        let extra = extra.into_iter();
+        for hook in self.hooks.iter().map(|h| &**h).chain(extra) {
             if let Err(e) = hook.after(&call, duration, &outcome, &mut *unit).await {
                 kept = Err(e);
                 break;
@@ -180,17 +206,30 @@ impl Runtime {
     ) -> Ran {
         let recipe = self.recipe(app, code);
         let fail = |error: InvokeError, unit: Box<dyn Unit>| {
-            let mut shared = Shared::new(app.id.clone(), self.services.logs.clone());
+            let mut shared = Shared::new(
+                app.id.clone(),
+                app.hash.as_str().into(),
+                self.services.logs.clone(),
+            );
             shared.unit = Some(unit);
             Ran {
                 result: Err(error),
                 shared,
             }
         };
-        if matches!(request, Request::Shortcut(_)) && code.triggers.shortcuts.is_none() {
+        let missing = match request {
+            Request::Shortcut(_) if code.triggers.shortcuts.is_none() => {
+                Some("shortcuts (it does not export `botyard:app/shortcuts`)")
+            }
+            Request::Webhook(_) if code.triggers.webhooks.is_none() => {
+                Some("webhooks (it does not export `botyard:app/webhooks`)")
+            }
+            _ => None,
+        };
+        if let Some(what) = missing {
             let error = InvokeError::Unsupported {
                 app: app.id.to_string(),
-                what: "shortcuts (it does not export `botyard:app/shortcuts`)",
+                what,
             };
             return fail(error, unit);
         }
@@ -211,6 +250,7 @@ impl Runtime {
             let state = store.data_mut();
             state.invocation.unit = Some(unit);
             state.invocation.context = context_of(request);
+            state.invocation.deadline = Some(started + app.limits.deadline);
             let HostState {
                 states, invocation, ..
             } = state;
@@ -227,7 +267,8 @@ impl Runtime {
             wasmtime::Result::Ok(match request {
                 Request::Describe => {
                     let info = handler.call_describe(&mut *store).await?;
-                    let shortcuts = match &code.triggers.shortcuts {
+                    let triggers = &code.triggers;
+                    let shortcuts = match &triggers.shortcuts {
                         Some(indices) => {
                             indices
                                 .load(&mut *store, &instance)?
@@ -236,7 +277,30 @@ impl Runtime {
                         }
                         None => Vec::new(),
                     };
-                    Ok(Response::Describe(Description { info, shortcuts }))
+                    let webhooks = match &triggers.webhooks {
+                        Some(indices) => {
+                            indices
+                                .load(&mut *store, &instance)?
+                                .call_describe_webhooks(&mut *store)
+                                .await?
+                        }
+                        None => Vec::new(),
+                    };
+                    let settings = match &triggers.settings_schema {
+                        Some(indices) => {
+                            indices
+                                .load(&mut *store, &instance)?
+                                .call_describe_settings(&mut *store)
+                                .await?
+                        }
+                        None => Vec::new(),
+                    };
+                    Ok(Response::Describe(Description {
+                        info,
+                        shortcuts,
+                        webhooks,
+                        settings,
+                    }))
                 }
                 Request::Command(r) => handler
                     .call_on_command(store, r)
@@ -267,6 +331,15 @@ impl Runtime {
                     .call_on_shortcut(store, s)
                     .await?
                     .map(|()| Response::Done),
+                Request::Webhook(w) => code
+                    .triggers
+                    .webhooks
+                    .as_ref()
+                    .expect("checked before instantiating")
+                    .load(&mut *store, &instance)?
+                    .call_on_webhook(store, w)
+                    .await?
+                    .map(|()| Response::Done),
             })
         };
         // The epoch stops wasm code; this stops time spent awaiting host calls.
@@ -281,7 +354,11 @@ impl Runtime {
             } = state;
             WasiState::flush(wasi, invocation);
             states.finish(invocation);
-            let mut fresh = Shared::new(app.id.clone(), self.services.logs.clone());
+            let mut fresh = Shared::new(
+                app.id.clone(),
+                app.hash.as_str().into(),
+                self.services.logs.clone(),
+            );
             std::mem::swap(&mut fresh, invocation);
             fresh
         };
@@ -312,6 +389,7 @@ impl Runtime {
     pub(super) fn recipe(&self, app: &AppVersion, code: &WasmCode) -> Recipe {
         Recipe {
             app: app.id.clone(),
+            version: app.hash.as_str().into(),
             pre: code.pre.clone(),
             handler: code.handler.clone(),
             engine: code.engine.clone(),
@@ -332,11 +410,13 @@ fn context_of(request: &Request) -> InvocationContext {
         Request::Action(r) => r.context.clone(),
         Request::ViewSubmission(r) => r.context.clone(),
         Request::Shortcut(r) => r.context.clone(),
-        Request::Describe | Request::Event(_) | Request::Tick(_) => InvocationContext {
-            user_id: String::new(),
-            channel_id: String::new(),
-            trigger_id: None,
-        },
+        Request::Describe | Request::Event(_) | Request::Tick(_) | Request::Webhook(_) => {
+            InvocationContext {
+                user_id: String::new(),
+                channel_id: String::new(),
+                trigger_id: None,
+            }
+        }
     }
 }
 

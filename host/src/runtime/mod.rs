@@ -148,6 +148,10 @@ impl Runtime {
             unreachable!("describe answers with Response::Describe")
         };
         description.check().map_err(LoadError::BadDescription)?;
+        let states = self
+            .capabilities
+            .described(&version.id, &version.states, &description)?;
+        version.states = Arc::new(states);
         version.description = description;
         version.limits = limits;
         self.decide_ready(&mut version).await;
@@ -199,6 +203,11 @@ impl Runtime {
         settings: &AppSettings,
     ) -> Result<AppVersion, LoadError> {
         let states = self.app_states(id, settings)?;
-        AppVersion::native(id, app, settings, states)
+        let mut version = AppVersion::native(id, app, settings, states)?;
+        let states =
+            self.capabilities
+                .described(&version.id, &version.states, &version.description)?;
+        version.states = Arc::new(states);
+        Ok(version)
     }
 }

@@ -84,6 +84,8 @@ impl Spares {
 #[derive(Clone)]
 pub struct Recipe {
     pub app: Arc<str>,
+    /// The version's hash.
+    pub version: Arc<str>,
     pub pre: InstancePre<HostState>,
     pub handler: handler::GuestIndices,
     pub engine: wasmtime::Engine,
@@ -102,7 +104,7 @@ impl Recipe {
     pub async fn prepare(&self) -> wasmtime::Result<Prepared> {
         let state = HostState {
             memory: MemoryCap::new(self.memory_bytes),
-            invocation: Invocation::new(self.app.clone(), self.logs.clone()),
+            invocation: Invocation::new(self.app.clone(), self.version.clone(), self.logs.clone()),
             states: self.capabilities.instance(&self.states),
             wasi: None,
         };

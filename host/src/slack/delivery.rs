@@ -26,12 +26,21 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::json::PENDING_TS_PREFIX;
+use super::web_api::UPLOAD_METHOD;
 use super::web_api::{WebApi, WebApiError};
 use crate::contract::retry::Backoff;
 use crate::storage::{OutboxEntry, OutboxStatus, Settlement, Storage, StorageError};
 
-/// Payload fields that may carry a placeholder from an earlier call.
-const PLACEHOLDER_FIELDS: [&str; 4] = ["ts", "thread_ts", "timestamp", "view_id"];
+/// Payload fields that may carry a placeholder from an earlier call: a
+/// message's `ts`, a view's id, a created channel's id.
+const PLACEHOLDER_FIELDS: [&str; 6] = [
+    "channel",
+    "channel_id",
+    "ts",
+    "thread_ts",
+    "timestamp",
+    "view_id",
+];
 
 /// Methods Slack limits to about one call per second per channel.
 const PACED_METHODS: [&str; 1] = ["chat.postMessage"];
@@ -241,7 +250,11 @@ impl Worker {
                     continue;
                 }
             };
-            let result = self.api.call(&entry.method, &payload).await;
+            let result = if entry.method == UPLOAD_METHOD {
+                self.api.upload_external(&payload).await
+            } else {
+                self.api.call(&entry.method, &payload).await
+            };
             if paced {
                 self.next_post
                     .insert(lane.clone(), Instant::now() + self.config.post_interval);
@@ -322,10 +335,10 @@ impl Worker {
                     )));
                 }
             };
-            let real = if field == "view_id" {
-                result.pointer("/view/id")
-            } else {
-                result.get("ts")
+            let real = match field {
+                "view_id" => result.pointer("/view/id"),
+                "channel" | "channel_id" => result.pointer("/channel/id"),
+                _ => result.get("ts"),
             };
             let Some(real) = real.and_then(Value::as_str) else {
                 return Ok(Resolved::Fail(format!(
@@ -336,7 +349,7 @@ impl Worker {
             payload[field] = json!(real);
             // A DM was posted to a user id; Slack answered with the D… channel
             // that later calls on the message must name.
-            if field != "view_id"
+            if !matches!(field, "view_id" | "channel" | "channel_id")
                 && let Some(channel) = result.get("channel").and_then(Value::as_str)
             {
                 payload["channel"] = json!(channel);

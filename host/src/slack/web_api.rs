@@ -15,6 +15,10 @@ use crate::contract::retry::Backoff;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// The outbox's name for a file upload, which [`WebApi::upload_external`]
+/// turns into Slack's three steps.
+pub const UPLOAD_METHOD: &str = "files.upload";
+
 /// How hard one [`WebApi::call`] tries before giving up.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -120,7 +124,18 @@ impl std::fmt::Debug for WebApi {
 fn takes_form_only(method: &str) -> bool {
     matches!(
         method,
-        "users.info" | "conversations.info" | "users.lookupByEmail"
+        "users.info"
+            | "users.list"
+            | "users.lookupByEmail"
+            | "conversations.info"
+            | "conversations.list"
+            | "conversations.history"
+            | "conversations.replies"
+            | "conversations.members"
+            | "usergroups.list"
+            | "usergroups.users.list"
+            | "chat.getPermalink"
+            | "files.getUploadURLExternal"
     )
 }
 
@@ -289,6 +304,85 @@ impl WebApi {
             .call("users.info", &serde_json::json!({ "user": user }))
             .await?;
         Ok(value.get("user").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Calls a read method page by page (Slack's cursor pagination,
+    /// `response_metadata.next_cursor`) and gathers the `key` array of every
+    /// page, stopping at `max` items.
+    pub async fn paginated(
+        &self,
+        method: &str,
+        mut args: Value,
+        key: &str,
+        max: usize,
+    ) -> Result<Vec<Value>, WebApiError> {
+        let mut items = Vec::new();
+        loop {
+            args["limit"] = serde_json::json!((max - items.len()).clamp(1, 200));
+            let page = self.call(method, &args).await?;
+            if let Some(found) = page.get(key).and_then(Value::as_array) {
+                items.extend(found.iter().take(max - items.len()).cloned());
+            }
+            let cursor = page
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if cursor.is_empty() || items.len() >= max {
+                return Ok(items);
+            }
+            args["cursor"] = serde_json::json!(cursor);
+        }
+    }
+
+    /// A file upload the way Slack wants it now: `files.getUploadURLExternal`
+    /// for an upload URL, the bytes POSTed there, then
+    /// `files.completeUploadExternal` to share it in the channel. `args` is
+    /// the outbox payload: `channel_id`, `filename`, `title`,
+    /// `content_base64`, optional `thread_ts`.
+    pub async fn upload_external(&self, args: &Value) -> Result<Value, WebApiError> {
+        use base64::Engine;
+        let text = |key: &str| args.get(key).and_then(Value::as_str).unwrap_or_default();
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(text("content_base64"))
+            .map_err(|e| WebApiError::BadResponse(format!("the queued file is not base64: {e}")))?;
+        let target = self
+            .call(
+                "files.getUploadURLExternal",
+                &serde_json::json!({ "filename": text("filename"), "length": content.len() }),
+            )
+            .await?;
+        let (Some(url), Some(file_id)) = (
+            target.get("upload_url").and_then(Value::as_str),
+            target.get("file_id").and_then(Value::as_str),
+        ) else {
+            return Err(WebApiError::BadResponse(
+                "files.getUploadURLExternal answered without upload_url and file_id".into(),
+            ));
+        };
+        let sent = self
+            .http
+            .post(url)
+            .body(content)
+            .send()
+            .await
+            .map_err(WebApiError::Transport)?;
+        let status = sent.status();
+        if status.is_server_error() {
+            return Err(WebApiError::Server(status.as_u16()));
+        }
+        if !status.is_success() {
+            return Err(WebApiError::BadResponse(format!(
+                "the upload URL answered HTTP {status}"
+            )));
+        }
+        let mut complete = serde_json::json!({
+            "files": [{ "id": file_id, "title": text("title") }],
+            "channel_id": text("channel_id"),
+        });
+        if let Some(ts) = args.get("thread_ts").and_then(Value::as_str) {
+            complete["thread_ts"] = serde_json::json!(ts);
+        }
+        self.call("files.completeUploadExternal", &complete).await
     }
 
     /// `auth.test`: checks the token and says whose it is.

@@ -9,8 +9,12 @@
 //!   compare-and-set, so a tick fires once however many schedulers look.
 //! - [`AuditStore`]: who ran what, when, and how it ended.
 //! - [`EventStore`]: Events API ids already handled.
-//! - [`Wakeup`]: "there is new work in the outbox", which a backend may carry
-//!   in-process, by LISTEN/NOTIFY, or not at all (delivery also polls).
+//! - [`WebhookStore`]: webhook deliveries, recorded before the sender is
+//!   answered, de-duplicated by the sender's delivery id, claimed with a
+//!   lease by whoever runs them and settled in the handler's own unit.
+//! - [`Wakeup`]: "there is new work" (in the outbox, among the webhook
+//!   deliveries), which a backend may carry in-process, by LISTEN/NOTIFY, or
+//!   not at all (whoever waits also polls).
 //!
 //! **Units of work.** Everything one invocation writes — its keys, the Slack
 //! calls it queues, the ticks it schedules and its audit row — goes through
@@ -93,6 +97,18 @@ pub trait Unit: KvStore {
     async fn cancel_schedule(&mut self, app: &str, name: &str) -> Result<bool, StorageError>;
     /// Appends an invocation to the audit log.
     async fn record(&mut self, record: &InvocationRecord) -> Result<(), StorageError>;
+    /// Records a webhook delivery, pending and due now, unless one with the
+    /// same app, webhook and delivery id is already recorded.
+    async fn receive(&mut self, delivery: NewDelivery<'_>) -> Result<Received, StorageError>;
+    /// Settles a claimed webhook delivery, in the unit of the invocation
+    /// that handled it, so the handler's writes and the delivery's outcome
+    /// are kept together; `false` (and nothing changes) if the claim was
+    /// overtaken or the delivery is no longer pending.
+    async fn settle_delivery(
+        &mut self,
+        claim: &Claim,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool, StorageError>;
     /// Makes every write of this unit durable; when it returns `Ok`, they
     /// survive the process being killed. A unit that wrote nothing commits
     /// for free.
@@ -297,8 +313,137 @@ pub trait EventStore: Send + Sync {
     async fn forget_before(&self, cutoff_ms: i64) -> Result<usize, StorageError>;
 }
 
+/// A webhook delivery to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDelivery<'a> {
+    pub app: &'a str,
+    /// Which of the app's webhooks.
+    pub hook: &'a str,
+    /// The sender's id for it (`X-GitHub-Delivery`), or one the host made.
+    pub delivery_id: &'a str,
+    pub content_type: &'a str,
+    /// As received, less the credentials the host checked.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// What recording a delivery came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Recorded now, with this id.
+    New(i64),
+    /// Recorded before (a redelivery), with this id; not recorded again.
+    Duplicate(i64),
+}
+
+/// Where a webhook delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// To be handed to the app (now, or after a failed try, later).
+    Pending,
+    /// The app handled it.
+    Done,
+    /// The app failed it on every try; kept to be seen and replayed.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Done => "done",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => DeliveryStatus::Pending,
+            "done" => DeliveryStatus::Done,
+            "dead" => DeliveryStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// One recorded webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    /// Increases with every delivery recorded.
+    pub id: i64,
+    pub app: String,
+    pub hook: String,
+    pub delivery_id: String,
+    pub received_ms: i64,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body_bytes: u64,
+    /// The body; left out (empty) of listings, present from
+    /// [`WebhookStore::delivery`] and in claims.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub status: DeliveryStatus,
+    /// Tries so far.
+    pub attempts: u32,
+    /// When it is due (pending).
+    pub next_ms: i64,
+    pub last_error: Option<String>,
+    /// When it became done or dead.
+    pub settled_ms: Option<i64>,
+}
+
+/// How a try at a delivery ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Done,
+    /// Failed; try again at `at_ms`.
+    Retry {
+        error: String,
+        at_ms: i64,
+    },
+    /// Failed for the last time.
+    Dead(String),
+}
+
+/// Webhook deliveries, as whoever runs them and whoever shows them see them
+/// (they are recorded and settled through a [`Unit`]).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Claims up to `limit` pending deliveries due at `now_ms` that nobody
+    /// holds, for `lease`, earliest due first. Each comes with its body.
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<(Delivery, Claim)>, StorageError>;
+    /// Frees the claims of runners that are gone, as
+    /// [`OutboxStore::release_orphaned`] does; called when the runner starts.
+    async fn release_orphaned(&self) -> Result<usize, StorageError>;
+    /// When the earliest pending delivery is due, if any is pending.
+    async fn next_due(&self) -> Result<Option<i64>, StorageError>;
+    /// Up to `limit` most recent deliveries, newest first, optionally only
+    /// `app`'s, without bodies.
+    async fn deliveries(
+        &self,
+        app: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StorageError>;
+    /// Delivery `id` with its body.
+    async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StorageError>;
+    /// Hands delivery `id` to its app again, as if it had just arrived
+    /// (pending, due now, tries counted afresh); `false` if there is no
+    /// such delivery or it is being run right now.
+    async fn replay(&self, id: i64, now_ms: i64) -> Result<bool, StorageError>;
+    /// Forgets done and dead deliveries settled before `cutoff_ms` (and so
+    /// their delivery ids: a redelivery after that runs again); returns how
+    /// many.
+    async fn forget_settled_before(&self, cutoff_ms: i64) -> Result<usize, StorageError>;
+}
+
 /// "New work is waiting": raised when a unit that queued pending Slack calls
-/// commits. A hint only — whoever waits must also poll, since another
+/// (or recorded a new webhook delivery) commits. A hint only — whoever waits must also poll, since another
 /// process may write without raising it here.
 pub trait Wakeup: Send + Sync {
     fn notify(&self);
@@ -320,8 +465,11 @@ pub struct Storage {
     pub schedules: Arc<dyn ScheduleStore>,
     pub audit: Arc<dyn AuditStore>,
     pub events: Arc<dyn EventStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
     /// Raised after a commit that queued pending Slack calls.
     pub outbox_wakeup: Arc<dyn Wakeup>,
+    /// Raised after a commit that recorded a new webhook delivery.
+    pub webhook_wakeup: Arc<dyn Wakeup>,
     /// Where the data lives, for messages (a path, a host; never a password).
     location: String,
 }

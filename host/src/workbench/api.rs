@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, Request, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, Request, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -39,6 +39,9 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/thread", get(thread))
         .route("/api/views", get(views))
         .route("/api/apps", get(apps))
+        .route("/api/webhooks", get(deliveries))
+        .route("/api/webhooks/{id}", get(delivery))
+        .route("/api/webhooks/{id}/replay", post(replay))
         .route("/api/live", get(live_socket))
         .route("/api/command", post(command))
         .route("/api/message", post(message))
@@ -47,6 +50,8 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/api/close", post(close))
         .route("/api/react", post(react))
         .route("/api/home", post(home))
+        .route("/api/shortcut", post(shortcut))
+        .route("/api/file", get(file))
         .layer(middleware::from_fn_with_state(ctx.clone(), same_origin))
         .with_state(ctx)
 }
@@ -124,6 +129,37 @@ async fn views(State(ctx): State<Ctx>, Query(q): Query<As>) -> Response {
 
 async fn apps(State(ctx): State<Ctx>) -> Response {
     no_store(Json(model::apps(&ctx.apps).await))
+}
+
+#[derive(Deserialize)]
+struct OfApp {
+    app: Option<String>,
+}
+
+async fn deliveries(State(ctx): State<Ctx>, Query(q): Query<OfApp>) -> Response {
+    no_store(Json(model::deliveries(&ctx.apps, q.app.as_deref()).await))
+}
+
+async fn delivery(State(ctx): State<Ctx>, Path(id): Path<i64>) -> Response {
+    match model::delivery(&ctx.apps, id).await {
+        Some(d) => no_store(Json(d)),
+        None => (StatusCode::NOT_FOUND, "no such delivery").into_response(),
+    }
+}
+
+/// Hands a delivery to its app again (a dead one, or a done one to try a
+/// changed handler on).
+async fn replay(State(ctx): State<Ctx>, Path(id): Path<i64>) -> Response {
+    let now = crate::contract::time::now_ms() as i64;
+    match ctx.apps.storage().webhooks.replay(id, now).await {
+        Ok(true) => Json(json!({"ok": true})).into_response(),
+        Ok(false) => (
+            StatusCode::CONFLICT,
+            "no such delivery, or it is running right now",
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn live_socket(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
@@ -282,4 +318,75 @@ async fn react(State(ctx): State<Ctx>, Json(r): Json<React>) -> Response {
 
 async fn home(State(ctx): State<Ctx>, Json(a): Json<As>) -> Response {
     answered(ctx.slack.open_app_home(&a.user).await)
+}
+
+#[derive(Deserialize)]
+struct UseShortcut {
+    #[serde(rename = "as")]
+    user: String,
+    /// Namespaced, as Slack sends it back: `<app>.<callback_id>`.
+    callback_id: String,
+    /// For a message shortcut: the message's channel and ts.
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+}
+
+/// A person picks a shortcut: a global one from the shortcuts menu, a
+/// message one from a message's "more actions" menu.
+async fn shortcut(State(ctx): State<Ctx>, Json(s): Json<UseShortcut>) -> Response {
+    let sent = match (s.channel, s.ts) {
+        (Some(channel), Some(ts)) => {
+            ctx.slack
+                .send_message_shortcut(&s.user, &channel, &ts, &s.callback_id)
+                .await
+        }
+        _ => {
+            ctx.slack
+                .send_global_shortcut(&s.user, &s.callback_id)
+                .await
+        }
+    };
+    answered(sent.map(Some))
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    id: String,
+}
+
+/// An uploaded file's content, to download from the page.
+async fn file(State(ctx): State<Ctx>, Query(q): Query<FileQuery>) -> Response {
+    let Some(file) = ctx
+        .slack
+        .files()
+        .into_iter()
+        .find(|f| f.id == q.id && f.completed)
+    else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    // The name goes into a quoted header value: keep it to safe characters.
+    let name: String = file
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    no_store((
+        [
+            (header::CONTENT_TYPE, file.mimetype().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        file.content.unwrap_or_default(),
+    ))
 }

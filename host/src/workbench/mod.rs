@@ -141,7 +141,10 @@ pub async fn start(host: &mut Host, config: WorkbenchConfig) -> Result<Workbench
         panel,
         stopped: stopped.clone(),
         port: addr.port(),
-    });
+    })
+    // Webhooks are posted to the page's address in `dev`:
+    // http://127.0.0.1:3030/hooks/<app>/<name> (`botyard webhook` sends there).
+    .merge(host.webhook_receiver());
     servers.push(serve(page, router, stopped));
     let url = format!("http://{addr}/");
     tracing::info!(%url, host = %host_url, "workbench ready");

@@ -5,15 +5,18 @@
 use serde_json::{Value, json};
 
 use crate::emulator::{Emulator, Message};
-use crate::routing::Apps;
+use crate::routing::{Apps, overview};
 use crate::storage::Outcome;
 
 /// Invocations and log lines shown per app in the apps panel.
 const PANEL_INVOCATIONS: u32 = 15;
 const PANEL_LOG_LINES: usize = 60;
+/// Webhook deliveries listed.
+const PANEL_DELIVERIES: u32 = 50;
 
-/// People, channels, each person's DM with the bot, and every command the
-/// loaded apps answer (for the composer's autocomplete).
+/// People, channels (with who is in them and their topic), each person's
+/// DM with the bot, user groups, every command the loaded apps answer (for
+/// the composer's autocomplete) and their shortcuts (for the menus).
 pub fn workspace(slack: &Emulator, apps: &Apps) -> Value {
     let c = slack.config();
     let mut users: Vec<Value> = Vec::new();
@@ -24,9 +27,20 @@ pub fn workspace(slack: &Emulator, apps: &Apps) -> Value {
             Some(user) => {
                 dms.insert(user, json!(channel.id));
             }
-            None => channels.push(json!({"id": channel.id, "name": channel.name})),
+            None => channels.push(json!({
+                "id": channel.id,
+                "name": channel.name,
+                "is_private": channel.is_private,
+                "members": channel.members,
+                "topic": channel.topic.value,
+            })),
         }
     }
+    let usergroups: Vec<Value> = slack
+        .usergroups()
+        .into_iter()
+        .map(|g| json!({"id": g.id, "handle": g.handle, "name": g.name, "users": g.users}))
+        .collect();
     for user in slack.users() {
         users.push(json!({
             "id": user.id,
@@ -41,8 +55,36 @@ pub fn workspace(slack: &Emulator, apps: &Apps) -> Value {
         "users": users,
         "channels": channels,
         "dms": dms,
+        "usergroups": usergroups,
         "commands": commands(apps),
+        "shortcuts": shortcuts(apps),
     })
+}
+
+/// Every shortcut the loaded apps declare, with the namespaced callback id
+/// (`<app>.<callback_id>`) Slack sends back, sorted by name.
+fn shortcuts(apps: &Apps) -> Vec<Value> {
+    let snapshot = apps.snapshot();
+    let mut list = Vec::new();
+    for (id, entry) in &snapshot.apps {
+        let Some(version) = &entry.current else {
+            continue;
+        };
+        for s in &version.description.shortcuts {
+            list.push(json!({
+                "callback_id": format!("{id}.{}", s.callback_id),
+                "name": s.name,
+                "description": s.description,
+                "kind": crate::contract::description::shortcut_kind_name(s.kind),
+                "app": id.as_ref(),
+            }));
+        }
+    }
+    list.sort_by(|a, b| {
+        (a["name"].as_str(), a["callback_id"].as_str())
+            .cmp(&(b["name"].as_str(), b["callback_id"].as_str()))
+    });
+    list
 }
 
 /// Slash commands and `/umbrella sub` subcommands, sorted, each with its app.
@@ -86,16 +128,18 @@ fn commands(apps: &Apps) -> Vec<Value> {
 }
 
 /// A channel as `user` sees it: top-level messages (their own ephemerals
-/// included) with reactions and thread summaries.
+/// included) with reactions, files, pins and thread summaries; its topic,
+/// pinned messages and the messages scheduled in it.
 pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
     let history = slack.history(user, channel);
+    let pinned = slack.pins(channel);
     let messages: Vec<Value> = history
         .iter()
         .filter(|m| m.is_top_level())
         .map(|m| {
             let replies: Vec<&Message> = history
                 .iter()
-                .filter(|r| !r.is_top_level() && r.thread_ts.as_deref() == Some(&m.ts))
+                .filter(|r| r.is_reply() && r.thread_ts.as_deref() == Some(&m.ts))
                 .collect();
             let mut value = message(slack, m);
             if !replies.is_empty() {
@@ -112,7 +156,38 @@ pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
             value
         })
         .collect();
-    json!({"channel": channel, "messages": messages})
+    let pins: Vec<Value> = pinned
+        .iter()
+        .rev()
+        .filter_map(|p| {
+            let m = history.iter().find(|m| m.ts == p.ts)?;
+            let mut value = message(slack, m);
+            value["pinned_at"] = json!(p.created);
+            value["pinned_by"] = json!(p.created_by);
+            Some(value)
+        })
+        .collect();
+    let scheduled: Vec<Value> = slack
+        .scheduled(Some(channel))
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "post_at": s.post_at,
+                "text": s.text,
+                "thread_ts": s.thread_ts,
+            })
+        })
+        .collect();
+    let topic = slack.channel(channel).map(|c| c.topic);
+    json!({
+        "channel": channel,
+        "topic": topic.as_ref().map(|t| t.value.as_str()).unwrap_or_default(),
+        "topic_set_by": topic.as_ref().map(|t| t.creator.as_str()).unwrap_or_default(),
+        "messages": messages,
+        "pins": pins,
+        "scheduled": scheduled,
+    })
 }
 
 /// A thread as `user` sees it: the parent, then the replies.
@@ -132,6 +207,22 @@ fn message(slack: &Emulator, m: &Message) -> Value {
         .into_iter()
         .map(|(name, users)| json!({"name": name, "count": users.len(), "users": users}))
         .collect();
+    let files: Vec<Value> = slack
+        .files_of(m)
+        .into_iter()
+        .map(|f| {
+            json!({
+                "id": f.id,
+                "name": f.name,
+                "title": f.title,
+                "size": f.content.as_ref().map_or(0, Vec::len),
+                "mimetype": f.mimetype(),
+                "filetype": f.filetype(),
+                "url": format!("/api/file?id={}", f.id),
+            })
+        })
+        .collect();
+    let pinned = slack.pins(&m.channel).iter().any(|p| p.ts == m.ts);
     json!({
         "ts": m.ts,
         "thread_ts": m.thread_ts,
@@ -141,7 +232,11 @@ fn message(slack: &Emulator, m: &Message) -> Value {
         "blocks": m.blocks,
         "edited": m.edited,
         "ephemeral": m.ephemeral_to.is_some(),
+        "subtype": m.subtype,
         "reactions": reactions,
+        "files": files,
+        "metadata": m.metadata,
+        "pinned": pinned,
     })
 }
 
@@ -211,12 +306,39 @@ pub async fn apps(loaded: &Apps) -> Value {
                     "callback_id": s.callback_id, "name": s.name, "description": s.description,
                     "kind": crate::contract::description::shortcut_kind_name(s.kind),
                 })).collect::<Vec<_>>()),
+                "settings": version.map(|v| overview::settings(loaded, v)),
+                "webhooks": version.map(|v| overview::webhooks(loaded, v)),
+                "http": version.map(|v| overview::http(v)),
                 "error": entry.last_error.as_ref().map(|e| json!({"at_ms": e.at_ms, "message": e.message})),
                 "invocations": invocations,
                 "logs": logs,
             }));
     }
     json!({"apps": apps})
+}
+
+/// The most recent webhook deliveries, newest first (bodies as text, cut
+/// short; the credentials the host checked are never among the headers).
+pub async fn deliveries(loaded: &Apps, app: Option<&str>) -> Value {
+    let listed = loaded
+        .storage()
+        .webhooks
+        .deliveries(app, PANEL_DELIVERIES)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading webhook deliveries failed");
+            Vec::new()
+        });
+    json!({"deliveries": listed})
+}
+
+/// One delivery in full, its body as text (lossy) for the page to show.
+pub async fn delivery(loaded: &Apps, id: i64) -> Option<Value> {
+    let d = loaded.storage().webhooks.delivery(id).await.ok()??;
+    let body = String::from_utf8_lossy(&d.body).into_owned();
+    let mut value = serde_json::to_value(&d).ok()?;
+    value["body"] = Value::String(body);
+    Some(value)
 }
 
 /// Changes whenever anything the apps panel shows changes.
@@ -235,6 +357,16 @@ pub async fn apps_fingerprint(apps: &Apps) -> u64 {
             .hash(&mut hasher);
         let logs = apps.runtime().recent_logs(id);
         (logs.len(), logs.last().map(|l| l.at_ms)).hash(&mut hasher);
+    }
+    if let Ok(recent) = apps
+        .storage()
+        .webhooks
+        .deliveries(None, PANEL_DELIVERIES)
+        .await
+    {
+        for d in recent {
+            (d.id, d.status, d.attempts).hash(&mut hasher);
+        }
     }
     if let Ok(latest) = apps.storage().audit.recent(None, 1).await {
         latest

@@ -1,8 +1,8 @@
 // Registers every kind of handler the SDK has, so the tests can see which
 // registration each request reaches: commands and actions answer with it,
 // views with a field error naming it, and the handlers that answer nothing
-// (events, closed views, ticks, shortcuts) store the request they got under
-// the key `last`.
+// (events, closed views, ticks, shortcuts, webhooks) store the request they
+// got under the key `last`. It declares two settings, and reads none.
 import { App, modalResponse, reply, store } from "botyard";
 
 const app = new App("routes", "Router checks");
@@ -31,5 +31,18 @@ app.tick("close:*", record("close:*"));
 app.shortcut("triage", { name: "Send to a team", description: "Forward it to a -help channel", kind: "message" },
   record("triage"));
 app.shortcut("new-poll", { name: "New poll" }, record("new-poll"));
+
+app.webhook("github", "Pushes and PRs", (req) => {
+  if (req.attempt < 2) throw new Error(`try again (attempt ${req.attempt})`);
+  const { body, text, json, header, ...fields } = req;
+  store.setJson("last", {
+    route: "github",
+    request: { ...fields, event: req.header("x-github-event"), text: req.text(), login: req.json().sender.login },
+  });
+});
+app.webhook("alerts", record("alerts"));
+
+app.setting("channel", "Where to post", { default: "C0ROUTES" });
+app.setting("approver", "Who approves");
 
 export default app;

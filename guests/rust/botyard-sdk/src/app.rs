@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::reply::{IntoActionResponse, IntoCommandReply, IntoViewResponse};
 use crate::{
     ActionRequest, ActionResponse, AppInfo, CommandRequest, CommandSpec, Event, InvocationContext,
-    Reply, ScheduleSpec, ShortcutKind, ShortcutRequest, ShortcutSpec, SubcommandSpec, Tick,
-    ViewResponse, ViewSubmission,
+    Reply, ScheduleSpec, SettingSpec, ShortcutKind, ShortcutRequest, ShortcutSpec, SubcommandSpec,
+    Tick, ViewResponse, ViewSubmission, WebhookRequest, WebhookSpec,
 };
 
 /// Text the app is registered with: borrowed when it is a literal, owned when
@@ -85,6 +85,10 @@ enum Registered {
     Schedule(Str, Handler<Tick, ()>),
     Tick(Handler<Tick, ()>),
     Shortcut(Shortcut, Handler<ShortcutRequest, ()>),
+    /// A webhook and its description.
+    Webhook(Str, Handler<WebhookRequest, ()>),
+    /// A setting the app reads: declared, with no handler.
+    Setting(Setting),
 }
 
 /// The kinds of request an app receives. Schedules and one-off ticks are
@@ -98,6 +102,8 @@ enum Kind {
     Event,
     Tick,
     Shortcut,
+    Webhook,
+    Setting,
 }
 
 impl Kind {
@@ -111,6 +117,8 @@ impl Kind {
             Kind::Event => "event",
             Kind::Tick => "tick",
             Kind::Shortcut => "shortcut",
+            Kind::Webhook => "webhook",
+            Kind::Setting => "setting",
         }
     }
 }
@@ -125,6 +133,8 @@ impl Registered {
             Registered::Event(_) => Kind::Event,
             Registered::Schedule(..) | Registered::Tick(_) => Kind::Tick,
             Registered::Shortcut(..) => Kind::Shortcut,
+            Registered::Webhook(..) => Kind::Webhook,
+            Registered::Setting(_) => Kind::Setting,
         }
     }
 
@@ -139,11 +149,15 @@ impl Registered {
 
 impl Route {
     /// For an id ending in `*` of a kind that matches by prefix, the prefix.
-    /// Commands, events and schedule names always match exactly: Slack and
-    /// the host use them as they are.
+    /// Commands, events, schedule names, webhooks and settings always match
+    /// exactly: Slack, the host and the operator use them as they are.
     fn prefix(&self) -> Option<&str> {
         match self.handler {
-            Registered::Command(..) | Registered::Event(_) | Registered::Schedule(..) => None,
+            Registered::Command(..)
+            | Registered::Event(_)
+            | Registered::Schedule(..)
+            | Registered::Webhook(..)
+            | Registered::Setting(_) => None,
             _ => self.id.strip_suffix('*'),
         }
     }
@@ -241,6 +255,74 @@ impl From<String> for Shortcut {
     }
 }
 
+/// A setting the operator sets for the app in `botyard.toml`
+/// (`[apps.<id>.settings]`): what it is for, and its default or that it is
+/// required. A plain string is the description of an optional setting with
+/// no default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    description: Str,
+    default: Option<Str>,
+    required: bool,
+}
+
+/// A setting described as `description`, to give a default or make
+/// required: `.setting("channel", setting_spec("Where to post").default("#general"))`.
+pub fn setting_spec(description: impl Into<Cow<'static, str>>) -> Setting {
+    Setting {
+        description: description.into(),
+        default: None,
+        required: false,
+    }
+}
+
+impl Setting {
+    /// What [`settings::get`](crate::settings::get) answers when the
+    /// operator set nothing: text as `settings::get` returns it (a string as
+    /// it is, a number or list as JSON: `"0"`, `r#"["Paris"]"#`).
+    pub fn default(mut self, value: impl Into<Cow<'static, str>>) -> Setting {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// The app is not loaded until the operator sets it (unless it has a
+    /// default); the host names it when it refuses the app.
+    pub fn required(mut self) -> Setting {
+        self.required = true;
+        self
+    }
+}
+
+impl From<&'static str> for Setting {
+    fn from(description: &'static str) -> Setting {
+        setting_spec(description)
+    }
+}
+
+impl From<String> for Setting {
+    fn from(description: String) -> Setting {
+        setting_spec(description)
+    }
+}
+
+/// Whether `name` is a webhook's name: the last part of its path,
+/// `[a-z0-9_-]`.
+fn webhook_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Whether `name` is a setting's name: a TOML bare key, `[A-Za-z0-9_-]`, so
+/// the operator writes it unquoted.
+fn setting_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// A modal the app opened with `notify_on_close` was closed without being
 /// submitted. The contract has no request of its own for this yet: the host
 /// delivers it as an event of type `view_closed`, which [`App`] turns into
@@ -296,6 +378,48 @@ impl ViewClosed {
 
 /// The event type the host delivers closed modals as.
 const VIEW_CLOSED: &str = "view_closed";
+
+/// A delivery to one of the app's webhooks, as the host received it: the
+/// WIT record, read with a few helpers.
+///
+/// ```
+/// use botyard_sdk::WebhookRequest;
+///
+/// let request = WebhookRequest {
+///     name: "github".into(),
+///     delivery_id: "d-1".into(),
+///     attempt: 1,
+///     content_type: "application/json".into(),
+///     headers: vec![("X-GitHub-Event".into(), "push".into())],
+///     body: br#"{"sender": {"login": "ada"}}"#.to_vec(),
+/// };
+/// assert_eq!(request.header("x-github-event"), Some("push"));
+/// let body: serde_json::Value = request.json()?;
+/// assert_eq!(body["sender"]["login"], "ada");
+/// # Ok::<(), String>(())
+/// ```
+impl WebhookRequest {
+    /// The first value of header `name`, in any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        crate::http::header_in(&self.headers, name)
+    }
+
+    /// The body as text (UTF-8; anything else is replaced with `�`).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON of type `T` (`serde_json::Value` for any);
+    /// the error names the webhook.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            format!(
+                "webhook `{}` delivery {}: the body is not the JSON expected: {e}",
+                self.name, self.delivery_id
+            )
+        })
+    }
+}
 
 /// `/hello` → (`/hello`, none); `/spy status` → (`/spy`, `status`).
 fn parse_command(name: &str) -> Result<(&str, Option<&str>), String> {
@@ -441,6 +565,36 @@ impl App {
         )
     }
 
+    /// A webhook called `name` (`[a-z0-9_-]`), which the host serves at
+    /// `POST /hooks/<app>/<name>` once the operator configures who may call
+    /// it. The handler gets the delivery as a [`WebhookRequest`] — its body,
+    /// headers ([`header`](WebhookRequest::header) looks one up),
+    /// [`text`](WebhookRequest::text) and [`json`](WebhookRequest::json).
+    ///
+    /// `Ok(())` means done. `Err` means "try again later": the host calls it
+    /// again with the same `delivery_id` and a higher `attempt`, with
+    /// backoff, until it succeeds or is given up on.
+    pub fn webhook(
+        self,
+        name: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+        handler: impl Fn(WebhookRequest) -> Result<(), String> + 'static,
+    ) -> App {
+        self.route(
+            name,
+            Registered::Webhook(description.into(), Box::new(handler)),
+        )
+    }
+
+    /// A setting the app reads with [`settings::get`](crate::settings::get),
+    /// declared so the host can show it and check it: a description, or
+    /// [`setting_spec`]`("…").default("…")` / `.required()`. While a handler
+    /// runs, `settings::get(name)` answers the operator's value, else this
+    /// default, else `None`.
+    pub fn setting(self, name: impl Into<Cow<'static, str>>, spec: impl Into<Setting>) -> App {
+        self.route(name, Registered::Setting(spec.into()))
+    }
+
     /// What the app answers to, derived from its registrations: the WIT
     /// `describe`. `view_closed` is listed among the events when the app
     /// handles closed views, since that is how they arrive.
@@ -523,6 +677,64 @@ impl App {
             .collect()
     }
 
+    /// The webhooks the app serves: the WIT `describe-webhooks`.
+    ///
+    /// # Panics
+    ///
+    /// When the registrations contradict each other, like
+    /// [`describe`](App::describe).
+    pub fn describe_webhooks(&self) -> Vec<WebhookSpec> {
+        if let Err(problem) = self.check() {
+            panic!("{problem}");
+        }
+        self.routes
+            .iter()
+            .filter_map(|route| match &route.handler {
+                Registered::Webhook(description, _) => Some(WebhookSpec {
+                    name: route.id.to_string(),
+                    description: description.to_string(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The settings the app declares: the WIT `describe-settings`.
+    ///
+    /// # Panics
+    ///
+    /// When the registrations contradict each other, like
+    /// [`describe`](App::describe).
+    pub fn describe_settings(&self) -> Vec<SettingSpec> {
+        if let Err(problem) = self.check() {
+            panic!("{problem}");
+        }
+        self.routes
+            .iter()
+            .filter_map(|route| match &route.handler {
+                Registered::Setting(spec) => Some(SettingSpec {
+                    name: route.id.to_string(),
+                    description: spec.description.to_string(),
+                    default: spec.default.as_ref().map(|d| d.to_string()),
+                    required: spec.required,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Makes the declared defaults what [`settings::get`](crate::settings::get)
+    /// falls back on while this app handles a request.
+    fn enter(&self) {
+        crate::settings::declare(self.routes.iter().filter_map(|route| match &route.handler {
+            Registered::Setting(Setting {
+                default: Some(default),
+                ..
+            }) => Some((route.id.clone(), default.clone())),
+            _ => None,
+        }));
+    }
+
     /// Every problem with the registrations, in one message naming the app.
     fn check(&self) -> Result<(), String> {
         let mut problems = Vec::new();
@@ -542,6 +754,16 @@ impl App {
                 Registered::Shortcut(..) if route.id.ends_with('*') => problems.push(format!(
                     "registers shortcut `{}`, but a shortcut is listed in Slack under its exact \
                      callback id, so it cannot end in `*`",
+                    route.id
+                )),
+                Registered::Webhook(..) if !webhook_name(&route.id) => problems.push(format!(
+                    "registers webhook `{}`, but a webhook's name is the last part of its path \
+                     (`/hooks/<app>/<name>`): `[a-z0-9_-]`",
+                    route.id
+                )),
+                Registered::Setting(_) if !setting_name(&route.id) => problems.push(format!(
+                    "registers setting `{}`, but a setting's name is a key of \
+                     `[apps.<id>.settings]`: `[A-Za-z0-9_-]`",
                     route.id
                 )),
                 _ => {}
@@ -605,6 +827,7 @@ impl App {
     /// Runs the handler registered for the command (or subcommand): the
     /// WIT `on-command`.
     pub fn on_command(&self, request: CommandRequest) -> Result<Option<Reply>, String> {
+        self.enter();
         let wanted = (request.command.as_str(), request.subcommand.as_deref());
         let handler = self.routes.iter().find_map(|route| match &route.handler {
             Registered::Command(_, handler) if parse_command(&route.id).ok() == Some(wanted) => {
@@ -627,6 +850,7 @@ impl App {
     /// Runs the handler registered for the element's `action_id`: the WIT
     /// `on-action`.
     pub fn on_action(&self, request: ActionRequest) -> Result<ActionResponse, String> {
+        self.enter();
         match self.find(Kind::Action, &request.action_id) {
             Some(Registered::Action(handler)) => handler(request),
             _ => Err(self.unhandled(Kind::Action, &request.action_id)),
@@ -636,6 +860,7 @@ impl App {
     /// Runs the handler registered for the modal's `callback_id`: the WIT
     /// `on-view-submission`.
     pub fn on_view_submission(&self, submission: ViewSubmission) -> Result<ViewResponse, String> {
+        self.enter();
         match self.find(Kind::View, &submission.callback_id) {
             Some(Registered::View(handler)) => handler(submission),
             _ => Err(self.unhandled(Kind::View, &submission.callback_id)),
@@ -645,6 +870,7 @@ impl App {
     /// Runs the handler registered for the event's type, or for a closed
     /// modal's `callback_id`: the WIT `on-event`.
     pub fn on_event(&self, event: Event) -> Result<(), String> {
+        self.enter();
         if event.event_type == VIEW_CLOSED {
             let closed = ViewClosed::from_event(&event)
                 .map_err(|problem| format!("app `{}` got {problem}", self.name))?;
@@ -662,6 +888,7 @@ impl App {
     /// Runs the handler registered for the tick's name — a schedule, or a
     /// one-off tick by name or prefix: the WIT `on-tick`.
     pub fn on_tick(&self, tick: Tick) -> Result<(), String> {
+        self.enter();
         match self.find(Kind::Tick, &tick.name) {
             Some(Registered::Schedule(_, handler) | Registered::Tick(handler)) => handler(tick),
             _ => Err(self.unhandled(Kind::Tick, &tick.name)),
@@ -671,9 +898,20 @@ impl App {
     /// Runs the handler registered for the shortcut's `callback_id`: the
     /// WIT `on-shortcut`.
     pub fn on_shortcut(&self, request: ShortcutRequest) -> Result<(), String> {
+        self.enter();
         match self.find(Kind::Shortcut, &request.callback_id) {
             Some(Registered::Shortcut(_, handler)) => handler(request),
             _ => Err(self.unhandled(Kind::Shortcut, &request.callback_id)),
+        }
+    }
+
+    /// Runs the handler registered for the webhook's name: the WIT
+    /// `on-webhook`. `Err` asks the host to try again later.
+    pub fn on_webhook(&self, request: WebhookRequest) -> Result<(), String> {
+        self.enter();
+        match self.find(Kind::Webhook, &request.name) {
+            Some(Registered::Webhook(_, handler)) => handler(request),
+            _ => Err(self.unhandled(Kind::Webhook, &request.name)),
         }
     }
 }
@@ -681,7 +919,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MessageRef, ShortcutMessage};
+    use crate::{MessageRef, SettingSpec, ShortcutMessage, WebhookSpec};
 
     fn context() -> InvocationContext {
         InvocationContext {
@@ -1133,6 +1371,146 @@ mod tests {
             err.starts_with("app `orders` got a view_closed event that is not JSON"),
             "{err}"
         );
+    }
+
+    fn webhook(name: &str, body: &str) -> WebhookRequest {
+        WebhookRequest {
+            name: name.into(),
+            delivery_id: "d-1".into(),
+            attempt: 2,
+            content_type: "application/json".into(),
+            headers: vec![("X-GitHub-Event".into(), "push".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn webhooks_are_described_and_dispatched_by_name() {
+        let app = App::new("hooks", "Webhooks")
+            .webhook("github", "Pushes and PRs", |request| {
+                let body: Value = request.json()?;
+                Err(format!(
+                    "{} {} {} attempt {} {}",
+                    request.header("x-github-event").unwrap_or("-"),
+                    body["sender"]["login"],
+                    request.delivery_id,
+                    request.attempt,
+                    request.text().len(),
+                ))
+            })
+            .webhook("alerts", "Alertmanager", |_| Ok(()));
+        assert_eq!(
+            app.describe_webhooks(),
+            vec![
+                WebhookSpec {
+                    name: "github".into(),
+                    description: "Pushes and PRs".into(),
+                },
+                WebhookSpec {
+                    name: "alerts".into(),
+                    description: "Alertmanager".into(),
+                },
+            ]
+        );
+        let body = r#"{"sender":{"login":"ada"}}"#;
+        assert_eq!(
+            app.on_webhook(webhook("github", body)),
+            Err(format!("push \"ada\" d-1 attempt 2 {}", body.len()))
+        );
+        assert_eq!(app.on_webhook(webhook("alerts", "")), Ok(()));
+        assert_eq!(
+            app.on_webhook(webhook("gitlab", "")).unwrap_err(),
+            "app `hooks` has no handler for webhook `gitlab`"
+        );
+        // A body that is not JSON is an error naming the webhook.
+        let err = app.on_webhook(webhook("github", "nope")).unwrap_err();
+        assert!(
+            err.starts_with("webhook `github` delivery d-1: the body is not the JSON expected"),
+            "{err}"
+        );
+        // Webhooks are neither commands nor events; an app with none has none.
+        let info = app.describe();
+        assert!(info.commands.is_empty() && info.events.is_empty());
+        assert!(App::new("x", "").describe_webhooks().is_empty());
+    }
+
+    #[test]
+    fn settings_are_declared_with_their_defaults() {
+        let app = App::new("hooks", "")
+            .setting("channel", setting_spec("Where to post").default("C0HOOKS"))
+            .setting("token", setting_spec("Which token").required())
+            .setting("note", "Anything")
+            .setting(
+                String::from("fail_times"),
+                setting_spec(String::from("Fail this often")).default(String::from("0")),
+            );
+        let spec =
+            |name: &str, description: &str, default: Option<&str>, required: bool| SettingSpec {
+                name: name.into(),
+                description: description.into(),
+                default: default.map(String::from),
+                required,
+            };
+        assert_eq!(
+            app.describe_settings(),
+            vec![
+                spec("channel", "Where to post", Some("C0HOOKS"), false),
+                spec("token", "Which token", None, true),
+                spec("note", "Anything", None, false),
+                spec("fail_times", "Fail this often", Some("0"), false),
+            ]
+        );
+        assert!(app.try_describe().is_ok());
+        assert!(App::new("x", "").describe_settings().is_empty());
+    }
+
+    #[test]
+    fn webhooks_and_settings_are_checked_like_every_registration() {
+        let err = App::new("d", "")
+            .setting("channel", "One")
+            .setting("channel", setting_spec("Two").default("x"))
+            .webhook("github", "One", |_| Ok(()))
+            .webhook("github", "Two", |_| Ok(()))
+            .webhook("Git Hub", "Bad", |_| Ok(()))
+            .webhook("hooks*", "Bad", |_| Ok(()))
+            .setting("a b", "Bad")
+            .try_describe()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "app `d` registers setting `channel` twice; \
+             registers webhook `github` twice; \
+             registers webhook `Git Hub`, but a webhook's name is the last part of its path \
+             (`/hooks/<app>/<name>`): `[a-z0-9_-]`; \
+             registers webhook `hooks*`, but a webhook's name is the last part of its path \
+             (`/hooks/<app>/<name>`): `[a-z0-9_-]`; \
+             registers setting `a b`, but a setting's name is a key of `[apps.<id>.settings]`: \
+             `[A-Za-z0-9_-]`"
+        );
+        // A setting and a webhook of one name are different things.
+        let fine = App::new("f", "")
+            .setting("github", "x")
+            .webhook("github", "y", |_| Ok(()))
+            .setting("Camel_Case-1", "TOML bare keys are fine");
+        assert!(fine.try_describe().is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "app `dup` registers setting `s` twice")]
+    fn describe_settings_checks_the_registrations_too() {
+        App::new("dup", "")
+            .setting("s", "One")
+            .setting("s", "Two")
+            .describe_settings();
+    }
+
+    #[test]
+    #[should_panic(expected = "app `dup` registers webhook `w` twice")]
+    fn describe_webhooks_checks_the_registrations_too() {
+        App::new("dup", "")
+            .webhook("w", "One", |_| Ok(()))
+            .webhook("w", "Two", |_| Ok(()))
+            .describe_webhooks();
     }
 
     #[test]

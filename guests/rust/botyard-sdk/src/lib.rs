@@ -1,9 +1,10 @@
 //! Write botyard Slack apps in Rust, the way Slack's Bolt registers handlers.
 //!
 //! An app is an [`App`] value: its name, and a handler for each command,
-//! click, modal, event, schedule and shortcut it answers to. What it answers
-//! to — the `describe` the host reads when it loads the app — is derived from
-//! those registrations, so nothing is declared without a handler or handled
+//! click, modal, event, schedule, shortcut and webhook it answers to, and
+//! the settings it reads. What it answers to — the `describe` the host reads
+//! when it loads the app, and the webhooks and settings it declares — is
+//! derived from those registrations, so nothing is declared without a handler or handled
 //! without being declared. [`export_app!`] makes a function returning the
 //! `App` the component botyard loads.
 //!
@@ -41,7 +42,8 @@
 //! working.
 //!
 //! Handlers return `Err` with a short message for the user; errors from
-//! [`store`] and [`slack`] convert into it, so `?` works in every handler.
+//! [`store`], [`slack`] and [`http`] convert into it, so `?` works in every
+//! handler.
 //!
 //! A component imports only the interfaces its code calls (`store` above),
 //! and botyard refuses to load one that imports an interface the operator
@@ -49,14 +51,17 @@
 
 mod app;
 pub mod blocks;
+pub mod http;
 mod reply;
+pub mod settings;
+pub mod slack;
 pub mod store;
 
 /// The `botyard:app` bindings; [`export_app!`] refers to them.
 ///
 /// Built for world `app-with-triggers`: the `handler` every app exports plus
-/// the optional triggers (`shortcuts`), so an app built with this SDK offers
-/// whatever it registers. Hosts that predate a trigger ignore its export.
+/// the optional triggers (`shortcuts`, `webhooks`) and `settings-schema`, so
+/// an app built with this SDK offers whatever it registers.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -67,23 +72,20 @@ pub mod bindings {
     });
 }
 
-pub use app::{shortcut_spec, spec, App, Shortcut, Spec, ViewClosed};
+pub use app::{setting_spec, shortcut_spec, spec, App, Setting, Shortcut, Spec, ViewClosed};
 /// Time from the host: `clock::now_ms()`.
 pub use bindings::botyard::app::clock;
-/// What the operator set for this app in `botyard.toml`
-/// (`[apps.<id>.settings]`): `settings::get("channel")`. Needs the
-/// `settings` grant.
-pub use bindings::botyard::app::settings;
 /// One-off ticks: `schedule::once(name, at_ms)` reaches the [`App::tick`]
 /// handler registered for `name` when it is due.
 pub use bindings::botyard::app::schedule;
-/// Talking to Slack: post, update, ephemeral, DM, modals, App Home, reactions.
-pub use bindings::botyard::app::slack;
 pub use bindings::botyard::app::types::*;
+pub use bindings::exports::botyard::app::settings_schema::SettingSpec;
 pub use bindings::exports::botyard::app::shortcuts::{
     ShortcutKind, ShortcutMessage, ShortcutRequest, ShortcutSpec,
 };
+pub use bindings::exports::botyard::app::webhooks::{WebhookRequest, WebhookSpec};
 pub use reply::{IntoActionResponse, IntoCommandReply, IntoViewResponse};
+pub use slack::{MessageMetadata, PostOptions};
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]
@@ -116,9 +118,9 @@ pub mod prelude {
     pub use crate::bindings::botyard::app::types::*;
     pub use crate::blocks::{option, Block, Element, SelectOption, Text, View};
     pub use crate::{
-        clock, export_app, log, schedule, settings, shortcut_spec, slack, spec, store, App,
-        ShortcutKind,
-        ShortcutMessage, ShortcutRequest, ViewClosed,
+        clock, export_app, http, log, schedule, setting_spec, settings, shortcut_spec, slack, spec,
+        store, App, MessageMetadata, PostOptions, ShortcutKind, ShortcutMessage, ShortcutRequest,
+        ViewClosed, WebhookRequest,
     };
 }
 
@@ -180,6 +182,24 @@ macro_rules! export_app {
                     request: $crate::ShortcutRequest,
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     $app().on_shortcut(request)
+                }
+            }
+
+            impl $crate::bindings::exports::botyard::app::webhooks::Guest for BotyardApp {
+                fn describe_webhooks() -> ::std::vec::Vec<$crate::WebhookSpec> {
+                    $app().describe_webhooks()
+                }
+
+                fn on_webhook(
+                    request: $crate::WebhookRequest,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $app().on_webhook(request)
+                }
+            }
+
+            impl $crate::bindings::exports::botyard::app::settings_schema::Guest for BotyardApp {
+                fn describe_settings() -> ::std::vec::Vec<$crate::SettingSpec> {
+                    $app().describe_settings()
                 }
             }
 

@@ -78,6 +78,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: webhook deliveries, recorded before the sender is answered and
+    // claimed like the outbox; one per (app, webhook, sender's delivery id).
+    r#"
+    CREATE TABLE webhook_deliveries (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        app           TEXT NOT NULL,
+        hook          TEXT NOT NULL,
+        delivery_id   TEXT NOT NULL,
+        received_ms   INTEGER NOT NULL,
+        content_type  TEXT NOT NULL,
+        headers       TEXT NOT NULL,
+        body          BLOB NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'done', 'dead')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_ms       INTEGER NOT NULL,
+        last_error    TEXT,
+        settled_ms    INTEGER,
+        claims        INTEGER NOT NULL DEFAULT 0,
+        claimed_until INTEGER NOT NULL DEFAULT 0,
+        claimed_by    TEXT NOT NULL DEFAULT '',
+        UNIQUE (app, hook, delivery_id)
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_ms) WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (settled_ms) WHERE status != 'pending';
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -17,7 +17,8 @@
 //! never commits is committed by the upkeep thread after [`STALE_GROUP`].
 //!
 //! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `events`,
-//! `migrations`, `upkeep` (checkpoints and stale groups, off the hot path).
+//! `webhooks`, `migrations`, `upkeep` (checkpoints and stale groups, off the
+//! hot path).
 
 mod audit;
 mod events;
@@ -26,6 +27,7 @@ mod migrations;
 mod outbox;
 mod schedules;
 mod upkeep;
+mod webhooks;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -37,7 +39,8 @@ use futures_util::future::BoxFuture;
 use rusqlite::Connection;
 
 use super::{
-    InvocationRecord, KvStore, NewCall, OutboxStatus, Storage, StorageError, Unit, Units, Wakeup,
+    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, OutboxStatus,
+    Received, Storage, StorageError, Unit, Units, Wakeup,
 };
 
 /// How long a write waits for another process (e.g. `botyard call` next to a
@@ -79,7 +82,9 @@ fn open_db(path: &Path) -> Result<(Arc<Db>, Storage), StorageError> {
         schedules: db.clone(),
         audit: db.clone(),
         events: db.clone(),
+        webhooks: db.clone(),
         outbox_wakeup: db.wakeup.clone(),
+        webhook_wakeup: db.webhook_wakeup.clone(),
         location: path.display().to_string(),
     };
     Ok((db, storage))
@@ -91,6 +96,7 @@ pub(crate) struct Db {
     owner: String,
     conn: Mutex<Conn>,
     wakeup: Arc<NotifyWakeup>,
+    webhook_wakeup: Arc<NotifyWakeup>,
     /// Stopped and joined when the database is dropped.
     upkeep: Mutex<Option<upkeep::Upkeep>>,
 }
@@ -151,6 +157,7 @@ impl Db {
                 failed: VecDeque::new(),
             }),
             wakeup: Arc::new(NotifyWakeup::default()),
+            webhook_wakeup: Arc::new(NotifyWakeup::default()),
             upkeep: Mutex::new(None),
         })
     }
@@ -282,6 +289,7 @@ impl Units for DbUnits {
             db: self.0.clone(),
             wrote: None,
             wake: false,
+            wake_webhooks: false,
         })
     }
 }
@@ -293,6 +301,8 @@ struct SqliteUnit {
     wrote: Option<(u64, u64)>,
     /// Whether it queued a pending Slack call (delivery is woken on commit).
     wake: bool,
+    /// Whether it recorded a new webhook delivery (its runner is woken).
+    wake_webhooks: bool,
 }
 
 impl SqliteUnit {
@@ -380,6 +390,20 @@ impl Unit for SqliteUnit {
         self.write(|c| audit::record(c, record))
     }
 
+    async fn receive(&mut self, delivery: NewDelivery<'_>) -> Result<Received, StorageError> {
+        let received = self.write(|c| webhooks::receive(c, &delivery))?;
+        self.wake_webhooks |= matches!(received, Received::New(_));
+        Ok(received)
+    }
+
+    async fn settle_delivery(
+        &mut self,
+        claim: &Claim,
+        outcome: DeliveryOutcome,
+    ) -> Result<bool, StorageError> {
+        self.write(|c| webhooks::settle(c, claim, &outcome))
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let Some((first, last)) = self.wrote else {
             return Ok(());
@@ -391,6 +415,9 @@ impl Unit for SqliteUnit {
         }
         if self.wake {
             self.db.wakeup.notify();
+        }
+        if self.wake_webhooks {
+            self.db.webhook_wakeup.notify();
         }
         Ok(())
     }

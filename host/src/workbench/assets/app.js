@@ -11,7 +11,8 @@ const S = {
   channel: null,
   tab: "messages", // or "home" in the app's DM
   thread: null, // { channel, ts }
-  pane: "apps", // "apps", "thread" or null
+  pane: "apps", // "apps", "thread", "pins" or null
+  conversation: null, // the open channel's topic, pins and scheduled messages
   views: { stack: [], home: null },
   apps: [],
   unread: new Set(),
@@ -56,6 +57,9 @@ async function post(path, body) {
 const user = (id) => S.workspace.users.find((u) => u.id === id);
 const userName = (id) => { const u = user(id); return u ? (u.is_bot ? u.name : u.real_name || u.name) : id; };
 const channel = (id) => S.workspace.channels.find((c) => c.id === id);
+/// Public channels, and the private ones the acting person is in.
+const visibleChannels = () => S.workspace.channels.filter((c) => !c.is_private || (c.members || []).includes(S.me));
+const shortcutsOf = (kind) => (S.workspace.shortcuts || []).filter((s) => s.kind === kind);
 const myDm = () => S.workspace.dms[S.me];
 const isDm = (id) => id && id.startsWith("D");
 const channelName = (id) => (isDm(id) ? "botyard" : (channel(id) || { name: id }).name);
@@ -89,11 +93,12 @@ function time(ts) {
 
 function renderSidebar() {
   const list = $("channel-list");
-  list.replaceChildren(...S.workspace.channels.map((c) =>
+  list.replaceChildren(...visibleChannels().map((c) =>
     h("li", {}, h("button", {
       class: "side-item" + (S.channel === c.id ? " active" : "") + (S.unread.has(c.id) ? " unread" : ""),
-      dataset: { channel: c.id, name: c.name }, onclick: () => openChannel(c.id),
-    }, h("span", { class: "side-hash" }, "#"), c.name))));
+      dataset: { channel: c.id, name: c.name, private: c.is_private ? "1" : "" }, onclick: () => openChannel(c.id),
+      title: c.topic || null,
+    }, h("span", { class: "side-hash" }, c.is_private ? "\u{1F512}" : "#"), c.name))));
   const dm = myDm();
   $("dm-list").replaceChildren(h("li", {}, h("button", {
     class: "side-item" + (S.channel === dm ? " active" : "") + (S.unread.has(dm) ? " unread" : ""),
@@ -119,6 +124,7 @@ function renderHeader() {
   $("messages").hidden = home;
   $("composer").hidden = home;
   $("home").hidden = !home;
+  $("pins-button").hidden = home;
   $("composer-input").placeholder = dm ? "Message botyard" : `Message #${channelName(S.channel)}`;
 }
 
@@ -166,9 +172,82 @@ async function act(target, el, value, sc) {
   await post("action", body);
 }
 
+/// What Slack itself posts (joins, topic changes): never grouped, shown muted.
+const isSystem = (m) => m.subtype === "channel_join" || m.subtype === "channel_topic";
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/// A file a message shares: its title, name, size and a download link.
+function fileCard(f) {
+  return h("div", { class: "file-card", dataset: { fileId: f.id } },
+    h("span", { class: "file-icon" }, (f.filetype || "file").slice(0, 4).toUpperCase()),
+    h("div", { class: "file-info" },
+      h("div", { class: "file-title" }, f.title || f.name),
+      h("div", { class: "file-meta" }, h("span", { class: "file-name" }, f.name), ` \u00b7 ${size(f.size)}`)),
+    h("a", { class: "file-download", href: f.url, download: f.name, title: `Download ${f.name}` }, "\u2b07"));
+}
+
+/// Message metadata: a chip with the event type; hover shows the payload,
+/// a click unfolds it.
+function metadataChip(metadata) {
+  const payload = JSON.stringify(metadata.event_payload, null, 2);
+  const pre = h("pre", { class: "metadata-json", hidden: true }, payload);
+  return h("div", { class: "msg-metadata", dataset: { eventType: metadata.event_type } },
+    h("button", {
+      type: "button", class: "metadata-chip", title: `metadata · ${metadata.event_type}\n${payload}`,
+      onclick: () => { pre.hidden = !pre.hidden; },
+    }, "{ } ", metadata.event_type),
+    pre);
+}
+
+/// A small menu under `anchor`; each item is `[label, description, act]`.
+function popupMenu(anchor, className, title, items, empty) {
+  document.querySelectorAll(".popup-menu").forEach((p) => p.remove());
+  const box = h("div", { class: `popup-menu ${className}` },
+    h("div", { class: "popup-title" }, title),
+    items.length ? items.map(([label, description, act, data]) => h("button", {
+      type: "button", class: "popup-item", dataset: data || {},
+      onclick: () => { box.remove(); act(); },
+    }, h("span", { class: "popup-label" }, label), description ? h("span", { class: "popup-desc" }, description) : null))
+      : h("div", { class: "popup-empty" }, empty));
+  document.body.append(box);
+  const r = anchor.getBoundingClientRect();
+  const top = r.top - box.offsetHeight - 4 > 8 ? r.top - box.offsetHeight - 4 : r.bottom + 4;
+  box.style.top = Math.max(8, Math.min(window.innerHeight - box.offsetHeight - 8, top)) + "px";
+  box.style.left = Math.max(8, Math.min(window.innerWidth - box.offsetWidth - 8, r.left)) + "px";
+  setTimeout(() => document.addEventListener("mousedown", function away(e) {
+    if (!box.contains(e.target)) { box.remove(); document.removeEventListener("mousedown", away); }
+  }), 0);
+  return box;
+}
+
+/// The shortcuts menu: every app's global shortcuts.
+function openGlobalShortcuts(anchor) {
+  popupMenu(anchor, "shortcut-menu", "Shortcuts", shortcutsOf("global").map((s) =>
+    [s.name, `${s.description ? s.description + " \u00b7 " : ""}${s.app}`, () => useShortcut(s, null), { callbackId: s.callback_id }]),
+  "No loaded app declares a global shortcut.");
+}
+
+/// A message's "more actions" menu: every app's message shortcuts.
+function openMessageActions(anchor, at, m) {
+  popupMenu(anchor, "message-actions", "More actions", shortcutsOf("message").map((s) =>
+    [s.name, `${s.description ? s.description + " \u00b7 " : ""}${s.app}`, () => useShortcut(s, { channel: at, ts: m.ts }), { callbackId: s.callback_id }]),
+  "No loaded app declares a message shortcut.");
+}
+
+async function useShortcut(s, message) {
+  const answer = await post("shortcut", { callback_id: s.callback_id, ...(message || {}) });
+  if (answer && answer.ok) toast(`Sent \u201c${s.name}\u201d to ${s.app}`);
+}
+
 function messageNode(m, grouped, at) {
   const ctx = renderCtx();
   const target = { channel: at, ts: m.ts };
+  const system = isSystem(m);
   const body = m.blocks && m.blocks.length
     ? BlockKit.render(m.blocks, scopeFor(`${at}/${m.ts}`, target, m.blocks, false))
     : BlockKit.mrkdwn(m.text, ctx);
@@ -179,20 +258,25 @@ function messageNode(m, grouped, at) {
     }, h("span", { class: "emoji" }, BlockKit.emoji(r.name) || `:${r.name}:`), h("span", { class: "count" }, r.count)));
   const toolbar = h("div", { class: "msg-toolbar" },
     h("button", { title: "Add reaction", class: "tool", onclick: (e) => picker(e.currentTarget, (name) => react(at, m, name, true)) }, "\u{1F642}+"),
-    m.ephemeral || m.thread_ts ? null : h("button", { title: "Reply in thread", class: "tool", onclick: () => openThread(at, m.ts) }, "\u{1F4AC}"));
+    m.ephemeral || m.thread_ts ? null : h("button", { title: "Reply in thread", class: "tool", onclick: () => openThread(at, m.ts) }, "\u{1F4AC}"),
+    m.ephemeral ? null : h("button", { title: "More actions", class: "tool tool-more", onclick: (e) => openMessageActions(e.currentTarget, at, m) }, "\u22ee"));
   const meta = h("div", { class: "msg-meta" },
     h("span", { class: "msg-author" }, userName(m.user)),
     m.bot ? h("span", { class: "badge-app" }, "APP") : null,
     h("span", { class: "msg-time", title: m.ts }, time(m.ts)));
   return h("div", {
-    class: "msg" + (m.ephemeral ? " ephemeral" : "") + (grouped ? " grouped" : ""),
-    dataset: { ts: m.ts, user: m.user, ephemeral: m.ephemeral ? "1" : "" },
+    class: "msg" + (m.ephemeral ? " ephemeral" : "") + (grouped ? " grouped" : "") + (m.pinned ? " pinned" : "") + (system ? " system" : ""),
+    dataset: { ts: m.ts, user: m.user, ephemeral: m.ephemeral ? "1" : "", subtype: m.subtype || "", pinned: m.pinned ? "1" : "" },
   },
     grouped ? h("div", { class: "msg-gutter" }, h("span", { class: "msg-time-hover" }, time(m.ts))) : avatar(m.user),
     h("div", { class: "msg-content" },
+      m.pinned ? h("div", { class: "pinned-note" }, "\u{1F4CC} Pinned") : null,
       grouped ? null : meta,
       m.ephemeral ? h("div", { class: "ephemeral-note" }, "\u{1F441} Only visible to you") : null,
-      h("div", { class: "msg-body" }, body, m.edited ? h("span", { class: "edited" }, " (edited)") : null),
+      m.subtype === "thread_broadcast" ? h("div", { class: "broadcast-note" }, "replied to a thread") : null,
+      h("div", { class: "msg-body" + (system ? " system-text" : "") }, body, m.edited ? h("span", { class: "edited" }, " (edited)") : null),
+      m.files && m.files.length ? h("div", { class: "msg-files" }, m.files.map(fileCard)) : null,
+      m.metadata ? metadataChip(m.metadata) : null,
       reactions.length ? h("div", { class: "reactions" }, reactions,
         h("button", { class: "reaction add", title: "Add reaction", onclick: (e) => picker(e.currentTarget, (name) => react(at, m, name, true)) }, "+")) : null,
       m.reply_count ? h("button", { class: "thread-summary", onclick: () => openThread(at, m.ts) },
@@ -211,9 +295,10 @@ function renderMessages(messages) {
   let previous = null;
   const nodes = messages.map((m) => {
     const grouped = previous && previous.user === m.user && !previous.ephemeral && !m.ephemeral &&
+      !isSystem(previous) && !isSystem(m) &&
       parseFloat(m.ts) - parseFloat(previous.ts) < 300 && !previous.reply_count;
     previous = m;
-    const sig = JSON.stringify([m, grouped, S.me]);
+    const sig = JSON.stringify([m, grouped, S.me, shortcutsOf("message").length]);
     const old = S.messageNodes.get(m.ts);
     const node = old && old.sig === sig ? old.node : messageNode(m, grouped, S.channel);
     keep.set(m.ts, { sig, node });
@@ -234,7 +319,46 @@ function renderMessages(messages) {
 async function loadConversation() {
   const at = S.channel;
   const data = await get("conversation", { as: S.me, channel: at });
-  if (at === S.channel) renderMessages(data.messages);
+  if (at !== S.channel) return;
+  S.conversation = data;
+  renderMessages(data.messages);
+  renderChannelExtras();
+}
+
+/// The open channel's topic, pinned count and list, and scheduled messages.
+function renderChannelExtras() {
+  const data = S.conversation;
+  if (!data || data.channel !== S.channel) return;
+  const topic = $("channel-topic");
+  topic.hidden = !data.topic || isDm(S.channel);
+  topic.replaceChildren(data.topic ? BlockKit.mrkdwn(data.topic, renderCtx()) : "");
+  topic.title = data.topic ? `Topic set by ${userName(data.topic_set_by)}` : "";
+  $("pin-count").textContent = data.pins.length;
+  $("pins-button").classList.toggle("has-pins", data.pins.length > 0);
+  const scheduled = $("scheduled");
+  scheduled.hidden = !data.scheduled.length;
+  scheduled.replaceChildren(
+    h("div", { class: "scheduled-title" }, `\u{1F552} ${data.scheduled.length} scheduled ${data.scheduled.length === 1 ? "message" : "messages"}`),
+    ...data.scheduled.map((s) => h("div", { class: "scheduled-item", dataset: { id: s.id, postAt: s.post_at } },
+      h("span", { class: "scheduled-when", title: new Date(s.post_at * 1000).toLocaleString() }, `Sends at ${time(s.post_at)}`),
+      s.thread_ts ? h("span", { class: "scheduled-thread" }, "in a thread") : null,
+      h("span", { class: "scheduled-text" }, BlockKit.mrkdwn(s.text, renderCtx())))));
+  if (S.pane === "pins") renderPins();
+}
+
+function renderPins() {
+  const data = S.conversation;
+  $("pins-channel").textContent = isDm(S.channel) ? "botyard" : "#" + channelName(S.channel);
+  const box = $("pins-list");
+  if (!data || !data.pins.length) {
+    box.replaceChildren(h("div", { class: "empty" }, "Nothing is pinned here yet."));
+    return;
+  }
+  box.replaceChildren(...data.pins.map((m) => h("div", { class: "pin-item", dataset: { ts: m.ts } },
+    h("div", { class: "pin-meta" }, h("b", {}, userName(m.user)), " \u00b7 ", time(m.ts),
+      h("span", { class: "pin-by" }, ` \u00b7 pinned by ${userName(m.pinned_by)}`)),
+    h("div", { class: "pin-text" }, BlockKit.mrkdwn(m.text, renderCtx())),
+    m.files && m.files.length ? h("div", { class: "msg-files" }, m.files.map(fileCard)) : null)));
 }
 
 async function react(at, m, name, add) {
@@ -274,7 +398,10 @@ function renderPane() {
   pane.hidden = !S.pane;
   $("thread-pane").hidden = S.pane !== "thread";
   $("apps-pane").hidden = S.pane !== "apps";
+  $("pins-pane").hidden = S.pane !== "pins";
   $("toggle-apps").classList.toggle("active", S.pane === "apps");
+  $("pins-button").classList.toggle("active", S.pane === "pins");
+  if (S.pane === "pins") renderPins();
 }
 
 function ago(ms) {
@@ -304,6 +431,8 @@ function renderApps() {
       a.grants ? h("div", { class: "chips" }, a.grants.map((g) => h("span", { class: "chip" }, g))) : null,
       commands.length ? h("ul", { class: "app-commands" }, commands.map((c) =>
         h("li", {}, h("code", {}, c.name), c.usage ? h("span", { class: "usage" }, " " + c.usage) : null, h("span", { class: "desc" }, " — " + c.description)))) : null,
+      a.shortcuts && a.shortcuts.length ? h("ul", { class: "app-commands app-shortcuts" }, a.shortcuts.map((s) =>
+        h("li", {}, h("span", { class: "shortcut-kind" }, s.kind === "message" ? "\u22ee" : "\u26a1"), h("b", {}, " " + s.name), h("span", { class: "desc" }, s.description ? " — " + s.description : "")))) : null,
       a.invocations.length ? h("details", { class: "app-section", open: true },
         h("summary", {}, "Recent invocations"),
         h("table", { class: "invocations" }, a.invocations.map((r) =>
@@ -580,6 +709,9 @@ function onNotice(n) {
     case "views": case "home":
       if (n.user === S.me) loadViews();
       break;
+    case "channel":
+      if (n.channel === S.channel && S.tab === "messages") loadConversation();
+      break;
     case "directory": refreshWorkspace(); break;
     case "apps": loadApps(); refreshWorkspace(); break;
     default: refreshAll();
@@ -610,7 +742,7 @@ async function main() {
   const people = S.workspace.users.filter((u) => !u.is_bot);
   const wanted = new URLSearchParams(location.search).get("as");
   S.me = (people.find((u) => u.name === wanted || u.id === wanted) || people[0]).id;
-  S.channel = S.workspace.channels[0].id;
+  S.channel = visibleChannels()[0].id;
   $("workspace-name").textContent = S.workspace.team.domain;
   $("user-switch").addEventListener("change", async (e) => {
     const wasDm = isDm(S.channel);
@@ -626,6 +758,9 @@ async function main() {
   });
   $("toggle-apps").addEventListener("click", () => { S.pane = S.pane === "apps" ? null : "apps"; renderPane(); });
   $("close-thread").addEventListener("click", () => { S.thread = null; S.pane = null; renderPane(); });
+  $("close-pins").addEventListener("click", () => { S.pane = null; renderPane(); });
+  $("pins-button").addEventListener("click", () => { S.pane = S.pane === "pins" ? null : "pins"; renderPane(); });
+  $("shortcuts-button").addEventListener("click", (e) => openGlobalShortcuts(e.currentTarget));
   for (const tab of $("tabs").querySelectorAll("button")) tab.addEventListener("click", () => openChannel(myDm(), tab.dataset.tab));
   wireComposer($("composer-input"), () => null);
   wireComposer($("thread-input"), () => S.thread && S.thread.ts);

@@ -27,7 +27,16 @@
 //!
 //! A capability with settings of its own reads them from
 //! `[apps.<id>.<capability>]`; each capability parses its own section (see
-//! [`crate::capabilities::Capability::AppConfig`]).
+//! [`crate::capabilities::Capability::AppConfig`]). An app's webhooks are
+//! configured in `[apps.<id>.webhooks.<name>]` ([`webhooks`]).
+//!
+//! ```toml
+//! [webhooks]
+//! listen = "127.0.0.1:3001"    # serve: where POST /hooks/<app>/<name> is served;
+//!                              # default: beside the Slack receiver (http mode)
+//! ```
+
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +66,7 @@ pub struct Config {
     pub default_limits: Limits,
     pub apps: BTreeMap<String, AppConfig>,
     pub slack: SlackConfig,
+    pub webhooks: WebhooksConfig,
     /// Where compiled components are cached; `None` means
     /// `<data-dir>/cache/components`. Not read from the file: `--build-dir`
     /// sets it, so data directories sharing a build directory share
@@ -97,6 +107,16 @@ impl Default for SlackConfig {
     }
 }
 
+/// `[webhooks]` in `botyard.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Where `botyard serve` serves the webhook endpoints. Unset: on the
+    /// Slack receiver's address in http mode; in socket mode (no listener)
+    /// webhooks then need this.
+    pub listen: Option<String>,
+}
+
 /// `[apps.<id>]` in `botyard.toml`.
 #[derive(Clone, Default)]
 pub struct AppConfig {
@@ -105,6 +125,8 @@ pub struct AppConfig {
     pub limits: LimitOverrides,
     /// The capabilities' own sections, `[apps.<id>.<capability>]`.
     pub capabilities: AppConfigs,
+    /// `[apps.<id>.webhooks.<name>]`, by name.
+    pub webhooks: BTreeMap<String, webhooks::WebhookConfig>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -145,6 +167,8 @@ struct ConfigFile {
     apps: BTreeMap<String, toml::Table>,
     #[serde(default)]
     slack: SlackConfig,
+    #[serde(default)]
+    webhooks: WebhooksConfig,
 }
 
 /// The keys of `[apps.<id>]` that are limits.
@@ -160,6 +184,7 @@ fn app_config(id: &str, table: &toml::Table) -> Result<AppConfig, String> {
     let (capabilities, rest) = AppConfigs::parse(id, table).map_err(|e| e.to_string())?;
     let mut grants = None;
     let mut limits = toml::Table::new();
+    let mut hooks = BTreeMap::new();
     for key in rest {
         let value = &table[&key];
         match key.as_str() {
@@ -180,9 +205,10 @@ fn app_config(id: &str, table: &toml::Table) -> Result<AppConfig, String> {
             k if LIMIT_KEYS.contains(&k) => {
                 limits.insert(key.clone(), value.clone());
             }
+            "webhooks" => hooks = webhooks::parse(id, value)?,
             other => {
                 return Err(format!(
-                    "[apps.{id}]: unknown key `{other}`; expected grants, {}, or a capability's section ({})",
+                    "[apps.{id}]: unknown key `{other}`; expected grants, {}, webhooks, or a capability's section ({})",
                     LIMIT_KEYS.join(", "),
                     capabilities::NAMES.join(", ")
                 ));
@@ -196,6 +222,7 @@ fn app_config(id: &str, table: &toml::Table) -> Result<AppConfig, String> {
         grants,
         limits,
         capabilities,
+        webhooks: hooks,
     })
 }
 
@@ -253,8 +280,14 @@ impl Config {
             default_limits,
             apps,
             slack: file.slack,
+            webhooks: file.webhooks,
             compile_cache_dir: None,
         })
+    }
+
+    /// How webhook `name` of `app` is configured, if the operator did.
+    pub fn webhook(&self, app: &str, name: &str) -> Option<&webhooks::WebhookConfig> {
+        self.apps.get(app)?.webhooks.get(name)
     }
 
     pub fn grants_for(&self, app: &str) -> Grants {

@@ -1,0 +1,134 @@
+//! Secrets the operator gives the host — credentials for an app's outbound
+//! requests, the keys webhooks are verified with — and the one way they are
+//! written in `botyard.toml`: a reference, `${env:NAME}` or `${file:/path}`,
+//! never the value itself, so the file can be committed and shown.
+//!
+//! A [`Secret`] never prints its value (`Debug` and `Display` are redacted),
+//! so it cannot reach a log line, an error message or a listing by accident;
+//! code that needs the value asks for it with [`Secret::expose`].
+//!
+//! Reading a reference is the only I/O in the contract floor: every layer
+//! that takes a secret from configuration does it the same way.
+
+/// A secret value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that sends or checks it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A secret the host was given directly (the environment at startup, a
+    /// test), not through a reference.
+    pub fn from_value(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Reads a secret template: text with `${env:NAME}` and `${file:/path}`
+/// references, at least one of them (a secret written into `botyard.toml`
+/// itself is refused). `what` says where it was configured; errors name the
+/// reference, never a value.
+pub fn resolve(template: &str, what: &str) -> Result<Secret, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    let mut references = 0;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("{what}: `${{` without a closing `}}`"))?;
+        let reference = &after[..end];
+        let value = match reference.split_once(':') {
+            Some(("env", name)) => std::env::var(name).map_err(|_| {
+                format!("{what}: environment variable {name} is not set (or not UTF-8)")
+            })?,
+            Some(("file", path)) => std::fs::read_to_string(path)
+                .map_err(|e| format!("{what}: cannot read secret file {path}: {e}"))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+            _ => {
+                return Err(format!(
+                    "{what}: `${{{reference}}}` is neither ${{env:NAME}} nor ${{file:/path}}"
+                ));
+            }
+        };
+        out.push_str(&value);
+        references += 1;
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    if references == 0 {
+        return Err(format!(
+            "{what}: secrets come from the environment or a file, never from botyard.toml; \
+             write ${{env:NAME}} or ${{file:/path}} where the secret goes"
+        ));
+    }
+    Ok(Secret(out))
+}
+
+/// [`resolve`] for values that may be a secret or plain text (a user name):
+/// a reference is read, anything else is taken as it is.
+pub fn resolve_or_plain(text: &str, what: &str) -> Result<Secret, String> {
+    if text.contains("${") {
+        resolve(text, what)
+    } else {
+        Ok(Secret(text.to_string()))
+    }
+}
+
+/// Compares a presented credential with the expected one in time that does
+/// not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_read_literals_refused_values_never_shown() {
+        // SAFETY: a variable only this test reads.
+        unsafe { std::env::set_var("BOTYARD_TEST_SECRET_TOKEN", "s3cr3t") };
+        let s = resolve("Bearer ${env:BOTYARD_TEST_SECRET_TOKEN}", "x").unwrap();
+        assert_eq!(s.expose(), "Bearer s3cr3t");
+        assert!(!format!("{s:?} {s}").contains("s3cr3t"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "hunter2\n").unwrap();
+        assert_eq!(
+            resolve(&format!("${{file:{}}}", file.display()), "x")
+                .unwrap()
+                .expose(),
+            "hunter2"
+        );
+        let literal = resolve("Bearer abc", "rule").unwrap_err();
+        assert!(literal.contains("never from botyard.toml"), "{literal}");
+        let missing = resolve("${env:BOTYARD_NO_SUCH_VAR}", "rule").unwrap_err();
+        assert!(missing.contains("BOTYARD_NO_SUCH_VAR"), "{missing}");
+        assert!(resolve("${vault:x}", "rule").is_err());
+        assert_eq!(
+            resolve_or_plain("alertmanager", "u").unwrap().expose(),
+            "alertmanager"
+        );
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"abc", b"ab"));
+    }
+}
