@@ -21,9 +21,10 @@ fresh instance: keep state in `botyard.store`, not in globals.
 
 Modules: `blocks` (Block Kit builders), `store` (key-value, JSON helpers),
 `slack` (post, update, DM, modals, App Home), `schedule` (one-off ticks),
-`log`, `clock`, `settings` (what the operator set in `botyard.toml`). The
-component imports only the capabilities the app's code
-uses, so it needs only those grants.
+`log`, `clock`, `settings` (what the operator set in `botyard.toml`), `http`
+(outbound requests, `requests`-style, to what the operator allowed). The
+component imports only the capabilities the app's code uses, so it needs
+only those grants.
 """
 
 from wit_world.exports.shortcuts import (
@@ -47,7 +48,7 @@ from wit_world.imports.types import (
     Visibility,
 )
 
-from . import blocks, clock, log, schedule, settings, slack, store
+from . import blocks, clock, http, log, schedule, settings, slack, store
 from ._app import App, RegistrationError, ViewClosed
 from ._core import (
     Blocks,
@@ -86,6 +87,7 @@ __all__ = [
     # modules
     "blocks",
     "clock",
+    "http",
     "log",
     "schedule",
     "settings",

@@ -19,9 +19,10 @@ class WithoutCapabilities(unittest.TestCase):
             import wit_world.imports as bindings, pkgutil
             assert [m.name for m in pkgutil.iter_modules(bindings.__path__)] == ["types"], "bare bindings"
             import botyard
-            from botyard import App, CapabilityNotImported, Error, store, slack, log, schedule, clock
+            from botyard import App, CapabilityNotImported, Error, store, slack, log, schedule, clock, settings, http
             for call in (lambda: store.get("k"), lambda: slack.send_dm("U1", "hi"), lambda: log.info("x"),
-                         lambda: schedule.once("t", 1), lambda: clock.now_ms()):
+                         lambda: schedule.once("t", 1), lambda: clock.now_ms(), lambda: settings.get("x"),
+                         lambda: http.get("https://x/")):
                 try:
                     call()
                 except CapabilityNotImported as e:
@@ -44,7 +45,7 @@ class WithoutCapabilities(unittest.TestCase):
             "this build does not import botyard's `store` capability: `botyard build` found no use of "
             "`botyard.store` in the app's code. Call it by name (`from botyard import store`) and build again",
         )
-        for capability, line in zip(("slack", "log", "schedule", "clock"), lines[1:5]):
+        for capability, line in zip(("slack", "log", "schedule", "clock", "settings", "http"), lines[1:7]):
             self.assertIn(f"botyard's `{capability}` capability", line)
 
 

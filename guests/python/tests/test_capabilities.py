@@ -50,6 +50,31 @@ class WhatIsUsed(unittest.TestCase):
         ):
             self.assertEqual(imports(source), ["slack"], source)
 
+    def test_botyard_http_is_the_http_capability(self):
+        for source in (
+            "from botyard import http\nhttp.get('https://x/').json()\n",
+            "import botyard\nbotyard.http.post('https://x/', json={})\n",
+            "from botyard.http import request\nrequest('DELETE', 'https://x/')\n",
+            "import botyard.http as web\ndef f():\n    return web.head('https://x/')\n",
+        ):
+            self.assertEqual(imports(source), ["http"], source)
+        result = scan({"app.py": "from botyard import http, store\nstore.get('k')\nhttp.put('https://x/', data=b'')\n"})
+        self.assertEqual(result["imports"], ["store", "http"])
+        self.assertEqual(result["because"]["http"], "app.py:3: http.put")
+        # Its types and errors, and Python's own `http` package, are not the capability.
+        source = """
+            import http.client
+            from http import HTTPStatus
+            from botyard import http as web
+            from botyard.http import HTTPError, NotAllowed, Response
+            def f():
+                try:
+                    pass
+                except (HTTPError, NotAllowed, web.Timeout, web.StatusError):
+                    return HTTPStatus.OK, Response, web.Headers
+        """
+        self.assertEqual(imports(source), [])
+
     def test_types_and_errors_of_a_capability_need_no_import(self):
         source = """
             from botyard import store, slack

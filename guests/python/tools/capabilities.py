@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-CAPABILITIES = ("slack", "store", "schedule", "log", "clock", "settings")
+CAPABILITIES = ("slack", "store", "schedule", "log", "clock", "settings", "http")
 """The interfaces of world `app` an app may import (see wit/botyard.wit)."""
 
 SDK_PACKAGE = "botyard"
