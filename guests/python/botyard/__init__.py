@@ -49,7 +49,7 @@ from wit_world.imports.types import (
 )
 
 from . import blocks, clock, http, log, schedule, settings, slack, store
-from ._app import App, RegistrationError, ViewClosed
+from ._app import App, RegistrationError, ViewClosed, WebhookRequest
 from ._core import (
     Blocks,
     CapabilityNotImported,
@@ -111,4 +111,5 @@ __all__ = [
     "ViewResponse",
     "ViewSubmission",
     "Visibility",
+    "WebhookRequest",
 ]

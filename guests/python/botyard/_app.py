@@ -3,27 +3,32 @@ and the router that takes each request to its handler.
 
 What the app answers to (`describe`) is derived from the registrations, so
 a command can never be declared without a handler or handled without being
-declared. Ids of actions, views, closed views, ticks and shortcuts match
-exactly, or by prefix when they end in `*`; an exact registration wins over a
-prefix, and the longest prefix wins over a shorter one. Registering an id
-twice makes `describe` fail, so such a version is refused at load (and
-`botyard build` refuses to build it). A request nobody registered for is an
-error that names it.
+declared. Ids of actions, views, closed views and ticks match exactly, or by
+prefix when they end in `*`; an exact registration wins over a prefix, and
+the longest prefix wins over a shorter one. Commands, events, schedules,
+shortcuts, webhooks and settings match exactly. Registering an id twice
+makes `describe` fail, so such a version is refused at load (and `botyard
+build` refuses to build it). A request nobody registered for is an error
+that names it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import sys
+import traceback
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from componentize_py_types import Err
+from wit_world.exports.settings_schema import SettingSpec
 from wit_world.exports.shortcuts import (
     ShortcutKind,
     ShortcutRequest,
     ShortcutSpec,
 )
+from wit_world.exports.webhooks import WebhookSpec
 from wit_world.imports.types import (
     ActionRequest,
     ActionResponse,
@@ -48,16 +53,21 @@ from wit_world.imports.types import (
     ViewSubmission,
 )
 
-from ._core import Error, ephemeral
+from ._core import Error, ephemeral, handling
 
 Handler = TypeVar("Handler", bound=Callable[[Any], Any])
 
 _APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _COMMAND = re.compile(r"/\S+")
+# A webhook's name: the last part of its path, `/hooks/<app>/<name>`.
+_WEBHOOK_NAME = re.compile(r"[a-z0-9_-]+")
+# A setting's name: a TOML bare key, so the operator writes it unquoted.
+_SETTING_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 # The kinds of request, each its own id space. A recurring schedule and a
-# one-off tick share one: both arrive as ticks, by name.
-_KINDS = ("command", "action", "view", "view_closed", "event", "tick", "shortcut")
+# one-off tick share one: both arrive as ticks, by name. Settings are
+# declared, never requested, but are names the app may declare only once.
+_KINDS = ("command", "action", "view", "view_closed", "event", "tick", "shortcut", "webhook", "setting")
 
 _ACTION_RESPONSES = (ActionResponse_None_, ActionResponse_Reply, ActionResponse_Update)
 _VIEW_RESPONSES = (
@@ -93,10 +103,50 @@ class ViewClosed:
 
 
 @dataclass
+class WebhookRequest:
+    """A delivery to one of the app's webhooks, as the host received it:
+    which webhook (`name`), the sender's `delivery_id` (a redelivery carries
+    the same one), `attempt` (1 for the first try), `content_type`,
+    `headers` (`(name, value)` pairs, less the credentials the host checked)
+    and `body` (bytes), read with `header(name)`, `text()` and `json()`."""
+
+    name: str
+    delivery_id: str
+    attempt: int
+    content_type: str
+    headers: List[Tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> Optional[str]:
+        """The first value of header `name`, in any case, or `None`."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    def text(self) -> str:
+        """The body as text (UTF-8; what does not decode becomes `�`)."""
+        return bytes(self.body).decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a body that is not JSON is an error
+        naming the webhook and the delivery."""
+        try:
+            return json.loads(self.body)
+        except ValueError as e:
+            raise BodyNotJSON(
+                f"webhook `{self.name}` delivery {self.delivery_id}: the body is not JSON: {e}"
+            ) from None
+
+
+class BodyNotJSON(Error, ValueError):
+    """`WebhookRequest.json()` on a body that is not JSON."""
+
+
+@dataclass
 class _Route:
     kind: str
     pattern: str
-    handler: Callable[[Any], Any]
+    handler: Optional[Callable[[Any], Any]]
+    """`None` for a declaration (a setting)."""
     via: str
     """The decorator as written, for messages: `@app.action("count")`."""
 
@@ -133,6 +183,8 @@ class App:
         self._events: List[str] = []
         self._schedules: List[ScheduleSpec] = []
         self._shortcuts: List[ShortcutSpec] = []
+        self._webhooks: List[WebhookSpec] = []
+        self._settings: List[SettingSpec] = []
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, {self.description!r})"
@@ -244,6 +296,65 @@ class App:
             declare=lambda: self._shortcuts.append(spec),
         )
 
+    def webhook(self, name: str, description: str = "") -> Callable[[Handler], Handler]:
+        """A webhook, which the host serves at `POST /hooks/<app>/<name>`
+        once the operator configures who may call it (`name`: `[a-z0-9_-]`).
+        The handler receives a `WebhookRequest` — `body`, `headers`,
+        `header(name)`, `text()`, `json()` — and returns nothing when done.
+        Raising an exception (or returning one) asks the host to try again
+        later, with the same `delivery_id` and a higher `attempt`::
+
+            @app.webhook("github", "Pushes and pull requests")
+            def github(request):
+                if request.header("X-GitHub-Event") == "push":
+                    slack.post_message(settings.get("channel"), request.json()["head_commit"]["message"])
+        """
+        via = _via("webhook", name)
+        _text("webhook name", name)
+        if not _WEBHOOK_NAME.fullmatch(name):
+            raise ValueError(
+                f"{via}: a webhook's name is the last part of its path (`/hooks/<app>/<name>`): "
+                "[a-z0-9_-]"
+            )
+        _text("description", description)
+        spec = WebhookSpec(name=name, description=description)
+        return self._register(
+            "webhook", name, via, exact_only=True, declare=lambda: self._webhooks.append(spec)
+        )
+
+    def setting(
+        self, name: str, description: str = "", default: Any = None, required: bool = False
+    ) -> None:
+        """Declares a setting the app reads with `settings.get(name)`, so the
+        host can show it, fill in its default, and refuse to load the app
+        while a `required` one is missing (`name`: a key of
+        `[apps.<id>.settings]`, `[A-Za-z0-9_-]`). While a handler runs,
+        `settings.get(name)` answers the operator's value, else `default`.
+        `default` is text as `settings.get` returns it; anything else is kept
+        as JSON (`default=0` reads back as `"0"`, and `get_json` gives `0`)::
+
+            app.setting("channel", "Where to post", default="#general")
+            app.setting("approver", "Who approves orders", required=True)
+        """
+        via = f"app.setting({json.dumps(name, ensure_ascii=False) if isinstance(name, str) else repr(name)})"
+        _text("setting name", name)
+        if not _SETTING_NAME.fullmatch(name):
+            raise ValueError(f"{via}: a setting's name is a key of [apps.<id>.settings]: [A-Za-z0-9_-]")
+        _text("description", description)
+        if not isinstance(required, bool):
+            raise TypeError(f"{via}: required is True or False, not {required!r}")
+        if default is None or isinstance(default, str):
+            text = default
+        else:
+            try:
+                text = json.dumps(default, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{via}: the default is text, or a value JSON can write: {e}") from None
+        route = _Route("setting", name, None, via)
+        self._routes.append(route)
+        self._exact["setting"].setdefault(name, route)
+        self._settings.append(SettingSpec(name=name, description=description, default=text, required=required))
+
     def _register(
         self,
         kind: str,
@@ -284,7 +395,7 @@ class App:
             seen.setdefault((route.kind, route.pattern), []).append(route)
         problems = [
             f"{kind} `{pattern}` is registered {len(routes)} times "
-            f"({', '.join(f'{r.via} on {_name_of(r.handler)}' for r in routes)})"
+            f"({', '.join(_where(r) for r in routes)})"
             for (kind, pattern), routes in seen.items()
             if len(routes) > 1
         ]
@@ -308,9 +419,28 @@ class App:
         self.check()
         return list(self._shortcuts)
 
+    def describe_webhooks(self) -> List[WebhookSpec]:
+        """The webhooks registered; fails on a duplicate like `describe`."""
+        self.check()
+        return list(self._webhooks)
+
+    def describe_settings(self) -> List[SettingSpec]:
+        """The settings declared; fails on a duplicate like `describe`."""
+        self.check()
+        return list(self._settings)
+
+    def declared_defaults(self) -> Dict[str, str]:
+        """`{name: default}` of the settings declared with a default (what
+        `settings.get` falls back on while this app handles a request)."""
+        defaults: Dict[str, str] = {}
+        for spec in self._settings:
+            if spec.default is not None:
+                defaults.setdefault(spec.name, spec.default)
+        return defaults
+
     def handler_for(self, kind: str, key: str) -> Optional[Callable[[Any], Any]]:
         """The handler a request of `kind` ("command", "action", "view",
-        "view_closed", "event", "tick", "shortcut") with id `key` goes to:
+        "view_closed", "event", "tick", "shortcut", "webhook") with id `key` goes to:
         the exact registration, else the longest matching prefix."""
         route = self._exact[kind].get(key)
         if route is None:
@@ -370,7 +500,36 @@ class App:
     def on_shortcut(self, request: ShortcutRequest) -> None:
         self._dispatch("shortcut", request.callback_id, request)
 
+    def on_webhook(self, request: Any) -> None:
+        """Runs the webhook's handler. Anything it raises (or returns as an
+        exception) is the WIT's `err`, which asks the host to try again
+        later; an exception other than `botyard.Error` has its traceback
+        written to the app's log first."""
+        delivery = WebhookRequest(
+            name=request.name,
+            delivery_id=request.delivery_id,
+            attempt=request.attempt,
+            content_type=request.content_type,
+            headers=[(k, v) for k, v in request.headers],
+            body=bytes(request.body),
+        )
+        handling(self.declared_defaults())
+        handler = self.handler_for("webhook", delivery.name)
+        if handler is None:
+            raise Err(f"app `{self.name}` has no handler for webhook `{delivery.name}`")
+        try:
+            result = handler(delivery)
+        except Err:
+            raise
+        except Exception as e:
+            if not isinstance(e, Error):
+                traceback.print_exc(file=sys.stderr)
+            raise Err(_failure(e)) from None
+        if isinstance(result, Exception):
+            raise Err(_failure(result))
+
     def _dispatch(self, kind: str, key: str, request: Any) -> Any:
+        handling(self.declared_defaults())
         handler = self.handler_for(kind, key)
         if handler is None:
             raise Err(f"app `{self.name}` has no handler for {kind} `{key}`")
@@ -395,6 +554,20 @@ def _text(what: str, value: Any) -> str:
 
 def _name_of(handler: Callable[..., Any]) -> str:
     return getattr(handler, "__name__", None) or repr(handler)
+
+
+def _where(route: _Route) -> str:
+    """A registration, for messages: the decorator and what it decorates."""
+    return route.via if route.handler is None else f"{route.via} on {_name_of(route.handler)}"
+
+
+def _failure(e: BaseException) -> str:
+    """What a failed webhook delivery records: a `botyard.Error`'s message,
+    or the exception's type and message."""
+    if isinstance(e, Error):
+        return str(e)
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def _bad_answer(kind: str, key: str, result: Any, expected: str) -> TypeError:

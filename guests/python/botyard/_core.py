@@ -1,10 +1,11 @@
 """What the rest of the SDK shares: the error type, messages, replies, the
-answers to a modal submission, and the stand-in for a capability this
-component does not import."""
+answers to a modal submission, the stand-in for a capability this
+component does not import, and the settings defaults of the app handling
+the request."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NoReturn, Sequence, Union
+from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Union
 
 from wit_world.imports.types import (
     ActionResponse,
@@ -60,6 +61,29 @@ class _Absent:
 def absent(capability: str) -> Any:
     """The bindings of `capability` when the component does not import it."""
     return _Absent(capability)
+
+
+# The settings the app handling the request declared
+
+
+_declared_defaults: Dict[str, str] = {}
+
+
+def handling(defaults: Mapping[str, str]) -> None:
+    """Called by the app before a handler runs: the defaults it declared
+    (`app.setting(..., default=...)`), which `settings.get` falls back on."""
+    global _declared_defaults
+    _declared_defaults = dict(defaults)
+
+
+def declared_default(name: str) -> Optional[str]:
+    """The default the handling app declared for setting `name`, if any."""
+    return _declared_defaults.get(name)
+
+
+def declared_names() -> List[str]:
+    """The settings the handling app declared with a default."""
+    return list(_declared_defaults)
 
 
 # Messages and replies

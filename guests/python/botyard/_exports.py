@@ -2,8 +2,10 @@
 
 The build points componentize-py at `botyard._component`, not at the app;
 it calls `load`, which imports the app's `app.py`, finds the one `App` it
-defines at module level, and serves it as the `handler` and `shortcuts`
-interfaces. App authors write no glue. Anything wrong is a `BuildError`,
+defines at module level, and serves it as the `handler` interface and the
+optional triggers `shortcuts`, `webhooks` and `settings-schema` (an app that
+registers none of one answers with an empty list). App authors write no
+glue. Anything wrong is a `BuildError`,
 which `botyard build` shows as it is.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any, List, Tuple, Type
+from typing import Any, List, NamedTuple, Tuple, Type
 
 from ._app import App, RegistrationError
 
@@ -58,9 +60,20 @@ def find_app(module: ModuleType) -> App:
     return found[0][0]
 
 
-def exports_for(app: App) -> Tuple[Type[Any], Type[Any]]:
-    """The classes componentize-py serves as the `handler` and `shortcuts`
-    exports, each calling into `app`. Fails like `describe` would."""
+class Exports(NamedTuple):
+    """The classes componentize-py serves, one per export of world
+    `app-with-triggers`, named as componentize-py looks for them."""
+
+    Handler: Type[Any]
+    Shortcuts: Type[Any]
+    Webhooks: Type[Any]
+    SettingsSchema: Type[Any]
+
+
+def exports_for(app: App) -> Exports:
+    """The classes componentize-py serves as the `handler`, `shortcuts`,
+    `webhooks` and `settings-schema` exports, each calling into `app`.
+    Fails like `describe` would."""
     try:
         app.check()
     except RegistrationError as e:
@@ -92,9 +105,20 @@ def exports_for(app: App) -> Tuple[Type[Any], Type[Any]]:
         def on_shortcut(self, request: Any) -> None:
             app.on_shortcut(request)
 
-    return Handler, Shortcuts
+    class Webhooks:
+        def describe_webhooks(self) -> Any:
+            return app.describe_webhooks()
+
+        def on_webhook(self, request: Any) -> None:
+            app.on_webhook(request)
+
+    class SettingsSchema:
+        def describe_settings(self) -> Any:
+            return app.describe_settings()
+
+    return Exports(Handler, Shortcuts, Webhooks, SettingsSchema)
 
 
-def load(module_name: str = APP_MODULE) -> Tuple[Type[Any], Type[Any]]:
+def load(module_name: str = APP_MODULE) -> Exports:
     """Imports the app's module and returns its exports (`exports_for`)."""
     return exports_for(find_app(importlib.import_module(module_name)))

@@ -186,9 +186,12 @@ class Duplicates(unittest.TestCase):
             lambda: app.event("app_mention"),
             lambda: app.tick("close:*"),
             lambda: app.shortcut("triage", "Triage"),
+            lambda: app.webhook("github"),
         ):
             register()(lambda r: None)
             register()(lambda r: None)
+        app.setting("channel")
+        app.setting("channel")
         message = str(self._raised(app.check))
         for part in (
             "command `/busy`",
@@ -198,6 +201,8 @@ class Duplicates(unittest.TestCase):
             "event `app_mention`",
             "tick `close:*`",
             "shortcut `triage`",
+            "webhook `github`",
+            "setting `channel`",
         ):
             self.assertIn(part + " is registered 2 times", message)
 

@@ -6,6 +6,9 @@ import unittest
 
 from componentize_py_types import Err
 
+from wit_world.exports.settings_schema import SettingSpec
+from wit_world.exports.webhooks import WebhookRequest, WebhookSpec
+
 from botyard import App, CommandRequest, InvocationContext, ShortcutKind, ShortcutRequest
 from botyard._exports import BuildError, exports_for, find_app
 
@@ -47,7 +50,7 @@ class Exports(unittest.TestCase):
         app = App("hello")
         app.command("/hello", "Hi")(lambda r: f"hi {r.text}")
         app.shortcut("triage", "Triage", kind="message")(lambda r: None)
-        handler, shortcuts = exports_for(app)
+        handler, shortcuts, _, _ = exports_for(app)
         context = InvocationContext(user_id="U1", channel_id="C1", trigger_id=None)
         self.assertEqual(handler().describe().commands[0].name, "/hello")
         reply = handler().on_command(CommandRequest(command="/hello", subcommand=None, text="you", context=context))
@@ -58,14 +61,47 @@ class Exports(unittest.TestCase):
             shortcuts().on_shortcut(request)
         self.assertEqual(raised.exception.value, "app `hello` has no handler for shortcut `nope`")
 
+    def test_webhooks_and_settings_are_exported(self):
+        app = App("hooks")
+        got = []
+        app.webhook("github", "Pushes")(lambda r: got.append((r.name, r.header("x-a"), r.text())))
+        app.setting("channel", "Where", default="C1")
+        _, _, webhooks, settings_schema = exports_for(app)
+        self.assertEqual(webhooks().describe_webhooks(), [WebhookSpec(name="github", description="Pushes")])
+        request = WebhookRequest(
+            name="github", delivery_id="d", attempt=1, content_type="text/plain", headers=[("X-A", "1")], body=b"hi"
+        )
+        self.assertIsNone(webhooks().on_webhook(request))
+        self.assertEqual(got, [("github", "1", "hi")])
+        self.assertEqual(
+            settings_schema().describe_settings(),
+            [SettingSpec(name="channel", description="Where", default="C1", required=False)],
+        )
+        # An app with none answers with empty lists.
+        _, _, webhooks, settings_schema = exports_for(App("x"))
+        self.assertEqual((webhooks().describe_webhooks(), settings_schema().describe_settings()), ([], []))
+
     def test_the_export_classes_have_every_function_of_their_interface(self):
         from wit_world import exports
 
-        handler, shortcuts = exports_for(App("x"))
-        for cls, protocol in ((handler, exports.Handler), (shortcuts, exports.Shortcuts)):
-            wanted = {n for n, v in vars(protocol).items() if getattr(v, "__isabstractmethod__", False)}
+        served = exports_for(App("x"))
+        # One class per export of world `app-with-triggers`, by the name componentize-py looks for.
+        protocols = {n: v for n, v in vars(exports).items() if isinstance(v, type) and v.__module__ == exports.__name__}
+        self.assertEqual(set(served._fields), set(protocols))
+        for name, cls in served._asdict().items():
+            wanted = {n for n, v in vars(protocols[name]).items() if getattr(v, "__isabstractmethod__", False)}
             self.assertTrue(wanted)
-            self.assertEqual(wanted - set(vars(cls)), set(), cls.__name__)
+            self.assertEqual(wanted - set(vars(cls)), set(), name)
+
+    def test_the_component_module_defines_every_export(self):
+        import ast
+        from pathlib import Path
+
+        import botyard
+
+        source = Path(botyard.__file__).with_name("_component.py").read_text()
+        (assign,) = [s for s in ast.parse(source).body if isinstance(s, ast.Assign)]
+        self.assertEqual([t.id for t in assign.targets[0].elts], list(exports_for(App("x"))._fields))
 
     def test_a_duplicate_fails_the_build(self):
         app = App("dup")
