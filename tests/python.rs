@@ -320,8 +320,8 @@ fn event(event_type: &str, payload: Value) -> Request {
     })
 }
 
-/// The botyard interfaces a component imports (without versions), sorted,
-/// and whether it exports the handler and the shortcuts trigger.
+/// The botyard interfaces a component imports and those it exports (without
+/// versions), each sorted.
 fn botyard_imports_and_exports(component: &Path) -> (Vec<String>, Vec<String>) {
     let bytes = std::fs::read(component).unwrap();
     let wit_component::DecodedWasm::Component(resolve, world) =
@@ -362,8 +362,13 @@ fn a_component_imports_only_the_capabilities_its_code_uses() {
         assert_eq!(imports, expected, "{guest}");
         assert_eq!(
             exports,
-            ["botyard:app/handler", "botyard:app/shortcuts"],
-            "{guest} exports the handler and the optional shortcuts trigger"
+            [
+                "botyard:app/handler",
+                "botyard:app/settings-schema",
+                "botyard:app/shortcuts",
+                "botyard:app/webhooks"
+            ],
+            "{guest} exports the handler and every optional trigger"
         );
     }
 }
@@ -483,7 +488,8 @@ fn the_sdk_router_and_the_capability_scan_pass_their_python_tests() {
     let bare = bindings(
         "bare",
         Some(
-            "package botyard:app@0.1.0;\nworld bare {\n    export handler;\n    export shortcuts;\n}\n",
+            "package botyard:app@0.1.0;\nworld bare {\n    export handler;\n    export shortcuts;\n    \
+             export webhooks;\n    export settings-schema;\n}\n",
         ),
     );
     let python = support::repo_root().join("guests/python");

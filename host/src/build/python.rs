@@ -8,13 +8,14 @@
 //! the Python path).
 //!
 //! The component is built from the SDK's `botyard._component`, which finds
-//! the one `App` that `app.py` defines and serves it as the `handler` and
-//! `shortcuts` exports: the app writes no glue. It imports only the
-//! capabilities the app's code uses: `guests/python/tools/capabilities.py`
-//! reads the app's modules and the SDK (statically, with `ast`) and the
-//! build targets a world of its own that imports just those, so the app
-//! needs only those grants. The SDK binds each capability only if the world
-//! has it (see `guests/python/README.md`).
+//! the one `App` that `app.py` defines and serves it as the `handler` export
+//! and every optional trigger (`shortcuts`, `webhooks`, `settings-schema`):
+//! the app writes no glue. It imports only the capabilities the app's code
+//! uses: `guests/python/tools/capabilities.py` reads the app's modules and
+//! the SDK (statically, with `ast`) and the build targets a world of its own
+//! that imports just those, so the app needs only those grants. The SDK
+//! binds each capability only if the world has it (see
+//! `guests/python/README.md`).
 //!
 //! componentize-py writes `__pycache__` into the directories it reads, so the
 //! app is built from a copy in the build directory, never from its sources.
@@ -47,9 +48,6 @@ const ENTRY: &str = "botyard._component";
 /// The world the component is built against: generated per app by
 /// [`app_world`] from the capabilities its code uses.
 const WORLD: &str = "python-app";
-
-/// The world whose exports every Python component has: the handler and
-/// every optional trigger the SDK serves.
 
 /// Reads an app's modules and says which capabilities it uses (run with the
 /// toolchain's Python before componentize-py).
@@ -767,10 +765,35 @@ mod tests {
             )),
             "guests/python/tools/capabilities.py must list world `app`'s capabilities"
         );
-        // Each export is a class of botyard._component (exports_for).
+        // Each export is a class of botyard._component (exports_for), by
+        // componentize-py's name for it: `settings-schema` → `SettingsSchema`.
         let mut exports = botyard_wit().exports.clone();
         exports.sort();
-        assert_eq!(exports, ["handler", "shortcuts"]);
+        assert_eq!(
+            exports,
+            ["handler", "settings-schema", "shortcuts", "webhooks"]
+        );
+        let component = SDK
+            .iter()
+            .find(|(file, _)| *file == "_component.py")
+            .map(|(_, source)| *source)
+            .expect("the SDK has _component.py");
+        for export in &exports {
+            let class: String = export
+                .split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars
+                        .next()
+                        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            assert!(
+                component.contains(&class),
+                "guests/python/botyard/_component.py defines no `{class}` for export `{export}`"
+            );
+        }
 
         // Parsed as componentize-py reads it: the package's directory.
         let dir = tempfile::tempdir().unwrap();
@@ -799,7 +822,12 @@ mod tests {
             assert_eq!(names(world.imports.keys().collect()), expected);
             assert_eq!(
                 names(world.exports.keys().collect()),
-                ["botyard:app/handler@0.1.0", "botyard:app/shortcuts@0.1.0"]
+                [
+                    "botyard:app/handler@0.1.0",
+                    "botyard:app/settings-schema@0.1.0",
+                    "botyard:app/shortcuts@0.1.0",
+                    "botyard:app/webhooks@0.1.0"
+                ]
             );
         }
     }
