@@ -16,7 +16,7 @@ grant::
 Only URLs a rule allows are reached, and the credentials the operator
 attached to that rule are added by the host, so the app never sees them.
 Calls are synchronous, like every capability. Any status is a `Response`
-(`raise_for_status()` turns 4xx and 5xx into `StatusError`); when there is
+(`raise_for_status()` turns any status but 2xx into `StatusError`); when there is
 no response the call raises an `HTTPError` subclass — `NotAllowed`,
 `InvalidRequest`, `Timeout`, `TooLarge`, `TooMany`, `Transport` — whose
 message is the host's (a URL no rule allows names the rule to add). They
@@ -123,7 +123,7 @@ class Transport(HTTPError):
 
 
 class StatusError(HTTPError):
-    """`Response.raise_for_status()` on a 4xx or 5xx answer; `response` is it."""
+    """`Response.raise_for_status()` on an answer that is not 2xx; `response` is it."""
 
     kind = "status"
 
@@ -190,9 +190,9 @@ class Headers(Mapping[str, str]):
 
 
 class Response:
-    """What answered: `status_code`, `ok` (below 400, as `requests` has it),
-    `url` (after any redirects), `headers` (any case), and the body, read at
-    once: `content` (bytes), `text`, `json()`."""
+    """What answered: `status_code`, `ok` (2xx), `url` (after any
+    redirects), `headers` (any case), and the body, read at once: `content`
+    (bytes), `text`, `json()`."""
 
     def __init__(self, response: Any, method: str = ""):
         self.status_code: int = response.status
@@ -203,8 +203,11 @@ class Response:
 
     @property
     def ok(self) -> bool:
-        """Whether the status is below 400 (what `raise_for_status` accepts)."""
-        return self.status_code < 400
+        """Whether the status is 2xx (what `raise_for_status` accepts), as
+        in botyard's JavaScript and Rust SDKs. (`requests` counts 3xx as ok
+        too; the host follows redirects, so a 3xx here is one it did not
+        follow, such as `304 Not Modified`.)"""
+        return 200 <= self.status_code < 300
 
     @property
     def encoding(self) -> str:
@@ -228,7 +231,7 @@ class Response:
         return _json.loads(self.text, **kwargs)
 
     def raise_for_status(self) -> "Response":
-        """Raises `StatusError` for a 4xx or 5xx status; returns the response
+        """Raises `StatusError` unless the status is 2xx; returns the response
         otherwise, so calls chain: `http.get(url).raise_for_status().json()`."""
         if not self.ok:
             raise StatusError(self)
