@@ -18,6 +18,9 @@ Handlers receive the WIT records (`CommandRequest`, `ActionRequest`, …, all
 importable from here) and answer with the helpers below. Raise `Error` to
 show the user a short message instead of an answer. Every call runs in a
 fresh instance: keep state in `botyard.store`, not in globals.
+`@app.webhook("github")` handlers receive a `WebhookRequest` (raising asks
+the host to try again later); `app.setting("channel", default="#general")`
+declares a setting `settings.get` reads.
 
 Modules: `blocks` (Block Kit builders), `store` (key-value, JSON helpers),
 `slack` (post, update, DM, modals, App Home), `schedule` (one-off ticks),
