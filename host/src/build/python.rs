@@ -48,9 +48,6 @@ const ENTRY: &str = "botyard._component";
 /// [`app_world`] from the capabilities its code uses.
 const WORLD: &str = "python-app";
 
-/// The world whose exports every Python component has: the handler and
-/// every optional trigger the SDK serves.
-
 /// Reads an app's modules and says which capabilities it uses (run with the
 /// toolchain's Python before componentize-py).
 const CAPABILITY_SCAN: &str = include_str!("../../../guests/python/tools/capabilities.py");
