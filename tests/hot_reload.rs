@@ -16,6 +16,10 @@ use support::{TestHost, guest_component, reply_text};
 /// changes the component's hash and its answer but nothing else.
 const GREETING: &[u8] = b"Hello";
 
+/// How long a replaced component may take to answer before the test gives
+/// up on it.
+const RELOAD_BOUND: Duration = Duration::from_secs(15);
+
 fn hello_variant(original: &[u8], n: usize) -> Vec<u8> {
     let marker = format!("H{n:04}");
     let at: Vec<usize> = original
@@ -80,9 +84,13 @@ async fn twenty_replacements_under_a_tight_loop_lose_no_invocation() {
             if latest.lock().unwrap().starts_with(&marker) {
                 break;
             }
+            // A bound for liveness, not a speed target (how fast a reload
+            // answers is `cargo bench --bench invoke`'s business): a busy
+            // CI machine compiling a debug-built host's component takes
+            // its time.
             assert!(
-                written.elapsed() < Duration::from_secs(1),
-                "version {n} not answering 1 s after the write"
+                written.elapsed() < RELOAD_BOUND,
+                "version {n} not answering {RELOAD_BOUND:?} after the write"
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -155,10 +163,7 @@ async fn a_broken_version_leaves_the_previous_one_serving() {
     std::fs::remove_file(&path).unwrap();
     let started = Instant::now();
     while runtime.snapshot().app("hello").is_some() {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "removed app still loaded"
-        );
+        assert!(started.elapsed() < RELOAD_BOUND, "removed app still loaded");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -178,7 +183,7 @@ async fn wait_for_error(runtime: &botyard::routing::Apps, app: &str) -> String {
             return err.message;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < RELOAD_BOUND,
             "no load error recorded for {app}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;

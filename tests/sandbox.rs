@@ -234,20 +234,26 @@ async fn instances_made_ahead_are_fresh_and_serve_one_call_each() {
     assert_eq!(prepared, 6, "every call should find an instance made ahead");
 }
 
-/// Unless the operator says, instances are made ahead only for apps whose
-/// instances are costly to make: a Rust guest (tens of µs) is made on
-/// demand — a hand-off to a background task would cost it more — and every
-/// call still gets a fresh instance.
+/// Unless the operator says, whether instances are made ahead follows what
+/// making one measured at load (the rule itself is unit-tested in
+/// `runtime`; how fast this machine is must not decide this test): an app
+/// with none ready makes one on demand, one with some finds it made, and
+/// either way every call gets a fresh instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cheap_instances_are_made_on_demand_unless_configured() {
+async fn instances_are_made_ahead_as_measured_unless_configured() {
     let host = TestHost::new("", &[("counter", "counter")]);
     let runtime = host.start().await;
     let version = runtime.snapshot().app("counter").unwrap().clone();
     let botyard::runtime::app::AppCode::Wasm(code) = &version.code else {
         panic!("counter is a component")
     };
-    assert_eq!(code.ready, 0, "made in {:?}", code.instantiation);
     assert!(code.instantiation > Duration::ZERO);
+    assert_eq!(
+        code.ready,
+        botyard::runtime::ready_instances(code.instantiation, None),
+        "made in {:?}",
+        code.instantiation
+    );
     let ctx = CallContext {
         user: "U1".into(),
         channel: "C1".into(),
@@ -259,7 +265,9 @@ async fn cheap_instances_are_made_on_demand_unless_configured() {
         else {
             panic!("/count answered help")
         };
-        assert!(!invocation.prepared);
+        if code.ready == 0 {
+            assert!(!invocation.prepared, "none made ahead, yet one was ready");
+        }
         let Response::Command(Some(reply)) = invocation.response else {
             panic!("/count should reply")
         };

@@ -66,8 +66,6 @@ const MIN_NODE_MAJOR: u32 = 20;
 /// what it imports.
 const WORLD: &str = "js-app";
 
-/// The world whose exports every JS app exports (the SDK implements them all).
-
 const NODE_HINT: &str = "Node.js 20 or newer with npm: `apt-get install nodejs npm` on Debian 13 or \
      Ubuntu 24.04 (Debian 12's nodejs is 18, too old), or see https://nodejs.org/en/download";
 

@@ -44,6 +44,20 @@ const MAKE_AHEAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(5
 /// apps hold a fifth of the instance pool.
 const DEFAULT_READY: usize = 2;
 
+/// Instantiations timed at load to decide; the fastest counts.
+const INSTANTIATION_SAMPLES: usize = 5;
+
+/// How many instances to keep made ahead for an app whose instances take
+/// `instantiation` to make: the operator's `configured` number if any, else
+/// [`DEFAULT_READY`] when making one costs more than [`MAKE_AHEAD_ABOVE`].
+pub fn ready_instances(instantiation: std::time::Duration, configured: Option<usize>) -> usize {
+    configured.unwrap_or(if instantiation > MAKE_AHEAD_ABOVE {
+        DEFAULT_READY
+    } else {
+        0
+    })
+}
+
 pub struct Runtime {
     engines: Arc<Engines>,
     cache: ComponentCache,
@@ -159,23 +173,22 @@ impl Runtime {
     }
 
     /// Measures what making one instance costs (warm: `describe` just made
-    /// one) and, unless the app's `ready_instances` says, keeps instances
+    /// one; the fastest of a few, so a busy machine's one slow turn does not
+    /// decide) and, unless the app's `ready_instances` says, keeps instances
     /// made ahead only when that pays.
     async fn decide_ready(&self, version: &mut AppVersion) {
         let AppCode::Wasm(code) = &version.code else {
             return;
         };
         let recipe = self.recipe(version, code);
-        let started = std::time::Instant::now();
-        let made = recipe.prepare().await;
-        let instantiation = started.elapsed();
-        drop(made);
-        let auto = if instantiation > MAKE_AHEAD_ABOVE {
-            DEFAULT_READY
-        } else {
-            0
-        };
-        let ready = version.limits.ready_instances.unwrap_or(auto);
+        let mut instantiation = std::time::Duration::MAX;
+        for _ in 0..INSTANTIATION_SAMPLES {
+            let started = std::time::Instant::now();
+            let made = recipe.prepare().await;
+            instantiation = instantiation.min(started.elapsed());
+            drop(made);
+        }
+        let ready = ready_instances(instantiation, version.limits.ready_instances);
         if let AppCode::Wasm(code) = &mut version.code {
             code.instantiation = instantiation;
             code.ready = ready;
@@ -209,5 +222,22 @@ impl Runtime {
                 .described(&version.id, &version.states, &version.description)?;
         version.states = Arc::new(states);
         Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ready_instances;
+    use std::time::Duration;
+
+    #[test]
+    fn instances_are_made_ahead_only_when_making_one_is_costly() {
+        assert_eq!(ready_instances(Duration::from_micros(20), None), 0);
+        assert_eq!(ready_instances(Duration::from_micros(50), None), 0);
+        assert_eq!(ready_instances(Duration::from_micros(120), None), 2);
+        assert_eq!(ready_instances(Duration::from_millis(1), None), 2);
+        // The operator's number wins either way.
+        assert_eq!(ready_instances(Duration::from_micros(20), Some(3)), 3);
+        assert_eq!(ready_instances(Duration::from_millis(1), Some(0)), 0);
     }
 }
