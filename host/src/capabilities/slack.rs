@@ -35,7 +35,12 @@ fn scopes(function: &str) -> &'static [&'static str] {
         "send-dm" => &["chat:write", "im:write"],
         "add-reaction" => &["reactions:write"],
         "lookup-user" => &["users:read"],
-        "thread-replies" => &["channels:history", "groups:history", "im:history", "mpim:history"],
+        "thread-replies" => &[
+            "channels:history",
+            "groups:history",
+            "im:history",
+            "mpim:history",
+        ],
         "channel-members" => &["channels:read", "groups:read", "im:read", "mpim:read"],
         "user-groups" | "user-group-members" => &["usergroups:read"],
         "create-channel" | "invite" | "set-topic" => &["channels:manage", "groups:write"],
@@ -196,7 +201,11 @@ impl Ctx<'_, SlackState> {
         &self,
         target: MessageRef,
     ) -> impl std::future::Future<Output = Result<MessageRef, SlackError>> + Send + 'static {
-        posted(self.state.storage.clone(), self.invocation.app.clone(), target)
+        posted(
+            self.state.storage.clone(),
+            self.invocation.app.clone(),
+            target,
+        )
     }
 
     /// A message checked and namespaced for this app.
@@ -211,38 +220,42 @@ impl Ctx<'_, SlackState> {
 }
 
 /// `target` with Slack's real channel and `ts` (see [`Ctx::posted`]).
-async fn posted(storage: Storage, app: Arc<str>, target: MessageRef) -> Result<MessageRef, SlackError> {
-        let Some(id) = target
-            .ts
-            .strip_prefix(PENDING_TS_PREFIX)
-            .and_then(|id| id.parse::<i64>().ok())
-        else {
-            return Ok(target);
-        };
-        let entry = storage
-            .outbox
-            .entries(Some(&app), id - 1, 1)
-            .await
-            .map_err(|e| SlackError::Api(format!("internal_error: {e}")))?
-            .into_iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| {
-                SlackError::InvalidArgument(format!(
-                    "{} is no message this app posted",
-                    target.ts
-                ))
-            })?;
-        let result = entry.result.unwrap_or_default();
-        match (result.get("ts").and_then(Value::as_str), result.get("channel").and_then(Value::as_str)) {
-            (Some(ts), channel) => Ok(MessageRef {
-                channel: channel.unwrap_or(&target.channel).to_string(),
-                ts: ts.to_string(),
-            }),
-            (None, _) => Err(SlackError::Api(format!(
-                "not_posted_yet: {} is still queued for Slack; ask again once it is posted",
-                target.ts
-            ))),
-        }
+async fn posted(
+    storage: Storage,
+    app: Arc<str>,
+    target: MessageRef,
+) -> Result<MessageRef, SlackError> {
+    let Some(id) = target
+        .ts
+        .strip_prefix(PENDING_TS_PREFIX)
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return Ok(target);
+    };
+    let entry = storage
+        .outbox
+        .entries(Some(&app), id - 1, 1)
+        .await
+        .map_err(|e| SlackError::Api(format!("internal_error: {e}")))?
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| {
+            SlackError::InvalidArgument(format!("{} is no message this app posted", target.ts))
+        })?;
+    let result = entry.result.unwrap_or_default();
+    match (
+        result.get("ts").and_then(Value::as_str),
+        result.get("channel").and_then(Value::as_str),
+    ) {
+        (Some(ts), channel) => Ok(MessageRef {
+            channel: channel.unwrap_or(&target.channel).to_string(),
+            ts: ts.to_string(),
+        }),
+        (None, _) => Err(SlackError::Api(format!(
+            "not_posted_yet: {} is still queued for Slack; ask again once it is posted",
+            target.ts
+        ))),
+    }
 }
 
 fn non_empty(what: &str, value: &str) -> Result<(), SlackError> {
@@ -545,12 +558,22 @@ impl slack::Host for Ctx<'_, SlackState> {
             .unwrap_or_default())
     }
 
-    async fn create_channel(&mut self, name: String, is_private: bool) -> Result<String, SlackError> {
+    async fn create_channel(
+        &mut self,
+        name: String,
+        is_private: bool,
+    ) -> Result<String, SlackError> {
+        // Slack's rule (its `invalid_name_*` errors): letters that are not
+        // upper case, digits, `-` and `_`, not only punctuation.
         let valid = !name.is_empty()
             && name.chars().count() <= 80
             && name.chars().all(|c| {
-                c.is_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || !c.is_ascii()
-            });
+                (c.is_alphabetic() && !c.is_uppercase())
+                    || c.is_ascii_digit()
+                    || c == '-'
+                    || c == '_'
+            })
+            && !name.chars().all(|c| c == '-' || c == '_');
         if !valid {
             return Err(SlackError::InvalidArgument(format!(
                 "channel name `{name}`: Slack wants up to 80 lowercase letters, digits, `-` and `_`, no `#`"
@@ -637,7 +660,6 @@ impl slack::Host for Ctx<'_, SlackState> {
     }
 }
 
-
 fn str_field(value: &Value, key: &str) -> String {
     value
         .get(key)
@@ -649,9 +671,8 @@ fn str_field(value: &Value, key: &str) -> String {
 /// Slack's `metadata` object; the payload must be a JSON object.
 fn metadata_json(metadata: &slack::MessageMetadata) -> Result<Value, SlackError> {
     non_empty("metadata event-type", &metadata.event_type)?;
-    let payload: Value = serde_json::from_str(&metadata.payload).map_err(|e| {
-        SlackError::InvalidArgument(format!("metadata payload is not JSON: {e}"))
-    })?;
+    let payload: Value = serde_json::from_str(&metadata.payload)
+        .map_err(|e| SlackError::InvalidArgument(format!("metadata payload is not JSON: {e}")))?;
     if !payload.is_object() {
         return Err(SlackError::InvalidArgument(
             "metadata payload must be a JSON object".into(),

@@ -317,11 +317,22 @@ impl WebApi {
         max: usize,
     ) -> Result<Vec<Value>, WebApiError> {
         let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         loop {
             args["limit"] = serde_json::json!((max - items.len()).clamp(1, 200));
             let page = self.call(method, &args).await?;
             if let Some(found) = page.get(key).and_then(Value::as_array) {
-                items.extend(found.iter().take(max - items.len()).cloned());
+                // `conversations.replies` repeats the thread's parent at the
+                // top of every page: keep each message (by `ts`) once.
+                let room = max - items.len();
+                let fresh =
+                    found
+                        .iter()
+                        .filter(|item| match item.get("ts").and_then(Value::as_str) {
+                            Some(ts) => seen.insert(ts.to_string()),
+                            None => true,
+                        });
+                items.extend(fresh.take(room).cloned());
             }
             let cursor = page
                 .pointer("/response_metadata/next_cursor")
