@@ -491,7 +491,7 @@ async fn block_kit_renders_faithfully_and_its_elements_act() {
 #[allow(dead_code)]
 pub async fn write_screenshot() {
     let font = Path::new("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf");
-    chrome::install_once("fonts-noto-color-emoji", || font.exists().then_some(()));
+    support::install_once("fonts-noto-color-emoji", || font.exists().then_some(()));
     let s = session(&[("hello", "hello-rust"), ("modal", "modal")], 1440, 860).await;
     let page = &s.page;
     let slack = s.bench.emulator();
@@ -976,6 +976,8 @@ impl botyard::runtime::app::NativeApp for Shortcuts {
                     description: "Page whoever is on call".into(),
                 },
             ],
+            webhooks: vec![],
+            settings: vec![],
         }
     }
 
