@@ -45,8 +45,9 @@ const PYTHON_STARTER: &[File] = &[
     ),
 ];
 
-/// The Rust SDK crate, at its path relative to the SDK root (the layout of
-/// the repository, so its `generate!` finds `../../../wit`).
+/// The Rust SDK crate's manifest, README and the WIT, at their paths
+/// relative to the SDK root (the layout of the repository, so its
+/// `generate!` finds `../../../wit`); its sources are [`RUST_SDK_SRC`].
 const RUST_SDK: &[File] = &[
     (
         "guests/rust/botyard-sdk/Cargo.toml",
@@ -56,28 +57,12 @@ const RUST_SDK: &[File] = &[
         "guests/rust/botyard-sdk/README.md",
         include_str!("../../../guests/rust/botyard-sdk/README.md"),
     ),
-    (
-        "guests/rust/botyard-sdk/src/lib.rs",
-        include_str!("../../../guests/rust/botyard-sdk/src/lib.rs"),
-    ),
-    (
-        "guests/rust/botyard-sdk/src/app.rs",
-        include_str!("../../../guests/rust/botyard-sdk/src/app.rs"),
-    ),
-    (
-        "guests/rust/botyard-sdk/src/blocks.rs",
-        include_str!("../../../guests/rust/botyard-sdk/src/blocks.rs"),
-    ),
-    (
-        "guests/rust/botyard-sdk/src/reply.rs",
-        include_str!("../../../guests/rust/botyard-sdk/src/reply.rs"),
-    ),
-    (
-        "guests/rust/botyard-sdk/src/store.rs",
-        include_str!("../../../guests/rust/botyard-sdk/src/store.rs"),
-    ),
     ("wit/botyard.wit", BOTYARD_WIT),
 ];
+
+/// Every file of `guests/rust/botyard-sdk/src/`, listed by the build script
+/// (so a new SDK module cannot be forgotten here).
+const RUST_SDK_SRC: &[File] = include!(concat!(env!("OUT_DIR"), "/rust_sdk_src.rs"));
 
 /// The starter's dependency line the new app's is rewritten from.
 const RUST_SDK_DEPENDENCY: &str = r#"botyard-sdk = { path = "../../guests/rust/botyard-sdk" }"#;
@@ -119,6 +104,11 @@ pub fn scaffold(
     let sdk_dependency = if language == Language::Rust {
         let root = std::path::absolute(build_dir.join("sdk")).map_err(io(build_dir))?;
         write_files(&root, RUST_SDK, |text| text.to_string())?;
+        write_files(
+            &root.join("guests/rust/botyard-sdk/src"),
+            RUST_SDK_SRC,
+            |text| text.to_string(),
+        )?;
         let crate_dir = root.join("guests/rust/botyard-sdk");
         Some(format!(
             "botyard-sdk = {{ path = {} }}",
