@@ -218,7 +218,9 @@ async fn githubs_documented_vector_verifies_and_the_app_gets_the_delivery() {
 async fn a_sender_that_is_not_verified_gets_401_and_nothing_is_kept() {
     let hooked = Hooked::start("", "").await;
     let wrong = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
-    let cases: Vec<(Vec<(&str, &str)>, &str, u16, &str)> = vec![
+    // (headers, body, status, what the answer says)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("x-hub-signature-256", wrong)],
             GITHUB_PAYLOAD,

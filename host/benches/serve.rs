@@ -23,7 +23,7 @@ use std::time::Duration;
 use botyard::contract::time::now_secs;
 use botyard::emulator::{Emulator, EmulatorConfig};
 use botyard::slack::signature;
-use support::chrome::install_once;
+use support::install_once;
 
 const SECRET: &str = "wrk-bench-signing-secret";
 

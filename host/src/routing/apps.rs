@@ -83,7 +83,8 @@ pub enum CommandAnswer {
     /// An app answered (its reply is in the invocation's response).
     App {
         app: Arc<AppVersion>,
-        invocation: Invocation,
+        /// Boxed: far larger than the help text.
+        invocation: Box<Invocation>,
     },
     /// The host answered itself (umbrella help).
     Help(String),
@@ -352,7 +353,10 @@ impl Apps {
                 let (app, invocation) = self
                     .invoke_in(&snapshot, &app, Request::Command(request), None)
                     .await?;
-                Ok(CommandAnswer::App { app, invocation })
+                Ok(CommandAnswer::App {
+                    app,
+                    invocation: Box::new(invocation),
+                })
             }
         }
     }

@@ -35,7 +35,8 @@ pub trait NativeApp: Send + Sync {
 
 /// Where an app version's handlers come from.
 pub enum AppCode {
-    Wasm(WasmCode),
+    /// Boxed: the compiled form is large and natives are common in tests.
+    Wasm(Box<WasmCode>),
     Native(Arc<dyn NativeApp>),
 }
 
@@ -244,7 +245,7 @@ impl AppVersion {
             uses,
             limits,
             states,
-            code: AppCode::Wasm(WasmCode {
+            code: AppCode::Wasm(Box::new(WasmCode {
                 pre,
                 engine: slot.engine,
                 handler,
@@ -253,7 +254,7 @@ impl AppVersion {
                 spares: Arc::default(),
                 ready: limits.ready_instances.unwrap_or(0),
                 instantiation: std::time::Duration::ZERO,
-            }),
+            })),
         })
     }
 
