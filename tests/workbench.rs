@@ -1372,3 +1372,119 @@ async fn declared_shortcuts_are_in_the_menus_and_reach_their_app() {
     );
     s.bench.shutdown().await;
 }
+
+/// The apps panel shows what the operator set for an app — its settings and
+/// where each value came from, its webhooks and how they are verified — and
+/// its webhook deliveries; a dead delivery's Replay button hands it to the
+/// app again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_panel_shows_settings_webhooks_and_replays_a_delivery() {
+    let config = r#"
+[apps.hooks]
+grants = ["slack", "store", "settings", "clock"]
+[apps.hooks.settings]
+fail_times = "99"
+[apps.hooks.webhooks.github]
+verify = "none"
+delivery_header = "X-GitHub-Delivery"
+attempts = 1
+"#;
+    let dir = TestHost::new(config, &[("hooks", "hooks")]);
+    let mut host = dir
+        .builder()
+        .connected()
+        .webhooks()
+        .start()
+        .await
+        .expect("starting the host");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks_url = format!("http://{}", listener.local_addr().unwrap());
+    let receiver = host.webhook_receiver();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, receiver).await.ok();
+    });
+    let browser = Browser::launch().await;
+    let bench = start(&mut host).await;
+    let page = browser.open(bench.url(), 1280, 900).await;
+    wait_ready(&page).await;
+    let card = "#apps-list .app-card[data-app='hooks']";
+    let text_of =
+        |selector: String| format!("document.querySelector({})?.innerText", json!(selector));
+
+    let settings = page
+        .wait_for(
+            "the settings",
+            &text_of(format!("{card} .app-settings")),
+            BOUND,
+        )
+        .await;
+    let settings = settings.as_str().unwrap();
+    for (name, value, source) in [
+        ("fail_times", "99", "set"),
+        ("channel", "C0HOOKS", "default"),
+        ("delay_ms", "0", "default"),
+    ] {
+        let row = page
+            .eval(&text_of(format!("{card} tr[data-setting='{name}']")))
+            .await;
+        let row = row
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in {settings}"));
+        assert!(row.contains(value) && row.contains(source), "{name}: {row}");
+    }
+    let hooks = page
+        .wait_for(
+            "the webhooks",
+            &text_of(format!("{card} .app-webhooks")),
+            BOUND,
+        )
+        .await;
+    let hooks = hooks.as_str().unwrap();
+    assert!(hooks.contains("POST /hooks/hooks/github"), "{hooks}");
+    assert!(hooks.contains("verify: none"), "{hooks}");
+    assert!(
+        hooks.contains("[apps.hooks.webhooks.alerts]"),
+        "an unconfigured webhook says what to add: {hooks}"
+    );
+
+    // A delivery whose one try fails is dead, and shown so.
+    let sent = reqwest::Client::new()
+        .post(format!("{hooks_url}/hooks/hooks/github"))
+        .header("x-github-delivery", "wb-1")
+        .header("x-github-event", "push")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let row = format!("{card} .deliveries tr");
+    let dead = page
+        .wait_for(
+            "the dead delivery",
+            &format!(
+                "(() => {{ const t = document.querySelector({})?.innerText; return t && t.includes('dead') ? t : null; }})()",
+                json!(row)
+            ),
+            BOUND,
+        )
+        .await;
+    assert!(dead.as_str().unwrap().contains("wb-1"), "{dead}");
+    let storage = host.apps().storage().clone();
+    let tries = || async {
+        storage
+            .kv_get("hooks", "attempts/wb-1")
+            .await
+            .unwrap()
+            .map(|v| String::from_utf8(v).unwrap())
+    };
+    assert_eq!(tries().await.as_deref(), Some("1"));
+
+    page.click(&format!("{row} button.replay")).await;
+    let started = std::time::Instant::now();
+    while tries().await.as_deref() != Some("2") {
+        assert!(started.elapsed() < BOUND, "the replay never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bench.shutdown().await;
+    server.abort();
+}

@@ -15,6 +15,7 @@ const S = {
   conversation: null, // the open channel's topic, pins and scheduled messages
   views: { stack: [], home: null },
   apps: [],
+  deliveries: {}, // app id → its recent webhook deliveries, newest first
   unread: new Set(),
   messageNodes: new Map(), // ts → { sig, node } for the open channel
   scopes: new Map(), // container key → BlockKit scope (keeps typed values)
@@ -433,6 +434,29 @@ function renderApps() {
         h("li", {}, h("code", {}, c.name), c.usage ? h("span", { class: "usage" }, " " + c.usage) : null, h("span", { class: "desc" }, " — " + c.description)))) : null,
       a.shortcuts && a.shortcuts.length ? h("ul", { class: "app-commands app-shortcuts" }, a.shortcuts.map((s) =>
         h("li", {}, h("span", { class: "shortcut-kind" }, s.kind === "message" ? "\u22ee" : "\u26a1"), h("b", {}, " " + s.name), h("span", { class: "desc" }, s.description ? " — " + s.description : "")))) : null,
+      a.settings && a.settings.length ? h("details", { class: "app-section app-settings", open: true },
+        h("summary", {}, "Settings"),
+        h("table", { class: "invocations" }, a.settings.map((st) =>
+          h("tr", { class: st.source === "unset" ? "failed" : "ok", title: st.description || "", dataset: { setting: st.name } },
+            h("td", {}, h("code", {}, st.name)),
+            h("td", { class: "setting-value" }, st.value === null || st.value === undefined ? "—" : String(st.value)),
+            h("td", { class: "setting-source" }, st.source + (st.required ? ", required" : "")))))) : null,
+      a.http && a.http.length ? h("details", { class: "app-section app-http" },
+        h("summary", {}, "May reach (HTTP)"),
+        h("ul", { class: "app-commands" }, a.http.map((rule) => h("li", {}, h("code", {}, rule))))) : null,
+      a.webhooks && a.webhooks.length ? h("details", { class: "app-section app-webhooks", open: true },
+        h("summary", {}, "Webhooks"),
+        h("ul", { class: "app-commands" }, a.webhooks.map((w) =>
+          h("li", {}, h("code", {}, "POST " + w.path), h("span", { class: "desc" },
+            w.verify ? ` — verify: ${w.verify}` : " — not configured: refused (add [apps." + a.id + ".webhooks." + w.name + "])")))),
+        (S.deliveries[a.id] || []).length ? h("table", { class: "invocations deliveries" }, S.deliveries[a.id].map((d) =>
+          h("tr", { class: d.status === "dead" ? "failed" : "ok", title: d.last_error || "", dataset: { delivery: d.id } },
+            h("td", { class: "inv-outcome" }, d.status === "done" ? "\u2713" : d.status === "dead" ? "\u2717" : "\u2026"),
+            h("td", { class: "inv-kind" }, d.hook),
+            h("td", { class: "inv-detail" }, d.delivery_id, ` · ${d.status}, ${d.attempts} ${d.attempts === 1 ? "try" : "tries"}`,
+              d.last_error ? h("div", { class: "inv-error" }, d.last_error) : null),
+            h("td", {}, h("button", { class: "replay", onclick: () => replay(d.id) }, "Replay")),
+            h("td", { class: "inv-when" }, ago(d.received_ms))))) : h("div", { class: "empty" }, "No deliveries yet.")) : null,
       a.invocations.length ? h("details", { class: "app-section", open: true },
         h("summary", {}, "Recent invocations"),
         h("table", { class: "invocations" }, a.invocations.map((r) =>
@@ -450,9 +474,18 @@ function renderApps() {
 }
 
 async function loadApps() {
-  const data = await get("apps");
+  const [data, hooks] = await Promise.all([get("apps"), get("webhooks")]);
   S.apps = data.apps;
+  S.deliveries = {};
+  for (const d of hooks.deliveries) (S.deliveries[d.app] ||= []).push(d);
   renderApps();
+}
+
+/// Hands a webhook delivery to its app again.
+async function replay(id) {
+  const response = await fetch(`/api/webhooks/${id}/replay`, { method: "POST" });
+  if (!response.ok) toast(`Replay: ${await response.text()}`);
+  loadApps();
 }
 
 // --- modals and App Home ---------------------------------------------------------
