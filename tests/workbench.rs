@@ -48,7 +48,12 @@ pub struct Session {
 
 /// Starts everything and waits until the page is interactive.
 pub async fn session(apps: &[(&str, &str)], width: u32, height: u32) -> Session {
-    let (dir, mut host) = host(apps).await;
+    let (dir, host) = host(apps).await;
+    open_session(dir, host, width, height).await
+}
+
+/// The workbench over a started host, and an interactive page on it.
+async fn open_session(dir: TestHost, mut host: Host, width: u32, height: u32) -> Session {
     let browser = Browser::launch().await;
     let bench = start(&mut host).await;
     let page = browser.open(bench.url(), width, height).await;
@@ -1010,19 +1015,8 @@ async fn native_session(
     for (id, app) in natives {
         builder = builder.native(id, app);
     }
-    let mut host = builder.start().await.expect("starting the host");
-    let browser = Browser::launch().await;
-    let bench = start(&mut host).await;
-    let page = browser.open(bench.url(), width, height).await;
-    wait_ready(&page).await;
-    Session {
-        _dir: dir,
-        runtime: host.apps().clone(),
-        _host: host,
-        bench,
-        page,
-        _browser: browser,
-    }
+    let host = builder.start().await.expect("starting the host");
+    open_session(dir, host, width, height).await
 }
 
 /// The three steps of a file upload, as an app's upload goes to Slack.
@@ -1390,7 +1384,7 @@ delivery_header = "X-GitHub-Delivery"
 attempts = 1
 "#;
     let dir = TestHost::new(config, &[("hooks", "hooks")]);
-    let mut host = dir
+    let host = dir
         .builder()
         .connected()
         .webhooks()
@@ -1403,10 +1397,8 @@ attempts = 1
     let server = tokio::spawn(async move {
         axum::serve(listener, receiver).await.ok();
     });
-    let browser = Browser::launch().await;
-    let bench = start(&mut host).await;
-    let page = browser.open(bench.url(), 1280, 900).await;
-    wait_ready(&page).await;
+    let s = open_session(dir, host, 1280, 900).await;
+    let page = &s.page;
     let card = "#apps-list .app-card[data-app='hooks']";
     let text_of =
         |selector: String| format!("document.querySelector({})?.innerText", json!(selector));
@@ -1469,7 +1461,7 @@ attempts = 1
         )
         .await;
     assert!(dead.as_str().unwrap().contains("wb-1"), "{dead}");
-    let storage = host.apps().storage().clone();
+    let storage = s.runtime.storage().clone();
     let tries = || async {
         storage
             .kv_get("hooks", "attempts/wb-1")
@@ -1485,6 +1477,6 @@ attempts = 1
         assert!(started.elapsed() < BOUND, "the replay never ran");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    bench.shutdown().await;
+    s.bench.shutdown().await;
     server.abort();
 }
