@@ -6,6 +6,7 @@ mod support;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use botyard::build::{BuildError, BuildOptions, build_guest};
 use botyard::contract::bindings::types::{ActionResponse, CommandRequest, Event, Tick};
@@ -13,10 +14,12 @@ use botyard::contract::request::{Request, Response};
 use botyard::routing::{Apps, CallError};
 use botyard::runtime::app::LoadError;
 use botyard::runtime::invoke::InvokeError;
+use botyard::storage::{Delivery, DeliveryStatus};
 use serde_json::{Value, json};
 use support::requests::{
     check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
 };
+use support::upstream::Upstream;
 use support::{TestHost, guest_component, reply_text};
 
 /// What `app` answers to `request`, or the error message its handler gave.
@@ -353,6 +356,8 @@ fn a_component_imports_only_the_capabilities_its_code_uses() {
         ("hello-python", &["store", "types"][..]),
         ("py-escape", &["types"][..]),
         ("py-kit", &["clock", "log", "store", "types"][..]),
+        // Nothing of Slack: only what /pyfetch, /pygreet and the webhook call.
+        ("py-fetcher", &["http", "settings", "store", "types"][..]),
     ] {
         let (imports, exports) = botyard_imports_and_exports(&guest_component(guest));
         let expected: Vec<String> = expected
@@ -511,4 +516,181 @@ fn the_sdk_router_and_the_capability_scan_pass_their_python_tests() {
         .find_map(|l| l.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no unittest summary:\n{report}"));
     assert!(ran >= 30, "only {ran} tests ran:\n{report}");
+}
+
+/// `botyard.toml` for py-fetcher as app `fetcher`: granted `http`,
+/// `settings` and `store`, allowed to reach `allowed`, then `extra`.
+fn fetcher_config(allowed: &Upstream, extra: &str) -> String {
+    format!(
+        "[apps.fetcher]\ngrants = [\"http\", \"settings\", \"store\"]\n\
+         [[apps.fetcher.http.allow]]\nurl = \"{}/\"\n{extra}",
+        allowed.url()
+    )
+}
+
+/// py-fetcher's answer to `/pyfetch <line>`, as JSON.
+async fn pyfetch(runtime: &Apps, line: &str) -> Value {
+    let text = reply_text(runtime, &format!("/pyfetch {line}"), "U1")
+        .await
+        .unwrap_or_else(|e| panic!("/pyfetch {line}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_reaches_what_the_operator_allows_and_reads_its_settings() {
+    let up = Upstream::start("127.0.0.1").await;
+    let elsewhere = Upstream::start("127.0.0.1").await;
+    let host = TestHost::new(&fetcher_config(&up, ""), &[("fetcher", "py-fetcher")]);
+    let runtime = host.start().await;
+
+    assert_eq!(
+        pyfetch(&runtime, &format!("GET {}/hello", up.url())).await,
+        json!({"status": 200, "body": "hello", "url": format!("{}/hello", up.url())})
+    );
+    assert_eq!(
+        pyfetch(&runtime, &format!("POST {}/echo lunch at noon", up.url())).await,
+        json!({"status": 200, "body": "lunch at noon", "url": format!("{}/echo", up.url())})
+    );
+
+    // Not on the list: `http.NotAllowed`, with the host's message naming the
+    // rule to add; no connection was made.
+    let refused = pyfetch(&runtime, &format!("GET {}/x", elsewhere.url())).await;
+    let error = refused["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {refused}"));
+    assert!(
+        error.starts_with(&format!(
+            "NotAllowed: {}/x is not in app `fetcher`'s allow-list",
+            elsewhere.url()
+        )) && error.ends_with(&format!(
+            "[[apps.fetcher.http.allow]] url = \"{}/\"",
+            elsewhere.url()
+        )),
+        "{error}"
+    );
+    assert_eq!(elsewhere.requests(), 0);
+
+    // A declared setting: its default, until the operator sets it.
+    assert_eq!(reply_text(&runtime, "/pygreet", "U1").await.unwrap(), "hi");
+    let host = TestHost::new(
+        &fetcher_config(&up, "[apps.fetcher.settings]\ngreeting = \"bonjour\"\n"),
+        &[("fetcher", "py-fetcher")],
+    );
+    let runtime = host.start().await;
+    assert_eq!(
+        reply_text(&runtime, "/pygreet", "U1").await.unwrap(),
+        "bonjour"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_webhook_stores_its_delivery_and_a_failing_one_is_retried() {
+    const TOKEN: &str = "py-ping-token";
+    // SAFETY: a variable only this test reads, always set to the same value.
+    unsafe { std::env::set_var("BOTYARD_TEST_PY_PING_TOKEN", TOKEN) };
+    let up = Upstream::start("127.0.0.1").await;
+    let webhook = "[apps.fetcher.webhooks.ping]\nverify = \"bearer\"\n\
+                   token = \"${env:BOTYARD_TEST_PY_PING_TOKEN}\"\n\
+                   attempts = 3\nretry_after_ms = 50\n";
+    let dir = TestHost::new(&fetcher_config(&up, webhook), &[("fetcher", "py-fetcher")]);
+    let host = dir.builder().webhooks().start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/fetcher/ping",
+        listener.local_addr().unwrap()
+    );
+    let router = host.webhook_receiver();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.ok();
+    });
+    let storage = host.apps().storage();
+    let post = async |body: &str, token: &str| -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    };
+    // Waits until delivery `id` is done or dead.
+    let settled = async |id: i64| -> Delivery {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let d = storage.webhooks.delivery(id).await.unwrap().unwrap();
+            if d.status != DeliveryStatus::Pending {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "delivery never settled: {d:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+
+    // Another token is refused before anything is kept.
+    let (status, answer) = post("hello", "wrong").await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(
+        storage
+            .webhooks
+            .deliveries(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Accepted once recorded; the handler stores the body under the delivery's id.
+    let (status, answer) = post("hello from a test", TOKEN).await;
+    assert_eq!(status, 202, "{answer}");
+    let done = settled(answer["delivery"].as_i64().unwrap()).await;
+    assert_eq!(
+        (done.status, done.attempts),
+        (DeliveryStatus::Done, 1),
+        "{done:?}"
+    );
+    let stored = storage
+        .kv_get("fetcher", &format!("ping/{}", done.delivery_id))
+        .await
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some(&b"hello from a test"[..]));
+
+    // An exception asks the host to try again, until the delivery is dead.
+    let (status, answer) = post("fail", TOKEN).await;
+    assert_eq!(status, 202, "{answer}");
+    let dead = settled(answer["delivery"].as_i64().unwrap()).await;
+    assert_eq!(
+        (dead.status, dead.attempts),
+        (DeliveryStatus::Dead, 3),
+        "{dead:?}"
+    );
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("app `fetcher` answered with an error: RuntimeError: failing on purpose"),
+        "{dead:?}"
+    );
+    // (Its traceback went to the app's log first.)
+    let logs: Vec<String> = host
+        .apps()
+        .recent_logs("fetcher")
+        .into_iter()
+        .map(|l| format!("{} {}", l.level, l.message))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("RuntimeError: failing on purpose")),
+        "{logs:?}"
+    );
+    assert_eq!(
+        storage
+            .kv_get("fetcher", &format!("ping/{}", dead.delivery_id))
+            .await
+            .unwrap(),
+        None
+    );
+    server.abort();
 }
