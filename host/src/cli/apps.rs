@@ -24,7 +24,7 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
             json!({
                 "id": id.to_string(),
                 "name": current.map(|v| v.description.info.name.clone()),
-                "version": current.map(|v| v.hash.clone()),
+                "version": current.map(|v| v.hash.to_string()),
                 "code": current.and_then(|v| v.code_source()),
                 "instances": current.and_then(|v| match &v.code {
                     AppCode::Wasm(code) => Some(json!({

@@ -243,7 +243,7 @@ impl Apps {
         let settings = self.config.settings_for(id)?;
         let hash = hex::encode(Sha256::digest(&bytes));
         if let Some(current) = self.snapshot().app(id)
-            && current.hash == hash
+            && *current.hash == *hash
             && current.grants == settings.grants
             && current.limits == settings.limits
         {

@@ -95,7 +95,8 @@ pub struct AppVersion {
     /// The app's id: its component's file stem; its storage namespace.
     pub id: Arc<str>,
     /// Hex SHA-256 of the component (or `native`).
-    pub hash: String,
+    /// Shared: every invocation's log and audit rows carry it.
+    pub hash: Arc<str>,
     pub description: Description,
     pub grants: Grants,
     /// Which functions of which capabilities it calls (for the manifest's
@@ -239,7 +240,7 @@ impl AppVersion {
         };
         Ok(AppVersion {
             id: id.into(),
-            hash,
+            hash: hash.into(),
             description: Description::empty(),
             grants: settings.grants.clone(),
             uses,

@@ -71,7 +71,7 @@ impl Hook for Audit {
         let record = InvocationRecord {
             at_ms: call.started_at_ms as i64,
             app: call.app.id.to_string(),
-            version: call.app.hash.clone(),
+            version: call.app.hash.to_string(),
             kind: kind.as_str().into(),
             user: call.request.user().into(),
             channel: call.request.channel().into(),

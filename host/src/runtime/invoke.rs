@@ -129,11 +129,7 @@ impl Runtime {
         let unit = self.services.storage.begin();
         let Ran { result, mut shared } = match (refusal, &app.code) {
             (Some(message), _) => {
-                let mut shared = Shared::new(
-                    app.id.clone(),
-                    app.hash.as_str().into(),
-                    self.services.logs.clone(),
-                );
+                let mut shared = self.shared(app);
                 shared.unit = Some(unit);
                 Ran {
                     result: Err(InvokeError::Refused(message)),
@@ -142,11 +138,7 @@ impl Runtime {
             }
             (None, AppCode::Wasm(code)) => self.run_wasm(app, code, &request, unit).await,
             (None, AppCode::Native(native)) => {
-                let mut shared = Shared::new(
-                    app.id.clone(),
-                    app.hash.as_str().into(),
-                    self.services.logs.clone(),
-                );
+                let mut shared = self.shared(app);
                 shared.unit = Some(unit);
                 shared.context = context_of(&request);
                 shared.deadline = Some(started + app.limits.deadline);
@@ -206,11 +198,7 @@ impl Runtime {
     ) -> Ran {
         let recipe = self.recipe(app, code);
         let fail = |error: InvokeError, unit: Box<dyn Unit>| {
-            let mut shared = Shared::new(
-                app.id.clone(),
-                app.hash.as_str().into(),
-                self.services.logs.clone(),
-            );
+            let mut shared = self.shared(app);
             shared.unit = Some(unit);
             Ran {
                 result: Err(error),
@@ -267,34 +255,24 @@ impl Runtime {
             wasmtime::Result::Ok(match request {
                 Request::Describe => {
                     let info = handler.call_describe(&mut *store).await?;
-                    let triggers = &code.triggers;
-                    let shortcuts = match &triggers.shortcuts {
-                        Some(indices) => {
-                            indices
-                                .load(&mut *store, &instance)?
-                                .call_describe_shortcuts(&mut *store)
-                                .await?
-                        }
-                        None => Vec::new(),
-                    };
-                    let webhooks = match &triggers.webhooks {
-                        Some(indices) => {
-                            indices
-                                .load(&mut *store, &instance)?
-                                .call_describe_webhooks(&mut *store)
-                                .await?
-                        }
-                        None => Vec::new(),
-                    };
-                    let settings = match &triggers.settings_schema {
-                        Some(indices) => {
-                            indices
-                                .load(&mut *store, &instance)?
-                                .call_describe_settings(&mut *store)
-                                .await?
-                        }
-                        None => Vec::new(),
-                    };
+                    // What the app declares through each optional trigger
+                    // it exports; nothing through one it does not.
+                    macro_rules! declared {
+                        ($trigger:ident, $describe:ident) => {
+                            match &code.triggers.$trigger {
+                                Some(indices) => {
+                                    indices
+                                        .load(&mut *store, &instance)?
+                                        .$describe(&mut *store)
+                                        .await?
+                                }
+                                None => Vec::new(),
+                            }
+                        };
+                    }
+                    let shortcuts = declared!(shortcuts, call_describe_shortcuts);
+                    let webhooks = declared!(webhooks, call_describe_webhooks);
+                    let settings = declared!(settings_schema, call_describe_settings);
                     Ok(Response::Describe(Description {
                         info,
                         shortcuts,
@@ -354,11 +332,7 @@ impl Runtime {
             } = state;
             WasiState::flush(wasi, invocation);
             states.finish(invocation);
-            let mut fresh = Shared::new(
-                app.id.clone(),
-                app.hash.as_str().into(),
-                self.services.logs.clone(),
-            );
+            let mut fresh = self.shared(app);
             std::mem::swap(&mut fresh, invocation);
             fresh
         };
@@ -386,10 +360,16 @@ impl Runtime {
 
 impl Runtime {
     /// What making an instance of `app` takes.
+    /// The per-invocation state of a call to `app` that runs no wasm (a
+    /// refusal, a native app, a failure before instantiation).
+    fn shared(&self, app: &AppVersion) -> Shared {
+        Shared::new(app.id.clone(), app.hash.clone(), self.services.logs.clone())
+    }
+
     pub(super) fn recipe(&self, app: &AppVersion, code: &WasmCode) -> Recipe {
         Recipe {
             app: app.id.clone(),
-            version: app.hash.as_str().into(),
+            version: app.hash.clone(),
             pre: code.pre.clone(),
             handler: code.handler.clone(),
             engine: code.engine.clone(),
