@@ -26,57 +26,48 @@ use crate::storage::{NewCall, OutboxStatus, Storage};
 /// of flooding the outbox (Slack itself allows ~1 post per second per channel).
 pub const MAX_CALLS_PER_INVOCATION: usize = 100;
 
-/// The bot scopes behind each function of the interface (Slack's method
-/// docs); modals, App Home and permalinks need none.
-fn scopes(function: &str) -> &'static [&'static str] {
-    match function {
-        "post-message" | "update-message" | "delete-message" | "post-ephemeral" | "post"
-        | "schedule-message" => &["chat:write"],
-        "send-dm" => &["chat:write", "im:write"],
-        "add-reaction" => &["reactions:write"],
-        "lookup-user" => &["users:read"],
-        "thread-replies" => &[
-            "channels:history",
-            "groups:history",
-            "im:history",
-            "mpim:history",
-        ],
-        "channel-members" => &["channels:read", "groups:read", "im:read", "mpim:read"],
-        "user-groups" | "user-group-members" => &["usergroups:read"],
-        "create-channel" | "invite" | "set-topic" => &["channels:manage", "groups:write"],
-        "pin" => &["pins:write"],
-        "upload-file" => &["files:write"],
-        _ => &[],
-    }
-}
-
-/// Every function of the interface, for an app whose calls are not known
-/// one by one (a native app).
-const FUNCTIONS: &[&str] = &[
-    "post-message",
-    "update-message",
-    "delete-message",
-    "post-ephemeral",
-    "send-dm",
-    "open-view",
-    "push-view",
-    "update-view",
-    "publish-home",
-    "add-reaction",
-    "lookup-user",
-    "post",
-    "schedule-message",
-    "get-permalink",
-    "thread-replies",
-    "channel-members",
-    "user-groups",
-    "user-group-members",
-    "create-channel",
-    "invite",
-    "set-topic",
-    "pin",
-    "upload-file",
+/// Every function of the interface with the bot scopes behind it (Slack's
+/// method docs; modals, App Home and permalinks need none). One table, so a
+/// function cannot be listed without its scopes.
+const FUNCTIONS: &[(&str, &[&str])] = &[
+    ("post-message", &["chat:write"]),
+    ("update-message", &["chat:write"]),
+    ("delete-message", &["chat:write"]),
+    ("post-ephemeral", &["chat:write"]),
+    ("send-dm", &["chat:write", "im:write"]),
+    ("open-view", &[]),
+    ("push-view", &[]),
+    ("update-view", &[]),
+    ("publish-home", &[]),
+    ("add-reaction", &["reactions:write"]),
+    ("lookup-user", &["users:read"]),
+    ("post", &["chat:write"]),
+    ("schedule-message", &["chat:write"]),
+    ("get-permalink", &[]),
+    (
+        "thread-replies",
+        &["channels:history", "groups:history", "im:history", "mpim:history"],
+    ),
+    (
+        "channel-members",
+        &["channels:read", "groups:read", "im:read", "mpim:read"],
+    ),
+    ("user-groups", &["usergroups:read"]),
+    ("user-group-members", &["usergroups:read"]),
+    ("create-channel", &["channels:manage", "groups:write"]),
+    ("invite", &["channels:manage", "groups:write"]),
+    ("set-topic", &["channels:manage", "groups:write"]),
+    ("pin", &["pins:write"]),
+    ("upload-file", &["files:write"]),
 ];
+
+/// The scopes behind `function` (none for one the table does not know).
+fn scopes(function: &str) -> &'static [&'static str] {
+    FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == function)
+        .map_or(&[], |(_, scopes)| scopes)
+}
 
 /// Most members `channel-members` and `user-group-members` return.
 const MAX_MEMBERS: usize = 10_000;
@@ -133,7 +124,7 @@ impl Capability for Slack {
     fn slack_scopes(functions: &[String]) -> Vec<&'static str> {
         let every = functions.iter().any(|f| f == super::Uses::ALL);
         let used: Vec<&str> = if every {
-            FUNCTIONS.to_vec()
+            FUNCTIONS.iter().map(|(name, _)| *name).collect()
         } else {
             functions.iter().map(String::as_str).collect()
         };
@@ -192,6 +183,38 @@ impl Ctx<'_, SlackState> {
                 "not_connected: {method} needs a Slack connection (botyard serve or dev)"
             ))
         })
+    }
+
+    /// Asks Slack `method` at once (a question the outbox cannot answer).
+    /// The future holds the client, not `self`, so it stays `Send`.
+    fn ask(
+        &self,
+        method: &'static str,
+        args: Value,
+    ) -> impl Future<Output = Result<Value, SlackError>> + Send + 'static {
+        let api = self.api(method);
+        async move {
+            api?.call(method, &args)
+                .await
+                .map_err(|e| SlackError::Api(e.to_string()))
+        }
+    }
+
+    /// Asks Slack `method` at once and follows its cursor, collecting up to
+    /// `max` items of `key`.
+    fn ask_all(
+        &self,
+        method: &'static str,
+        args: Value,
+        key: &'static str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Value>, SlackError>> + Send + 'static {
+        let api = self.api(method);
+        async move {
+            api?.paginated(method, args, key, max)
+                .await
+                .map_err(|e| SlackError::Api(e.to_string()))
+        }
     }
 
     /// `target` with Slack's real channel and `ts`: a message this app
@@ -281,14 +304,12 @@ impl slack::Host for Ctx<'_, SlackState> {
         message: Message,
         thread_ts: Option<String>,
     ) -> Result<MessageRef, SlackError> {
-        non_empty("channel", &channel)?;
-        let mut payload = self.message(&message)?;
-        payload["channel"] = json!(channel);
-        if let Some(ts) = thread_ts {
-            payload["thread_ts"] = json!(ts);
-        }
-        let id = self.record("chat.postMessage", payload).await?;
-        Ok(pending_ref(channel, id))
+        let options = PostOptions {
+            thread_ts,
+            reply_broadcast: false,
+            metadata: None,
+        };
+        slack::Host::post(self, channel, message, options).await
     }
 
     async fn update_message(
@@ -374,27 +395,16 @@ impl slack::Host for Ctx<'_, SlackState> {
     async fn lookup_user(&mut self, user: String) -> Result<UserInfo, SlackError> {
         non_empty("user", &user)?;
         // Answering needs a live Slack connection; the outbox cannot answer questions.
-        let Some(api) = self.state.api.get().cloned() else {
-            return Err(SlackError::Api(
-                "not_connected: users.info needs a Slack connection (botyard serve or dev)".into(),
-            ));
-        };
-        let profile = api
+        let profile = self
+            .api("users.info")?
             .users_info(&user)
             .await
             .map_err(|e| SlackError::Api(e.to_string()))?;
-        let text = |key: &str| {
-            profile
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
         Ok(UserInfo {
-            id: text("id"),
-            name: text("name"),
-            real_name: text("real_name"),
-            tz: text("tz"),
+            id: str_field(&profile, "id"),
+            name: str_field(&profile, "name"),
+            real_name: str_field(&profile, "real_name"),
+            tz: str_field(&profile, "tz"),
             is_bot: profile
                 .get("is_bot")
                 .and_then(Value::as_bool)
@@ -456,14 +466,7 @@ impl slack::Host for Ctx<'_, SlackState> {
     async fn get_permalink(&mut self, target: MessageRef) -> Result<String, SlackError> {
         non_empty("message ts", &target.ts)?;
         let target = self.posted(target).await?;
-        let answer = self
-            .api("chat.getPermalink")?
-            .call(
-                "chat.getPermalink",
-                &json!({ "channel": target.channel, "message_ts": target.ts }),
-            )
-            .await
-            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let answer = self.ask("chat.getPermalink", json!({ "channel": target.channel, "message_ts": target.ts })).await?;
         answer
             .get("permalink")
             .and_then(Value::as_str)
@@ -478,16 +481,7 @@ impl slack::Host for Ctx<'_, SlackState> {
     ) -> Result<Vec<ThreadMessage>, SlackError> {
         non_empty("message ts", &target.ts)?;
         let target = self.posted(target).await?;
-        let messages = self
-            .api("conversations.replies")?
-            .paginated(
-                "conversations.replies",
-                json!({ "channel": target.channel, "ts": target.ts }),
-                "messages",
-                limit.clamp(1, 1000) as usize,
-            )
-            .await
-            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let messages = self.ask_all("conversations.replies", json!({ "channel": target.channel, "ts": target.ts }), "messages", limit.clamp(1, 1000) as usize).await?;
         Ok(messages
             .iter()
             .map(|m| ThreadMessage {
@@ -500,16 +494,7 @@ impl slack::Host for Ctx<'_, SlackState> {
 
     async fn channel_members(&mut self, channel: String) -> Result<Vec<String>, SlackError> {
         non_empty("channel", &channel)?;
-        let members = self
-            .api("conversations.members")?
-            .paginated(
-                "conversations.members",
-                json!({ "channel": channel }),
-                "members",
-                MAX_MEMBERS,
-            )
-            .await
-            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let members = self.ask_all("conversations.members", json!({ "channel": channel }), "members", MAX_MEMBERS).await?;
         Ok(members
             .iter()
             .filter_map(|m| m.as_str().map(String::from))
@@ -517,11 +502,7 @@ impl slack::Host for Ctx<'_, SlackState> {
     }
 
     async fn user_groups(&mut self) -> Result<Vec<UserGroup>, SlackError> {
-        let answer = self
-            .api("usergroups.list")?
-            .call("usergroups.list", &json!({}))
-            .await
-            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let answer = self.ask("usergroups.list", json!({})).await?;
         Ok(answer
             .get("usergroups")
             .and_then(Value::as_array)
@@ -540,11 +521,7 @@ impl slack::Host for Ctx<'_, SlackState> {
 
     async fn user_group_members(&mut self, group: String) -> Result<Vec<String>, SlackError> {
         non_empty("group", &group)?;
-        let answer = self
-            .api("usergroups.users.list")?
-            .call("usergroups.users.list", &json!({ "usergroup": group }))
-            .await
-            .map_err(|e| SlackError::Api(e.to_string()))?;
+        let answer = self.ask("usergroups.users.list", json!({ "usergroup": group })).await?;
         Ok(answer
             .get("users")
             .and_then(Value::as_array)

@@ -359,13 +359,14 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// What making an instance of `app` takes.
-    /// The per-invocation state of a call to `app` that runs no wasm (a
-    /// refusal, a native app, a failure before instantiation).
+    /// Fresh per-invocation state for a call to `app`: what a refusal, a
+    /// native app or a failure before instantiation runs with, and what
+    /// replaces a wasm call's state once the instance is gone.
     fn shared(&self, app: &AppVersion) -> Shared {
         Shared::new(app.id.clone(), app.hash.clone(), self.services.logs.clone())
     }
 
+    /// What making an instance of `app` takes.
     pub(super) fn recipe(&self, app: &AppVersion, code: &WasmCode) -> Recipe {
         Recipe {
             app: app.id.clone(),
