@@ -421,7 +421,9 @@ pub trait WebhookStore: Send + Sync {
     /// Frees the claims of runners that are gone, as
     /// [`OutboxStore::release_orphaned`] does; called when the runner starts.
     async fn release_orphaned(&self) -> Result<usize, StorageError>;
-    /// When the earliest pending delivery is due, if any is pending.
+    /// When the earliest pending delivery may next be claimed (its retry
+    /// time, or the end of a claim on it), if any is pending: a runner
+    /// sleeps until then instead of polling a delivery that is running.
     async fn next_due(&self) -> Result<Option<i64>, StorageError>;
     /// Up to `limit` most recent deliveries, newest first, optionally only
     /// `app`'s, without bodies.

@@ -60,42 +60,46 @@ async fn run(apps: Arc<Apps>) {
                 tracing::warn!(error = %e, "forgetting old webhook deliveries failed");
             }
         }
-        let first = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let limit = 1 + slots.available_permits();
+        // A read first: nothing is written while no delivery is due (nor
+        // while the only due ones are running under a claim).
         let now = now_ms() as i64;
-        let claimed = match store.claim_due(now, LEASE, limit as u32).await {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::error!(error = %e, "claiming webhook deliveries failed");
-                Vec::new()
-            }
-        };
-        if claimed.is_empty() {
-            drop(first);
-            let wait = match store.next_due().await {
-                Ok(Some(due)) => Duration::from_millis((due - now).max(0) as u64).min(POLL),
-                _ => POLL,
-            };
+        let due = store.next_due().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading when webhook deliveries are due failed");
+            None
+        });
+        if due.is_none_or(|due| due > now) {
+            let wait = due.map_or(POLL, |due| {
+                Duration::from_millis((due - now) as u64).min(POLL)
+            });
             tokio::select! {
                 () = wakeup.wait() => {}
                 () = tokio::time::sleep(wait) => {}
             }
             continue;
         }
-        let mut first = Some(first);
+        // Claim only as many as there are free slots; this loop is the only
+        // one taking slots, so each claimed delivery gets one at once.
+        let first = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let limit = 1 + slots.available_permits();
+        drop(first);
+        let claimed = match store.claim_due(now_ms() as i64, LEASE, limit as u32).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming webhook deliveries failed");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
         for (delivery, claim) in claimed {
-            let slot = match first.take() {
-                Some(slot) => slot,
-                None => slots
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed"),
-            };
+            let slot = slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let apps = apps.clone();
             tokio::spawn(async move {
                 run_one(&apps, delivery, claim).await;
@@ -106,7 +110,7 @@ async fn run(apps: Arc<Apps>) {
 }
 
 /// One try at one delivery.
-pub async fn run_one(apps: &Apps, delivery: Delivery, claim: Claim) {
+async fn run_one(apps: &Apps, delivery: Delivery, claim: Claim) {
     let config = apps.config().webhook(&delivery.app, &delivery.hook);
     let settle = Settle {
         claim,

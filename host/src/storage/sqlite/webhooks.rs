@@ -163,7 +163,7 @@ impl WebhookStore for Db {
     async fn next_due(&self) -> Result<Option<i64>, StorageError> {
         self.read(|c| {
             Ok(c.prepare_cached(
-                "SELECT min(next_ms) FROM webhook_deliveries WHERE status = 'pending'",
+                "SELECT min(max(next_ms, claimed_until)) FROM webhook_deliveries WHERE status = 'pending'",
             )?
             .query_row([], |row| row.get(0))?)
         })
