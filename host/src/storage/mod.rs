@@ -349,14 +349,7 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Done => "done",
-            DeliveryStatus::Dead => "dead",
-        }
-    }
-
+    /// The status as stored (the SQL writes the words itself).
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "pending" => DeliveryStatus::Pending,

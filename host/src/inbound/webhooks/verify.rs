@@ -43,12 +43,18 @@ pub enum VerifyError {
     BadCredentials,
 }
 
-/// The `X-Hub-Signature-256` value GitHub sends for `body` under `secret`.
-pub fn github_signature(secret: &str, body: &[u8]) -> String {
+/// GitHub's HMAC-SHA256 of `body` under `secret`, before it is encoded.
+fn github_mac(secret: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    mac
+}
+
+/// The `X-Hub-Signature-256` value GitHub sends for `body` under `secret`.
+pub fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mac = github_mac(secret, body).finalize().into_bytes();
+    format!("sha256={}", hex::encode(mac))
 }
 
 /// Checks the request's credentials against the webhook's configuration.
@@ -63,10 +69,8 @@ pub fn verify(verify: &Verify, headers: &HeaderMap, body: &[u8]) -> Result<(), V
                 .filter(|h| h.len() == 64)
                 .ok_or(VerifyError::MalformedSignature)?;
             let presented = hex::decode(hex).map_err(|_| VerifyError::MalformedSignature)?;
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-                .expect("HMAC accepts keys of any length");
-            mac.update(body);
-            mac.verify_slice(&presented)
+            github_mac(secret.expose(), body)
+                .verify_slice(&presented)
                 .map_err(|_| VerifyError::Mismatch)
         }
         Verify::Bearer { token } => {
