@@ -120,8 +120,6 @@ struct Rule {
     /// Ends in `/`.
     path: String,
     private: bool,
-    /// The host as an address, when the rule names one.
-    address: Option<IpAddr>,
     credentials: Vec<Box<dyn Credential>>,
     /// The rule as the operator wrote it, for messages.
     shown: String,
@@ -212,7 +210,6 @@ impl Rule {
         }
         Ok(Rule {
             port: url.port_or_known_default().unwrap_or(80),
-            address: host.parse().ok(),
             scheme,
             host,
             path,
@@ -396,23 +393,6 @@ impl HttpApp {
                 ))
             })
     }
-
-    /// An address literal is checked here (the resolver sees only names).
-    fn check_address(&self, url: &reqwest::Url, rule: &Rule) -> Result<(), HttpError> {
-        let Some(ip) = url
-            .host_str()
-            .and_then(|h| h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok())
-        else {
-            return Ok(());
-        };
-        if is_internal(ip) && !rule.private && rule.address != Some(ip) {
-            return Err(HttpError::NotAllowed(format!(
-                "{ip} is an internal address app `{}` may not reach unless a rule names it (`{}` does not)",
-                self.app, rule.shown
-            )));
-        }
-        Ok(())
-    }
 }
 
 /// The URL without its query (which may carry tokens an app put there).
@@ -554,7 +534,6 @@ async fn send(
         for hop in 0..=MAX_REDIRECTS {
             let described = if hop == 0 { String::new() } else { "a redirect to ".into() };
             let rule = app.rule(&url, &described)?;
-            app.check_address(&url, rule)?;
             let mut outgoing = reqwest::Request::new(method.clone(), url.clone());
             *outgoing.headers_mut() = headers.clone();
             if let Some(bytes) = &body {
@@ -712,13 +691,15 @@ mod tests {
         for ip in ["1.1.1.1", "140.82.112.3", "2606:4700::1111"] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
+        // An address literal reaches only a rule that names that address
+        // (the allow-list match compares hosts), so naming it is the only
+        // way to an internal one given as a literal.
         let a = app(vec![rule("http://127.0.0.1:9090/"), rule("http://10.0.0.5/")]);
-        let named = a.rule(&url("http://127.0.0.1:9090/x"), "").unwrap();
-        assert!(a.check_address(&url("http://127.0.0.1:9090/x"), named).is_ok());
+        assert!(a.rule(&url("http://127.0.0.1:9090/x"), "").is_ok());
+        assert!(a.rule(&url("http://127.0.0.2:9090/x"), "").is_err());
         let mut wide = rule("http://169.254.169.254/");
         wide.private = false;
         let b = app(vec![wide]);
-        let r = b.rule(&url("http://169.254.169.254/latest/meta-data"), "").unwrap();
-        assert!(b.check_address(&url("http://169.254.169.254/latest/meta-data"), r).is_ok(), "named explicitly");
+        assert!(b.rule(&url("http://169.254.169.254/latest/meta-data"), "").is_ok(), "named explicitly");
     }
 }
