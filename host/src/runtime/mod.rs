@@ -44,7 +44,7 @@ const MAKE_AHEAD_ABOVE: std::time::Duration = std::time::Duration::from_micros(5
 /// apps hold a fifth of the instance pool.
 const DEFAULT_READY: usize = 2;
 
-/// Instantiations timed at load to decide; the fastest counts.
+/// Most instantiations timed at load to decide; the fastest counts.
 const INSTANTIATION_SAMPLES: usize = 5;
 
 /// How many instances to keep made ahead for an app whose instances take
@@ -182,11 +182,20 @@ impl Runtime {
         };
         let recipe = self.recipe(version, code);
         let mut instantiation = std::time::Duration::MAX;
-        for _ in 0..INSTANTIATION_SAMPLES {
+        // One sample when the operator decided (it is only shown); else up
+        // to five, stopping once one is cheap (the fastest only falls).
+        let samples = match version.limits.ready_instances {
+            Some(_) => 1,
+            None => INSTANTIATION_SAMPLES,
+        };
+        for _ in 0..samples {
             let started = std::time::Instant::now();
             let made = recipe.prepare().await;
             instantiation = instantiation.min(started.elapsed());
             drop(made);
+            if instantiation <= MAKE_AHEAD_ABOVE {
+                break;
+            }
         }
         let ready = ready_instances(instantiation, version.limits.ready_instances);
         if let AppCode::Wasm(code) = &mut version.code {
