@@ -1512,6 +1512,7 @@ async fn user_groups_come_from_the_config_and_tests_change_their_members() {
         Some(id.as_str())
     );
     let without = call_form(&slack, "usergroups.list", &[]).await;
+    assert!(ok(&without)["usergroups"][0]["id"].is_string(), "{without}");
     assert!(
         without["usergroups"][0].get("users").is_none(),
         "users only when asked"
@@ -1942,6 +1943,7 @@ async fn metadata_is_kept_and_returned_when_asked_for() {
         assert_eq!(error(&body), code);
     }
     let plain = call_form(&slack, "conversations.history", &[("channel", &general)]).await;
+    assert!(ok(&plain)["messages"][0]["ts"].is_string(), "{plain}");
     assert!(
         plain["messages"][0].get("metadata").is_none(),
         "only when asked for"

@@ -472,7 +472,16 @@ async fn injected_and_webhook_secrets_reach_only_where_they_are_used() {
     ))
     .await;
     gathered.add("the workbench's answer to /fetch (redirect)", raw.clone());
-    assert!(raw.contains("200") && raw.contains("landing"), "{raw}");
+    let acked: Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+    let landed: Value = acked["body"]["text"]
+        .as_str()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| panic!("the ack carries the reply: {acked}"));
+    assert_eq!(
+        (&landed["status"], &landed["url"]),
+        (&json!(200), &json!(format!("{}/landing", plain_up.url()))),
+        "{landed}"
+    );
     assert_eq!(bearer_up.requests(), requests_before + 1);
     assert_eq!(
         bearer_up.last_header("authorization"),

@@ -1064,8 +1064,7 @@ async fn created_channels_topics_pins_files_and_metadata_show_in_the_page() {
 
     // An app creates a public channel: it shows in the sidebar at once. A
     // private one shows only once Alice is invited.
-    let created = web_api(slack, "conversations.create", json!({"name": "launch"})).await;
-    let launch = created["channel"]["id"].as_str().unwrap().to_string();
+    // The private one first: once #launch shows, the page has seen both.
     let private = web_api(
         slack,
         "conversations.create",
@@ -1073,6 +1072,8 @@ async fn created_channels_topics_pins_files_and_metadata_show_in_the_page() {
     )
     .await;
     let war_room = private["channel"]["id"].as_str().unwrap().to_string();
+    let created = web_api(slack, "conversations.create", json!({"name": "launch"})).await;
+    let launch = created["channel"]["id"].as_str().unwrap().to_string();
     page.wait_for(
         "#launch in the sidebar",
         "document.querySelector(\"#channel-list .side-item[data-name='launch']\") !== null",
@@ -1472,11 +1473,10 @@ attempts = 1
     assert_eq!(tries().await.as_deref(), Some("1"));
 
     page.click(&format!("{row} button.replay")).await;
-    let started = std::time::Instant::now();
-    while tries().await.as_deref() != Some("2") {
-        assert!(started.elapsed() < BOUND, "the replay never ran");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::serve::wait_until("the replay to run", BOUND, || async {
+        tries().await.as_deref() == Some("2")
+    })
+    .await;
     s.bench.shutdown().await;
     server.abort();
 }
