@@ -160,6 +160,9 @@ struct Stats {
 
 fn stats(samples: &[Duration]) -> Stats {
     let mut v = samples.to_vec();
+    if v.is_empty() {
+        v.push(Duration::ZERO); // every request failed; the failures say so
+    }
     v.sort();
     Stats {
         median: v[v.len() / 2],
@@ -246,10 +249,10 @@ fn main() {
                         fetch(&apps, REFUSED_URL, None).await.ok();
                     }
                     let started = Instant::now();
-                    let result = one(kind, &apps, &native, &measured_url).await;
-                    phase.push(started.elapsed());
-                    if let Err(e) = result {
-                        failures[k].push(e);
+                    // Only answered requests are latencies; failures are counted.
+                    match one(kind, &apps, &native, &measured_url).await {
+                        Ok(()) => phase.push(started.elapsed()),
+                        Err(e) => failures[k].push(e),
                     }
                 }
                 let s = stats(&phase);

@@ -314,6 +314,9 @@ secret = "${{env:BOTYARD_BENCH_GITHUB_SECRET}}"
         for f in &w.failures {
             println!("    warm-up failure: {f}");
         }
+        // The handler rate below counts what settled from here on, so it
+        // is timed from here on.
+        let measured_from = Instant::now();
         let settled_before = count(&storage).await;
 
         let mut m = phase(&client, &url, measured.clone(), MEASURE_CAP).await;
@@ -388,7 +391,7 @@ secret = "${{env:BOTYARD_BENCH_GITHUB_SECRET}}"
             let stored = storage.webhooks.deliveries(Some("hooks"), u32::MAX).await.unwrap();
             let (done_after, pending_after, dead_after) = tally(&stored);
             let handled = done_after + dead_after - settled_before;
-            let busy = m.wall + drained;
+            let busy = measured_from.elapsed();
             println!(
                 "  runner backlog drained {} {:.1} s after the run: {done_after} done, {pending_after} pending, \
                  {dead_after} dead; handler rate over run + drain {:.0} deliveries/s; {} Slack messages posted",
