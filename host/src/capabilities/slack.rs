@@ -19,6 +19,7 @@ use crate::contract::bindings::slack::{
 };
 use crate::contract::bindings::types::{Message, MessageRef};
 use crate::slack::json::{self as slack_json, PENDING_TS_PREFIX};
+use crate::slack::delivery::{placeholder_id, placeholder_target};
 use crate::slack::web_api::{UPLOAD_METHOD, WebApi};
 use crate::storage::{NewCall, OutboxStatus, Storage};
 
@@ -248,24 +249,26 @@ async fn posted(
     app: Arc<str>,
     target: MessageRef,
 ) -> Result<MessageRef, SlackError> {
-    let Some(id) = target
-        .ts
-        .strip_prefix(PENDING_TS_PREFIX)
-        .and_then(|id| id.parse::<i64>().ok())
-    else {
+    let Some(id) = placeholder_id(&target.ts) else {
         return Ok(target);
     };
-    let entry = storage
-        .outbox
-        .entries(Some(&app), id - 1, 1)
+    let entry = placeholder_target(&storage, &app, id)
         .await
         .map_err(|e| SlackError::Api(format!("internal_error: {e}")))?
-        .into_iter()
-        .find(|e| e.id == id)
         .ok_or_else(|| {
             SlackError::InvalidArgument(format!("{} is no message this app posted", target.ts))
         })?;
-    let result = entry.result.unwrap_or_default();
+    let result = match entry.status {
+        OutboxStatus::Pending => None,
+        OutboxStatus::Delivered => entry.result,
+        OutboxStatus::Failed | OutboxStatus::Local => {
+            return Err(SlackError::Api(format!(
+                "message_not_found: {} was never delivered to Slack",
+                target.ts
+            )));
+        }
+    };
+    let result = result.unwrap_or_default();
     match (
         result.get("ts").and_then(Value::as_str),
         result.get("channel").and_then(Value::as_str),

@@ -313,14 +313,9 @@ impl Worker {
             else {
                 continue;
             };
-            let target = self
-                .storage
-                .outbox
-                .entries(Some(&entry.app), id - 1, 1)
+            let target = placeholder_target(&self.storage, &entry.app, id)
                 .await?
-                .into_iter()
-                .next()
-                .filter(|t| t.id == id && t.id < entry.id);
+                .filter(|t| t.id < entry.id);
             let Some(target) = target else {
                 return Ok(Resolved::Fail(format!(
                     "message_not_found: {field} {PENDING_TS_PREFIX}{id} is no earlier call of this app"
@@ -359,7 +354,24 @@ impl Worker {
     }
 }
 
-fn placeholder_id(text: &str) -> Option<i64> {
+/// The outbox entry `app`'s placeholder `id` stands for, if `id` is one
+/// of its calls.
+pub async fn placeholder_target(
+    storage: &Storage,
+    app: &str,
+    id: i64,
+) -> Result<Option<OutboxEntry>, StorageError> {
+    Ok(storage
+        .outbox
+        .entries(Some(app), id - 1, 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|t| t.id == id))
+}
+
+/// The call id in a placeholder (`botyard-outbox-<id>`), if `text` is one.
+pub fn placeholder_id(text: &str) -> Option<i64> {
     text.strip_prefix(PENDING_TS_PREFIX)?
         .parse()
         .ok()
