@@ -42,14 +42,7 @@ impl Description {
     /// Checks every declaration; the message names the first bad one.
     pub fn check(&self) -> Result<(), String> {
         let info = &self.info;
-        let command_ok = |c: &str| {
-            c.len() >= 2
-                && c.len() <= 32
-                && c.starts_with('/')
-                && c[1..]
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        };
+        let command_ok = |c: &str| c.strip_prefix('/').is_some_and(|name| is_name(name, 31));
         for c in &info.commands {
             if !command_ok(&c.name) {
                 return Err(format!(
@@ -82,12 +75,7 @@ impl Description {
         }
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.shortcuts {
-            let id_ok = !s.callback_id.is_empty()
-                && s.callback_id.len() <= 200
-                && s.callback_id.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !id_ok {
+            if !is_name(&s.callback_id, 200) {
                 return Err(format!(
                     "shortcut `{}`: its callback id must be 1..=200 of [a-z0-9-_]",
                     s.callback_id
