@@ -69,3 +69,21 @@ pub fn http(version: &AppVersion) -> Vec<String> {
         .map(|h| h.allowed())
         .unwrap_or_default()
 }
+
+/// The shortcuts a version declares, as declared (the callback id without
+/// the app's namespace).
+pub fn shortcuts(version: &AppVersion) -> Vec<Value> {
+    version
+        .description
+        .shortcuts
+        .iter()
+        .map(|s| {
+            json!({
+                "callback_id": s.callback_id,
+                "name": s.name,
+                "description": s.description,
+                "kind": crate::contract::description::shortcut_kind_name(s.kind),
+            })
+        })
+        .collect()
+}

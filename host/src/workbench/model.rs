@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emulator::{Emulator, Message};
+use crate::emulator::{Emulator, Message, Pin};
 use crate::routing::{Apps, overview};
 use crate::storage::Outcome;
 
@@ -70,14 +70,15 @@ fn shortcuts(apps: &Apps) -> Vec<Value> {
         let Some(version) = &entry.current else {
             continue;
         };
-        for s in &version.description.shortcuts {
-            list.push(json!({
-                "callback_id": format!("{id}.{}", s.callback_id),
-                "name": s.name,
-                "description": s.description,
-                "kind": crate::contract::description::shortcut_kind_name(s.kind),
-                "app": id.as_ref(),
-            }));
+        for mut s in overview::shortcuts(version) {
+            // What Slack sends back: the id in the app's namespace.
+            let declared = s["callback_id"].as_str().unwrap_or_default();
+            let sent = crate::slack::namespace::prefix(id, declared).unwrap_or_else(|_| {
+                format!("{id}{}{declared}", crate::slack::namespace::SEPARATOR)
+            });
+            s["callback_id"] = json!(sent);
+            s["app"] = json!(id.as_ref());
+            list.push(s);
         }
     }
     list.sort_by(|a, b| {
@@ -141,7 +142,7 @@ pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
                 .iter()
                 .filter(|r| r.is_reply() && r.thread_ts.as_deref() == Some(&m.ts))
                 .collect();
-            let mut value = message(slack, m);
+            let mut value = message(slack, m, &pinned);
             if !replies.is_empty() {
                 let mut repliers: Vec<&str> = Vec::new();
                 for r in &replies {
@@ -161,7 +162,7 @@ pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
         .rev()
         .filter_map(|p| {
             let m = history.iter().find(|m| m.ts == p.ts)?;
-            let mut value = message(slack, m);
+            let mut value = message(slack, m, &pinned);
             value["pinned_at"] = json!(p.created);
             value["pinned_by"] = json!(p.created_by);
             Some(value)
@@ -192,16 +193,18 @@ pub fn conversation(slack: &Emulator, user: &str, channel: &str) -> Value {
 
 /// A thread as `user` sees it: the parent, then the replies.
 pub fn thread(slack: &Emulator, user: &str, channel: &str, ts: &str) -> Value {
+    let pinned = slack.pins(channel);
     let messages: Vec<Value> = slack
         .history(user, channel)
         .iter()
         .filter(|m| m.ts == ts || m.thread_ts.as_deref() == Some(ts))
-        .map(|m| message(slack, m))
+        .map(|m| message(slack, m, &pinned))
         .collect();
     json!({"channel": channel, "ts": ts, "messages": messages})
 }
 
-fn message(slack: &Emulator, m: &Message) -> Value {
+/// One message as the page draws it; `pinned` is its channel's pins.
+fn message(slack: &Emulator, m: &Message, pinned: &[Pin]) -> Value {
     let reactions: Vec<Value> = slack
         .reactions(&m.channel, &m.ts)
         .into_iter()
@@ -222,7 +225,7 @@ fn message(slack: &Emulator, m: &Message) -> Value {
             })
         })
         .collect();
-    let pinned = slack.pins(&m.channel).iter().any(|p| p.ts == m.ts);
+    let pinned = pinned.iter().any(|p| p.ts == m.ts);
     json!({
         "ts": m.ts,
         "thread_ts": m.thread_ts,
@@ -302,10 +305,7 @@ pub async fn apps(loaded: &Apps) -> Value {
                     "name": format!("{} {}", s.umbrella, s.name), "usage": s.usage, "description": s.description,
                 })).collect::<Vec<_>>()),
                 "events": version.map(|v| v.description.info.events.clone()),
-                "shortcuts": version.map(|v| v.description.shortcuts.iter().map(|s| json!({
-                    "callback_id": s.callback_id, "name": s.name, "description": s.description,
-                    "kind": crate::contract::description::shortcut_kind_name(s.kind),
-                })).collect::<Vec<_>>()),
+                "shortcuts": version.map(|v| overview::shortcuts(v)),
                 "settings": version.map(|v| overview::settings(loaded, v)),
                 "webhooks": version.map(|v| overview::webhooks(loaded, v)),
                 "http": version.map(|v| overview::http(v)),
