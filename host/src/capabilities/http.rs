@@ -179,12 +179,7 @@ impl Rule {
                 "allow rule `{shown}`: give scheme, host, port and path only (credentials go in `headers` or `basic`)"
             ));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| format!("allow rule `{shown}` names no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
+        let host = host_key(&url).ok_or_else(|| format!("allow rule `{shown}` names no host"))?;
         let mut path = url.path().to_string();
         if !path.ends_with('/') {
             path.push('/');
@@ -220,12 +215,7 @@ impl Rule {
     }
 
     fn matches(&self, url: &reqwest::Url) -> bool {
-        let host = url
-            .host_str()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
+        let host = host_key(url).unwrap_or_default();
         url.scheme() == self.scheme
             && host == self.host
             && url.port_or_known_default() == Some(self.port)
@@ -393,6 +383,13 @@ impl HttpApp {
                 ))
             })
     }
+}
+
+/// A URL's host as rules and requests are compared: lower case, an IPv6
+/// address without its brackets.
+fn host_key(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
 }
 
 /// The URL without its query (which may carry tokens an app put there).
