@@ -440,6 +440,27 @@ impl Wakeup for NotifyWakeup {
 }
 
 /// Wall-clock milliseconds, for timestamps the backend assigns itself.
+/// Column `index` holding JSON text, decoded.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Frees claims on `table`'s pending rows that another owner (a process
+/// that died) left: the outbox and webhook deliveries lease alike.
+fn release_orphaned(c: &Connection, table: &str, owner: &str) -> rusqlite::Result<usize> {
+    c.prepare_cached(&format!(
+        "UPDATE {table} SET claimed_until = 0
+         WHERE status = 'pending' AND claimed_until > 0 AND claimed_by != ?1"
+    ))?
+    .execute([owner])
+}
+
 fn now_ms() -> i64 {
     crate::contract::time::now_ms() as i64
 }

@@ -68,13 +68,7 @@ impl OutboxStore for Db {
     }
 
     async fn release_orphaned(&self) -> Result<usize, StorageError> {
-        self.write_now(|c| {
-            Ok(c.prepare_cached(
-                "UPDATE outbox SET claimed_until = 0
-                 WHERE status = 'pending' AND claimed_until > 0 AND claimed_by != ?1",
-            )?
-            .execute([&self.owner])?)
-        })
+        self.write_now(|c| Ok(super::release_orphaned(c, "outbox", &self.owner)?))
     }
 
     async fn settle(&self, claim: &Claim, outcome: Settlement) -> Result<bool, StorageError> {
@@ -129,12 +123,6 @@ impl OutboxStore for Db {
     }
 }
 
-fn json_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
-}
-
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let status: String = row.get(5)?;
     let status = OutboxStatus::parse(&status).ok_or_else(|| {
@@ -146,14 +134,14 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     })?;
     let result = match row.get_ref(8)? {
         rusqlite::types::ValueRef::Null => None,
-        _ => Some(json_column(row, 8)?),
+        _ => Some(super::json_column(row, 8)?),
     };
     Ok(OutboxEntry {
         id: row.get(0)?,
         created_ms: row.get(1)?,
         app: row.get(2)?,
         method: row.get(3)?,
-        payload: json_column(row, 4)?,
+        payload: super::json_column(row, 4)?,
         status,
         attempts: row.get(6)?,
         last_error: row.get(7)?,

@@ -86,9 +86,7 @@ pub(super) fn settle(
 }
 
 fn from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Result<Delivery> {
-    let headers: String = row.get(6)?;
-    let headers = serde_json::from_str(&headers)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e)))?;
+    let headers = super::json_column(row, 6)?;
     let status: String = row.get(8)?;
     let status = DeliveryStatus::parse(&status).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -152,11 +150,11 @@ impl WebhookStore for Db {
 
     async fn release_orphaned(&self) -> Result<usize, StorageError> {
         self.write_now(|c| {
-            Ok(c.prepare_cached(
-                "UPDATE webhook_deliveries SET claimed_until = 0
-                 WHERE status = 'pending' AND claimed_until > 0 AND claimed_by != ?1",
-            )?
-            .execute([&self.owner])?)
+            Ok(super::release_orphaned(
+                c,
+                "webhook_deliveries",
+                &self.owner,
+            )?)
         })
     }
 
