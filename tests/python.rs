@@ -594,15 +594,8 @@ async fn a_python_webhook_stores_its_delivery_and_a_failing_one_is_retried() {
                    attempts = 3\nretry_after_ms = 50\n";
     let dir = TestHost::new(&fetcher_config(&up, webhook), &[("fetcher", "py-fetcher")]);
     let host = dir.builder().webhooks().start().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/hooks/fetcher/ping",
-        listener.local_addr().unwrap()
-    );
-    let router = host.webhook_receiver();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.ok();
-    });
+    let (base, server) = support::serve_webhooks(&host).await;
+    let url = format!("{base}/hooks/fetcher/ping");
     let storage = host.apps().storage();
     let post = async |body: &str, token: &str| -> (u16, Value) {
         let response = reqwest::Client::new()

@@ -91,12 +91,7 @@ impl Hooked {
             WebApi::new(&slack.base_url(), &slack.config().bot_token),
             DeliveryConfig::default(),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = host.webhook_receiver();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.ok();
-        });
+        let (url, server) = support::serve_webhooks(&host).await;
         Hooked {
             _dir: dir,
             host,

@@ -550,19 +550,13 @@ pub async fn write_screenshot() {
     s.bench.shutdown().await;
 }
 
+/// A Web API call as the bot, through the host's own client (which fails
+/// on `ok: false`, naming Slack's error).
 async fn web_api(slack: &botyard::emulator::Emulator, method: &str, args: Value) -> Value {
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}{method}", slack.base_url()))
-        .bearer_auth(&slack.config().bot_token)
-        .json(&args)
-        .send()
+    botyard::slack::web_api::WebApi::new(&slack.base_url(), &slack.config().bot_token)
+        .call(method, &args)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["ok"], true, "{method}: {answer}");
-    answer
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
 fn modal(title: &str) -> Value {
@@ -1392,12 +1386,7 @@ attempts = 1
         .start()
         .await
         .expect("starting the host");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hooks_url = format!("http://{}", listener.local_addr().unwrap());
-    let receiver = host.webhook_receiver();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, receiver).await.ok();
-    });
+    let (hooks_url, server) = support::serve_webhooks(&host).await;
     let s = open_session(dir, host, 1280, 900).await;
     let page = &s.page;
     let card = "#apps-list .app-card[data-app='hooks']";

@@ -258,13 +258,8 @@ secret = "${{env:BOTYARD_BENCH_GITHUB_SECRET}}"
             WebApi::new(&slack.base_url(), &slack.config().bot_token),
             DeliveryConfig::default(),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/hooks/hooks/github",
-            listener.local_addr().unwrap()
-        );
-        let router = host.webhook_receiver();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let (base, _server) = support::serve_webhooks(&host).await;
+        let url = format!("{base}/hooks/hooks/github");
         (host, url)
     });
     let storage = host.apps().storage().clone();

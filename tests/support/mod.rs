@@ -109,3 +109,16 @@ pub fn install_once<T: Clone>(package: &str, probe: impl Fn() -> Option<T>) -> T
     }
     probe().unwrap_or_else(|| panic!("{package} is usable after installing it"))
 }
+
+/// Serves `host`'s webhook receiver on a free loopback port, as `serve`
+/// mounts it: the base URL (`http://127.0.0.1:PORT`), and the server's task
+/// (abort it to stop).
+pub async fn serve_webhooks(host: &botyard::host::Host) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = host.webhook_receiver();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.ok();
+    });
+    (url, server)
+}
