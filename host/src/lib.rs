@@ -30,6 +30,7 @@ pub mod routing;
 pub mod runtime;
 pub mod slack;
 pub mod storage;
+pub mod telemetry;
 pub mod workbench;
 
 /// The layers, lowest first: a module may name (`crate::…`) only modules
@@ -37,6 +38,7 @@ pub mod workbench;
 /// each other.
 #[cfg(test)]
 const LAYERS: &[&str] = &[
+    "telemetry",
     "contract",
     "storage",
     "slack",
