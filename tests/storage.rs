@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use botyard::contract::limits::{Quota, Quotas};
 use botyard::contract::time::now_ms;
 use botyard::storage::{
-    Claim, DeliveryOutcome, DeliveryStatus, DueTick, InvocationRecord, MAX_KEY_BYTES,
-    MAX_VALUE_BYTES, NewCall, NewDelivery, OutboxStatus, Outcome, Received, Settlement, Storage,
-    StorageError,
+    AuditQuery, Claim, DeliveryOutcome, DeliveryStatus, DueTick, InvocationRecord, MAX_KEY_BYTES,
+    MAX_VALUE_BYTES, NewCall, NewDelivery, OutboxStatus, Outcome, OutcomeKind, Received,
+    Settlement, Storage, StorageError,
 };
 use serde_json::json;
 
@@ -81,6 +82,8 @@ macro_rules! backends {
                     cron_fires_are_claimed_by_compare_and_set,
                     cron_last_fire_survives_reopen,
                     audit_is_newest_first_with_outcomes_roundtripped,
+                    audit_query_filters_by_app_user_time_and_outcome,
+                    audit_retention_removes_old_rows_and_nothing_newer,
                     an_event_id_is_new_exactly_once,
                     seen_ids_survive_reopening,
                     old_event_ids_are_forgotten,
@@ -93,6 +96,10 @@ macro_rules! backends {
                     concurrent_runners_claim_each_delivery_once,
                     recording_a_delivery_wakes_its_runner,
                     settled_deliveries_are_forgotten,
+                    store_quotas_refuse_growth_and_let_shrinking_through,
+                    units_at_once_cannot_pass_a_store_quota_together,
+                    store_usage_is_counted_once_and_survives_reopen,
+                    deliveries_kept_make_room_by_the_oldest_settled,
                 );
             }
         )*
@@ -958,6 +965,139 @@ async fn audit_is_newest_first_with_outcomes_roundtripped(b: Arc<impl Backend>) 
     assert!(a.recent(Some("nobody"), 10).await.unwrap().is_empty());
 }
 
+async fn record_all(s: &Storage, records: &[InvocationRecord]) {
+    let mut unit = s.begin();
+    for r in records {
+        unit.record(r).await.unwrap();
+    }
+    unit.commit().await.unwrap();
+}
+
+async fn audit_query_filters_by_app_user_time_and_outcome(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let by = |user: &str, r: InvocationRecord| InvocationRecord {
+        user: user.into(),
+        ..r
+    };
+    let rows = [
+        by("U1", record("poll", 1_000, Outcome::Ok)),
+        by("U2", record("poll", 2_000, Outcome::Failed("boom".into()))),
+        by(
+            "U1",
+            record("deploy", 3_000, Outcome::Refused("not allowed".into())),
+        ),
+        by("U2", record("deploy", 4_000, Outcome::Ok)),
+        by("U1", record("poll", 5_000, Outcome::Ok)),
+    ];
+    // Stored out of time order: the newest *start* comes first.
+    record_all(&s, &[rows[1].clone(), rows[0].clone()]).await;
+    record_all(&s, &rows[2..]).await;
+    let query = |q: AuditQuery| {
+        let s = s.clone();
+        async move {
+            s.audit
+                .query(&q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.at_ms)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = AuditQuery::default();
+    assert_eq!(
+        query(all.clone()).await,
+        [5_000, 4_000, 3_000, 2_000, 1_000]
+    );
+    let q = AuditQuery {
+        limit: 2,
+        ..all.clone()
+    };
+    assert_eq!(query(q).await, [5_000, 4_000]);
+    let q = AuditQuery {
+        app: Some("poll".into()),
+        ..all.clone()
+    };
+    assert_eq!(query(q).await, [5_000, 2_000, 1_000]);
+    let q = AuditQuery {
+        user: Some("U1".into()),
+        ..all.clone()
+    };
+    assert_eq!(query(q).await, [5_000, 3_000, 1_000]);
+    let q = AuditQuery {
+        since_ms: Some(3_000),
+        ..all.clone()
+    };
+    assert_eq!(query(q).await, [5_000, 4_000, 3_000]);
+    for (outcome, expected) in [
+        (OutcomeKind::Ok, vec![5_000, 4_000, 1_000]),
+        (OutcomeKind::Failed, vec![2_000]),
+        (OutcomeKind::Refused, vec![3_000]),
+    ] {
+        let q = AuditQuery {
+            outcome: Some(outcome),
+            ..all.clone()
+        };
+        assert_eq!(query(q).await, expected, "{outcome:?}");
+    }
+    let q = AuditQuery {
+        app: Some("poll".into()),
+        user: Some("U1".into()),
+        since_ms: Some(1_001),
+        outcome: Some(OutcomeKind::Ok),
+        limit: 10,
+    };
+    assert_eq!(query(q).await, [5_000]);
+    let q = AuditQuery {
+        app: Some("nobody".into()),
+        ..all.clone()
+    };
+    assert!(query(q).await.is_empty());
+    // Each outcome comes back with its message.
+    let q = AuditQuery {
+        app: Some("deploy".into()),
+        ..all
+    };
+    assert_eq!(
+        s.audit.query(&q).await.unwrap(),
+        [rows[3].clone(), rows[2].clone()]
+    );
+}
+
+async fn audit_retention_removes_old_rows_and_nothing_newer(b: Arc<impl Backend>) {
+    let s = b.storage();
+    // More old rows than one batch of any reasonable backend, so the count
+    // adds up across batches.
+    let old: Vec<InvocationRecord> = (0..2_500)
+        .map(|i| record("poll", 1_000 + i % 999, Outcome::Ok))
+        .collect();
+    record_all(&s, &old).await;
+    let kept = [
+        record("poll", 2_000, Outcome::Ok),
+        record("deploy", 2_001, Outcome::Failed("boom".into())),
+        record("poll", 9_000, Outcome::Refused("no".into())),
+    ];
+    record_all(&s, &kept).await;
+    record_all(&s, &[record("deploy", 1_999, Outcome::Ok)]).await;
+    assert_eq!(s.audit.prune_before(1_000).await.unwrap(), 0);
+    assert_eq!(s.audit.prune_before(2_000).await.unwrap(), 2_501);
+    let left = s
+        .audit
+        .query(&AuditQuery {
+            limit: 10_000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, [kept[2].clone(), kept[1].clone(), kept[0].clone()]);
+    assert_eq!(s.audit.prune_before(2_000).await.unwrap(), 0);
+    // And it stays done across a restart.
+    assert_eq!(
+        b.reopen().audit.recent(None, 10_000).await.unwrap().len(),
+        3
+    );
+}
+
 // --- events -----------------------------------------------------------------
 
 async fn an_event_id_is_new_exactly_once(b: Arc<impl Backend>) {
@@ -1454,4 +1594,228 @@ async fn settled_deliveries_are_forgotten(b: Arc<impl Backend>) {
         receive(&s, "ci", "github", "d-1", b"").await,
         Received::New(_)
     ));
+}
+
+// --- quotas -----------------------------------------------------------------
+
+fn store_quotas(bytes: u64, keys: u64) -> Quotas {
+    Quotas {
+        store_bytes: bytes,
+        store_keys: keys,
+        ..Quotas::UNLIMITED
+    }
+}
+
+/// Writes through one committed unit held to `quotas`.
+async fn held<T>(
+    s: &Storage,
+    quotas: Quotas,
+    write: impl AsyncFnOnce(&mut dyn botyard::storage::Unit) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let mut unit = s.begin();
+    unit.set_quotas(quotas);
+    let result = write(&mut *unit).await;
+    unit.commit().await.unwrap();
+    result
+}
+
+fn over(result: Result<impl std::fmt::Debug, StorageError>, quota: Quota) -> (u64, u64) {
+    match result {
+        Err(StorageError::OverQuota {
+            quota: q,
+            used,
+            adding,
+            ..
+        }) if q == quota => (used, adding),
+        other => panic!("expected {} refused, got {other:?}", quota.name()),
+    }
+}
+
+async fn store_quotas_refuse_growth_and_let_shrinking_through(b: Arc<impl Backend>) {
+    let s = b.storage();
+    // Keys count their UTF-8 bytes: `k1` and a 40-byte value take 42.
+    let q = store_quotas(100, 3);
+    held(&s, q, async |u| u.set("app", "k1", &[1; 40]).await)
+        .await
+        .unwrap();
+    held(&s, q, async |u| u.set("app", "k2", &[2; 40]).await)
+        .await
+        .unwrap();
+    let (used, adding) = over(
+        held(&s, q, async |u| u.set("app", "k3", &[3; 40]).await).await,
+        Quota::StoreBytes,
+    );
+    assert_eq!((used, adding), (84, 42));
+    assert_eq!(get(&s, "app", "k3").await, None, "a refusal writes nothing");
+    let message = held(&s, q, async |u| u.set("app", "k3", &[3; 40]).await)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("app `app` uses 84 bytes of its 100 bytes (store_bytes)")
+            && message.contains("[apps.app] store_bytes"),
+        "{message}"
+    );
+    // Growing a value counts its growth; shrinking always passes, even over.
+    over(
+        held(&s, q, async |u| u.set("app", "k1", &[1; 57]).await).await,
+        Quota::StoreBytes,
+    );
+    held(&s, q, async |u| u.set("app", "k1", &[1; 56]).await)
+        .await
+        .unwrap();
+    held(&s, store_quotas(10, 0), async |u| {
+        u.set("app", "k1", &[1; 5]).await
+    })
+    .await
+    .unwrap();
+    // Increments and swaps count; a delete frees, by swap or by delete.
+    held(&s, q, async |u| u.increment("app", "n", 7).await)
+        .await
+        .unwrap();
+    over(
+        held(&s, q, async |u| u.increment("app", "m", 1).await).await,
+        Quota::StoreKeys,
+    );
+    over(
+        held(&s, q, async |u| {
+            u.compare_and_swap("app", "m", None, Some(b"x")).await
+        })
+        .await,
+        Quota::StoreKeys,
+    );
+    assert!(
+        held(&s, q, async |u| u
+            .compare_and_swap("app", "n", Some(b"7"), None)
+            .await)
+        .await
+        .unwrap()
+    );
+    assert!(
+        held(&s, q, async |u| u
+            .compare_and_swap("app", "m", None, Some(b"x"))
+            .await)
+        .await
+        .unwrap()
+    );
+    assert!(
+        held(&s, q, async |u| u.delete("app", "m").await)
+            .await
+            .unwrap()
+    );
+    // Each app is held to its own use (`app` has 49 bytes); a unit with
+    // no quotas is held to none.
+    held(&s, q, async |u| u.set("other", "big", &[0; 95]).await)
+        .await
+        .unwrap();
+    s.kv_set("app", "k9", &[0; 1000]).await.unwrap();
+    let usage = s.usage("app").await.unwrap();
+    assert_eq!(
+        (usage.store_bytes, usage.store_keys),
+        (2 + 5 + 2 + 40 + 2 + 1000, 3)
+    );
+}
+
+async fn units_at_once_cannot_pass_a_store_quota_together(b: Arc<impl Backend>) {
+    let s = b.storage();
+    // Each write takes 32 bytes; 100 allows three of them.
+    let writers: Vec<_> = (0..10)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut unit = s.begin();
+                unit.set_quotas(store_quotas(100, 0));
+                let result = unit.set("app", &format!("k{i}"), &[0; 30]).await;
+                unit.commit().await.unwrap();
+                result.is_ok()
+            })
+        })
+        .collect();
+    let mut kept = 0;
+    for writer in writers {
+        kept += usize::from(writer.await.unwrap());
+    }
+    assert_eq!(kept, 3);
+    let usage = b.reopen().usage("app").await.unwrap();
+    assert_eq!((usage.store_bytes, usage.store_keys), (96, 3));
+}
+
+async fn store_usage_is_counted_once_and_survives_reopen(b: Arc<impl Backend>) {
+    let s = b.storage();
+    assert_eq!(s.usage("app").await.unwrap(), Default::default());
+    s.kv_set("app", "é", b"12").await.unwrap();
+    s.kv_set("app", "b", b"").await.unwrap();
+    s.kv_increment("app", "n", 12).await.unwrap();
+    s.kv_set("app", "b", b"1234").await.unwrap();
+    delete(&s, "app", "nothing").await.unwrap();
+    let usage = s.usage("app").await.unwrap();
+    assert_eq!((usage.store_bytes, usage.store_keys), (4 + 5 + 3, 3));
+    let s = b.reopen();
+    assert_eq!(s.usage("app").await.unwrap(), usage);
+    let refused = held(&s, store_quotas(13, 0), async |u| {
+        u.set("app", "c", b"xx").await
+    })
+    .await;
+    assert_eq!(over(refused, Quota::StoreBytes), (12, 3));
+    delete(&s, "app", "é").await.unwrap();
+    held(&s, store_quotas(13, 0), async |u| {
+        u.set("app", "c", b"xx").await
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.usage("app").await.unwrap().store_bytes, 5 + 3 + 3);
+}
+
+async fn deliveries_kept_make_room_by_the_oldest_settled(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let kept = Quotas {
+        webhook_deliveries_kept: 2,
+        ..Quotas::UNLIMITED
+    };
+    let received = async |id: &str| {
+        held(&s, kept, async |u| {
+            u.receive(NewDelivery {
+                app: "ci",
+                hook: "github",
+                delivery_id: id,
+                content_type: "application/json",
+                headers: &[],
+                body: b"{}",
+            })
+            .await
+        })
+        .await
+    };
+    let first = new_id(received("d-1").await.unwrap());
+    new_id(received("d-2").await.unwrap());
+    // Both pending: nothing can make room, and nothing is written.
+    let (used, _) = over(received("d-3").await, Quota::WebhookDeliveriesKept);
+    assert_eq!(used, 2);
+    assert_eq!(s.webhooks.deliveries(None, 10).await.unwrap().len(), 2);
+    // A redelivery of one kept is recognised whatever the quota.
+    assert_eq!(received("d-1").await.unwrap(), Received::Duplicate(first));
+    // Once the oldest is settled, it makes room for the next.
+    let claimed = s
+        .webhooks
+        .claim_due(now_ms() as i64, LEASE, 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].0.id, first);
+    assert!(settle(&s, &claimed[0].1, DeliveryOutcome::Done).await);
+    let third = new_id(received("d-3").await.unwrap());
+    let ids: Vec<i64> = s
+        .webhooks
+        .deliveries(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], third);
+    assert!(!ids.contains(&first), "the oldest settled went");
+    assert_eq!(s.usage("ci").await.unwrap().webhook_deliveries, 2);
+    // Without a quota, nothing is pruned.
+    receive(&s, "ci", "github", "d-4", b"").await;
+    assert_eq!(s.usage("ci").await.unwrap().webhook_deliveries, 3);
 }

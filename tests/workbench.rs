@@ -300,6 +300,23 @@ async fn the_apps_panel_shows_a_build_error_live_while_the_old_version_answers()
     for grant in ["slack", "store", "log"] {
         assert!(head.contains(grant), "grant {grant} shown: {head}");
     }
+    // Its quotas, with what it uses of each (the section is closed while
+    // no quota is at its limit).
+    let quotas = page
+        .wait_for(
+            "the quotas",
+            &format!(
+                "document.querySelector({})?.textContent",
+                json!(format!("{card} .app-quotas"))
+            ),
+            BOUND,
+        )
+        .await;
+    let quotas = quotas.as_str().unwrap();
+    assert!(
+        quotas.contains("store_bytes") && quotas.contains("of 64 MiB"),
+        "{quotas}"
+    );
 
     s.runtime.record_failure(
         "hello",

@@ -12,6 +12,11 @@
 //! construction — 32 requests in flight at N req/s wait 32/N s on average).
 //! Prints figures beside the targets; judged by a human, since these
 //! machines are shared.
+//!
+//! Last, the price of permission rules: `/hello` with no rules against
+//! `/hello` under 50 rules (49 for other apps and commands, one user-group
+//! rule that covers it, resolved through a `usergroups.*` stand-in on
+//! loopback and cached), alternating, in the same run.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -248,8 +253,9 @@ fn main() {
         .build()
         .unwrap();
     let host = TestHost::new("", &[("hello", "hello-rust")]);
-    let addr = server_rt.block_on(async {
+    let (addr, host_apps) = server_rt.block_on(async {
         let runtime = host.start().await;
+        let apps = runtime.clone();
         runtime
             .install_native("hello-native", Arc::new(NativeHello))
             .unwrap();
@@ -257,7 +263,7 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
+        (addr, apps)
     });
     let url = format!("http://{addr}/slack/commands");
 
@@ -347,7 +353,92 @@ fn main() {
             }
         }
     });
+    // Permission rules: none vs 50, alternating on the same server.
+    let (gate, api) = server_rt.block_on(async {
+        let apps = host_apps.clone();
+        let api = usergroups_stand_in().await;
+        apps.runtime()
+            .connect_slack(botyard::slack::web_api::WebApi::new(&api, "xoxb-bench"));
+        (apps.runtime().gate().clone(), api)
+    });
+    let fifty = fifty_rules();
+    client_rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .tcp_nodelay(true)
+            .build()
+            .unwrap();
+        gate.set_rules(fifty.clone());
+        let warm = phase(&client, &url, "/hello", WARM_UP).await;
+        assert_eq!(warm.failed, 0, "the group rule lets the bench users in: {:?}", warm.failures);
+        let (mut none, mut ruled) = (Totals::new(), Totals::new());
+        for round in 1..=2 {
+            for (label, rules, totals) in [
+                ("no rules", botyard::config::permissions::Permissions::default(), &mut none),
+                ("50 rules", fifty.clone(), &mut ruled),
+            ] {
+                gate.set_rules(rules);
+                let p = phase(&client, &url, "/hello", PER_PHASE).await;
+                println!(
+                    "  round {round} /hello, {label}: {:6} req in {:6.2} s = {:7.0} req/s",
+                    p.done,
+                    p.wall.as_secs_f64(),
+                    p.done as f64 / p.wall.as_secs_f64()
+                );
+                totals.add(p);
+            }
+        }
+        println!(
+            "permission rules (usergroups stand-in at {api}): no rules {:7.0} req/s, 50 rules incl. a user-group rule {:7.0} req/s: ratio {:.3} (target ≥ 0.95)   failures {}/{}",
+            none.rps(),
+            ruled.rps(),
+            ruled.rps() / none.rps(),
+            none.failed + ruled.failed,
+            none.done + ruled.done
+        );
+    });
     drop(client_rt);
     drop(server_rt);
     drop(host);
+}
+
+/// 49 rules that do not cover `/hello` (other apps, other commands,
+/// buttons) and one that does, by user group.
+fn fifty_rules() -> botyard::config::permissions::Permissions {
+    let mut text = String::from("[permissions]\ngroup_cache_seconds = 60\n");
+    for i in 0..49 {
+        text.push_str(&format!(
+            "[[permissions.rules]]\napp = \"app{i}\"\ncommand = \"/cmd{i} sub\"\nactions = [\"act-*\"]\nusers = [\"U0000{i:02}\"]\n"
+        ));
+    }
+    text.push_str(
+        "[[permissions.rules]]\napp = \"hello\"\ncommand = \"/hello\"\ngroups = [\"@bench-users\"]\n",
+    );
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    botyard::config::permissions::Permissions::parse(table.get("permissions").cloned()).unwrap()
+}
+
+/// Slack's `usergroups.list` and `usergroups.users.list` as the documented
+/// shapes, for one group holding the bench's 32 users; returns its base URL.
+async fn usergroups_stand_in() -> String {
+    use axum::routing::post;
+    let members: Vec<String> = (0..CLIENTS).map(|c| format!("UBENCH{c:02}")).collect();
+    let app = axum::Router::new()
+        .route(
+            "/usergroups.list",
+            post(|| async {
+                axum::Json(serde_json::json!({"ok": true, "usergroups": [{"id": "S0BENCH", "handle": "bench-users", "name": "Bench"}]}))
+            }),
+        )
+        .route(
+            "/usergroups.users.list",
+            post(move || {
+                let members = members.clone();
+                async move { axum::Json(serde_json::json!({"ok": true, "users": members})) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
 }

@@ -190,8 +190,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // Thousands of requests a minute: past any fair share, so unlimited.
     let config = format!(
-        "[apps.fetcher]\ngrants = [\"http\"]\n\
+        "[apps.fetcher]\ngrants = [\"http\"]\nhttp_requests_per_minute = 0\n\
          [[apps.fetcher.http.allow]]\nurl = \"{base}/\"\n"
     );
     let host = TestHost::new(&config, &[("fetcher", "fetcher")]);

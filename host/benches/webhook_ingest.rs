@@ -236,6 +236,9 @@ fn main() {
         r#"
 [apps.hooks]
 grants = ["slack", "store", "settings", "clock"]
+# Tens of thousands of deliveries, each a Slack post: past any fair share.
+slack_calls_per_minute = 0
+webhook_deliveries_kept = 0
 [apps.hooks.settings]
 channel = "{channel}"
 [apps.hooks.webhooks.github]

@@ -1,6 +1,6 @@
 //! The host, assembled: storage, the runtime, the loaded apps, and — as the
-//! occasion needs — hot reload, the scheduler, the webhook runner, delivery
-//! to Slack and the Slack connection. `serve`, `dev`, `call`, the workbench and the tests all
+//! occasion needs — hot reload, the scheduler, the webhook runner, audit
+//! retention, delivery to Slack and the Slack connection. `serve`, `dev`, `call`, the workbench and the tests all
 //! build one here, so the wiring exists once.
 //!
 //! ```no_run
@@ -16,12 +16,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use thiserror::Error;
 
 use crate::capabilities::Services;
 use crate::config::{Config, ConfigError};
 use crate::inbound::http::{self, ReceiverConfig, ReceiverError};
+use crate::inbound::ops::{self, Readiness};
 use crate::inbound::{scheduler, webhooks};
 use crate::routing::Apps;
 use crate::routing::watcher::{self, WatchHandle};
@@ -60,6 +62,7 @@ pub struct HostBuilder {
     watch: bool,
     schedule: bool,
     webhooks: bool,
+    prune_audit: bool,
     hooks: Vec<Arc<dyn Hook>>,
     natives: Vec<(String, Arc<dyn NativeApp>)>,
 }
@@ -87,6 +90,13 @@ impl HostBuilder {
     /// Hand recorded webhook deliveries to their apps (and retry them).
     pub fn webhooks(mut self) -> Self {
         self.webhooks = true;
+        self
+    }
+
+    /// Prune the audit log in the background, at start and then hourly,
+    /// keeping `[audit] keep_days` (nothing, when that is 0).
+    pub fn prune_audit(mut self) -> Self {
+        self.prune_audit = true;
         self
     }
 
@@ -128,6 +138,7 @@ impl HostBuilder {
                 OutboxStatus::Local
             },
             slack_api: Default::default(),
+            quotas: Default::default(),
         };
         let cache_dir = self
             .config
@@ -139,6 +150,7 @@ impl HostBuilder {
             runtime = runtime.with_hook(hook);
         }
         let apps_dir = self.config.apps_dir.clone();
+        let keep_audit = self.config.audit.retention().filter(|_| self.prune_audit);
         let apps = Arc::new(Apps::new(runtime, self.config, &self.data_dir));
         for (id, app) in self.natives {
             apps.install_native(&id, app)
@@ -157,12 +169,23 @@ impl HostBuilder {
             None
         };
         let ticks = self.schedule.then(|| scheduler::spawn(apps.clone()));
+        let approvals = self
+            .schedule
+            .then(|| crate::routing::approvals::spawn_sweeper(apps.clone()));
         let webhooks = self.webhooks.then(|| webhooks::runner::spawn(apps.clone()));
+        let audit_pruning = keep_audit.map(|keep| prune_audit(apps.storage().clone(), keep));
+        let readiness = Readiness::default();
+        if self.connected {
+            readiness.expect_slack();
+        }
         Ok(Host {
             apps,
+            readiness,
             _watch: watch,
             ticks,
+            approvals,
             webhooks,
+            audit_pruning,
             delivery: None,
         })
     }
@@ -171,9 +194,14 @@ impl HostBuilder {
 /// A running host.
 pub struct Host {
     apps: Arc<Apps>,
+    /// Whether Slack is connected, as `/readyz` reports it.
+    readiness: Readiness,
     _watch: Option<WatchHandle>,
     ticks: Option<tokio::task::JoinHandle<()>>,
+    /// Expires approval requests nobody decided (with the scheduler).
+    approvals: Option<tokio::task::JoinHandle<()>>,
     webhooks: Option<tokio::task::JoinHandle<()>>,
+    audit_pruning: Option<tokio::task::JoinHandle<()>>,
     delivery: Option<Delivery>,
 }
 
@@ -189,6 +217,7 @@ impl Host {
             watch: false,
             schedule: false,
             webhooks: false,
+            prune_audit: false,
             hooks: Vec::new(),
             natives: Vec::new(),
         }
@@ -204,6 +233,7 @@ impl Host {
     /// whatever was left pending before a restart.
     pub fn connect_slack(&mut self, api: WebApi, delivery: DeliveryConfig) {
         self.apps.runtime().connect_slack(api.clone());
+        self.readiness.slack_connected();
         if self.delivery.is_none() {
             self.delivery = Some(Delivery::start(self.apps.storage().clone(), api, delivery));
         }
@@ -222,15 +252,35 @@ impl Host {
         webhooks::router(self.apps.clone())
     }
 
-    /// Stops the scheduler and the webhook runner, and lets delivery settle
+    /// `GET /metrics`, `/healthz` and `/readyz` over these apps, to serve or
+    /// merge into a bigger router (see [`ops`]). `/metrics` shows what is
+    /// recorded once [`crate::telemetry::install`] was called.
+    pub fn ops_router(&self) -> axum::Router {
+        ops::router(self.apps.clone(), self.readiness.clone())
+    }
+
+    /// Whether Slack is connected, as `/readyz` reports it: a Socket Mode
+    /// client started beside the host reports its sockets here
+    /// ([`Readiness::slack_sockets`]).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Stops the scheduler, the webhook runner and audit pruning, and lets delivery settle
     /// the Slack call in flight; whatever is still queued stays in the
     /// outbox, and unfinished webhook deliveries stay recorded.
     pub async fn shutdown(mut self) {
         if let Some(ticks) = self.ticks.take() {
             ticks.abort();
         }
+        if let Some(approvals) = self.approvals.take() {
+            approvals.abort();
+        }
         if let Some(webhooks) = self.webhooks.take() {
             webhooks.abort();
+        }
+        if let Some(pruning) = self.audit_pruning.take() {
+            pruning.abort();
         }
         if let Some(delivery) = self.delivery.take() {
             delivery.stop().await;
@@ -243,8 +293,39 @@ impl Drop for Host {
         if let Some(ticks) = &self.ticks {
             ticks.abort();
         }
+        if let Some(approvals) = &self.approvals {
+            approvals.abort();
+        }
         if let Some(webhooks) = &self.webhooks {
             webhooks.abort();
         }
+        if let Some(pruning) = &self.audit_pruning {
+            pruning.abort();
+        }
     }
+}
+
+/// How often the audit log is pruned after the first time, at start.
+const AUDIT_PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Deletes audit rows older than `keep`, at once and then every
+/// [`AUDIT_PRUNE_EVERY`], until aborted.
+fn prune_audit(storage: Storage, keep: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(AUDIT_PRUNE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let cutoff = crate::contract::time::now_ms().saturating_sub(keep.as_millis() as u64);
+            match storage.audit.prune_before(cutoff as i64).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(
+                    rows,
+                    keep_days = keep.as_secs() / 86_400,
+                    "pruned old invocations from the audit log"
+                ),
+                Err(error) => tracing::warn!(%error, "pruning the audit log failed"),
+            }
+        }
+    })
 }

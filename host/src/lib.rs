@@ -6,6 +6,7 @@
 //! `ARCHITECTURE.md` is the map):
 //!
 //! ```text
+//! fuzzing     a target per untrusted-input parser     fuzz/, tests/fuzz.rs
 //! cli · workbench · authoring · emulator · build      the edges and tools
 //! host                                                the host, assembled
 //! inbound     Slack over HTTP and Socket Mode, time   requests come in
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod emulator;
+pub mod fuzzing;
 pub mod host;
 pub mod inbound;
 pub mod routing;
@@ -53,6 +55,7 @@ const LAYERS: &[&str] = &[
     "authoring",
     "workbench",
     "cli",
+    "fuzzing",
 ];
 
 #[cfg(test)]

@@ -38,9 +38,27 @@ pub fn install() -> &'static PrometheusHandle {
             // still answers, if only with what this module records to it.
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle());
         describe();
+        // Histograms keep their samples until drained: drain them here so
+        // a host nobody scrapes does not grow (the exporter's own upkeep
+        // task only comes with its HTTP listener, which is not used).
+        let upkept = handle.clone();
+        let upkeep = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkept.run_upkeep();
+                }
+            });
+        if let Err(e) = upkeep {
+            tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
+        }
         handle
     })
 }
+
+/// How often recorded histograms are drained into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The Prometheus text exposition of everything recorded so far, or `None`
 /// when [`install`] was never called.
@@ -71,7 +89,7 @@ fn describe() {
     );
     describe_counter!(
         "botyard_slack_api_calls_total",
-        "Slack Web API calls by method and status (ok, error code, http_<status>, rate_limited)"
+        "Slack Web API answers by method and status (ok, Slack's error code, http_<status>, unreachable, bad_response); each attempt counts"
     );
     describe_counter!(
         "botyard_slack_rate_limited_total",
@@ -80,6 +98,10 @@ fn describe() {
     describe_counter!(
         "botyard_webhook_deliveries_total",
         "Webhook deliveries by app, hook and outcome (received, refused, done, retry, dead)"
+    );
+    describe_gauge!(
+        "botyard_webhook_deliveries_pending",
+        "Webhook deliveries recorded and not yet done or dead (waiting, retrying or running)"
     );
     describe_counter!(
         "botyard_reloads_total",
@@ -120,14 +142,21 @@ pub fn outbox(depth: u64, oldest: Option<Duration>) {
     gauge!("botyard_outbox_oldest_age_seconds").set(oldest.map_or(0.0, |d| d.as_secs_f64()));
 }
 
-/// A Slack Web API call answered: `status` is `ok`, Slack's error code, or
-/// `http_<code>`; a 429 also counts as rate limited.
+/// A Slack Web API call answered: `status` is `ok`, Slack's error code,
+/// `http_<code>`, `unreachable` (no answer) or `bad_response` (not Slack's
+/// JSON); a 429 also counts as rate limited. Each attempt of a retried call
+/// counts.
 pub fn slack_call(method: &str, status: &str) {
     counter!("botyard_slack_api_calls_total", "method" => method.to_string(), "status" => status.to_string())
         .increment(1);
     if status == "http_429" || status == "ratelimited" {
         counter!("botyard_slack_rate_limited_total", "method" => method.to_string()).increment(1);
     }
+}
+
+/// Webhook deliveries as last measured: recorded, not yet done or dead.
+pub fn webhooks_pending(pending: u64) {
+    gauge!("botyard_webhook_deliveries_pending").set(pending as f64);
 }
 
 /// A webhook delivery moved: `outcome` is `received`, `refused`, `done`,

@@ -17,7 +17,9 @@
 //!   file, never from `botyard.toml`, and appear in no log, error, audit row
 //!   or listing. Each kind of credential is one [`Credential`].
 //! - **Limits**: a timeout never past the invocation's deadline, a cap on the
-//!   response body (default 4 MiB), a cap on requests in flight per app.
+//!   response body (default 4 MiB), a cap on requests in flight per app, and
+//!   the app's quota `http_requests_per_minute` (past it, `too-many` naming
+//!   the quota; nothing is sent, and nothing recorded).
 //! - **A record** of every request (method, host, path, status, duration,
 //!   bytes — no headers, no bodies) in the audit log, in the invocation's
 //!   unit of work.
@@ -39,10 +41,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use wasmtime::component::Linker;
 
+use super::quota::{Meter, per_minute_message};
 use super::{Capability, Ctx, CtxOf, Host, Services, ctx};
 use crate::contract::bindings::botyard::app::http::{
     self, HttpError, Request as HttpRequest, Response as HttpResponse,
 };
+use crate::contract::limits::Quota;
 use crate::contract::secret::{self, Secret};
 use crate::storage::{InvocationRecord, Outcome};
 
@@ -62,7 +66,9 @@ const ANSWER_RESERVE: Duration = Duration::from_millis(250);
 /// Redirects followed, each checked against the allow-list.
 const MAX_REDIRECTS: usize = 5;
 
-pub struct Http;
+pub struct Http {
+    meter: Arc<Meter>,
+}
 
 /// `[apps.<id>.http]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,6 +116,8 @@ pub struct HttpApp {
     timeout: Duration,
     in_flight: Arc<tokio::sync::Semaphore>,
     max_concurrent: u32,
+    /// Counts requests against `http_requests_per_minute`.
+    meter: Arc<Meter>,
 }
 
 /// A rule, checked and with its secrets read.
@@ -305,8 +313,10 @@ impl Capability for Http {
     type AppState = HttpApp;
     type InstanceState = Arc<HttpApp>;
 
-    fn new(_: &Services) -> Self {
-        Http
+    fn new(services: &Services) -> Self {
+        Http {
+            meter: services.quotas.clone(),
+        }
     }
 
     fn load(&self, app: &Arc<str>, config: &HttpConfig) -> Result<HttpApp, String> {
@@ -340,6 +350,7 @@ impl Capability for Http {
                 .unwrap_or(DEFAULT_TIMEOUT),
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_concurrent as usize)),
             max_concurrent,
+            meter: self.meter.clone(),
         })
     }
 
@@ -403,6 +414,16 @@ fn without_query(url: &reqwest::Url) -> String {
 impl http::Host for Ctx<'_, Arc<HttpApp>> {
     async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let app = self.state.clone();
+        // Past the quota nothing is sent, and nothing recorded: a looping
+        // app would otherwise fill the audit log with refusals.
+        let quota = Quota::HttpRequestsPerMinute;
+        let limit = self.invocation.quotas.limit(quota);
+        if let Err(busy) = app.meter.per_minute(&app.app, quota, limit) {
+            let message = per_minute_message(&app.app, quota, "HTTP requests", limit, busy);
+            app.meter
+                .refused(&app.app, quota, busy.used, limit, &message);
+            return Err(HttpError::TooMany(message));
+        }
         let started = Instant::now();
         let method = request.method.to_ascii_uppercase();
         let target = reqwest::Url::parse(&request.url)
@@ -648,7 +669,10 @@ mod tests {
     }
 
     fn app(rules: Vec<RuleConfig>) -> HttpApp {
-        Http.load(
+        let http = Http {
+            meter: Default::default(),
+        };
+        http.load(
             &"gh".into(),
             &HttpConfig {
                 allow: rules,

@@ -19,6 +19,7 @@
 //! in the `registered!` list at the bottom, which also declares the file's
 //! module (and its WIT interface and SDK wrappers).
 
+pub mod quota;
 pub mod wasi;
 
 use std::marker::PhantomData;
@@ -30,6 +31,7 @@ use wasmtime::component::{HasData, Linker};
 use crate::contract::bindings::types::InvocationContext;
 use crate::contract::description::Description;
 use crate::contract::grants::Grants;
+use crate::contract::limits::Quotas;
 use crate::slack::web_api::WebApi;
 use crate::storage::{OutboxStatus, Storage, Unit};
 
@@ -119,6 +121,8 @@ pub struct Services {
     pub delivery: OutboxStatus,
     /// The live Web API once a Slack connection exists.
     pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
+    /// Every app's per-minute windows and quota refusals.
+    pub quotas: Arc<quota::Meter>,
 }
 
 /// What the capabilities of one invocation share.
@@ -140,6 +144,8 @@ pub struct Invocation {
     pub slack_calls: Vec<i64>,
     /// The app's log, with this invocation's line budget.
     pub log: log::Sink,
+    /// The app's quotas (set with the deadline, from its limits).
+    pub quotas: Quotas,
 }
 
 impl Invocation {
@@ -156,6 +162,7 @@ impl Invocation {
                 trigger_id: None,
             },
             slack_calls: Vec::new(),
+            quotas: Quotas::default(),
         }
     }
 

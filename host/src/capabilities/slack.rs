@@ -6,6 +6,11 @@
 //! `local` and shown instead. Blocks and views are namespaced with the
 //! calling app's id (see [`crate::slack::namespace`]) so clicks and
 //! submissions come back to it and to no other app.
+//!
+//! Every call, queued or asked at once, counts against the app's
+//! `slack_calls_per_minute` (all apps share the bot token, and with it
+//! Slack's rate limits); past it the call is refused with `api("ratelimited:
+//! …")` naming the quota, and nothing is queued or asked.
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,11 +18,13 @@ use base64::Engine;
 use serde_json::{Value, json};
 use wasmtime::component::Linker;
 
+use super::quota::{Meter, per_minute_message};
 use super::{Capability, Ctx, CtxOf, Host, NoConfig, Services, ctx};
 use crate::contract::bindings::slack::{
     self, PostOptions, SlackError, ThreadMessage, UserGroup, UserInfo,
 };
 use crate::contract::bindings::types::{Message, MessageRef};
+use crate::contract::limits::Quota;
 use crate::slack::json::{self as slack_json, PENDING_TS_PREFIX};
 use crate::slack::delivery::{placeholder_id, placeholder_target};
 use crate::slack::web_api::{UPLOAD_METHOD, WebApi};
@@ -80,6 +87,7 @@ pub struct Slack {
     delivery: OutboxStatus,
     api: Arc<OnceLock<Arc<WebApi>>>,
     storage: Storage,
+    meter: Arc<Meter>,
 }
 
 /// Per-instance Slack state: how calls are recorded, the live Web API for
@@ -89,6 +97,8 @@ pub struct SlackState {
     delivery: OutboxStatus,
     api: Arc<OnceLock<Arc<WebApi>>>,
     storage: Storage,
+    /// Counts the app's calls against `slack_calls_per_minute`.
+    meter: Arc<Meter>,
 }
 
 impl Capability for Slack {
@@ -103,6 +113,7 @@ impl Capability for Slack {
             delivery: services.delivery,
             api: services.slack_api.clone(),
             storage: services.storage.clone(),
+            meter: services.quotas.clone(),
         }
     }
 
@@ -115,6 +126,7 @@ impl Capability for Slack {
             delivery: self.delivery,
             api: self.api.clone(),
             storage: self.storage.clone(),
+            meter: self.meter.clone(),
         }
     }
 
@@ -157,6 +169,7 @@ impl Ctx<'_, SlackState> {
                 "ratelimited: an invocation may make at most {MAX_CALLS_PER_INVOCATION} Slack calls"
             )));
         }
+        self.admit()?;
         let app = self.invocation.app.clone();
         let call = NewCall {
             app: &app,
@@ -176,9 +189,24 @@ impl Ctx<'_, SlackState> {
         Ok(id)
     }
 
+    /// Counts one call against the app's `slack_calls_per_minute`, or
+    /// refuses it.
+    fn admit(&self) -> Result<(), SlackError> {
+        let app = &self.invocation.app;
+        let quota = Quota::SlackCallsPerMinute;
+        let limit = self.invocation.quotas.limit(quota);
+        let meter = &self.state.meter;
+        meter.per_minute(app, quota, limit).map_err(|busy| {
+            let message = per_minute_message(app, quota, "Slack calls", limit, busy);
+            meter.refused(app, quota, busy.used, limit, &message);
+            SlackError::Api(format!("ratelimited: {message}"))
+        })
+    }
+
     /// The live Web API, for calls that answer a question: the outbox
-    /// cannot answer them.
+    /// cannot answer them. Each counts against the app's quota.
     fn api(&self, method: &str) -> Result<Arc<WebApi>, SlackError> {
+        self.admit()?;
         self.state.api.get().cloned().ok_or_else(|| {
             SlackError::Api(format!(
                 "not_connected: {method} needs a Slack connection (botyard serve or dev)"

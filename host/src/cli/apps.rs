@@ -1,4 +1,5 @@
-//! `botyard apps`: every app, its version, commands, grants and last error.
+//! `botyard apps`: every app, its version, commands, grants, quotas and
+//! store use, and last error.
 
 use serde_json::{Value, json};
 
@@ -8,8 +9,14 @@ use crate::routing::overview;
 use crate::runtime::app::AppCode;
 
 /// Prints the loaded apps, as text or JSON.
-pub(super) fn print(apps: &Apps, as_json: bool) {
+pub(super) async fn print(apps: &Apps, as_json: bool) {
     let snapshot = apps.snapshot();
+    let mut quotas = std::collections::BTreeMap::new();
+    for (id, entry) in &snapshot.apps {
+        if let Some(version) = &entry.current {
+            quotas.insert(id.clone(), overview::quotas(apps, version).await);
+        }
+    }
     let rows: Vec<Value> = snapshot
         .apps
         .iter()
@@ -40,6 +47,7 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
                 "settings": current.map(|v| overview::settings(apps, v)).unwrap_or_default(),
                 "webhooks": current.map(|v| overview::webhooks(apps, v)).unwrap_or_default(),
                 "http": current.map(|v| overview::http(v)).unwrap_or_default(),
+                "quotas": quotas.get(id).cloned().unwrap_or_default(),
                 "last_error": entry.last_error.as_ref().map(|e| e.message.clone()),
             })
         })
@@ -95,6 +103,40 @@ pub(super) fn print(apps: &Apps, as_json: bool) {
         }
         if !list(&row["http"]).is_empty() {
             println!("  http:       {}", list(&row["http"]));
+        }
+        let quotas = row["quotas"].as_array().cloned().unwrap_or_default();
+        let quota = |name: &str| quotas.iter().find(|q| q["name"] == name);
+        if let (Some(bytes), Some(keys)) = (quota("store_bytes"), quota("store_keys")) {
+            let full = if bytes["full"] == true || keys["full"] == true {
+                " — FULL: writes that grow it are refused"
+            } else {
+                ""
+            };
+            println!(
+                "  store:      {} (store_bytes), {} keys (store_keys){full}",
+                bytes["text"].as_str().unwrap_or(""),
+                keys["text"].as_str().unwrap_or("")
+            );
+        }
+        if !quotas.is_empty() {
+            // The store's are shown with its use above; a per-minute count
+            // is this process's own (none here), so only its limit is shown.
+            let limits: Vec<String> = quotas
+                .iter()
+                .filter(|q| !matches!(q["name"].as_str(), Some("store_bytes" | "store_keys")))
+                .map(|q| {
+                    let limit = match q["limit"].as_u64() {
+                        Some(0) | None => "unlimited".to_string(),
+                        Some(n) => n.to_string(),
+                    };
+                    let kept = match q["name"].as_str() {
+                        Some("webhook_deliveries_kept") => format!(" ({} kept)", q["used"]),
+                        _ => String::new(),
+                    };
+                    format!("{} = {limit}{kept}", q["name"].as_str().unwrap_or(""))
+                })
+                .collect();
+            println!("  quotas:     {}", limits.join(", "));
         }
         if let Some(code) = row["code"].as_str() {
             println!("  code:       {code}");

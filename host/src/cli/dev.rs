@@ -20,6 +20,8 @@ pub(super) async fn dev(
     no_build: bool,
     port: u16,
 ) -> Result<ExitCode> {
+    // First, so the builds' loads are counted too (`/metrics` on the workbench).
+    crate::telemetry::install();
     let config = load_config(cli)?;
     let sources = if dirs.is_empty() {
         authoring::default_sources(Path::new("."), &cli.data_dir)
@@ -42,6 +44,7 @@ pub(super) async fn dev(
         .watch()
         .schedule()
         .webhooks()
+        .prune_audit()
         .start()
         .await?;
     let apps = host.apps().clone();
@@ -58,7 +61,7 @@ pub(super) async fn dev(
         },
     )
     .await?;
-    super::apps::print(&apps, false);
+    super::apps::print(&apps, false).await;
     // On stdout, first, so scripts and tests can find an ephemeral port.
     println!("botyard dev: workbench at {}", bench.url());
     eprintln!(
@@ -88,7 +91,7 @@ async fn console(apps: &Apps) -> Result<()> {
         let line = line.trim();
         match line.split_once(' ').unwrap_or((line, "")) {
             ("", _) => {}
-            (":apps", _) => super::apps::print(apps, false),
+            (":apps", _) => super::apps::print(apps, false).await,
             (":user", user) if !user.trim().is_empty() => {
                 ctx.user = user.trim().to_string();
                 println!("acting as {}", ctx.user);

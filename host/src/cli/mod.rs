@@ -3,6 +3,7 @@
 //! verb shares (the configuration, the host).
 
 mod apps;
+mod audit;
 mod call;
 mod dev;
 mod manifest;
@@ -55,6 +56,17 @@ struct Cli {
     /// directory). Share one between data directories to install them once.
     #[arg(long, global = true, env = "BOTYARD_BUILD_DIR")]
     build_dir: Option<PathBuf>,
+    /// How logs (on stderr) are written: `json` is one object per line,
+    /// with the current span's fields (app, kind, user, outcome … of an
+    /// invocation) under `span`, for log shippers. BOTYARD_LOG filters.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "BOTYARD_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,6 +88,31 @@ enum Command {
     },
     /// List apps: version hash, commands, grants and last load error.
     Apps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who ran what, when: the audit log, newest first, times in UTC. Reads
+    /// beside a running host. Rows older than `[audit] keep_days` (default
+    /// 90) are pruned by `serve` and `dev`.
+    Audit {
+        /// Only this app's invocations.
+        #[arg(long)]
+        app: Option<String>,
+        /// Only this Slack user's (e.g. U024BE7LH).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only those started since: a span back from now (45s, 30m, 2h, 3d,
+        /// 1w), a date (2026-12-01, from midnight UTC) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN", value_parser = audit::parse_since)]
+        since: Option<audit::Since>,
+        /// Only those that ended so (`refused`: a permission or another
+        /// hook turned them away before the app ran).
+        #[arg(long, value_enum)]
+        outcome: Option<audit::OutcomeArg>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line (JSON Lines) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -157,16 +194,26 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_log = if matches!(cli.command, Command::Dev { .. }) {
-        "info"
+        // Not a line per invocation on the console (the workbench shows
+        // them); failures still come through.
+        "info,botyard::runtime::invoke=warn"
     } else {
         "warn"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOTYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -198,8 +245,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Apps { json } => {
             let host = host(&cli)?.start().await?;
-            apps::print(host.apps(), *json);
+            apps::print(host.apps(), *json).await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            app,
+            user,
+            since,
+            outcome,
+            limit,
+            json,
+        } => {
+            let filters = audit::Filters {
+                app: app.as_deref(),
+                user: user.as_deref(),
+                since: *since,
+                outcome: *outcome,
+                limit: *limit,
+                json: *json,
+            };
+            audit::print(&cli.data_dir, filters).await
         }
         Command::Build { dir, install } => {
             let opts = build_options(&cli);
@@ -274,6 +339,13 @@ fn load_config(cli: &Cli) -> Result<Config> {
 /// verb adds what it needs (a Slack connection, hot reload, the scheduler).
 fn host(cli: &Cli) -> Result<HostBuilder> {
     Ok(Host::builder(load_config(cli)?, &cli.data_dir))
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `botyard new --lang`.

@@ -22,6 +22,8 @@ fn secret(name: &str, what: &str) -> Result<String> {
 }
 
 pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
+    // First, so the start (auth.test, the apps' loads) is counted too.
+    crate::telemetry::install();
     let config = load_config(cli)?;
     let slack = config.slack.clone();
     let bot_token = secret(
@@ -38,11 +40,13 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
     tracing::info!(team = %me.team_id, bot_user = %me.user_id, "connected to Slack");
 
     let webhooks_listen = config.webhooks.listen.clone();
+    let ops_listen = config.ops.listen.clone();
     let mut host = Host::builder(config, &cli.data_dir)
         .connected()
         .watch()
         .schedule()
         .webhooks()
+        .prune_audit()
         .start()
         .await?;
     host.connect_slack(api, DeliveryConfig::default());
@@ -73,6 +77,26 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             None
         }
     };
+    // Metrics and health on their own listener when `[ops] listen` says so;
+    // otherwise beside the Slack receiver (http mode) or not at all.
+    let ops_server = match &ops_listen {
+        Some(listen) => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}; change [ops] listen"))?;
+            println!(
+                "botyard serve: metrics and health at http://{}/metrics, /healthz, /readyz",
+                listener.local_addr()?
+            );
+            let router = host.ops_router();
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the ops listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let served = match slack.mode {
         SlackMode::Http => {
             let signing_secret = secret(
@@ -82,6 +106,9 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             let mut router = host.http_receiver(ReceiverConfig::new(signing_secret))?;
             if webhooks_listen.is_none() {
                 router = router.merge(host.webhook_receiver());
+            }
+            if ops_listen.is_none() {
+                router = router.merge(host.ops_router());
             }
             let listener = tokio::net::TcpListener::bind(&slack.listen)
                 .await
@@ -114,6 +141,7 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             let mut socket = SocketModeConfig::new(slack.api_url.clone(), app_token);
             socket.connections = slack.connections.into();
             let client = SocketMode::start(socket, dispatcher)?;
+            host.readiness().slack_sockets(client.open_counter());
             println!(
                 "botyard serve: connected over Socket Mode ({} connection(s))",
                 slack.connections
@@ -123,7 +151,7 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             Ok(())
         }
     };
-    if let Some(server) = webhooks_server {
+    for server in [webhooks_server, ops_server].into_iter().flatten() {
         server.abort();
     }
     host.shutdown().await;

@@ -10,10 +10,18 @@
 //! wasm_stack_kib = 512
 //! ready_instances = 2          # fresh instances made ahead of requests; 0: none;
 //!                              # unset: 2 when an instance takes over 50 µs to make
+//! # Quotas (0: unlimited); over one, the app gets a typed error, nothing else
+//! # is affected. See docs/operating.md, "Quotas".
+//! store_bytes = 67_108_864     # keys + values in the app's store (64 MiB)
+//! store_keys = 100_000         # keys in the app's store
+//! slack_calls_per_minute = 120 # Slack calls, queued or asked, in any 60 s
+//! http_requests_per_minute = 600  # outbound HTTP requests in any 60 s
+//! webhook_deliveries_kept = 10_000  # oldest settled go first; all pending: 429
 //!
 //! [apps.hello]                 # app id = component file stem (apps/hello.wasm)
 //! grants = ["store", "log"]    # default: slack, store, schedule, log, clock
 //! deadline_ms = 2000
+//! store_bytes = 268_435_456    # any limit or quota, for this app alone
 //!
 //! [slack]                     # for `botyard serve`; secrets come from the environment
 //! mode = "http"                # or "socket" (Socket Mode, no public URL needed)
@@ -22,8 +30,9 @@
 //! connections = 1              # socket mode: 1..=10
 //! ```
 //!
-//! An app may also have `<apps_dir>/<id>.toml` with limits (not grants: the
-//! operator decides those, not whoever drops files into the apps directory).
+//! An app may also have `<apps_dir>/<id>.toml` with limits — not grants nor
+//! quotas: the operator decides those, not whoever drops files into the apps
+//! directory (a quota there is refused, as a grant is).
 //!
 //! A capability with settings of its own reads them from
 //! `[apps.<id>.<capability>]`; each capability parses its own section (see
@@ -35,7 +44,21 @@
 //! listen = "127.0.0.1:3001"    # serve: where POST /hooks/<app>/<name> is served;
 //!                              # default: beside the Slack receiver (http mode)
 //! ```
+//!
+//! ```toml
+//! [ops]
+//! listen = "127.0.0.1:9090"    # serve: where GET /metrics, /healthz and /readyz
+//!                              # are served; default: beside the Slack receiver
+//!                              # (http mode), nowhere in socket mode
+//! ```
+//!
+//! ```toml
+//! [audit]
+//! keep_days = 90               # serve and dev prune older audit rows (at start,
+//!                              # then hourly); 0: keep them forever
+//! ```
 
+pub mod permissions;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -67,11 +90,29 @@ pub struct Config {
     pub apps: BTreeMap<String, AppConfig>,
     pub slack: SlackConfig,
     pub webhooks: WebhooksConfig,
+    pub ops: OpsConfig,
+    pub audit: AuditConfig,
     /// Where compiled components are cached; `None` means
     /// `<data-dir>/cache/components`. Not read from the file: `--build-dir`
     /// sets it, so data directories sharing a build directory share
     /// compiled code too.
     pub compile_cache_dir: Option<PathBuf>,
+    /// `[permissions]`: who may run what, where.
+    pub permissions: permissions::Permissions,
+    /// Each `[apps.<id>]` as written, to tell which apps a new version of
+    /// the file changes.
+    pub app_tables: BTreeMap<String, toml::Table>,
+    /// The file this came from, to read it again when it changes; `None`
+    /// for configuration built in code.
+    pub origin: Option<Origin>,
+}
+
+/// Where a [`Config`] was read from (see [`Config::load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub required: bool,
+    pub default_apps_dir: PathBuf,
 }
 
 /// How `botyard serve` reaches Slack.
@@ -115,6 +156,39 @@ pub struct WebhooksConfig {
     /// Slack receiver's address in http mode; in socket mode (no listener)
     /// webhooks then need this.
     pub listen: Option<String>,
+}
+
+/// `[ops]` in `botyard.toml`: where the operator's endpoints are served.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Where `botyard serve` serves `GET /metrics`, `/healthz` and
+    /// `/readyz`. Unset: on the Slack receiver's address in http mode; not
+    /// served in socket mode (there is no listener) unless this is set.
+    pub listen: Option<String>,
+}
+
+/// `[audit]` in `botyard.toml`: how long the audit log keeps invocations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days an invocation stays in the audit log; older rows are pruned in
+    /// the background by a host that prunes (`serve`, `dev`). 0: forever.
+    pub keep_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { keep_days: 90 }
+    }
+}
+
+impl AuditConfig {
+    /// How long rows are kept; `None`: forever.
+    pub fn retention(&self) -> Option<std::time::Duration> {
+        (self.keep_days > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(self.keep_days) * 24 * 60 * 60))
+    }
 }
 
 /// `[apps.<id>]` in `botyard.toml`.
@@ -169,14 +243,24 @@ struct ConfigFile {
     slack: SlackConfig,
     #[serde(default)]
     webhooks: WebhooksConfig,
+    #[serde(default)]
+    ops: OpsConfig,
+    #[serde(default)]
+    audit: AuditConfig,
+    permissions: Option<toml::Value>,
 }
 
 /// The keys of `[apps.<id>]` that are limits.
-const LIMIT_KEYS: [&str; 4] = [
+const LIMIT_KEYS: [&str; 9] = [
     "deadline_ms",
     "memory_mib",
     "wasm_stack_kib",
     "ready_instances",
+    "store_bytes",
+    "store_keys",
+    "slack_calls_per_minute",
+    "http_requests_per_minute",
+    "webhook_deliveries_kept",
 ];
 
 /// Parses `[apps.<id>]`: grants, limits, and the capabilities' sections.
@@ -246,10 +330,17 @@ impl Config {
                 });
             }
         };
-        Self::parse(&text, base, default_apps_dir).map_err(|message| ConfigError::Invalid {
+        let mut config =
+            Self::parse(&text, base, default_apps_dir).map_err(|message| ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })?;
+        config.origin = Some(Origin {
             path: path.into(),
-            message,
-        })
+            required,
+            default_apps_dir: default_apps_dir.into(),
+        });
+        Ok(config)
     }
 
     /// Parses configuration text; relative paths are resolved against `base`.
@@ -281,8 +372,33 @@ impl Config {
             apps,
             slack: file.slack,
             webhooks: file.webhooks,
+            ops: file.ops,
+            audit: file.audit,
             compile_cache_dir: None,
+            permissions: permissions::Permissions::parse(file.permissions)?,
+            app_tables: file.apps,
+            origin: None,
         })
+    }
+
+    /// Reads the file this configuration came from again, keeping what is
+    /// not read from the file (the compile cache directory); `None` when it
+    /// was not read from a file.
+    pub fn reread(&self) -> Option<Result<Config, ConfigError>> {
+        let origin = self.origin.as_ref()?;
+        Some(
+            Config::load(&origin.path, origin.required, &origin.default_apps_dir).map(|mut c| {
+                c.compile_cache_dir = self.compile_cache_dir.clone();
+                c
+            }),
+        )
+    }
+
+    /// Whether what `other` says about `app` (its section, default limits)
+    /// differs from this configuration: the app must load again to follow.
+    pub fn differs_for(&self, other: &Config, app: &str) -> bool {
+        self.app_tables.get(app) != other.app_tables.get(app)
+            || self.default_limits != other.default_limits
     }
 
     /// How webhook `name` of `app` is configured, if the operator did.
@@ -322,25 +438,30 @@ impl Config {
         }
         let path = self.apps_dir.join(format!("{app}.toml"));
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let invalid = |message: String| ConfigError::Invalid {
-                    path: path.clone(),
-                    message,
-                };
-                let table: toml::Table =
-                    toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-                if table.contains_key("grants") {
-                    return Err(invalid(format!(
-                        "grants are set by the operator in botyard.toml ([apps.{app}] grants = [...]), not beside the app"
-                    )));
-                }
-                let overrides: LimitOverrides =
-                    table.try_into().map_err(|e| invalid(e.to_string()))?;
-                overrides.apply(limits).map_err(invalid)
-            }
+            Ok(text) => Self::parse_app_limits(app, &text, limits)
+                .map_err(|message| ConfigError::Invalid { path, message }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(limits),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
+    }
+
+    /// Applies the text of `<apps_dir>/<app>.toml` over `limits`: what
+    /// [`Config::limits_for`] does with that file once read (a public entry
+    /// so the fuzz targets, `crate::fuzzing`, reach it without files).
+    pub fn parse_app_limits(app: &str, text: &str, limits: Limits) -> Result<Limits, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        if table.contains_key("grants") {
+            return Err(format!(
+                "grants are set by the operator in botyard.toml ([apps.{app}] grants = [...]), not beside the app"
+            ));
+        }
+        let overrides: LimitOverrides = table.try_into().map_err(|e| e.to_string())?;
+        if let Some(quota) = overrides.quotas_set().first() {
+            return Err(format!(
+                "quotas are set by the operator in botyard.toml ([apps.{app}] {quota} = ...), not beside the app"
+            ));
+        }
+        overrides.apply(limits)
     }
 }
 
@@ -377,6 +498,60 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("botyard.toml")
+        );
+    }
+
+    #[test]
+    fn quotas_are_limits_the_operator_alone_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::parse(
+            "apps_dir = \"apps\"\n[limits]\nstore_bytes = 1_000_000\n[apps.hog]\nslack_calls_per_minute = 5\nstore_keys = 0\n",
+            dir.path(),
+            Path::new("/elsewhere"),
+        )
+        .unwrap();
+        let hog = cfg.limits_for("hog").unwrap().quotas;
+        assert_eq!(hog.store_bytes, 1_000_000, "from [limits]");
+        assert_eq!(hog.slack_calls_per_minute, 5);
+        assert_eq!(hog.store_keys, 0, "0: unlimited");
+        assert_eq!(
+            cfg.limits_for("other")
+                .unwrap()
+                .quotas
+                .slack_calls_per_minute,
+            crate::contract::limits::Quotas::default().slack_calls_per_minute
+        );
+        // Beside the app, limits may be set but quotas may not.
+        std::fs::create_dir_all(&cfg.apps_dir).unwrap();
+        std::fs::write(cfg.apps_dir.join("hog.toml"), "deadline_ms = 300\n").unwrap();
+        assert!(cfg.limits_for("hog").is_ok());
+        std::fs::write(cfg.apps_dir.join("hog.toml"), "store_bytes = 999999999\n").unwrap();
+        let refused = cfg.limits_for("hog").unwrap_err().to_string();
+        assert!(
+            refused.contains("botyard.toml") && refused.contains("[apps.hog] store_bytes"),
+            "{refused}"
+        );
+        let bad = Config::parse(
+            "[apps.hog]\nhttp_requests_per_minute = -1\n",
+            dir.path(),
+            dir.path(),
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn audit_keeps_90_days_unless_told() {
+        let parse = |text| Config::parse(text, Path::new("."), Path::new("apps"));
+        let days = |d: u64| Some(Duration::from_secs(d * 86_400));
+        assert_eq!(parse("").unwrap().audit.retention(), days(90));
+        let week = parse("[audit]\nkeep_days = 7\n").unwrap();
+        assert_eq!(week.audit.retention(), days(7));
+        let forever = parse("[audit]\nkeep_days = 0\n").unwrap();
+        assert_eq!(forever.audit.retention(), None);
+        assert!(
+            parse("[audit]\nkeep = 7\n")
+                .unwrap_err()
+                .contains("keep_days")
         );
     }
 

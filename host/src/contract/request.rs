@@ -134,6 +134,21 @@ impl Request {
             Request::Webhook(w) => format!("{} {}", w.name, w.delivery_id),
         }
     }
+
+    /// [`Request::detail`] as logs carry it: a command and its subcommand
+    /// without the rest of the line (`/deploy prod`, not `/deploy prod
+    /// token=…`), since people type anything there, secrets included, and
+    /// logs are shipped further than the audit log, which keeps the whole
+    /// line. Every other detail is ids the app or Slack chose.
+    pub fn log_detail(&self) -> String {
+        match self {
+            Request::Command(r) => match &r.subcommand {
+                Some(sub) => format!("{} {sub}", r.command),
+                None => r.command.clone(),
+            },
+            _ => self.detail(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +180,11 @@ mod tests {
         );
         assert_eq!(command(None, "").detail(), "/spy");
         assert_eq!(command(None, "x").detail(), "/spy x");
+        assert_eq!(
+            command(Some("status"), "token=hunter2").log_detail(),
+            "/spy status"
+        );
+        assert_eq!(command(None, "token=hunter2").log_detail(), "/spy");
         let request = command(None, "");
         assert_eq!((request.user(), request.channel()), ("U1", "C1"));
         assert_eq!(request.kind().as_str(), "command");

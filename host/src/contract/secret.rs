@@ -58,7 +58,7 @@ pub fn resolve(template: &str, what: &str) -> Result<Secret, String> {
             Some(("env", name)) => std::env::var(name).map_err(|_| {
                 format!("{what}: environment variable {name} is not set (or not UTF-8)")
             })?,
-            Some(("file", path)) => std::fs::read_to_string(path)
+            Some(("file", path)) => read_secret_file(path)
                 .map_err(|e| format!("{what}: cannot read secret file {path}: {e}"))?
                 .trim_end_matches(['\n', '\r'])
                 .to_string(),
@@ -80,6 +80,28 @@ pub fn resolve(template: &str, what: &str) -> Result<Secret, String> {
         ));
     }
     Ok(Secret(out))
+}
+
+/// Largest secret file read: far above any token, password or key. A
+/// reference to what is not a secret file (`/dev/zero`, a log) is refused
+/// rather than read without end.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The text of a secret file, refused past [`MAX_SECRET_FILE_BYTES`].
+fn read_secret_file(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it holds over {} KiB; a secret file holds one secret",
+            MAX_SECRET_FILE_BYTES / 1024
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
 /// [`resolve`] for values that may be a secret or plain text (a user name):
@@ -130,5 +152,25 @@ mod tests {
         );
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"abc", b"ab"));
+    }
+
+    /// Found fuzzing the configuration (`fuzz/regressions/webhook_config/`):
+    /// `${file:/dev/zero}` was read until memory ran out.
+    #[test]
+    fn secret_files_are_read_up_to_a_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big");
+        std::fs::write(&file, "x".repeat(MAX_SECRET_FILE_BYTES as usize + 1)).unwrap();
+        let too_big = resolve(&format!("${{file:{}}}", file.display()), "x").unwrap_err();
+        assert!(too_big.contains("64 KiB"), "{too_big}");
+        std::fs::write(&file, "y".repeat(MAX_SECRET_FILE_BYTES as usize)).unwrap();
+        let at_bound = resolve(&format!("${{file:{}}}", file.display()), "x").unwrap();
+        assert_eq!(at_bound.expose().len(), MAX_SECRET_FILE_BYTES as usize);
+        #[cfg(target_os = "linux")]
+        assert!(
+            resolve("${file:/dev/zero}", "x")
+                .unwrap_err()
+                .contains("64 KiB")
+        );
     }
 }

@@ -24,6 +24,7 @@ use crate::contract::bindings::types::{
 };
 use crate::contract::request::{Request, Response};
 use crate::contract::time::now_ms;
+use crate::routing::approvals;
 use crate::routing::table::{Owner, ShortcutRoute, Unowned};
 use crate::routing::{Apps, CallContext, CallError, CommandAnswer};
 use crate::runtime::app::AppVersion;
@@ -184,6 +185,16 @@ impl Dispatcher {
                 let routes = self.inner.apps.snapshot().routes.clone();
                 let mut requests = Vec::new();
                 for action in actions {
+                    if let Some(approve) = approval_click(&action.action_id) {
+                        self.approval_click(
+                            approve,
+                            action.value.unwrap_or_default(),
+                            context.user_id.clone(),
+                            message.clone(),
+                            response_url.clone(),
+                        );
+                        continue;
+                    }
                     match routes.owner(&action.action_id) {
                         Ok(Owner { app, original }) => requests.push((
                             app,
@@ -245,6 +256,28 @@ impl Dispatcher {
         });
         self.within_budget(work, |()| Box::pin(async {})).await;
         Ack::Empty
+    }
+
+    /// Approve / Deny on a held command (the host's own buttons): decided
+    /// in the background, the clicker told through `response_url`.
+    fn approval_click(
+        &self,
+        approve: bool,
+        id: String,
+        user: String,
+        message: Option<MessageRef>,
+        response_url: Option<String>,
+    ) {
+        let apps = self.inner.apps.clone();
+        let responder = self.inner.responder.clone();
+        tokio::spawn(async move {
+            let text = approvals::decide(&apps, &id, &user, approve, message.as_ref()).await;
+            let mut body = json::ephemeral(&text);
+            body["replace_original"] = json!(false);
+            responder
+                .deliver(response_url.as_deref(), body, "approval answer")
+                .await;
+        });
     }
 
     /// Logs a click or submission that no loaded app owns, and tells the
@@ -508,6 +541,15 @@ impl Dispatcher {
                 Err(e) => tracing::warn!(error = %e, "pruning old event ids failed"),
             }
         });
+    }
+}
+
+/// `Some(true)` for the host's Approve button, `Some(false)` for Deny.
+fn approval_click(action_id: &str) -> Option<bool> {
+    match action_id {
+        approvals::APPROVE => Some(true),
+        approvals::DENY => Some(false),
+        _ => None,
     }
 }
 

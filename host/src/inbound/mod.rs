@@ -3,10 +3,12 @@
 //! ([`scheduler`]). Each Slack payload is
 //! parsed once into a typed request ([`payload`]), then [`dispatch`] routes
 //! it through the routing table to the runtime and answers Slack in time.
+//! [`ops`] answers the operator's side: metrics, health and readiness.
 
 pub mod body;
 pub mod dispatch;
 pub mod http;
+pub mod ops;
 pub mod payload;
 pub mod scheduler;
 pub mod socket_mode;

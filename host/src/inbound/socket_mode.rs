@@ -159,6 +159,13 @@ impl SocketMode {
         self.open.load(Ordering::Relaxed)
     }
 
+    /// The live count behind [`SocketMode::open_connections`], for whoever
+    /// reports readiness (`/readyz`, see
+    /// [`crate::inbound::ops::Readiness::slack_sockets`]).
+    pub fn open_counter(&self) -> Arc<AtomicUsize> {
+        self.open.clone()
+    }
+
     /// Stops taking envelopes, lets those being handled be acknowledged,
     /// closes every socket and waits for all of it.
     pub async fn shutdown(mut self) {
@@ -473,20 +480,27 @@ async fn connect(shared: &Arc<Shared>) -> Result<Connection, SocketModeError> {
     })
 }
 
-/// An envelope or control message as Slack sends it.
+/// An envelope or control message as Slack sends it. Public, with
+/// [`parse_envelope`] and [`ack_text`], so the fuzz targets
+/// (`crate::fuzzing`) reach what a socket's text frames go through.
 #[derive(Debug, Deserialize)]
-struct Envelope {
+pub struct Envelope {
     #[serde(rename = "type")]
-    kind: String,
-    envelope_id: Option<String>,
+    pub kind: String,
+    pub envelope_id: Option<String>,
     #[serde(default)]
-    payload: Value,
+    pub payload: Value,
     #[serde(default)]
-    accepts_response_payload: bool,
+    pub accepts_response_payload: bool,
     #[serde(default)]
-    retry_attempt: Option<u32>,
+    pub retry_attempt: Option<u32>,
     #[serde(default)]
-    reason: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Reads one text frame as an [`Envelope`].
+pub fn parse_envelope(text: &str) -> serde_json::Result<Envelope> {
+    serde_json::from_str(text)
 }
 
 /// Reads one socket: envelopes go to the dispatcher in their own tasks,
@@ -604,7 +618,7 @@ fn on_text(
     acks: &mpsc::UnboundedSender<Option<String>>,
     in_flight: &mut usize,
 ) {
-    let envelope: Envelope = match serde_json::from_str(text) {
+    let envelope = match parse_envelope(text) {
         Ok(envelope) => envelope,
         Err(e) => {
             tracing::warn!(error = %e, "Socket Mode message is not an envelope; ignored");
@@ -707,7 +721,7 @@ async fn answer(dispatcher: &Dispatcher, envelope: Envelope, envelope_id: &str) 
 }
 
 /// `{"envelope_id"}`, with the answer as `payload` where Slack takes one.
-fn ack_text(envelope_id: &str, accepts_response_payload: bool, ack: Ack) -> String {
+pub fn ack_text(envelope_id: &str, accepts_response_payload: bool, ack: Ack) -> String {
     let mut message = json!({ "envelope_id": envelope_id });
     match ack {
         Ack::Json(body) if accepts_response_payload => message["payload"] = body,
@@ -783,6 +797,7 @@ mod tests {
             logs: Default::default(),
             delivery: crate::storage::OutboxStatus::Local,
             slack_api: Default::default(),
+            quotas: Default::default(),
         };
         let runtime = crate::runtime::Runtime::new(services, dir.join("cache"));
         let apps = Arc::new(crate::routing::Apps::new(runtime, config, dir));

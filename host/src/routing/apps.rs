@@ -114,7 +114,14 @@ pub enum Reloaded {
 /// The loaded apps.
 pub struct Apps {
     runtime: Runtime,
-    config: Config,
+    /// The configuration serving now; replaced whole by
+    /// [`Apps::reload_config`].
+    config: RwLock<Arc<Config>>,
+    /// Why the last edit of `botyard.toml` was refused, if it was.
+    config_error: RwLock<Option<LoadFailure>>,
+    /// Apps refused for claiming a command another app serves: retried
+    /// whenever an app loads or goes, so one waits for the other to clear.
+    conflicted: std::sync::Mutex<std::collections::BTreeSet<String>>,
     snapshot: RwLock<Arc<Snapshot>>,
     last_good: LastGood,
     /// Reloads run one at a time so an older version can never be installed
@@ -126,9 +133,12 @@ impl Apps {
     /// No apps yet, loading from `config.apps_dir` with `runtime`; the last
     /// good versions are kept under `data_dir`.
     pub fn new(runtime: Runtime, config: Config, data_dir: &std::path::Path) -> Apps {
+        runtime.gate().set_rules(config.permissions.clone());
         Apps {
             runtime,
-            config,
+            config: RwLock::new(Arc::new(config)),
+            config_error: RwLock::default(),
+            conflicted: Default::default(),
             snapshot: RwLock::default(),
             last_good: LastGood::new(data_dir),
             reloading: tokio::sync::Mutex::new(()),
@@ -139,8 +149,78 @@ impl Apps {
         &self.runtime
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The configuration serving now (it changes when `botyard.toml` is
+    /// edited; hold the `Arc` for one consistent view).
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Why the most recent edit of `botyard.toml` was refused, while the
+    /// previous configuration keeps serving; `None` once one is accepted.
+    pub fn config_error(&self) -> Option<LoadFailure> {
+        self.config_error
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads `botyard.toml` again and applies it: an invalid file changes
+    /// nothing and is recorded ([`Apps::config_error`]); a valid one
+    /// replaces the configuration at once (permissions, webhook senders,
+    /// settings read per request) and loads again every app whose section
+    /// or default limits changed, so grants, limits and capability settings
+    /// follow — the same rule as a new component: a version that fails to
+    /// load leaves the serving one. The apps directory and `[slack]` are
+    /// read at start only; a change to them is logged and waits for a
+    /// restart.
+    pub async fn reload_config(&self) -> Result<Vec<String>, crate::config::ConfigError> {
+        let current = self.config();
+        let Some(next) = current.reread() else {
+            return Ok(Vec::new());
+        };
+        let mut next = match next {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "botyard.toml not applied; the previous configuration keeps serving");
+                *self.config_error.write().unwrap_or_else(|p| p.into_inner()) = Some(LoadFailure {
+                    at_ms: now_ms(),
+                    message: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
+        if next.apps_dir != current.apps_dir {
+            tracing::warn!("apps_dir changed in botyard.toml; it takes effect on restart");
+            next.apps_dir = current.apps_dir.clone();
+        }
+        if next.slack.mode != current.slack.mode
+            || next.slack.listen != current.slack.listen
+            || next.slack.api_url != current.slack.api_url
+            || next.slack.connections != current.slack.connections
+        {
+            tracing::warn!("[slack] changed in botyard.toml; it takes effect on restart");
+        }
+        let next = Arc::new(next);
+        let changed: Vec<String> = self
+            .snapshot()
+            .apps
+            .keys()
+            .filter(|id| current.differs_for(&next, id))
+            .map(|id| id.to_string())
+            .collect();
+        self.runtime.gate().set_rules(next.permissions.clone());
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = next;
+        *self.config_error.write().unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::info!(apps = ?changed, "botyard.toml applied");
+        for id in &changed {
+            if let Err(e) = self.reload_forced(id).await {
+                tracing::warn!(app = %id, error = %e, "not reloaded with the new configuration");
+            }
+        }
+        Ok(changed)
     }
 
     pub fn storage(&self) -> &Storage {
@@ -161,13 +241,13 @@ impl Apps {
 
     /// The component file of app `id`.
     pub fn app_path(&self, id: &str) -> PathBuf {
-        self.config.apps_dir.join(format!("{id}.wasm"))
+        self.config().apps_dir.join(format!("{id}.wasm"))
     }
 
     /// Ids of the components in the apps directory, sorted.
     pub fn app_ids_on_disk(&self) -> std::io::Result<Vec<String>> {
         let mut ids = Vec::new();
-        let entries = match std::fs::read_dir(&self.config.apps_dir) {
+        let entries = match std::fs::read_dir(&self.config().apps_dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
             Err(e) => return Err(e),
@@ -200,6 +280,88 @@ impl Apps {
     /// one in place (or, in a fresh host, the last good one from the data
     /// directory) and is recorded as the app's last error.
     pub async fn reload(&self, id: &str) -> Result<Reloaded, LoadError> {
+        let result = self.reload_one(id, false).await;
+        self.after_reload(id, &result).await;
+        result
+    }
+
+    /// [`Apps::reload`], even when the file has not changed: the
+    /// configuration did. A native app is installed again with its settings.
+    async fn reload_forced(&self, id: &str) -> Result<Reloaded, LoadError> {
+        let native = self.snapshot().app(id).and_then(|v| match &v.code {
+            crate::runtime::app::AppCode::Native(native) => Some(native.clone()),
+            crate::runtime::app::AppCode::Wasm(_) => None,
+        });
+        let result = match native {
+            Some(native) => self
+                .install_native(id, native)
+                .map(|()| Reloaded::Loaded(String::new())),
+            None => self.reload_one(id, true).await,
+        };
+        if let Err(LoadError::NotGranted { .. }) = &result {
+            // The operator took a grant away: the serving version must not
+            // keep what it no longer has, so it stops serving (unlike a bad
+            // new component, which leaves the good one in place).
+            self.update(|snap| {
+                if let Some(entry) = snap.apps.get_mut(id) {
+                    entry.current = None;
+                }
+                Ok::<_, ()>(())
+            })
+            .ok();
+            tracing::warn!(
+                app = id,
+                "taken out of service: botyard.toml no longer grants what it imports"
+            );
+        }
+        self.after_reload(id, &result).await;
+        result
+    }
+
+    /// Counts the load, and when apps came or went, tries again the ones
+    /// refused for a command conflict: the app in the way may be gone.
+    async fn after_reload(&self, id: &str, result: &Result<Reloaded, LoadError>) {
+        crate::telemetry::reload(
+            id,
+            match result {
+                Ok(Reloaded::Loaded(_)) => "loaded",
+                Ok(Reloaded::Unchanged) => "unchanged",
+                Ok(Reloaded::Removed) => "removed",
+                Err(_) => "failed",
+            },
+        );
+        {
+            let mut conflicted = self.conflicted.lock().unwrap_or_else(|p| p.into_inner());
+            match result {
+                Err(LoadError::Conflict(_)) => {
+                    conflicted.insert(id.to_string());
+                }
+                _ => {
+                    conflicted.remove(id);
+                }
+            }
+        }
+        if !matches!(result, Ok(Reloaded::Loaded(_) | Reloaded::Removed)) {
+            return;
+        }
+        let waiting: Vec<String> = self
+            .conflicted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|other| *other != id)
+            .cloned()
+            .collect();
+        for other in waiting {
+            let retried = Box::pin(self.reload_one(&other, true)).await;
+            if let Ok(Reloaded::Loaded(_)) = &retried {
+                tracing::info!(app = %other, "loaded now that its command conflict cleared");
+            }
+            Box::pin(self.after_reload(&other, &retried)).await;
+        }
+    }
+
+    async fn reload_one(&self, id: &str, force: bool) -> Result<Reloaded, LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.app_path(id);
         let bytes = match tokio::fs::read(&path).await {
@@ -220,13 +382,13 @@ impl Apps {
                 ));
             }
         };
-        match self.load_bytes(id, bytes).await {
+        match self.load_bytes(id, bytes, force).await {
             Ok(reloaded) => Ok(reloaded),
             Err(error) => {
                 let error = self.failed(id, error);
                 if self.snapshot().app(id).is_none()
                     && let Some(good) = self.last_good.load(id)
-                    && self.load_bytes(id, good).await.is_ok()
+                    && self.load_bytes(id, good, false).await.is_ok()
                 {
                     tracing::warn!(
                         app = id,
@@ -239,10 +401,16 @@ impl Apps {
         }
     }
 
-    async fn load_bytes(&self, id: &str, bytes: Vec<u8>) -> Result<Reloaded, LoadError> {
-        let settings = self.config.settings_for(id)?;
+    async fn load_bytes(
+        &self,
+        id: &str,
+        bytes: Vec<u8>,
+        force: bool,
+    ) -> Result<Reloaded, LoadError> {
+        let settings = self.config().settings_for(id)?;
         let hash = hex::encode(Sha256::digest(&bytes));
-        if let Some(current) = self.snapshot().app(id)
+        if !force
+            && let Some(current) = self.snapshot().app(id)
             && *current.hash == *hash
             && current.grants == settings.grants
             && current.limits == settings.limits
@@ -269,7 +437,7 @@ impl Apps {
 
     /// Serves a handler compiled into the host under `id`.
     pub fn install_native(&self, id: &str, app: Arc<dyn NativeApp>) -> Result<(), LoadError> {
-        let settings = self.config.settings_for(id)?;
+        let settings = self.config().settings_for(id)?;
         let version = self.runtime.native(id, app, &settings)?;
         self.install(version).map_err(LoadError::Conflict)
     }
@@ -337,7 +505,23 @@ impl Apps {
     ) -> Result<CommandAnswer, CallError> {
         let snapshot = self.snapshot();
         match snapshot.routes.resolve(line)? {
-            Resolved::Help(text) => Ok(CommandAnswer::Help(text)),
+            Resolved::Help { umbrella } => {
+                // Only what this user may run here.
+                let gate = self.runtime.gate();
+                let mut allowed = std::collections::HashSet::new();
+                for (sub, app) in snapshot.routes.subcommands(&umbrella) {
+                    let target = crate::config::permissions::Target::Command {
+                        command: &umbrella,
+                        subcommand: Some(&sub),
+                    };
+                    if gate.may(&app, &target, &ctx.user, &ctx.channel).await {
+                        allowed.insert(sub);
+                    }
+                }
+                Ok(CommandAnswer::Help(
+                    snapshot.routes.help(&umbrella, |sub| allowed.contains(sub)),
+                ))
+            }
             Resolved::App {
                 app,
                 command,

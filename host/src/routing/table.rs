@@ -78,8 +78,9 @@ pub enum Resolved {
         subcommand: Option<String>,
         text: String,
     },
-    /// The host answers with this help text for an umbrella command.
-    Help(String),
+    /// The host answers with help for this umbrella command
+    /// ([`Routes::help`], listing what the asking user may run).
+    Help { umbrella: String },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -247,14 +248,42 @@ impl Routes {
                 subcommand: Some(sub),
                 text: rest.into(),
             }),
-            None if sub.is_empty() || sub == "help" => {
-                Ok(Resolved::Help(help_text(&command, subs)))
-            }
+            None if sub.is_empty() || sub == "help" => Ok(Resolved::Help { umbrella: command }),
             None => Err(RouteError::UnknownSubcommand {
                 umbrella: command,
                 sub,
             }),
         }
+    }
+}
+
+impl Routes {
+    /// The subcommands of `umbrella` and their apps, by name.
+    pub fn subcommands(&self, umbrella: &str) -> Vec<(String, Arc<str>)> {
+        self.umbrellas
+            .get(umbrella)
+            .map(|subs| {
+                subs.iter()
+                    .map(|(name, sub)| (name.clone(), sub.app.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The help text of `umbrella`, listing the subcommands `shown` keeps
+    /// (those the asking user may run).
+    pub fn help(&self, umbrella: &str, shown: impl Fn(&str) -> bool) -> String {
+        let empty = BTreeMap::new();
+        let subs = self.umbrellas.get(umbrella).unwrap_or(&empty);
+        let kept: BTreeMap<String, Subcommand> = subs
+            .iter()
+            .filter(|(name, _)| shown(name))
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        if kept.is_empty() {
+            return format!("*{umbrella}* has no subcommands you may run here.");
+        }
+        help_text(umbrella, &kept)
     }
 }
 
@@ -381,9 +410,15 @@ mod tests {
                 text: "eu-west".into()
             }
         );
-        let Resolved::Help(help) = routes.resolve("/spy").unwrap() else {
+        let Resolved::Help { umbrella } = routes.resolve("/spy").unwrap() else {
             panic!("expected help")
         };
+        let help = routes.help(&umbrella, |_| true);
+        assert!(
+            !routes
+                .help(&umbrella, |s| s != "servers")
+                .contains("servers")
+        );
         assert!(
             help.contains("/spy status [x]") && help.contains("/spy servers [x]"),
             "{help}"

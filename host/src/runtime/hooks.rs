@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::app::AppVersion;
+use super::invoke::InvokeError;
 use crate::contract::request::{Kind, Request};
 use crate::storage::{InvocationRecord, Outcome, StorageError, Unit};
 
@@ -21,6 +22,10 @@ pub struct Call<'a> {
     pub request: &'a Request,
     /// When it started, Unix milliseconds.
     pub started_at_ms: u64,
+    /// Whether a hook's `before` refused it, so none of the app ran (then
+    /// `after` gets the refusal's message as its `Err`). Always `false`
+    /// while the `before`s run.
+    pub refused: bool,
 }
 
 /// Why a hook refused an invocation, fit to show the person who asked.
@@ -46,6 +51,13 @@ pub trait Hook: Send + Sync {
     ) -> Result<(), StorageError> {
         let _ = (call, duration, outcome, unit);
         Ok(())
+    }
+
+    /// Once the invocation is over and its unit committed (or not): the
+    /// outcome as the caller gets it, typed, for hooks that only observe
+    /// (metrics). Nothing can be written or refused here.
+    fn finished(&self, call: &Call<'_>, duration: Duration, outcome: &Result<(), InvokeError>) {
+        let _ = (call, duration, outcome);
     }
 }
 
@@ -79,9 +91,52 @@ impl Hook for Audit {
             duration_us: duration.as_micros() as i64,
             outcome: match outcome {
                 Ok(()) => Outcome::Ok,
+                Err(e) if call.refused => Outcome::Refused(e.clone()),
                 Err(e) => Outcome::Failed(e.clone()),
             },
         };
         unit.record(&record).await
+    }
+}
+
+/// Metrics: every invocation counted by app, kind and outcome, and timed;
+/// every stop by the sandbox counted by cause (see [`crate::telemetry`]).
+/// It reads the typed outcome once the unit is committed, so an invocation
+/// whose writes could not be kept counts as failed. `describe` is not
+/// counted, as it is not audited: a load that fails counts as a failed
+/// reload instead.
+pub struct Metrics;
+
+impl Metrics {
+    /// The outcome label, and the sandbox's cause when it stopped the app.
+    pub fn classify(outcome: &Result<(), InvokeError>) -> (&'static str, Option<&'static str>) {
+        match outcome {
+            Ok(()) => ("ok", None),
+            Err(InvokeError::Refused(_)) => ("refused", None),
+            Err(InvokeError::Deadline { .. }) => ("stopped", Some("deadline")),
+            Err(InvokeError::Memory { .. }) => ("stopped", Some("memory")),
+            Err(InvokeError::StackOverflow { .. }) => ("stopped", Some("stack")),
+            Err(InvokeError::Crashed { .. }) => ("stopped", Some("crash")),
+            Err(
+                InvokeError::Handler { .. }
+                | InvokeError::Unsupported { .. }
+                | InvokeError::Storage { .. },
+            ) => ("failed", None),
+        }
+    }
+}
+
+#[async_trait]
+impl Hook for Metrics {
+    fn finished(&self, call: &Call<'_>, duration: Duration, outcome: &Result<(), InvokeError>) {
+        let kind = call.request.kind();
+        if kind == Kind::Describe {
+            return;
+        }
+        let (label, stopped) = Metrics::classify(outcome);
+        crate::telemetry::invocation(&call.app.id, kind.as_str(), label, duration);
+        if let Some(cause) = stopped {
+            crate::telemetry::sandbox_stop(&call.app.id, cause);
+        }
     }
 }

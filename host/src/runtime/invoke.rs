@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::Runtime;
 use super::app::{AppCode, AppVersion, WasmCode};
 use super::engine::EPOCH_TICK;
-use super::hooks::{Call, Hook, Refusal};
+use super::hooks::{Call, Hook, Metrics, Refusal};
 use super::memory::MemoryLimitExceeded;
 use super::spares::{Prepared, Recipe, set_deadline};
 use super::state::HostState;
@@ -96,9 +96,13 @@ impl Runtime {
             user = request.user(),
             channel = request.channel(),
             detail = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+            outcome = tracing::field::Empty,
         );
         if kind != Kind::Describe {
-            span.record("detail", request.detail());
+            // Never what a person typed after a command: logs travel
+            // further than the audit log, which keeps the whole line.
+            span.record("detail", request.log_detail());
         }
         self.invoke_in_span(app, request, extra)
             .instrument(span)
@@ -117,16 +121,23 @@ impl Runtime {
             app,
             request: &request,
             started_at_ms,
+            refused: false,
         };
         let mut refusal = None;
         for hook in self.hooks.iter() {
             if let Err(Refusal(message)) = hook.before(&call).await {
-                tracing::info!(reason = %message, "invocation refused before the app ran");
                 refusal = Some(message);
                 break;
             }
         }
-        let unit = self.services.storage.begin();
+        let call = Call {
+            refused: refusal.is_some(),
+            ..call
+        };
+        let mut unit = self.services.storage.begin();
+        // Whatever writes through it — the store capability, a native app —
+        // is held to the app's store quotas.
+        unit.set_quotas(app.limits.quotas);
         let Ran { result, mut shared } = match (refusal, &app.code) {
             (Some(message), _) => {
                 let mut shared = self.shared(app);
@@ -160,7 +171,6 @@ impl Runtime {
             .unwrap_or_else(|| self.services.storage.begin());
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         let mut kept = Ok(());
-        let extra = extra.into_iter();
         for hook in self.hooks.iter().map(|h| &**h).chain(extra) {
             if let Err(e) = hook.after(&call, duration, &outcome, &mut *unit).await {
                 kept = Err(e);
@@ -175,11 +185,47 @@ impl Runtime {
             (result, Ok(())) => result,
             (_, Err(error)) => Err(storage_failed(app, error)),
         };
+        let finished = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        for hook in self.hooks.iter().map(|h| &**h).chain(extra) {
+            hook.finished(&call, duration, &finished);
+        }
+        let outcome = Metrics::classify(&finished).0;
+        let duration_us = duration.as_micros() as u64;
+        let span = tracing::Span::current();
+        span.record("duration_us", duration_us);
+        span.record("outcome", outcome);
+        // The line that ends an invocation carries its fields itself: a
+        // filter that keeps failures but not the `info` span (the default
+        // `warn`) still tells whose they were. Evaluated only when kept.
+        macro_rules! ended {
+            ($level:expr, $($rest:tt)*) => {
+                tracing::event!(
+                    $level,
+                    app = &*app.id,
+                    version = app.short_hash(),
+                    kind = request.kind().as_str(),
+                    user = request.user(),
+                    channel = request.channel(),
+                    detail = request.log_detail(),
+                    duration_us,
+                    outcome,
+                    $($rest)*
+                )
+            };
+        }
+        // `describe` runs at load, on no one's behalf (neither audited nor
+        // counted): its success is a detail of loading.
         match &result {
-            Ok(_) => tracing::debug!(duration_us = duration.as_micros() as u64, "invocation done"),
-            Err(e) => {
-                tracing::warn!(duration_us = duration.as_micros() as u64, error = %e, "invocation failed")
+            Ok(_) if request.kind() == Kind::Describe => {
+                ended!(tracing::Level::DEBUG, "invocation done")
             }
+            Ok(_) => ended!(tracing::Level::INFO, "invocation done"),
+            // A refusal (permissions, approval held) is the host working as
+            // configured, not a failure to page anyone about.
+            Err(e @ InvokeError::Refused(_)) => {
+                ended!(tracing::Level::INFO, reason = %e, "invocation refused")
+            }
+            Err(e) => ended!(tracing::Level::WARN, error = %e, "invocation failed"),
         }
         result.map(|(response, prepared)| Invocation {
             response,
@@ -239,6 +285,7 @@ impl Runtime {
             state.invocation.unit = Some(unit);
             state.invocation.context = context_of(request);
             state.invocation.deadline = Some(started + app.limits.deadline);
+            state.invocation.quotas = app.limits.quotas;
             let HostState {
                 states, invocation, ..
             } = state;
@@ -363,7 +410,9 @@ impl Runtime {
     /// native app or a failure before instantiation runs with, and what
     /// replaces a wasm call's state once the instance is gone.
     fn shared(&self, app: &AppVersion) -> Shared {
-        Shared::new(app.id.clone(), app.hash.clone(), self.services.logs.clone())
+        let mut shared = Shared::new(app.id.clone(), app.hash.clone(), self.services.logs.clone());
+        shared.quotas = app.limits.quotas;
+        shared
     }
 
     /// What making an instance of `app` takes.

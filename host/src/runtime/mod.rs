@@ -10,6 +10,7 @@ pub mod engine;
 pub mod hooks;
 pub mod invoke;
 pub mod memory;
+pub mod permissions;
 pub mod spares;
 pub mod state;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use self::app::{AppCode, AppVersion, LoadError, NativeApp};
 use self::cache::ComponentCache;
 use self::engine::Engines;
-use self::hooks::{Audit, Hook};
+use self::hooks::{Audit, Hook, Metrics};
 use crate::capabilities::log::{AppLogs, LogLine};
 use crate::capabilities::{Capabilities, Services};
 use crate::config::AppSettings;
@@ -64,18 +65,26 @@ pub struct Runtime {
     capabilities: Arc<Capabilities>,
     services: Services,
     hooks: Vec<Arc<dyn Hook>>,
+    gate: Arc<permissions::Gate>,
 }
 
 impl Runtime {
     /// A runtime whose apps reach the host through `services`, caching
-    /// compiled components in `cache_dir`, with the audit hook.
+    /// compiled components in `cache_dir`, with the permission gate and
+    /// the audit and metrics hooks.
     pub fn new(services: Services, cache_dir: PathBuf) -> Runtime {
+        let gate = Arc::new(permissions::Gate::new(
+            services.storage.clone(),
+            services.slack_api.clone(),
+            services.delivery,
+        ));
         Runtime {
             engines: Arc::new(Engines::new()),
             cache: ComponentCache::new(cache_dir),
             capabilities: Arc::new(Capabilities::new(&services)),
+            hooks: vec![gate.clone(), Arc::new(Audit), Arc::new(Metrics)],
+            gate,
             services,
-            hooks: vec![Arc::new(Audit)],
         }
     }
 
@@ -87,6 +96,26 @@ impl Runtime {
 
     pub fn storage(&self) -> &Storage {
         &self.services.storage
+    }
+
+    /// Every app's per-minute windows and quota refusals.
+    pub fn quotas(&self) -> &Arc<crate::capabilities::quota::Meter> {
+        &self.services.quotas
+    }
+
+    /// The permission gate every invocation passes.
+    pub fn gate(&self) -> &Arc<permissions::Gate> {
+        &self.gate
+    }
+
+    /// How Slack calls are recorded: delivered, or kept local.
+    pub fn delivery(&self) -> crate::storage::OutboxStatus {
+        self.services.delivery
+    }
+
+    /// The live Web API, once connected.
+    pub fn slack_api(&self) -> Option<Arc<WebApi>> {
+        self.services.slack_api.get().cloned()
     }
 
     /// Gives apps the live Web API for calls that answer questions

@@ -216,7 +216,37 @@ impl WebApi {
         }
     }
 
+    /// One HTTP attempt, counted by method and what Slack answered (see
+    /// [`crate::telemetry::slack_call`]): every answer is seen here.
     async fn attempt(&self, method: &str, args: &Value) -> Attempt {
+        let (attempt, status) = self.send(method, args).await;
+        let label = match (&attempt, status) {
+            (Attempt::Done(Ok(_)), _) => "ok".to_string(),
+            (
+                Attempt::Done(Err(WebApiError::Slack(code)))
+                | Attempt::Retry {
+                    error: WebApiError::Slack(code),
+                    ..
+                },
+                _,
+            ) => code.clone(),
+            (_, Some(status)) if !status.is_success() => format!("http_{}", status.as_u16()),
+            (
+                Attempt::Retry {
+                    error: WebApiError::Transport(_),
+                    ..
+                },
+                _,
+            ) => "unreachable".to_string(),
+            _ => "bad_response".to_string(),
+        };
+        crate::telemetry::slack_call(method, &label);
+        attempt
+    }
+
+    /// Sends one attempt; what came of it, and the HTTP status if Slack
+    /// answered at all.
+    async fn send(&self, method: &str, args: &Value) -> (Attempt, Option<StatusCode>) {
         let request = self
             .http
             .post(format!("{}{method}", self.base_url))
@@ -229,13 +259,19 @@ impl WebApi {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
-                return Attempt::Retry {
+                let attempt = Attempt::Retry {
                     error: WebApiError::Transport(e),
                     wait: None,
                 };
+                return (attempt, None);
             }
         };
         let status = response.status();
+        (Self::read(method, status, response).await, Some(status))
+    }
+
+    /// What Slack's answer to one attempt comes to.
+    async fn read(method: &str, status: StatusCode, response: reqwest::Response) -> Attempt {
         if status == StatusCode::TOO_MANY_REQUESTS {
             // Slack always sends Retry-After (whole seconds) with a 429.
             let retry_after = response

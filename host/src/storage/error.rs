@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use crate::contract::limits::{Quota, bytes_shown};
+
 /// Everything that can go wrong in [`super::Storage`].
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -38,6 +40,19 @@ pub enum StorageError {
         actual: usize,
     },
 
+    /// A write would take `app` past one of its quotas (see
+    /// [`super::Unit::set_quotas`]); nothing was written.
+    #[error("{}", over_quota(.app, *.quota, *.used, *.limit, *.adding))]
+    OverQuota {
+        app: String,
+        quota: Quota,
+        /// What the app uses now.
+        used: u64,
+        limit: u64,
+        /// What the refused write would have added.
+        adding: u64,
+    },
+
     #[error(
         "database schema version {found} is newer than this botyard ({supported}); upgrade botyard"
     )]
@@ -51,4 +66,28 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What an app is told when a write would take it past a quota: which
+/// quota, how far it is, and what to do.
+fn over_quota(app: &str, quota: Quota, used: u64, limit: u64, adding: u64) -> String {
+    let name = quota.name();
+    let raise = format!("ask the operator to raise [apps.{app}] {name} in botyard.toml");
+    match quota {
+        Quota::StoreBytes => format!(
+            "store quota exceeded: app `{app}` uses {} of its {} ({name}) and this write needs {} more; delete keys, or {raise}",
+            bytes_shown(used),
+            bytes_shown(limit),
+            bytes_shown(adding),
+        ),
+        Quota::StoreKeys => format!(
+            "store quota exceeded: app `{app}` has {used} keys, as many as it may ({name} = {limit}); delete keys, or {raise}"
+        ),
+        Quota::WebhookDeliveriesKept => format!(
+            "app `{app}` has {used} webhook deliveries waiting to run, as many as it may keep ({name} = {limit}); try again later"
+        ),
+        Quota::SlackCallsPerMinute | Quota::HttpRequestsPerMinute => {
+            format!("app `{app}` is over its quota {name} = {limit} ({used} used); {raise}")
+        }
+    }
 }

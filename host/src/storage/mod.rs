@@ -40,6 +40,8 @@ use serde::Serialize;
 
 pub use error::StorageError;
 
+use crate::contract::limits::Quotas;
+
 /// Longest key, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 /// Largest value, in bytes (1 MiB).
@@ -109,10 +111,33 @@ pub trait Unit: KvStore {
         claim: &Claim,
         outcome: DeliveryOutcome,
     ) -> Result<bool, StorageError>;
+    /// Holds this unit's writes to `quotas` from now on: a write to an
+    /// app's store that would take it past `store_bytes` or `store_keys`
+    /// (one that shrinks or deletes is always allowed), or a new webhook
+    /// delivery once `webhook_deliveries_kept` are kept and none of them is
+    /// settled (settled ones, oldest first, make room), is refused with
+    /// [`StorageError::OverQuota`] and writes nothing. The check and the
+    /// write are one step, so units running at once cannot pass a quota
+    /// together. A unit starts with [`Quotas::UNLIMITED`]; the runtime sets
+    /// the app's quotas on every invocation's unit.
+    fn set_quotas(&mut self, quotas: Quotas);
+    /// What `app` uses of what quotas count, as this unit sees it; kept
+    /// with every write, so this is one read.
+    async fn usage(&mut self, app: &str) -> Result<Usage, StorageError>;
     /// Makes every write of this unit durable; when it returns `Ok`, they
     /// survive the process being killed. A unit that wrote nothing commits
     /// for free.
     async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// What an app uses of what its quotas count (see [`Unit::usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// Bytes of keys (as UTF-8) and values in the app's store.
+    pub store_bytes: u64,
+    pub store_keys: u64,
+    /// Webhook deliveries recorded for the app: pending, done or dead.
+    pub webhook_deliveries: u64,
 }
 
 /// A Slack call to queue.
@@ -230,6 +255,10 @@ pub trait OutboxStore: Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StorageError>;
+    /// How many entries are pending, and when the oldest of them was
+    /// created (Unix ms): the outbox's depth and age, as `/metrics` shows
+    /// them. A read only.
+    async fn pending_summary(&self) -> Result<(u64, Option<i64>), StorageError>;
 }
 
 /// A one-off tick whose time has come.
@@ -287,6 +316,83 @@ pub enum Outcome {
     Ok,
     /// With the error shown to the user or operator.
     Failed(String),
+    /// A hook refused it before any of the app ran (a permission denial …),
+    /// with the reason shown to the person who asked.
+    Refused(String),
+}
+
+impl Outcome {
+    /// The outcome without its message.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Ok => OutcomeKind::Ok,
+            Outcome::Failed(_) => OutcomeKind::Failed,
+            Outcome::Refused(_) => OutcomeKind::Refused,
+        }
+    }
+
+    /// The error or the refusal's reason; `None` when it went well.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Failed(message) | Outcome::Refused(message) => Some(message),
+        }
+    }
+}
+
+/// An [`Outcome`] without its message, as the audit log is filtered by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    Ok,
+    Failed,
+    Refused,
+}
+
+impl OutcomeKind {
+    /// `ok`, `failed` or `refused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Ok => "ok",
+            OutcomeKind::Failed => "failed",
+            OutcomeKind::Refused => "refused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "ok" => OutcomeKind::Ok,
+            "failed" => OutcomeKind::Failed,
+            "refused" => OutcomeKind::Refused,
+            _ => return None,
+        })
+    }
+}
+
+/// Which invocations [`AuditStore::query`] returns: every filter set must
+/// match; newest first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub app: Option<String>,
+    /// The Slack user who acted.
+    pub user: Option<String>,
+    /// Started at or after this, Unix milliseconds.
+    pub since_ms: Option<i64>,
+    pub outcome: Option<OutcomeKind>,
+    pub limit: u32,
+}
+
+impl Default for AuditQuery {
+    /// No filter; the 50 newest.
+    fn default() -> Self {
+        AuditQuery {
+            app: None,
+            user: None,
+            since_ms: None,
+            outcome: None,
+            limit: 50,
+        }
+    }
 }
 
 /// The audit log, read side (rows are written through a [`Unit`]).
@@ -298,6 +404,13 @@ pub trait AuditStore: Send + Sync {
         app: Option<&str>,
         limit: u32,
     ) -> Result<Vec<InvocationRecord>, StorageError>;
+    /// The invocations matching `query`, newest (latest start) first.
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<InvocationRecord>, StorageError>;
+    /// Deletes the invocations that started strictly before `at_ms` (one
+    /// started at `at_ms` stays) and says how many went. Deletes in small
+    /// batches, each committed on its own, so a large backlog never holds
+    /// the invocations' writes off for long.
+    async fn prune_before(&self, at_ms: i64) -> Result<u64, StorageError>;
 }
 
 /// Events API ids already handled: Slack retries a delivery it thinks was
@@ -435,6 +548,9 @@ pub trait WebhookStore: Send + Sync {
     /// their delivery ids: a redelivery after that runs again); returns how
     /// many.
     async fn forget_settled_before(&self, cutoff_ms: i64) -> Result<usize, StorageError>;
+    /// How many deliveries are pending (waiting, to be retried, or
+    /// running), as `/metrics` shows them. A read only.
+    async fn pending_count(&self) -> Result<u64, StorageError>;
 }
 
 /// "New work is waiting": raised when a unit that queued pending Slack calls
@@ -450,6 +566,9 @@ pub trait Wakeup: Send + Sync {
 /// Starts [`Unit`]s; implemented by each backend.
 pub trait Units: Send + Sync {
     fn begin(&self) -> Box<dyn Unit>;
+    /// Whether the data is reachable: a trivial read answers, and what the
+    /// backend keeps its data in is still there (see [`Storage::check`]).
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
 }
 
 /// One backend's stores, bundled. Cheap to clone.
@@ -493,6 +612,15 @@ impl Storage {
         self.units.begin()
     }
 
+    /// Whether the data is reachable, as `/readyz` asks: a trivial read
+    /// answers, and the backend still has its data where it was opened (a
+    /// database file deleted or overwritten behind the host's back fails
+    /// this, though the open connection would carry on unaware). Writes
+    /// nothing.
+    pub async fn check(&self) -> Result<(), StorageError> {
+        self.units.check().await
+    }
+
     /// The value at `key` in `app`'s namespace (a unit of its own).
     pub async fn kv_get(&self, app: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let mut unit = self.begin();
@@ -529,6 +657,13 @@ impl Storage {
         let mut unit = self.begin();
         let value = unit.increment(app, key, delta).await;
         committed(unit, value).await
+    }
+
+    /// What `app` uses of what its quotas count (a unit of its own).
+    pub async fn usage(&self, app: &str) -> Result<Usage, StorageError> {
+        let mut unit = self.begin();
+        let usage = unit.usage(app).await;
+        committed(unit, usage).await
     }
 
     /// Queues a Slack call outside any invocation (a unit of its own).

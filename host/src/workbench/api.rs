@@ -35,6 +35,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/", get(assets::index))
         .route("/assets/{name}", get(assets::asset))
         .route("/api/workspace", get(workspace))
+        .route("/api/commands", get(commands))
         .route("/api/conversation", get(conversation))
         .route("/api/thread", get(thread))
         .route("/api/views", get(views))
@@ -113,6 +114,13 @@ fn no_store(body: impl IntoResponse) -> Response {
 
 async fn workspace(State(ctx): State<Ctx>) -> Response {
     no_store(Json(model::workspace(&ctx.slack, &ctx.apps)))
+}
+
+/// The commands `as` may run in `channel`: what autocomplete offers.
+async fn commands(State(ctx): State<Ctx>, Query(q): Query<InChannel>) -> Response {
+    no_store(Json(
+        serde_json::json!({ "commands": model::commands_for(&ctx.apps, &q.user, &q.channel).await }),
+    ))
 }
 
 async fn conversation(State(ctx): State<Ctx>, Query(q): Query<InChannel>) -> Response {

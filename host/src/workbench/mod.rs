@@ -144,7 +144,9 @@ pub async fn start(host: &mut Host, config: WorkbenchConfig) -> Result<Workbench
     })
     // Webhooks are posted to the page's address in `dev`:
     // http://127.0.0.1:3030/hooks/<app>/<name> (`botyard webhook` sends there).
-    .merge(host.webhook_receiver());
+    .merge(host.webhook_receiver())
+    // And metrics and health are read there: http://127.0.0.1:3030/metrics.
+    .merge(host.ops_router());
     servers.push(serve(page, router, stopped));
     let url = format!("http://{addr}/");
     tracing::info!(%url, host = %host_url, "workbench ready");

@@ -88,6 +88,36 @@ fn shortcuts(apps: &Apps) -> Vec<Value> {
     list
 }
 
+/// [`commands`] that `user` may run in `channel` under the permission
+/// rules (approval aside): what autocomplete offers them.
+pub async fn commands_for(apps: &Apps, user: &str, channel: &str) -> Vec<Value> {
+    let gate = apps.runtime().gate();
+    let mut kept = Vec::new();
+    for entry in commands(apps) {
+        let app = entry["app"].as_str().unwrap_or_default();
+        let line = entry["command"].as_str().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let command = words.next().unwrap_or_default();
+        let sub = words.next();
+        let allowed = app == "botyard"
+            || gate
+                .may(
+                    app,
+                    &crate::config::permissions::Target::Command {
+                        command,
+                        subcommand: sub,
+                    },
+                    user,
+                    channel,
+                )
+                .await;
+        if allowed {
+            kept.push(entry);
+        }
+    }
+    kept
+}
+
 /// Slash commands and `/umbrella sub` subcommands, sorted, each with its app.
 fn commands(apps: &Apps) -> Vec<Value> {
     let snapshot = apps.snapshot();
@@ -275,7 +305,7 @@ pub async fn apps(loaded: &Apps) -> Value {
             .map(|r| {
                 let (ok, error) = match r.outcome {
                     Outcome::Ok => (true, None),
-                    Outcome::Failed(e) => (false, Some(e)),
+                    Outcome::Failed(e) | Outcome::Refused(e) => (false, Some(e)),
                 };
                 json!({
                     "at_ms": r.at_ms,
@@ -291,6 +321,10 @@ pub async fn apps(loaded: &Apps) -> Value {
             .collect();
         let logs = loaded.runtime().recent_logs(id);
         let logs = &logs[logs.len().saturating_sub(PANEL_LOG_LINES)..];
+        let quotas = match version {
+            Some(v) => Some(overview::quotas(loaded, v).await),
+            None => None,
+        };
         apps.push(json!({
                 "id": id.as_ref(),
                 "name": version.map(|v| v.description.info.name.clone()),
@@ -309,6 +343,7 @@ pub async fn apps(loaded: &Apps) -> Value {
                 "settings": version.map(|v| overview::settings(loaded, v)),
                 "webhooks": version.map(|v| overview::webhooks(loaded, v)),
                 "http": version.map(|v| overview::http(v)),
+                "quotas": quotas,
                 "error": entry.last_error.as_ref().map(|e| json!({"at_ms": e.at_ms, "message": e.message})),
                 "invocations": invocations,
                 "logs": logs,

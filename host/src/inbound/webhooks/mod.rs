@@ -12,7 +12,11 @@
 //!    ([`verify`]: GitHub's signature, a bearer token, basic auth; 401);
 //! 3. the delivery is recorded durably in one unit of work, de-duplicated by
 //!    the sender's delivery id (`X-GitHub-Delivery`), and only then answered:
-//!    202 for a new delivery, 200 for one already recorded;
+//!    202 for a new delivery, 200 for one already recorded. An app keeps at
+//!    most `webhook_deliveries_kept` deliveries: the oldest settled ones make
+//!    room for a new one, and when none is settled the delivery is refused
+//!    with 429 and `Retry-After` (the sender tries again) — nothing a sender
+//!    was told was received is ever dropped for room;
 //! 4. [`runner`] hands it to the app's `on-webhook` in the background,
 //!    trying again with backoff when it fails, until it is done or — after
 //!    the last try — dead, kept to be seen and replayed.
@@ -35,11 +39,16 @@ use axum::routing::post;
 use serde_json::json;
 
 use super::body::{BodyError, read_body};
+use crate::contract::limits::Quota;
 use crate::routing::Apps;
-use crate::storage::{NewDelivery, Received};
+use crate::storage::{NewDelivery, Received, StorageError};
 
 /// Longest delivery id kept from a sender's header.
 const MAX_DELIVERY_ID: usize = 256;
+
+/// What a sender refused for the app's `webhook_deliveries_kept` is told to
+/// wait (seconds) before trying again: time for the runner to settle some.
+const OVER_QUOTA_RETRY_AFTER: &str = "60";
 
 /// The webhook endpoints over these apps, to serve or merge into a bigger
 /// router.
@@ -62,10 +71,21 @@ enum Rejection {
     Unauthorized(verify::VerifyError),
     #[error("{0}")]
     Malformed(String),
+    /// The app keeps as many deliveries as it may, none of them settled.
+    #[error("{0}")]
+    OverQuota(String),
 }
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
+        if let Rejection::OverQuota(message) = self {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, OVER_QUOTA_RETRY_AFTER)],
+                message,
+            )
+                .into_response();
+        }
         let status = match &self {
             Rejection::NotFound(_) => StatusCode::NOT_FOUND,
             Rejection::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +94,7 @@ impl IntoResponse for Rejection {
                 StatusCode::BAD_REQUEST
             }
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::OverQuota(_) => StatusCode::TOO_MANY_REQUESTS,
         };
         (status, self.to_string()).into_response()
     }
@@ -85,7 +106,19 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match handle(&apps, &app, &name, &headers, body).await {
+    let handled = handle(&apps, &app, &name, &headers, body).await;
+    // Labelled by app and hook only when the operator configured them: the
+    // path of a request turned away is anyone's to choose.
+    let (app_label, hook_label) = match apps.config().webhook(&app, &name) {
+        Some(_) => (app.as_str(), name.as_str()),
+        None => ("", ""),
+    };
+    let outcome = match handled {
+        Ok(_) => "received",
+        Err(_) => "refused",
+    };
+    crate::telemetry::webhook(app_label, hook_label, outcome);
+    match handled {
         Ok((status, id, duplicate)) => {
             tracing::debug!(
                 app,
@@ -99,6 +132,12 @@ async fn receive(
                 axum::Json(json!({"ok": true, "delivery": id, "duplicate": duplicate})),
             )
                 .into_response()
+        }
+        Err(rejection @ Rejection::OverQuota(_)) => {
+            // Warned about once, by the quota meter; a sender retrying must
+            // not flood the log.
+            tracing::debug!(app, webhook = name, reason = %rejection, "webhook delivery refused");
+            rejection.into_response()
         }
         Err(rejection) => {
             tracing::warn!(app, webhook = name, reason = %rejection, "webhook delivery refused");
@@ -114,13 +153,14 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, i64, bool), Rejection> {
-    let config = apps.config().webhook(app, name).ok_or_else(|| {
+    let all = apps.config();
+    let config = all.webhook(app, name).ok_or_else(|| {
         Rejection::NotFound(format!(
             "no webhook `{name}` is configured for app `{app}`; the operator adds \
              [apps.{app}.webhooks.{name}] with verify = \"github\" | \"bearer\" | \"basic\" | \"none\" to botyard.toml"
         ))
     })?;
-    match apps.snapshot().app(app) {
+    let quotas = match apps.snapshot().app(app) {
         None => {
             return Err(Rejection::Unavailable(format!(
                 "app `{app}` is not loaded right now; try again later"
@@ -131,8 +171,8 @@ async fn handle(
                 "app `{app}` declares no webhook `{name}`"
             )));
         }
-        Some(_) => {}
-    }
+        Some(version) => version.limits.quotas,
+    };
     let body = read_body(headers, body, config.max_body_bytes)
         .await
         .map_err(Rejection::Body)?;
@@ -177,7 +217,9 @@ async fn handle(
         tracing::error!(error = %e, "recording a webhook delivery failed");
         Rejection::Unavailable("the delivery could not be recorded; try again".into())
     };
+    let meter = apps.runtime().quotas();
     let mut unit = apps.storage().begin();
+    unit.set_quotas(quotas);
     let received = unit
         .receive(NewDelivery {
             app,
@@ -188,8 +230,29 @@ async fn handle(
             body: &body,
         })
         .await
-        .map_err(unavailable)?;
+        .map_err(|e| match e {
+            StorageError::OverQuota {
+                quota, used, limit, ..
+            } => {
+                let message = e.to_string();
+                meter.refused(app, quota, used, limit, &message);
+                Rejection::OverQuota(message)
+            }
+            e => unavailable(e),
+        })?;
     unit.commit().await.map_err(unavailable)?;
+    let kept_limit = quotas.limit(Quota::WebhookDeliveriesKept);
+    if kept_limit > 0
+        && matches!(received, Received::New(_))
+        && let Ok(usage) = apps.storage().usage(app).await
+    {
+        meter.usage(
+            app,
+            Quota::WebhookDeliveriesKept,
+            usage.webhook_deliveries,
+            kept_limit,
+        );
+    }
     Ok(match received {
         Received::New(id) => (StatusCode::ACCEPTED, id, false),
         Received::Duplicate(id) => (StatusCode::OK, id, true),

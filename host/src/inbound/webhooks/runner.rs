@@ -22,6 +22,7 @@ use crate::contract::retry::Backoff;
 use crate::contract::time::now_ms;
 use crate::routing::{Apps, CallError};
 use crate::runtime::hooks::{Call, Hook};
+use crate::runtime::invoke::InvokeError;
 use crate::storage::{Claim, Delivery, DeliveryOutcome, StorageError, Unit};
 
 /// Deliveries run at once. Beyond it they wait, recorded, for a slot.
@@ -111,7 +112,8 @@ async fn run(apps: Arc<Apps>) {
 
 /// One try at one delivery.
 async fn run_one(apps: &Apps, delivery: Delivery, claim: Claim) {
-    let config = apps.config().webhook(&delivery.app, &delivery.hook);
+    let all = apps.config();
+    let config = all.webhook(&delivery.app, &delivery.hook);
     let settle = Settle {
         claim,
         app: delivery.app.clone(),
@@ -143,11 +145,13 @@ async fn run_one(apps: &Apps, delivery: Delivery, claim: Claim) {
             let mut unit = apps.storage().begin();
             let outcome: Result<(), String> = Err(error.to_string());
             let settled = settle.settle(&mut *unit, &outcome).await;
-            if let Err(e) = match settled {
+            let committed = match settled {
                 Ok(()) => unit.commit().await,
                 Err(e) => Err(e),
-            } {
-                tracing::error!(error = %e, "settling a webhook delivery failed");
+            };
+            match committed {
+                Ok(()) => settle.count(false),
+                Err(e) => tracing::error!(error = %e, "settling a webhook delivery failed"),
             }
         }
     }
@@ -174,6 +178,17 @@ impl Settle {
                 at_ms: now_ms() as i64 + self.backoff.delay(self.attempt).as_millis() as i64,
             },
         }
+    }
+
+    /// Counts the settlement once it is committed (see
+    /// [`crate::telemetry::webhook`]).
+    fn count(&self, ok: bool) {
+        let outcome = match ok {
+            true => "done",
+            false if self.attempt >= self.attempts => "dead",
+            false => "retry",
+        };
+        crate::telemetry::webhook(&self.app, &self.hook, outcome);
     }
 
     async fn settle(
@@ -225,6 +240,13 @@ impl Hook for Settle {
         unit: &mut dyn Unit,
     ) -> Result<(), StorageError> {
         self.settle(unit, outcome).await
+    }
+
+    fn finished(&self, _call: &Call<'_>, _duration: Duration, outcome: &Result<(), InvokeError>) {
+        // A storage failure kept nothing, the settlement included.
+        if !matches!(outcome, Err(InvokeError::Storage { .. })) {
+            self.count(outcome.is_ok());
+        }
     }
 }
 

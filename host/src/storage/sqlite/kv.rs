@@ -1,7 +1,11 @@
-//! Per-app key-value namespaces: rows keyed by `(app, key)`.
+//! Per-app key-value namespaces: rows keyed by `(app, key)`, each write
+//! checked against the app's store quotas in the same step (see
+//! [`admit`]).
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::usage;
+use crate::contract::limits::{Quota, Quotas};
 use crate::storage::{StorageError, checks};
 
 const GET: &str = "SELECT value FROM kv WHERE app = ?1 AND key = ?2";
@@ -16,9 +20,70 @@ pub(super) fn get(c: &Connection, app: &str, key: &str) -> Result<Option<Vec<u8>
         .optional()?)
 }
 
-pub(super) fn set(c: &Connection, app: &str, key: &str, value: &[u8]) -> Result<(), StorageError> {
+pub(super) fn set(
+    c: &Connection,
+    app: &str,
+    key: &str,
+    value: &[u8],
+    quotas: &Quotas,
+) -> Result<(), StorageError> {
+    if limits_store(quotas) {
+        let old = stored_len(c, app, key)?;
+        admit(c, app, key, old, Some(value.len()), quotas)?;
+    }
     c.prepare_cached(SET)?.execute((app, key, value))?;
     Ok(())
+}
+
+/// Whether `quotas` limit the store at all (else nothing is checked).
+fn limits_store(quotas: &Quotas) -> bool {
+    quotas.store_bytes > 0 || quotas.store_keys > 0
+}
+
+/// The length of the value at `key`, if there is one.
+fn stored_len(c: &Connection, app: &str, key: &str) -> Result<Option<usize>, StorageError> {
+    Ok(
+        c.prepare_cached("SELECT length(value) FROM kv WHERE app = ?1 AND key = ?2")?
+            .query_row((app, key), |row| row.get::<_, i64>(0))
+            .optional()?
+            .map(|n| n as usize),
+    )
+}
+
+/// Refuses replacing a value of `old` bytes at `key` (`None`: absent) by
+/// one of `new` bytes (`None`: deleted) if that takes `app` past its store
+/// quotas. Runs inside the write's transaction, before anything is
+/// written, so the check and the write are one step; a write that frees
+/// bytes or keys always passes.
+fn admit(
+    c: &Connection,
+    app: &str,
+    key: &str,
+    old: Option<usize>,
+    new: Option<usize>,
+    quotas: &Quotas,
+) -> Result<(), StorageError> {
+    let entry = |len: usize| (key.len() + len) as i64;
+    let bytes = new.map_or(0, entry) - old.map_or(0, entry);
+    let keys = i64::from(new.is_some()) - i64::from(old.is_some());
+    if bytes <= 0 && keys <= 0 {
+        return Ok(());
+    }
+    let used = usage::of(c, app)?;
+    usage::check(
+        app,
+        Quota::StoreBytes,
+        used.store_bytes,
+        bytes,
+        quotas.store_bytes,
+    )?;
+    usage::check(
+        app,
+        Quota::StoreKeys,
+        used.store_keys,
+        keys,
+        quotas.store_keys,
+    )
 }
 
 pub(super) fn delete(c: &Connection, app: &str, key: &str) -> Result<bool, StorageError> {
@@ -61,14 +126,26 @@ pub(super) fn increment(
     app: &str,
     key: &str,
     delta: i64,
+    quotas: &Quotas,
 ) -> Result<i64, StorageError> {
     let current: Option<Vec<u8>> = c
         .prepare_cached(GET)?
         .query_row((app, key), |row| row.get(0))
         .optional()?;
     let next = checks::incremented(key, current.as_deref(), delta)?;
+    let text = next.to_string();
+    if limits_store(quotas) {
+        admit(
+            c,
+            app,
+            key,
+            current.map(|v| v.len()),
+            Some(text.len()),
+            quotas,
+        )?;
+    }
     c.prepare_cached(SET)?
-        .execute((app, key, next.to_string().as_bytes()))?;
+        .execute((app, key, text.as_bytes()))?;
     Ok(next)
 }
 
@@ -78,6 +155,7 @@ pub(super) fn compare_and_swap(
     key: &str,
     expected: Option<&[u8]>,
     new: Option<&[u8]>,
+    quotas: &Quotas,
 ) -> Result<bool, StorageError> {
     let current: Option<Vec<u8>> = c
         .prepare_cached(GET)?
@@ -85,6 +163,16 @@ pub(super) fn compare_and_swap(
         .optional()?;
     if current.as_deref() != expected {
         return Ok(false);
+    }
+    if limits_store(quotas) {
+        admit(
+            c,
+            app,
+            key,
+            current.map(|v| v.len()),
+            new.map(<[u8]>::len),
+            quotas,
+        )?;
     }
     match new {
         Some(new) => c.prepare_cached(SET)?.execute((app, key, new))?,

@@ -103,6 +103,80 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_ms) WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (settled_ms) WHERE status != 'pending';
     "#,
+    // 5: refused invocations in the audit log (a hook refused them before
+    // the app ran), and an index on time for retention and `botyard audit
+    // --since`. SQLite cannot change a CHECK, so the table is rebuilt, its
+    // rows copied as they are: `error` stays the word for a failure, so a
+    // host of the previous version still running on this file keeps
+    // writing, and reads a refusal as a failure with its message.
+    r#"
+    CREATE TABLE audit_v5 (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        app         TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        user        TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        duration_us INTEGER NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'error', 'refused')),
+        error       TEXT
+    ) STRICT;
+    INSERT INTO audit_v5 (id, at_ms, app, version, kind, user, channel, detail,
+                          duration_us, outcome, error)
+        SELECT id, at_ms, app, version, kind, user, channel, detail,
+               duration_us, outcome, error
+        FROM audit;
+    DROP TABLE audit;
+    ALTER TABLE audit_v5 RENAME TO audit;
+    CREATE INDEX audit_by_app ON audit (app);
+    CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms);
+    "#,
+    // 6: what each app uses of its quotas, counted once from what is there
+    // and then kept by triggers in the transaction of every write (so it is
+    // right across restarts and for every process writing the file);
+    // deliveries by app, to make room for a new one by its oldest settled.
+    r#"
+    CREATE TABLE app_usage (
+        app                TEXT PRIMARY KEY,
+        store_bytes        INTEGER NOT NULL DEFAULT 0,
+        store_keys         INTEGER NOT NULL DEFAULT 0,
+        webhook_deliveries INTEGER NOT NULL DEFAULT 0
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO app_usage (app, store_bytes, store_keys)
+        SELECT app, sum(length(CAST(key AS BLOB)) + length(value)), count(*)
+        FROM kv GROUP BY app;
+    INSERT INTO app_usage (app, webhook_deliveries)
+        SELECT app, count(*) FROM webhook_deliveries WHERE true GROUP BY app
+        ON CONFLICT (app) DO UPDATE SET webhook_deliveries = excluded.webhook_deliveries;
+
+    CREATE TRIGGER kv_usage_insert AFTER INSERT ON kv BEGIN
+        INSERT OR IGNORE INTO app_usage (app) VALUES (NEW.app);
+        UPDATE app_usage
+        SET store_bytes = store_bytes + length(CAST(NEW.key AS BLOB)) + length(NEW.value),
+            store_keys = store_keys + 1
+        WHERE app = NEW.app;
+    END;
+    CREATE TRIGGER kv_usage_update AFTER UPDATE OF value ON kv BEGIN
+        UPDATE app_usage SET store_bytes = store_bytes + length(NEW.value) - length(OLD.value)
+        WHERE app = NEW.app;
+    END;
+    CREATE TRIGGER kv_usage_delete AFTER DELETE ON kv BEGIN
+        UPDATE app_usage
+        SET store_bytes = store_bytes - length(CAST(OLD.key AS BLOB)) - length(OLD.value),
+            store_keys = store_keys - 1
+        WHERE app = OLD.app;
+    END;
+    CREATE TRIGGER webhook_usage_insert AFTER INSERT ON webhook_deliveries BEGIN
+        INSERT OR IGNORE INTO app_usage (app) VALUES (NEW.app);
+        UPDATE app_usage SET webhook_deliveries = webhook_deliveries + 1 WHERE app = NEW.app;
+    END;
+    CREATE TRIGGER webhook_usage_delete AFTER DELETE ON webhook_deliveries BEGIN
+        UPDATE app_usage SET webhook_deliveries = webhook_deliveries - 1 WHERE app = OLD.app;
+    END;
+    CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, id);
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -136,5 +210,82 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StorageError> {
             conn.execute_batch("ROLLBACK").ok();
             Err(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::MIGRATIONS;
+    use crate::storage::{AuditQuery, InvocationRecord, Outcome, Storage};
+
+    #[tokio::test]
+    async fn audit_rows_from_before_refusals_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("botyard.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+            c.execute_batch(
+                "INSERT INTO audit (at_ms, app, version, kind, user, channel, detail,
+                                    duration_us, outcome, error)
+                 VALUES (1000, 'poll', 'v1', 'command', 'U1', 'C1', '/poll', 5, 'ok', NULL),
+                        (2000, 'poll', 'v1', 'command', 'U2', 'C1', '/poll x', 7, 'error', 'boom');",
+            )
+            .unwrap();
+        }
+        let s = Storage::open(&path).unwrap();
+        let outcomes = |rows: Vec<InvocationRecord>| {
+            rows.into_iter()
+                .map(|r| (r.at_ms, r.user, r.outcome))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            outcomes(s.audit.recent(None, 10).await.unwrap()),
+            [
+                (2000, "U2".into(), Outcome::Failed("boom".into())),
+                (1000, "U1".into(), Outcome::Ok)
+            ]
+        );
+        // Refusals can now be written beside them, and time is indexed.
+        let mut unit = s.begin();
+        unit.record(&InvocationRecord {
+            at_ms: 3000,
+            app: "poll".into(),
+            version: "v2".into(),
+            kind: "command".into(),
+            user: "U3".into(),
+            channel: "C1".into(),
+            detail: "/poll".into(),
+            duration_us: 0,
+            outcome: Outcome::Refused("not allowed".into()),
+        })
+        .await
+        .unwrap();
+        unit.commit().await.unwrap();
+        let since = AuditQuery {
+            since_ms: Some(2000),
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            outcomes(s.audit.query(&since).await.unwrap()),
+            [
+                (3000, "U3".into(), Outcome::Refused("not allowed".into())),
+                (2000, "U2".into(), Outcome::Failed("boom".into()))
+            ]
+        );
+        let c = Connection::open(&path).unwrap();
+        let plan: String = c
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM audit WHERE at_ms < 5",
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("audit_by_time"), "{plan}");
     }
 }

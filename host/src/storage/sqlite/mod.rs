@@ -17,8 +17,8 @@
 //! never commits is committed by the upkeep thread after [`STALE_GROUP`].
 //!
 //! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `events`,
-//! `webhooks`, `migrations`, `upkeep` (checkpoints and stale groups, off the
-//! hot path).
+//! `webhooks`, `usage` (what apps use of their quotas), `migrations`,
+//! `upkeep` (checkpoints and stale groups, off the hot path).
 
 mod audit;
 mod events;
@@ -27,6 +27,7 @@ mod migrations;
 mod outbox;
 mod schedules;
 mod upkeep;
+mod usage;
 mod webhooks;
 
 use std::collections::VecDeque;
@@ -40,8 +41,9 @@ use rusqlite::Connection;
 
 use super::{
     Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, OutboxStatus,
-    Received, Storage, StorageError, Unit, Units, Wakeup,
+    Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
 };
+use crate::contract::limits::Quotas;
 
 /// How long a write waits for another process (e.g. `botyard call` next to a
 /// running host) to release the database before failing.
@@ -177,6 +179,31 @@ impl Db {
         f(&self.conn().sql)
     }
 
+    /// A trivial read through the connection, and the file still where it
+    /// was opened with a SQLite header: a file deleted, moved or overwritten
+    /// behind the host's back goes unnoticed by the open connection (it
+    /// keeps the old file's pages), and everything written from then on
+    /// would be gone at the next start.
+    fn check(&self) -> Result<(), StorageError> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM sqlite_schema")?
+                .query_row([], |row| row.get::<_, i64>(0))?)
+        })?;
+        let mut header = [0u8; 16];
+        let path = self.path.display();
+        std::fs::File::open(&self.path)
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header))
+            .map_err(|e| {
+                StorageError::Backend(format!("cannot read the database file {path}: {e}"))
+            })?;
+        if &header != b"SQLite format 3\0" {
+            return Err(StorageError::Backend(format!(
+                "{path} is no longer a SQLite database; restore it from a backup"
+            )));
+        }
+        Ok(())
+    }
+
     /// A write committed at once, with whatever the shared transaction holds.
     fn write_now<T>(
         &self,
@@ -290,7 +317,12 @@ impl Units for DbUnits {
             wrote: None,
             wake: false,
             wake_webhooks: false,
+            quotas: Quotas::UNLIMITED,
         })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        Box::pin(async move { self.0.check() })
     }
 }
 
@@ -303,6 +335,8 @@ struct SqliteUnit {
     wake: bool,
     /// Whether it recorded a new webhook delivery (its runner is woken).
     wake_webhooks: bool,
+    /// What its writes are held to (see [`Unit::set_quotas`]).
+    quotas: Quotas,
 }
 
 impl SqliteUnit {
@@ -328,7 +362,8 @@ impl KvStore for SqliteUnit {
     async fn set(&mut self, app: &str, key: &str, value: &[u8]) -> Result<(), StorageError> {
         super::checks::key(key)?;
         super::checks::value(value)?;
-        self.write(|c| kv::set(c, app, key, value))
+        let quotas = self.quotas;
+        self.write(|c| kv::set(c, app, key, value, &quotas))
     }
 
     async fn delete(&mut self, app: &str, key: &str) -> Result<bool, StorageError> {
@@ -347,7 +382,8 @@ impl KvStore for SqliteUnit {
 
     async fn increment(&mut self, app: &str, key: &str, delta: i64) -> Result<i64, StorageError> {
         super::checks::key(key)?;
-        self.write(|c| kv::increment(c, app, key, delta))
+        let quotas = self.quotas;
+        self.write(|c| kv::increment(c, app, key, delta, &quotas))
     }
 
     async fn compare_and_swap(
@@ -361,7 +397,8 @@ impl KvStore for SqliteUnit {
         if let Some(new) = new {
             super::checks::value(new)?;
         }
-        self.write(|c| kv::compare_and_swap(c, app, key, expected, new))
+        let quotas = self.quotas;
+        self.write(|c| kv::compare_and_swap(c, app, key, expected, new, &quotas))
     }
 }
 
@@ -391,7 +428,8 @@ impl Unit for SqliteUnit {
     }
 
     async fn receive(&mut self, delivery: NewDelivery<'_>) -> Result<Received, StorageError> {
-        let received = self.write(|c| webhooks::receive(c, &delivery))?;
+        let kept = self.quotas.webhook_deliveries_kept;
+        let received = self.write(|c| webhooks::receive(c, &delivery, kept))?;
         self.wake_webhooks |= matches!(received, Received::New(_));
         Ok(received)
     }
@@ -402,6 +440,14 @@ impl Unit for SqliteUnit {
         outcome: DeliveryOutcome,
     ) -> Result<bool, StorageError> {
         self.write(|c| webhooks::settle(c, claim, &outcome))
+    }
+
+    fn set_quotas(&mut self, quotas: Quotas) {
+        self.quotas = quotas;
+    }
+
+    async fn usage(&mut self, app: &str) -> Result<Usage, StorageError> {
+        self.db.read(|c| usage::of(c, app))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {

@@ -121,6 +121,19 @@ impl OutboxStore for Db {
             })
         })
     }
+
+    async fn pending_summary(&self) -> Result<(u64, Option<i64>), StorageError> {
+        // Both through the partial index on pending ids: ids grow with
+        // time, so the lowest pending id is the oldest pending entry.
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT count(*),
+                        (SELECT created_ms FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1)
+                 FROM outbox WHERE status = 'pending'",
+            )?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?)
+        })
+    }
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {

@@ -10,6 +10,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{Db, now_ms};
+use crate::contract::limits::Quota;
 use crate::storage::{
     Claim, Delivery, DeliveryOutcome, DeliveryStatus, NewDelivery, Received, StorageError, Wakeup,
     WebhookStore,
@@ -19,9 +20,24 @@ use crate::storage::{
 const COLUMNS: &str = "id, app, hook, delivery_id, received_ms, content_type, headers, \
      length(body), status, attempts, next_ms, last_error, settled_ms";
 
-pub(super) fn receive(c: &Connection, d: &NewDelivery<'_>) -> Result<Received, StorageError> {
+/// Records `d` unless it is a redelivery. With `kept` (0: unlimited)
+/// deliveries of the app already kept, the oldest settled ones go to make
+/// room; if too few are settled, the delivery is refused
+/// ([`StorageError::OverQuota`]) and nothing is written, so the sender
+/// tries again later and nothing it was told was received is lost.
+pub(super) fn receive(
+    c: &Connection,
+    d: &NewDelivery<'_>,
+    kept: u32,
+) -> Result<Received, StorageError> {
     let headers = serde_json::to_string(d.headers)
         .map_err(|e| StorageError::Backend(format!("encoding headers: {e}")))?;
+    if kept > 0 {
+        if let Some(id) = recorded(c, d)? {
+            return Ok(Received::Duplicate(id));
+        }
+        make_room(c, d.app, u64::from(kept))?;
+    }
     let now = now_ms();
     let inserted: Option<i64> = c
         .prepare_cached(
@@ -47,12 +63,53 @@ pub(super) fn receive(c: &Connection, d: &NewDelivery<'_>) -> Result<Received, S
     if let Some(id) = inserted {
         return Ok(Received::New(id));
     }
-    let id = c
-        .prepare_cached(
-            "SELECT id FROM webhook_deliveries WHERE app = ?1 AND hook = ?2 AND delivery_id = ?3",
-        )?
-        .query_row((d.app, d.hook, d.delivery_id), |row| row.get(0))?;
+    let id = recorded(c, d)?.ok_or_else(|| {
+        StorageError::Backend("a delivery both conflicted and was not there".into())
+    })?;
     Ok(Received::Duplicate(id))
+}
+
+/// The id `d` was recorded with before, if it was.
+fn recorded(c: &Connection, d: &NewDelivery<'_>) -> Result<Option<i64>, StorageError> {
+    Ok(c.prepare_cached(
+        "SELECT id FROM webhook_deliveries WHERE app = ?1 AND hook = ?2 AND delivery_id = ?3",
+    )?
+    .query_row((d.app, d.hook, d.delivery_id), |row| row.get(0))
+    .optional()?)
+}
+
+/// Room for one more delivery of `app` within `kept`: forgets the oldest
+/// settled deliveries past it, or refuses (writing nothing) when there are
+/// not enough settled ones.
+fn make_room(c: &Connection, app: &str, kept: u64) -> Result<(), StorageError> {
+    let recorded = super::usage::of(c, app)?.webhook_deliveries;
+    if recorded < kept {
+        return Ok(());
+    }
+    let excess = recorded - kept + 1;
+    // Counted before anything goes, so a refusal writes nothing.
+    let settled: u64 = c
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+             WHERE app = ?1 AND status != 'pending' ORDER BY id LIMIT ?2)",
+        )?
+        .query_row((app, excess as i64), |row| row.get::<_, i64>(0))? as u64;
+    if settled < excess {
+        return Err(StorageError::OverQuota {
+            app: app.to_string(),
+            quota: Quota::WebhookDeliveriesKept,
+            used: recorded,
+            limit: kept,
+            adding: 1,
+        });
+    }
+    c.prepare_cached(
+        "DELETE FROM webhook_deliveries WHERE id IN (
+             SELECT id FROM webhook_deliveries
+             WHERE app = ?1 AND status != 'pending' ORDER BY id LIMIT ?2)",
+    )?
+    .execute((app, excess as i64))?;
+    Ok(())
 }
 
 pub(super) fn settle(
@@ -214,6 +271,15 @@ impl WebhookStore for Db {
                 "DELETE FROM webhook_deliveries WHERE status != 'pending' AND settled_ms < ?1",
             )?
             .execute([cutoff_ms])?)
+        })
+    }
+
+    async fn pending_count(&self) -> Result<u64, StorageError> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'",
+            )?
+            .query_row([], |row| row.get(0))?)
         })
     }
 }

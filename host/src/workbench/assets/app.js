@@ -441,6 +441,12 @@ function renderApps() {
             h("td", {}, h("code", {}, st.name)),
             h("td", { class: "setting-value" }, st.value === null || st.value === undefined ? "—" : String(st.value)),
             h("td", { class: "setting-source" }, st.source + (st.required ? ", required" : "")))))) : null,
+      a.quotas && a.quotas.length ? h("details", { class: "app-section app-quotas", open: a.quotas.some((q) => q.full) },
+        h("summary", {}, "Quotas" + (a.quotas.some((q) => q.full) ? " — at a limit" : "")),
+        h("table", { class: "quotas" }, a.quotas.map((q) =>
+          h("tr", { class: q.full ? "quota-full" : "", dataset: { quota: q.name } },
+            h("td", {}, h("code", {}, q.name)),
+            h("td", { class: "quota-use" }, q.text))))) : null,
       a.http && a.http.length ? h("details", { class: "app-section app-http" },
         h("summary", {}, "May reach (HTTP)"),
         h("ul", { class: "app-commands" }, a.http.map((rule) => h("li", {}, h("code", {}, rule))))) : null,
@@ -583,8 +589,19 @@ function suggestions(input) {
     // and arguments follow, show its usage instead.
     const typed = value.toLowerCase();
     composer.kind = "command";
-    composer.matches = S.workspace.commands.filter((c) => c.command.startsWith(typed));
-    const full = S.workspace.commands
+    // Only what the person acting may run here (the host's permission
+    // rules); the whole list until the host has answered.
+    const key = S.me + "/" + S.channel;
+    if (S.commandsFor !== key) {
+      S.commandsFor = key;
+      S.commands = null;
+      get("commands", { as: S.me, channel: S.channel })
+        .then((data) => { S.commands = data.commands; if (S.commandsFor === key) suggestions(input); })
+        .catch(() => { S.commandsFor = null; });
+    }
+    const offered = S.commands || S.workspace.commands;
+    composer.matches = offered.filter((c) => c.command.startsWith(typed));
+    const full = offered
       .filter((c) => typed.startsWith(c.command + " "))
       .sort((a, b) => b.command.length - a.command.length)[0];
     showHint(composer.matches.length ? null : full);
@@ -753,6 +770,7 @@ function onNotice(n) {
 
 async function refreshWorkspace() {
   S.workspace = await get("workspace");
+  S.commandsFor = null;
   renderSidebar();
 }
 
