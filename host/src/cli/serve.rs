@@ -53,21 +53,16 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
     // Webhooks on their own listener when `[webhooks] listen` says so;
     // otherwise beside the Slack receiver (http mode) or not at all.
     let webhooks_server = match &webhooks_listen {
-        Some(listen) => {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}; change [webhooks] listen"))?;
-            println!(
-                "botyard serve: webhooks at http://{}/hooks/<app>/<name>",
-                listener.local_addr()?
-            );
-            let router = host.webhook_receiver();
-            Some(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router).await {
-                    tracing::error!(error = %e, "the webhook listener stopped");
-                }
-            }))
-        }
+        Some(listen) => Some(
+            serve_beside(
+                listen,
+                "webhooks",
+                "webhooks",
+                "/hooks/<app>/<name>",
+                host.webhook_receiver(),
+            )
+            .await?,
+        ),
         None => {
             if slack.mode == SlackMode::Socket && declares_webhooks(&host) {
                 tracing::warn!(
@@ -80,21 +75,16 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
     // Metrics and health on their own listener when `[ops] listen` says so;
     // otherwise beside the Slack receiver (http mode) or not at all.
     let ops_server = match &ops_listen {
-        Some(listen) => {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}; change [ops] listen"))?;
-            println!(
-                "botyard serve: metrics and health at http://{}/metrics, /healthz, /readyz",
-                listener.local_addr()?
-            );
-            let router = host.ops_router();
-            Some(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router).await {
-                    tracing::error!(error = %e, "the ops listener stopped");
-                }
-            }))
-        }
+        Some(listen) => Some(
+            serve_beside(
+                listen,
+                "ops",
+                "metrics and health",
+                "/metrics, /healthz, /readyz",
+                host.ops_router(),
+            )
+            .await?,
+        ),
         None => None,
     };
     let served = match slack.mode {
@@ -156,6 +146,30 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
     }
     host.shutdown().await;
     served.map(|()| ExitCode::SUCCESS)
+}
+
+/// Serves `router` on its own listener at `listen` (`[<section>] listen`),
+/// printing where on stdout so scripts and tests can find an ephemeral port.
+async fn serve_beside(
+    listen: &str,
+    section: &str,
+    what: &str,
+    paths: &str,
+    router: axum::Router,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; change [{section}] listen"))?;
+    println!(
+        "botyard serve: {what} at http://{}{paths}",
+        listener.local_addr()?
+    );
+    let section = section.to_string();
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the [{section}] listener stopped");
+        }
+    }))
 }
 
 fn declares_webhooks(host: &Host) -> bool {
