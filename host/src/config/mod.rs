@@ -128,7 +128,7 @@ pub enum SlackMode {
 
 /// `[slack]` in `botyard.toml`. Tokens and the signing secret are never
 /// configured here: they come from the environment so they stay out of files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackConfig {
     pub mode: SlackMode,

@@ -196,11 +196,7 @@ impl Apps {
             tracing::warn!("apps_dir changed in botyard.toml; it takes effect on restart");
             next.apps_dir = current.apps_dir.clone();
         }
-        if next.slack.mode != current.slack.mode
-            || next.slack.listen != current.slack.listen
-            || next.slack.api_url != current.slack.api_url
-            || next.slack.connections != current.slack.connections
-        {
+        if next.slack != current.slack {
             tracing::warn!("[slack] changed in botyard.toml; it takes effect on restart");
         }
         let next = Arc::new(next);

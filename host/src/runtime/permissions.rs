@@ -312,10 +312,8 @@ impl Gate {
             .await?;
         unit.commit().await?;
         Ok(format!(
-            "{} needs approval from {} ({} of them): request sent. You will hear back here.",
-            format_args!("`{}`", approval.line),
-            approval.group,
-            approval.count
+            "`{}` needs approval from {} ({} of them): request sent. You will hear back here.",
+            approval.line, approval.group, approval.count
         ))
     }
 }
