@@ -272,7 +272,7 @@ impl Gate {
         };
         let now = crate::contract::time::now_ms() as i64;
         let approval = Approval {
-            id: format!("{now:x}-{:08x}", rand_u32()),
+            id: format!("{now:x}-{:08x}", fastrand::u32(..)),
             app: app.to_string(),
             line: line.trim().to_string(),
             requester: command.context.user_id.clone(),
@@ -320,18 +320,6 @@ impl Gate {
 
 /// Key prefix of the index of pending approvals (value empty).
 pub const PENDING: &str = "approval-pending/";
-
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish() as u32
-}
 
 /// Where an approval is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
