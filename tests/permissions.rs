@@ -11,6 +11,7 @@
 mod support;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use botyard::config::Config;
@@ -81,6 +82,7 @@ async fn config_edits_apply_without_restart() {
     write_config(dir.path(), "");
     let host = host_from_file(dir.path()).await;
     let apps = host.apps().clone();
+    let ops = serve_ops(apps.clone()).await;
     assert!(run(&apps, "/hello", "U1").await.contains("hello"));
     assert_eq!(run(&apps, "/sleep 300", "U1").await, "slept 300");
     let counted = run(&apps, "/count", "U1").await;
@@ -140,6 +142,14 @@ users = [\"U02\"]
     .await;
     let error = apps.config_error().unwrap().message;
     assert!(error.contains("user id"), "{error}");
+    // Whoever watches readiness sees it too, and the host stays ready: the
+    // previous configuration serves.
+    let (status, ready) = readyz(&ops).await;
+    assert_eq!(status, 200, "{ready}");
+    let shown = ready["config_error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(shown.contains("user id"), "{ready}");
     assert!(run(&apps, "/count", "U1").await.contains("needs <@U02>"));
     assert!(run(&apps, "/sleep 300", "U1").await.contains("deadline"));
 
@@ -154,7 +164,28 @@ users = [\"U02\"]
     )
     .await;
     assert!(!run(&apps, "/count", "U1").await.starts_with("error"));
+    let (_, ready) = readyz(&ops).await;
+    assert!(
+        ready["config_error"].is_null(),
+        "cleared once a file applies: {ready}"
+    );
     host.shutdown().await;
+}
+
+/// Serves `GET /readyz` (and the rest of the ops routes) for `apps` on
+/// loopback; returns the base URL.
+async fn serve_ops(apps: Arc<Apps>) -> String {
+    let router = botyard::inbound::ops::router(apps, botyard::inbound::ops::Readiness::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+/// `GET <base>/readyz`: the status and the JSON.
+async fn readyz(base: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,6 +168,10 @@ async fn readyz(State(ops): State<Ops>) -> Response {
             .iter()
             .map(|(name, (ok, detail))| (name.to_string(), json!({"ok": ok, "detail": detail})))
             .collect::<serde_json::Map<String, Value>>(),
+        // A refused edit of botyard.toml leaves the previous configuration
+        // serving, so it does not make the host unready; it is shown here so
+        // whoever watches readiness sees the edit did not take.
+        "config_error": ops.apps.config_error().map(|e| json!({"at_ms": e.at_ms, "message": e.message})),
     });
     if !failing.is_empty() {
         tracing::warn!(failing = ?failing, "not ready");

@@ -349,7 +349,10 @@ pub async fn apps(loaded: &Apps) -> Value {
                 "logs": logs,
             }));
     }
-    json!({"apps": apps})
+    let config_error = loaded
+        .config_error()
+        .map(|e| json!({"at_ms": e.at_ms, "message": e.message}));
+    json!({"apps": apps, "config_error": config_error})
 }
 
 /// The most recent webhook deliveries, newest first (bodies as text, cut
@@ -380,6 +383,9 @@ pub async fn delivery(loaded: &Apps, id: i64) -> Option<Value> {
 pub async fn apps_fingerprint(apps: &Apps) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    apps.config_error()
+        .map(|e| (e.at_ms, e.message))
+        .hash(&mut hasher);
     let snapshot = apps.snapshot();
     for (id, entry) in &snapshot.apps {
         id.hash(&mut hasher);

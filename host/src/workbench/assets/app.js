@@ -414,11 +414,16 @@ function ago(ms) {
 
 function renderApps() {
   const box = $("apps-list");
+  // A refused edit of botyard.toml: the previous configuration keeps serving.
+  const refused = S.configError ? h("section", { class: "app-card has-error config-error" },
+    h("div", { class: "app-error" },
+      h("div", { class: "app-error-title" }, "botyard.toml edit not applied — the previous configuration keeps serving", " · ", ago(S.configError.at_ms)),
+      h("pre", {}, S.configError.message))) : null;
   if (!S.apps.length) {
-    box.replaceChildren(h("div", { class: "empty" }, "No apps loaded yet. Drop a component into the apps directory, or ", h("code", {}, "botyard build <dir> --install"), "."));
+    box.replaceChildren(...[refused, h("div", { class: "empty" }, "No apps loaded yet. Drop a component into the apps directory, or ", h("code", {}, "botyard build <dir> --install"), ".")].filter(Boolean));
     return;
   }
-  box.replaceChildren(...S.apps.map((a) => {
+  box.replaceChildren(...[refused].filter(Boolean), ...S.apps.map((a) => {
     const commands = [...(a.commands || []), ...(a.subcommands || [])];
     return h("section", { class: "app-card" + (a.error ? " has-error" : ""), dataset: { app: a.id } },
       h("div", { class: "app-head" },
@@ -482,6 +487,7 @@ function renderApps() {
 async function loadApps() {
   const [data, hooks] = await Promise.all([get("apps"), get("webhooks")]);
   S.apps = data.apps;
+  S.configError = data.config_error || null;
   S.deliveries = {};
   for (const d of hooks.deliveries) (S.deliveries[d.app] ||= []).push(d);
   renderApps();
