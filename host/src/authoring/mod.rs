@@ -85,16 +85,16 @@ pub fn registered_projects(data_dir: &Path) -> Vec<SourceApp> {
 }
 
 /// What `botyard dev` builds when not told: the apps botyard ships
-/// (`guests/*`, minus the SDKs), the Rust starter, and every project created
-/// with `botyard new`. The JS and Python starters answer `/hello` too, so
-/// they are built only when named.
+/// (`apps/*`), the Rust starter, and every project created with
+/// `botyard new`. The JS and Python starters answer `/hello` too, so they are
+/// built only when named.
 pub fn default_sources(repo: &Path, data_dir: &Path) -> Vec<SourceApp> {
     let mut apps = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(repo.join("guests")) {
+    if let Ok(entries) = std::fs::read_dir(repo.join("apps")) {
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| !is_sdk_dir(p) && Language::detect(p).is_ok())
+            .filter(|p| Language::detect(p).is_ok())
             .collect();
         dirs.sort();
         apps.extend(dirs.iter().map(|d| SourceApp::from_dir(d)));
@@ -109,12 +109,6 @@ pub fn default_sources(repo: &Path, data_dir: &Path) -> Vec<SourceApp> {
         }
     }
     apps
-}
-
-/// `guests/rust`, `guests/js` and `guests/python` hold the SDKs, not apps.
-fn is_sdk_dir(dir: &Path) -> bool {
-    dir.file_name()
-        .is_some_and(|n| ["rust", "js", "python"].contains(&n.to_string_lossy().as_ref()))
 }
 
 #[cfg(test)]
@@ -154,10 +148,10 @@ mod tests {
             std::fs::write(dir.join(file), "").unwrap();
             dir
         };
-        mk("guests/poll", "Cargo.toml");
-        mk("guests/kudos", "app.py");
+        mk("apps/poll", "Cargo.toml");
+        mk("apps/kudos", "app.py");
+        mk("apps/README.md-is-not-an-app", "README.md");
         mk("guests/js", "package.json");
-        mk("guests/rust/botyard-sdk", "Cargo.toml");
         mk("examples/hello-rust", "Cargo.toml");
         mk("examples/hello-js", "app.js");
         let demo = mk("demo", "app.js");
