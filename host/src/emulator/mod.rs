@@ -1,4 +1,4 @@
-//! A Slack emulator on 127.0.0.1: Slack is unreachable from the machines
+//! A Slack emulator on loopback: Slack is unreachable from the machines
 //! botyard is built and tested on, so every Slack-facing test (and the
 //! workbench) talks to this instead. It speaks Slack's documented wire
 //! protocol — Web API, signed requests to the host, Socket Mode — and keeps
@@ -10,7 +10,15 @@
 //! user groups), `scheduled.rs` (scheduled messages and their poster),
 //! `files.rs` (external uploads, file downloads), `pagination.rs` (Slack's
 //! cursors), `outbound.rs` (what Slack sends the host: commands, clicks,
-//! events, shortcuts), `replies.rs` (what the host answers), `socket_mode.rs`.
+//! events, shortcuts), `replies.rs` (what the host answers), `socket_mode.rs`,
+//! `truth.rs` (the log of every Web API call and every delivery to a host).
+//!
+//! One emulator can stand in for Slack in front of several hosts (replicas
+//! of one app): [`Emulator::set_hosts`] names each one's Request URLs and
+//! every HTTP request goes to one of them at random, as behind a load
+//! balancer; over Socket Mode each envelope goes to a random open
+//! connection. Random choices come from one seeded generator
+//! ([`EmulatorConfig::seed`]), so a failing run can be replayed.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), botyard::emulator::EmulatorError> {
@@ -34,9 +42,10 @@ mod replies;
 mod scheduled;
 mod socket_mode;
 mod state;
+mod truth;
 mod web_api;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,15 +59,17 @@ pub use socket_mode::{DisconnectReason, SocketStats};
 pub use state::{
     Channel, Message, OpenView, Pin, ScheduledMessage, Topic, UploadedFile, User, UserGroup,
 };
+pub use truth::{ApiCall, CallToken, Delivery, Failure, Outcome};
 
 use changes::{CHANGE_BUFFER, StateGuard};
 use faults::Faults;
 use socket_mode::SocketHub;
 use state::State;
+use truth::Truth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    #[error("cannot bind the emulator to 127.0.0.1: {0}")]
+    #[error("cannot bind the emulator: {0}")]
     Bind(#[from] std::io::Error),
     #[error("no {0} request URL is set; call set_request_urls or connect over Socket Mode")]
     NoRequestUrl(Endpoint),
@@ -151,6 +162,48 @@ pub struct EmulatorConfig {
     /// Client timeout for HTTP requests to the host. Slack's own is 3 s;
     /// this is longer so a test can see how late a host answered.
     pub host_timeout: Duration,
+    /// Slack's deadline for an answer (HTTP) or an ack (Socket Mode): 3 s.
+    /// A delivery answered later is recorded as not acknowledged (see
+    /// [`Emulator::deliveries`]); with [`EmulatorConfig::event_retries`],
+    /// an event not acknowledged by then is sent again right away while the
+    /// late request goes on, as Slack does.
+    pub delivery_deadline: Duration,
+    /// Delays before Events API retries 1, 2, 3…: how long after a failed
+    /// delivery (connection failed, no answer within `delivery_deadline`,
+    /// a non-2xx status, an envelope not acked) Slack sends it again, to a
+    /// host or socket chosen at random again. Empty, the default: no
+    /// automatic retries (a test sends its own with `send_event(…, Some(n))`).
+    /// [`EmulatorConfig::SLACK_EVENT_RETRIES`] is Slack's own schedule.
+    /// Slash commands and interactions are never retried: Slack shows the
+    /// user an error instead.
+    pub event_retries: Vec<Duration>,
+    /// Seed for every random choice (which host or socket gets a delivery);
+    /// `None` draws one, logged and readable with [`Emulator::seed`].
+    pub seed: Option<u64>,
+    /// Concurrent Socket Mode connections Slack allows per app: 10. The
+    /// next WebSocket is told `disconnect` (`too_many_websockets`) and closed.
+    pub max_socket_connections: usize,
+    /// The address to listen on (a free port is taken): 127.0.0.1 by
+    /// default. Every URL the emulator hands out (Web API base, WebSocket,
+    /// `response_url`, files) names it, so hosts in other network
+    /// namespaces reach it when this is an address they can route to, such
+    /// as a test fabric's bridge address.
+    pub listen: IpAddr,
+    /// The workspace's time: message timestamps and when scheduled
+    /// messages post. The system clock unless a test moves its own (the
+    /// test kit hands the host and the emulator one manual clock).
+    pub clock: crate::contract::time::Clock,
+}
+
+impl EmulatorConfig {
+    /// Slack's Events API retries: nearly at once, after a minute, after five.
+    pub const SLACK_EVENT_RETRIES: [Duration; 3] = [
+        Duration::ZERO,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    ];
+    /// Slack's limit of concurrent Socket Mode connections per app.
+    pub const SLACK_MAX_SOCKET_CONNECTIONS: usize = 10;
 }
 
 impl Default for EmulatorConfig {
@@ -178,6 +231,12 @@ impl Default for EmulatorConfig {
             ack_timeout: Duration::from_secs(10),
             disconnect_grace: Duration::from_millis(500),
             host_timeout: Duration::from_secs(10),
+            delivery_deadline: Duration::from_secs(3),
+            event_retries: Vec::new(),
+            seed: None,
+            max_socket_connections: EmulatorConfig::SLACK_MAX_SOCKET_CONNECTIONS,
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            clock: Default::default(),
         }
     }
 }
@@ -186,12 +245,17 @@ impl Default for EmulatorConfig {
 pub(crate) struct Shared {
     config: EmulatorConfig,
     addr: SocketAddr,
-    urls: Mutex<HostUrls>,
+    /// The Request URLs of every host behind the app; one is drawn per request.
+    hosts: Mutex<Vec<HostUrls>>,
     state: Mutex<State>,
     changes: broadcast::Sender<Change>,
     faults: Faults,
     socket: SocketHub,
     http: reqwest::Client,
+    truth: Arc<Truth>,
+    seed: u64,
+    /// Draws which host gets an HTTP request.
+    rng: Mutex<fastrand::Rng>,
     /// Woken when a message is scheduled, so the poster recomputes its sleep.
     schedule: tokio::sync::Notify,
 }
@@ -204,8 +268,21 @@ impl Shared {
         }
     }
 
-    fn urls(&self) -> HostUrls {
-        self.urls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn hosts(&self) -> Vec<HostUrls> {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// One of `choices`, drawn from the seeded generator.
+    fn choose<T>(&self, mut choices: Vec<T>) -> Option<T> {
+        if choices.is_empty() {
+            return None;
+        }
+        let i = self
+            .rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .usize(..choices.len());
+        Some(choices.swap_remove(i))
     }
 
     fn origin(&self) -> String {
@@ -232,23 +309,28 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Binds 127.0.0.1 on a free port and starts serving.
+    /// Binds [`EmulatorConfig::listen`] on a free port and starts serving.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind((config.listen, 0)).await?;
         let addr = listener.local_addr()?;
         let http = reqwest::Client::builder()
             .timeout(config.host_timeout)
             .user_agent("Slackbot 1.0 (+https://api.slack.com/robots)")
             .build()?;
+        let seed = config.seed.unwrap_or_else(|| fastrand::u64(..));
+        let truth = Arc::new(Truth::default());
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(&config)),
             changes: broadcast::channel(CHANGE_BUFFER).0,
-            urls: Mutex::new(config.urls.clone()),
+            hosts: Mutex::new(vec![config.urls.clone()]),
+            socket: SocketHub::new(truth.clone(), seed, config.max_socket_connections),
             config,
             addr,
             faults: Faults::default(),
-            socket: SocketHub::default(),
             http,
+            truth,
+            seed,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             schedule: tokio::sync::Notify::new(),
         });
         let router = web_api::router()
@@ -262,7 +344,7 @@ impl Emulator {
             }
         });
         let poster = tokio::spawn(scheduled::post_when_due(shared.clone()));
-        tracing::info!(%addr, "slack emulator listening");
+        tracing::info!(%addr, seed, "slack emulator listening");
         Ok(Emulator {
             shared,
             _server: Arc::new(Server(vec![server, poster])),
@@ -284,7 +366,31 @@ impl Emulator {
 
     /// Sets the host's Request URLs (the host usually starts after the emulator).
     pub fn set_request_urls(&self, urls: HostUrls) {
-        *self.shared.urls.lock().unwrap_or_else(|e| e.into_inner()) = urls;
+        self.set_hosts(vec![urls]);
+    }
+
+    /// Sets the Request URLs of several hosts serving one app, as replicas
+    /// behind a load balancer: each HTTP request goes to one of the hosts
+    /// that has a URL for its endpoint, drawn at random (a retry draws again).
+    pub fn set_hosts(&self, hosts: Vec<HostUrls>) {
+        *self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner()) = hosts;
+    }
+
+    /// The seed of this emulator's random choices ([`EmulatorConfig::seed`]).
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// Every Web API call (and `response_url` post) answered so far, in
+    /// the order answered: what the hosts really did in Slack.
+    pub fn call_log(&self) -> Vec<ApiCall> {
+        self.shared.truth.calls()
+    }
+
+    /// Every delivery to a host so far — each HTTP attempt and each
+    /// envelope sent — with whether Slack counts it acknowledged.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.truth.deliveries()
     }
 
     /// Notices of every change to the workspace from now on, for live views.

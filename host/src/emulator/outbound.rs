@@ -1,23 +1,29 @@
 //! Slack acting towards the host: slash commands, interactions and events,
 //! built and signed exactly as Slack sends them (or wrapped in Socket Mode
 //! envelopes while a socket is open); what the host answers goes to
-//! [`super::replies`].
+//! [`super::replies`]. Each HTTP request goes to one of the hosts drawn at
+//! random and is recorded as a delivery; an event that is not acknowledged
+//! is retried as Slack retries it, when the emulator is configured to.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::contract::time::now_secs;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tokio::task::JoinHandle;
 
 use super::changes::Change;
 use super::replies::{apply_message_reply, apply_view_reply};
 use super::state::{Message, ResponseTarget, State};
+use super::truth::{Failure, Outcome, Sending};
 use super::{Emulator, EmulatorError};
 use crate::slack::signature;
 
 /// Which of the host's Request URLs a request goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     Commands,
     Events,
@@ -34,7 +40,8 @@ impl fmt::Display for Endpoint {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Transport {
     Http,
     SocketMode,
@@ -55,6 +62,9 @@ pub struct HostResponse {
     pub event_id: Option<String>,
     pub trigger_id: Option<String>,
     pub response_url: Option<String>,
+    /// The host answered `X-Slack-No-Retry: 1`: Slack does not retry a
+    /// failed event then.
+    pub no_retry: bool,
 }
 
 impl HostResponse {
@@ -667,58 +677,34 @@ impl Emulator {
         Ok((ts, Some(reply)))
     }
 
-    /// Sends a hand-made request over HTTP to test the host's rejections.
+    /// Sends a hand-made request over HTTP (to one of the hosts) to test
+    /// the host's rejections. Never retried.
     pub async fn send_raw(&self, request: RawRequest) -> Result<HostResponse, EmulatorError> {
-        let url = self.url_for(request.endpoint)?;
-        let secret = &self.shared.config.signing_secret;
-        let now = now_secs();
-        let (timestamp, signature) = match &request.signing {
-            Signing::Valid => (
-                Some(now),
-                Some(signature::sign(secret, &now.to_string(), &request.body)),
-            ),
-            Signing::At(ts) => (
-                Some(*ts),
-                Some(signature::sign(secret, &ts.to_string(), &request.body)),
-            ),
-            Signing::Secret(other) => (
-                Some(now),
-                Some(signature::sign(other, &now.to_string(), &request.body)),
-            ),
-            Signing::Signature(sig) => (Some(now), Some(sig.clone())),
-            Signing::Unsigned => (None, None),
-        };
-        let mut builder = self
-            .shared
-            .http
-            .post(url)
-            .header("Content-Type", &request.content_type);
-        if let Some(ts) = timestamp {
-            builder = builder.header("X-Slack-Request-Timestamp", ts.to_string());
-        }
-        if let Some(sig) = signature {
-            builder = builder.header("X-Slack-Signature", sig);
-        }
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        send_http(builder.body(request.body)).await
+        let (_, task) = self.post(request, None)?;
+        unwrap_task(task.await)
     }
 
     // --- internals ---
 
     fn receives_events(&self) -> bool {
-        self.shared.urls().events.is_some() || self.shared.socket.in_use()
+        self.shared.hosts().iter().any(|h| h.events.is_some()) || self.shared.socket.in_use()
     }
 
+    /// The Request URL of one of the hosts serving `endpoint`, drawn at random.
     fn url_for(&self, endpoint: Endpoint) -> Result<String, EmulatorError> {
-        let urls = self.shared.urls();
-        match endpoint {
-            Endpoint::Commands => urls.commands,
-            Endpoint::Events => urls.events,
-            Endpoint::Interactivity => urls.interactivity,
-        }
-        .ok_or(EmulatorError::NoRequestUrl(endpoint))
+        let urls = self
+            .shared
+            .hosts()
+            .into_iter()
+            .filter_map(|urls| match endpoint {
+                Endpoint::Commands => urls.commands,
+                Endpoint::Events => urls.events,
+                Endpoint::Interactivity => urls.interactivity,
+            })
+            .collect();
+        self.shared
+            .choose(urls)
+            .ok_or(EmulatorError::NoRequestUrl(endpoint))
     }
 
     fn user_json(&self, state: &State, user: &str) -> Value {
@@ -789,20 +775,21 @@ impl Emulator {
         .await
     }
 
-    /// Over a socket while Socket Mode is in use, else signed HTTP.
+    /// Over a socket while Socket Mode is in use, else signed HTTP to one
+    /// of the hosts. An event that is not acknowledged goes again, to a
+    /// host drawn again, after each delay of `event_retries` (a `retry`
+    /// number given by the caller counts as attempts already made).
     async fn to_host(
         &self,
         endpoint: Endpoint,
         content_type: &str,
         body: Vec<u8>,
-        (kind, payload, accepts_response_payload): (&str, Value, bool),
+        envelope: (&str, Value, bool),
         retry: Option<u32>,
     ) -> Result<HostResponse, EmulatorError> {
         if self.shared.socket.in_use() {
             let started = Instant::now();
-            let (envelope_id, ack) = self
-                .deliver_envelope(kind, payload, accepts_response_payload, retry)
-                .await?;
+            let (envelope_id, ack) = self.deliver_envelope(endpoint, envelope, retry).await?;
             return Ok(HostResponse {
                 status: 200,
                 body: ack.map(|p| p.to_string()).unwrap_or_default(),
@@ -814,16 +801,143 @@ impl Emulator {
                 event_id: None,
                 trigger_id: None,
                 response_url: None,
+                no_retry: false,
             });
         }
-        let mut request = RawRequest::new(endpoint, content_type, body);
-        if let Some(n) = retry {
-            request = request
-                .header("X-Slack-Retry-Num", &n.to_string())
-                .header("X-Slack-Retry-Reason", "http_timeout");
+        let config = &self.shared.config;
+        let retries: &[Duration] = if endpoint == Endpoint::Events {
+            &config.event_retries
+        } else {
+            &[]
+        };
+        let event_id = envelope.1["event_id"].as_str().map(str::to_string);
+        let mut attempt = retry.unwrap_or(0);
+        // What a caller's own retry says, as the emulator always has.
+        let mut reason = "http_timeout";
+        loop {
+            let more = (attempt as usize) < retries.len();
+            let mut request = RawRequest::new(endpoint, content_type, body.clone());
+            if attempt > 0 {
+                request = request
+                    .header("X-Slack-Retry-Num", &attempt.to_string())
+                    .header("X-Slack-Retry-Reason", reason);
+            }
+            let (record, mut task) = self.post(request, event_id.clone())?;
+            let result = if more {
+                // Slack does not wait past its deadline when it will retry:
+                // the next attempt goes out while this one may still run.
+                match tokio::time::timeout(config.delivery_deadline, &mut task).await {
+                    Ok(joined) => unwrap_task(joined),
+                    Err(_) => {
+                        self.shared.truth.failed(record, Failure::Timeout);
+                        reason = Failure::Timeout.retry_reason();
+                        tokio::time::sleep(retries[attempt as usize]).await;
+                        attempt += 1;
+                        continue;
+                    }
+                }
+            } else {
+                unwrap_task(task.await)
+            };
+            let no_retry = result.as_ref().is_ok_and(|r| r.no_retry);
+            match self.shared.truth.outcome(record) {
+                Some(Outcome::Unacked(failure)) if more && !no_retry => {
+                    reason = failure.retry_reason();
+                }
+                _ => return result,
+            }
+            tracing::debug!(
+                attempt,
+                reason,
+                "emulator: event not acknowledged; retrying"
+            );
+            tokio::time::sleep(retries[attempt as usize]).await;
+            attempt += 1;
         }
-        self.send_raw(request).await
     }
+
+    /// Signs `request`, posts it to one of the hosts and records the
+    /// delivery. The request runs on a task of its own, so Slack can stop
+    /// waiting for it without cutting it off: a host that answers late
+    /// still gets to answer, and the answer is recorded as late.
+    fn post(
+        &self,
+        request: RawRequest,
+        event_id: Option<String>,
+    ) -> Result<(u64, JoinHandle<Result<HostResponse, EmulatorError>>), EmulatorError> {
+        let url = self.url_for(request.endpoint)?;
+        let secret = &self.shared.config.signing_secret;
+        let now = now_secs();
+        let (timestamp, signature) = match &request.signing {
+            Signing::Valid => (
+                Some(now),
+                Some(signature::sign(secret, &now.to_string(), &request.body)),
+            ),
+            Signing::At(ts) => (
+                Some(*ts),
+                Some(signature::sign(secret, &ts.to_string(), &request.body)),
+            ),
+            Signing::Secret(other) => (
+                Some(now),
+                Some(signature::sign(other, &now.to_string(), &request.body)),
+            ),
+            Signing::Signature(sig) => (Some(now), Some(sig.clone())),
+            Signing::Unsigned => (None, None),
+        };
+        let mut builder = self
+            .shared
+            .http
+            .post(&url)
+            .header("Content-Type", &request.content_type);
+        if let Some(ts) = timestamp {
+            builder = builder.header("X-Slack-Request-Timestamp", ts.to_string());
+        }
+        if let Some(sig) = signature {
+            builder = builder.header("X-Slack-Signature", sig);
+        }
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let record = self.shared.truth.sent(Sending {
+            endpoint: request.endpoint,
+            transport: Transport::Http,
+            target: url.clone(),
+            event_id,
+            envelope_id: None,
+            retry_num: header("X-Slack-Retry-Num")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            retry_reason: header("X-Slack-Retry-Reason"),
+        });
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let builder = builder.body(request.body);
+        let truth = self.shared.truth.clone();
+        let deadline = self.shared.config.delivery_deadline;
+        let task = tokio::spawn(async move {
+            let result = send_http(builder).await;
+            let answer = match &result {
+                Ok(r) => Ok((r.status, r.elapsed, r.body.as_str())),
+                Err(EmulatorError::Http(e)) if e.is_timeout() => Err(Failure::Timeout),
+                Err(e) => Err(Failure::Connection(e.to_string())),
+            };
+            truth.answered(record, answer, deadline);
+            result
+        });
+        Ok((record, task))
+    }
+}
+
+/// The result of a delivery task (which never panics on its own account).
+fn unwrap_task(
+    joined: Result<Result<HostResponse, EmulatorError>, tokio::task::JoinError>,
+) -> Result<HostResponse, EmulatorError> {
+    joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// What a user chose on an element: the value of a pressed button, a picked
@@ -946,6 +1060,7 @@ async fn send_http(builder: reqwest::RequestBuilder) -> Result<HostResponse, Emu
     };
     let content_type = header("content-type");
     let retry_after = header("retry-after");
+    let no_retry = header("x-slack-no-retry").is_some_and(|v| v.trim() == "1");
     let body = response.text().await?;
     Ok(HostResponse {
         status,
@@ -958,6 +1073,7 @@ async fn send_http(builder: reqwest::RequestBuilder) -> Result<HostResponse, Emu
         event_id: None,
         trigger_id: None,
         response_url: None,
+        no_retry,
     })
 }
 

@@ -1,6 +1,7 @@
 //! What the host answers, applied to the conversation state the way Slack
 //! shows it: slash-command replies, ack payloads, `response_url` posts and
-//! `view_submission` response actions.
+//! `view_submission` response actions. Posts to a `response_url` go into
+//! the call log like Web API calls: they are how a host answers in Slack.
 
 use std::sync::Arc;
 
@@ -13,9 +14,11 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::changes::Change;
+use super::changes::{Change, StateGuard};
 use super::state::{MAX_VIEW_STACK, Message, OpenView, State, ViewIds};
+use super::truth::{ApiCall, CallToken};
 use super::web_api::Content;
+use crate::contract::time::now_micros;
 use crate::slack::blocks;
 
 /// Slack stops accepting a `response_url` after five uses.
@@ -34,6 +37,19 @@ pub fn apply_message_reply(
     response_url: Option<&str>,
     body: &str,
 ) -> Result<(), &'static str> {
+    let mut state = shared.state();
+    apply_locked(shared, &mut state, channel, user, response_url, body)
+}
+
+/// [`apply_message_reply`] on a workspace the caller has locked.
+fn apply_locked(
+    shared: &Shared,
+    state: &mut StateGuard<'_>,
+    channel: &str,
+    user: &str,
+    response_url: Option<&str>,
+    body: &str,
+) -> Result<(), &'static str> {
     let reply = match serde_json::from_str::<Value>(body) {
         Ok(Value::Object(obj)) => Value::Object(obj),
         // A plain-text answer is shown to the user as an ephemeral.
@@ -44,7 +60,6 @@ pub fn apply_message_reply(
         Value::String(s) => s == "true",
         _ => false,
     };
-    let mut state = shared.state();
     let original = response_url
         .and_then(|id| state.responses.get(id))
         .and_then(|t| t.message_ts.clone());
@@ -177,46 +192,52 @@ fn stack_of<'a>(state: &'a mut State, user: &str) -> &'a mut Vec<OpenView> {
 }
 
 /// `POST /response/{id}`: a delayed reply to a command or interaction.
+/// Checked, applied and logged under one lock, so the call log's order is
+/// the order of the changes.
 async fn response_url(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let target = {
-        let mut state = shared.state();
-        match state.responses.get_mut(&id) {
-            None => return not_found("expired_url"),
-            Some(t) if t.uses >= RESPONSE_URL_USES => return not_found("used_url"),
-            Some(t) => {
-                t.uses += 1;
-                t.clone()
+    let received = now_micros();
+    let text = std::str::from_utf8(&body).ok();
+    let parsed = text
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .filter(Value::is_object);
+    let mut state = shared.state();
+    let (status, answer) = match state.responses.get_mut(&id) {
+        None => (
+            StatusCode::NOT_FOUND,
+            json!({"ok": false, "error": "expired_url"}),
+        ),
+        Some(t) if t.uses >= RESPONSE_URL_USES => (
+            StatusCode::NOT_FOUND,
+            json!({"ok": false, "error": "used_url"}),
+        ),
+        Some(t) => {
+            t.uses += 1;
+            let target = t.clone();
+            match text.filter(|_| parsed.is_some()) {
+                None => (
+                    StatusCode::BAD_REQUEST,
+                    json!({"ok": false, "error": "invalid_payload"}),
+                ),
+                Some(text) => {
+                    let (channel, user) = (&target.channel, &target.user);
+                    match apply_locked(&shared, &mut state, channel, user, Some(&id), text) {
+                        Ok(()) => (StatusCode::OK, json!({"ok": true})),
+                        Err(code) => (StatusCode::OK, json!({"ok": false, "error": code})),
+                    }
+                }
             }
         }
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"ok": false, "error": "invalid_payload"})),
-        )
-            .into_response();
-    };
-    if serde_json::from_str::<Value>(text).map_or(true, |v| !v.is_object()) {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"ok": false, "error": "invalid_payload"})),
-        )
-            .into_response();
-    }
-    match apply_message_reply(&shared, &target.channel, &target.user, Some(&id), text) {
-        Ok(()) => axum::Json(json!({"ok": true})).into_response(),
-        Err(code) => axum::Json(json!({"ok": false, "error": code})).into_response(),
-    }
-}
-
-fn not_found(code: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(json!({"ok": false, "error": code})),
-    )
-        .into_response()
+    let mut call = ApiCall::new("response_url", received, status.as_u16(), answer.clone());
+    call.app = Some(shared.config.api_app_id.clone());
+    call.token = CallToken::Url;
+    call.args = parsed.unwrap_or(Value::Null);
+    call.response_url = Some(id);
+    shared.truth.log_call(call);
+    drop(state);
+    (status, axum::Json(answer)).into_response()
 }

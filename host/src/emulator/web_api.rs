@@ -3,6 +3,7 @@
 //! argument handling, error codes and response shapes. This file holds the
 //! dispatch and the `chat.*`, `views.*` and reaction methods; the others are
 //! in `conversations.rs`, `directory.rs`, `scheduled.rs` and `files.rs`.
+//! Every call, faulted or not, goes into the call log (`truth.rs`).
 
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ use super::Shared;
 use super::changes::Change;
 use super::faults::Fault;
 use super::state::{MAX_VIEW_STACK, Message, OpenView, State, ViewIds};
+use super::truth::{ApiCall, CallToken};
+use crate::contract::time::now_micros;
 use crate::slack::blocks;
 
 pub fn router() -> Router<Arc<Shared>> {
@@ -171,9 +174,67 @@ impl Args {
     }
 }
 
-enum TokenKind {
-    Bot,
-    App,
+/// Who made a call and with what, for its line in the call log.
+struct CallContext {
+    method: String,
+    received: u64,
+    token: CallToken,
+    args: Value,
+    fault: Option<String>,
+}
+
+impl CallContext {
+    fn new(
+        shared: &Shared,
+        method: &str,
+        received: u64,
+        args: Option<&Args>,
+        token: Option<&str>,
+    ) -> Self {
+        let token = match token {
+            None => CallToken::Missing,
+            Some(t) if t == shared.config.bot_token => CallToken::Bot,
+            Some(t) if t == shared.config.app_token => CallToken::App,
+            Some(_) => CallToken::Invalid,
+        };
+        let args = args.map_or(Value::Null, |args| {
+            let mut map = args.0.clone();
+            map.remove("token");
+            Value::Object(map)
+        });
+        CallContext {
+            method: method.to_string(),
+            received,
+            token,
+            args,
+            fault: None,
+        }
+    }
+
+    fn log(self, shared: &Shared, status: StatusCode, response: &Value) {
+        let mut call = ApiCall::new(
+            &self.method,
+            self.received,
+            status.as_u16(),
+            response.clone(),
+        );
+        call.app = matches!(self.token, CallToken::Bot | CallToken::App)
+            .then(|| shared.config.api_app_id.clone());
+        call.token = self.token;
+        call.args = self.args;
+        call.fault = self.fault;
+        shared.truth.log_call(call);
+    }
+}
+
+/// The token a call presents: `Authorization: Bearer …` or a `token` argument.
+fn token_of(headers: &HeaderMap, args: Option<&Args>) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+        .or_else(|| args.and_then(|a| a.str("token")))
 }
 
 async fn api(
@@ -183,75 +244,89 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match shared.faults.on_call(&method) {
+    let received = now_micros();
+    let fault = shared.faults.on_call(&method);
+    let args = Args::parse(&method, &headers, query.as_deref(), &body);
+    let token = token_of(&headers, args.as_ref().ok());
+    let mut call = CallContext::new(
+        &shared,
+        &method,
+        received,
+        args.as_ref().ok(),
+        token.as_deref(),
+    );
+    call.fault = fault.as_ref().map(|f| format!("{f:?}"));
+    let faulted = match fault {
         Some(Fault::RateLimited { retry_after_secs }) => {
             tracing::debug!(%method, "emulator: injected 429");
-            return (
+            Some((
                 StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, retry_after_secs.to_string())],
-                axum::Json(json!({"ok": false, "error": "ratelimited"})),
-            )
-                .into_response();
+                Some(retry_after_secs),
+                json!({"ok": false, "error": "ratelimited"}),
+            ))
         }
         Some(Fault::ServerError(status)) => {
             tracing::debug!(%method, status, "emulator: injected server error");
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (
+            Some((
                 status,
-                axum::Json(json!({"ok": false, "error": "internal_error"})),
-            )
-                .into_response();
+                None,
+                json!({"ok": false, "error": "internal_error"}),
+            ))
         }
         Some(Fault::Error(code)) => {
-            return axum::Json(json!({"ok": false, "error": code})).into_response();
+            Some((StatusCode::OK, None, json!({"ok": false, "error": code})))
         }
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        None => {}
-    }
-    let body = match answer(&shared, &method, query.as_deref(), &headers, &body) {
-        Ok(value) => value,
-        Err(error) => {
-            tracing::debug!(%method, error = error.code, "emulator: Web API error");
-            error.body()
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            None
         }
+        None => None,
     };
+    if let Some((status, retry_after, body)) = faulted {
+        call.log(&shared, status, &body);
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        return response;
+    }
     // Slack answers errors with HTTP 200 too; only `ok` tells them apart.
-    axum::Json(body).into_response()
+    axum::Json(answer(&shared, args, call)).into_response()
 }
 
-fn answer(
-    shared: &Shared,
-    method: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> ApiResult {
-    let args = Args::parse(method, headers, query, body)?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string)
-        .or_else(|| args.str("token"))
-        .ok_or(ApiError::new("not_authed"))?;
-    let kind = if token == shared.config.bot_token {
-        TokenKind::Bot
-    } else if token == shared.config.app_token {
-        TokenKind::App
-    } else {
-        return Err(ApiError::new("invalid_auth"));
-    };
-    let wants_app_token = method == "apps.connections.open";
-    match (kind, wants_app_token) {
-        (TokenKind::Bot, false) | (TokenKind::App, true) => {}
-        _ => return Err(ApiError::new("not_allowed_token_type")),
-    }
+/// Checks the token, runs the method against the locked workspace, and logs
+/// the call before the lock is released, so the log's order is the order in
+/// which calls changed the workspace.
+fn answer(shared: &Shared, args: Result<Args, ApiError>, call: CallContext) -> Value {
+    let method = call.method.clone();
     let mut state = shared.state();
-    Api {
-        shared,
-        state: &mut state,
-    }
-    .call(method, &args)
+    let result = (|| {
+        let args = args?;
+        let app_token = match call.token {
+            CallToken::Missing => return Err(ApiError::new("not_authed")),
+            CallToken::Invalid | CallToken::Url => return Err(ApiError::new("invalid_auth")),
+            CallToken::Bot => false,
+            CallToken::App => true,
+        };
+        let wants_app_token = method == "apps.connections.open";
+        if app_token != wants_app_token {
+            return Err(ApiError::new("not_allowed_token_type"));
+        }
+        Api {
+            shared,
+            state: &mut state,
+        }
+        .call(&method, &args)
+    })();
+    let body = result.unwrap_or_else(|error| {
+        tracing::debug!(%method, error = error.code, "emulator: Web API error");
+        error.body()
+    });
+    call.log(shared, StatusCode::OK, &body);
+    body
 }
 
 /// One Web API call against the locked workspace.
