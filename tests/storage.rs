@@ -1,6 +1,9 @@
 //! The storage conformance suite: what every backend must do, run against
-//! each one (today SQLite). A new backend adds one entry to
-//! [`backends!`] and passes everything here, as SQLite does.
+//! each one (SQLite, and PostgreSQL on a real server started for the
+//! test). A new backend adds one entry to [`backends!`] and passes
+//! everything here, as SQLite and PostgreSQL do. What only a cluster
+//! backend promises (replicas whose heartbeat lapsed) is tested for
+//! PostgreSQL alone, in [`postgres_replicas`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +12,17 @@ use botyard::contract::limits::{Quota, Quotas};
 use botyard::contract::time::now_ms;
 use botyard::storage::{
     AuditQuery, Claim, DeliveryOutcome, DeliveryStatus, DueTick, InvocationRecord, MAX_KEY_BYTES,
-    MAX_VALUE_BYTES, NewCall, NewDelivery, OutboxStatus, Outcome, OutcomeKind, Received,
-    Settlement, Storage, StorageError,
+    MAX_VALUE_BYTES, NewCall, NewDelivery, NewInbound, OutboxStatus, Outcome, OutcomeKind,
+    Received, Settlement, Storage, StorageError,
 };
 use serde_json::json;
+
+/// The real PostgreSQL the tests start (also `support::postgres` for the
+/// suites that include all of `support`); included alone here, so this
+/// binary builds none of the rest.
+#[path = "support/postgres.rs"]
+#[allow(dead_code)]
+mod pg;
 
 /// A backend under test: a fresh, empty store, and a way to open it again
 /// (a restart) or alongside (a second process on the same data).
@@ -43,6 +53,46 @@ impl Backend for Sqlite {
     fn reopen(&self) -> Storage {
         Storage::open(&self.dir.path().join("botyard.db")).unwrap()
     }
+}
+
+/// A fresh database on the test process's PostgreSQL server. Every handle
+/// is the same replica name, `reopen` a new incarnation of it: a restart,
+/// so the claims of the handle before it are orphans (rule (a) of
+/// `release_orphaned`), as they are for SQLite's next open.
+struct Postgres {
+    url: String,
+    first: Storage,
+}
+
+impl Postgres {
+    fn new() -> Postgres {
+        let url = pg::database();
+        let first = connect_postgres(postgres_options(&url, "conformance"));
+        Postgres { url, first }
+    }
+}
+
+impl Backend for Postgres {
+    fn storage(&self) -> Storage {
+        self.first.clone()
+    }
+
+    fn reopen(&self) -> Storage {
+        connect_postgres(postgres_options(&self.url, "conformance"))
+    }
+}
+
+fn postgres_options(url: &str, replica: &str) -> botyard::storage::postgres::Options {
+    botyard::storage::postgres::Options::new(url, replica)
+}
+
+/// Connects from synchronous code running on the test's (multi-threaded)
+/// runtime, as [`Backend`]'s methods are.
+fn connect_postgres(options: botyard::storage::postgres::Options) -> Storage {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(Storage::connect_postgres(options))
+    })
+    .unwrap()
 }
 
 /// Runs every conformance test against every backend.
@@ -84,9 +134,12 @@ macro_rules! backends {
                     audit_is_newest_first_with_outcomes_roundtripped,
                     audit_query_filters_by_app_user_time_and_outcome,
                     audit_retention_removes_old_rows_and_nothing_newer,
-                    an_event_id_is_new_exactly_once,
-                    seen_ids_survive_reopening,
-                    old_event_ids_are_forgotten,
+                    inbox_takes_a_key_once_and_all_of_a_delivery_together,
+                    inbox_work_is_done_in_the_invocations_unit,
+                    expired_inbox_work_is_taken_over_and_the_first_taker_fenced,
+                    inbox_takeover_leaves_out_what_the_looker_runs,
+                    inbox_claims_of_a_stopped_process_are_released,
+                    done_inbox_work_is_forgotten_after_retention,
                     a_webhook_delivery_is_recorded_once_per_delivery_id,
                     a_delivery_is_claimed_once_and_settled_with_its_claim,
                     a_failed_delivery_waits_for_its_retry_time,
@@ -119,6 +172,7 @@ macro_rules! conformance {
 
 backends! {
     sqlite: Sqlite::new(),
+    postgres: Postgres::new(),
 }
 
 // --- helpers: one committed unit per call ---------------------------------
@@ -796,10 +850,13 @@ async fn schedule_once_upserts_and_cancel(b: Arc<impl Backend>) {
     assert!(cancel(&s, "other", "close").await);
     assert!(!cancel(&s, "other", "close").await);
     assert!(s.schedules.take_due(499).await.unwrap().is_empty());
+    // What the test kit's virtual time jumps to: a read, taking nothing.
+    assert_eq!(s.schedules.next_once_due().await.unwrap(), Some(500));
     assert_eq!(
         s.schedules.take_due(500).await.unwrap(),
         vec![tick("poll", "close", 500)]
     );
+    assert_eq!(s.schedules.next_once_due().await.unwrap(), None);
 }
 
 async fn due_schedules_taken_once_across_concurrent_callers(b: Arc<impl Backend>) {
@@ -1098,34 +1155,201 @@ async fn audit_retention_removes_old_rows_and_nothing_newer(b: Arc<impl Backend>
     );
 }
 
-// --- events -----------------------------------------------------------------
+// --- inbox ------------------------------------------------------------------
 
-async fn an_event_id_is_new_exactly_once(b: Arc<impl Backend>) {
-    let s = b.storage();
-    let e = &s.events;
-    assert!(!e.seen("Ev1").await.unwrap());
-    assert!(e.mark_seen("Ev1").await.unwrap());
-    assert!(!e.mark_seen("Ev1").await.unwrap());
-    assert!(e.seen("Ev1").await.unwrap());
-    assert!(e.mark_seen("Ev2").await.unwrap());
+fn inbound<'a>(key: &'a str, app: &'a str) -> NewInbound<'a> {
+    NewInbound {
+        key,
+        app,
+        body: key.as_bytes(),
+    }
 }
 
-async fn seen_ids_survive_reopening(b: Arc<impl Backend>) {
+async fn inbox_takes_a_key_once_and_all_of_a_delivery_together(b: Arc<impl Backend>) {
     let s = b.storage();
-    assert!(s.events.mark_seen("Ev1").await.unwrap());
-    let s = b.reopen();
-    assert!(!s.events.mark_seen("Ev1").await.unwrap());
-}
-
-async fn old_event_ids_are_forgotten(b: Arc<impl Backend>) {
-    let s = b.storage();
-    s.events.mark_seen("Ev1").await.unwrap();
-    assert_eq!(s.events.forget_before(0).await.unwrap(), 0);
-    assert_eq!(
-        s.events.forget_before(now_ms() as i64 + 1).await.unwrap(),
-        1
+    let now = now_ms() as i64;
+    assert!(!s.inbox.seen("event:Ev1/a").await.unwrap());
+    let first = s
+        .inbox
+        .take(
+            &[inbound("event:Ev1/a", "a"), inbound("event:Ev1/b", "b")],
+            now,
+            LEASE,
+        )
+        .await
+        .unwrap();
+    assert!(
+        first.iter().all(|c| c.is_some_and(|c| c.token == 1)),
+        "{first:?}"
     );
-    assert!(s.events.mark_seen("Ev1").await.unwrap());
+    assert_ne!(first[0].unwrap().id, first[1].unwrap().id);
+    // Slack's retry, and one more app subscribing since: only the new one.
+    let again = s
+        .inbox
+        .take(
+            &[
+                inbound("event:Ev1/a", "a"),
+                inbound("event:Ev1/b", "b"),
+                inbound("event:Ev1/c", "c"),
+            ],
+            now,
+            LEASE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again[..2], [None, None]);
+    assert!(again[2].is_some());
+    assert!(s.inbox.seen("event:Ev1/a").await.unwrap());
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 3);
+    // Known across reopening too.
+    let r = b.reopen();
+    assert_eq!(
+        r.inbox
+            .take(&[inbound("event:Ev1/a", "a")], now, LEASE)
+            .await
+            .unwrap(),
+        [None]
+    );
+}
+
+async fn inbox_work_is_done_in_the_invocations_unit(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    let claim = s
+        .inbox
+        .take(&[inbound("k1", "a")], now, LEASE)
+        .await
+        .unwrap()[0]
+        .unwrap();
+    let mut unit = s.begin();
+    unit.set("a", "x", b"2").await.unwrap();
+    assert!(unit.settle_inbound(&claim).await.unwrap());
+    unit.commit().await.unwrap();
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 0);
+    // Done work is never claimed again, however old.
+    let later = now + 3_600_000;
+    assert!(
+        s.inbox
+            .claim_expired(later, LEASE, 10, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A second settle finds nothing to settle.
+    let mut unit = s.begin();
+    assert!(!unit.settle_inbound(&claim).await.unwrap());
+    drop(unit);
+}
+
+async fn expired_inbox_work_is_taken_over_and_the_first_taker_fenced(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    let short = Duration::from_millis(100);
+    let first = s
+        .inbox
+        .take(&[inbound("k1", "a")], now, short)
+        .await
+        .unwrap()[0]
+        .unwrap();
+    // Still held: nobody takes it.
+    assert!(
+        s.inbox
+            .claim_expired(now, LEASE, 10, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Its taker stalls past the lease; another process claims it.
+    let other = b.reopen();
+    let later = now + 200;
+    let taken = other
+        .inbox
+        .claim_expired(later, LEASE, 10, &[])
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let (item, second) = &taken[0];
+    assert_eq!(
+        (item.key.as_str(), item.app.as_str(), &item.body[..]),
+        ("k1", "a", &b"k1"[..])
+    );
+    assert_eq!(second.token, 2);
+    // Held again: a third looker finds nothing.
+    assert!(
+        s.inbox
+            .claim_expired(later, LEASE, 10, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The first taker wakes: its settle is refused.
+    let mut stale = s.begin();
+    assert!(!stale.settle_inbound(&first).await.unwrap());
+    drop(stale);
+    let mut unit = other.begin();
+    assert!(unit.settle_inbound(second).await.unwrap());
+    unit.commit().await.unwrap();
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 0);
+}
+
+async fn inbox_takeover_leaves_out_what_the_looker_runs(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    let short = Duration::from_millis(1);
+    let claims = s
+        .inbox
+        .take(&[inbound("k1", "a"), inbound("k2", "a")], now, short)
+        .await
+        .unwrap();
+    let running = claims[0].unwrap().id;
+    let taken = s
+        .inbox
+        .claim_expired(now + 10, LEASE, 10, &[running])
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0.key, "k2");
+}
+
+async fn inbox_claims_of_a_stopped_process_are_released(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    s.inbox
+        .take(&[inbound("k1", "a")], now, LEASE)
+        .await
+        .unwrap();
+    // The process is killed; a new one starts on the same data. Its own
+    // claims are not orphans.
+    assert_eq!(s.inbox.release_orphaned().await.unwrap(), 0);
+    let restarted = b.reopen();
+    assert_eq!(restarted.inbox.release_orphaned().await.unwrap(), 1);
+    let taken = restarted
+        .inbox
+        .claim_expired(now, LEASE, 10, &[])
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1, "taken over at once, not after the lease");
+}
+
+async fn done_inbox_work_is_forgotten_after_retention(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    let claims = s
+        .inbox
+        .take(&[inbound("done", "a"), inbound("pending", "a")], now, LEASE)
+        .await
+        .unwrap();
+    let mut unit = s.begin();
+    unit.settle_inbound(&claims[0].unwrap()).await.unwrap();
+    unit.commit().await.unwrap();
+    assert_eq!(s.inbox.forget_before(now).await.unwrap(), 0);
+    assert_eq!(
+        s.inbox.forget_before(now + 1).await.unwrap(),
+        1,
+        "only done work goes"
+    );
+    assert!(!s.inbox.seen("done").await.unwrap());
+    assert!(s.inbox.seen("pending").await.unwrap());
 }
 
 // --- durability across kill -9 ------------------------------------------------
@@ -1134,14 +1358,14 @@ async fn old_event_ids_are_forgotten(b: Arc<impl Backend>) {
 /// units as fast as it can, each a key, a queued call and an audit row, and
 /// prints the number of each one it acknowledges (after its commit), until
 /// killed.
-fn child_writes_until_killed(path: &str) {
+fn child_writes_until_killed(open: impl AsyncFnOnce() -> Storage) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let s = Storage::open(std::path::Path::new(path)).unwrap();
+        let s = open().await;
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
         // Several writers at once, so commits are shared and each unit's
         // acknowledgement may ride on another's commit.
@@ -1179,20 +1403,65 @@ fn child_writes_until_killed(path: &str) {
 #[test]
 fn nothing_acknowledged_is_lost_on_kill_9() {
     if let Ok(path) = std::env::var("BOTYARD_STORAGE_CHILD") {
-        child_writes_until_killed(&path);
+        child_writes_until_killed(async || Storage::open(std::path::Path::new(&path)).unwrap());
         return;
     }
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("botyard.db");
+    let acked = acknowledged_until_killed(
+        "nothing_acknowledged_is_lost_on_kill_9",
+        "BOTYARD_STORAGE_CHILD",
+        path.to_str().unwrap(),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(all_acknowledged_are_kept(
+        Storage::open(&path).unwrap(),
+        &acked,
+    ));
+}
+
+/// [`nothing_acknowledged_is_lost_on_kill_9`] on PostgreSQL, harder: the
+/// writer is killed, and so is the database server (SIGKILL to the
+/// postmaster, no shutdown checkpoint), on a server with PostgreSQL's
+/// durable defaults (`fsync` on); after its crash recovery, everything
+/// acknowledged is there.
+#[test]
+fn nothing_acknowledged_is_lost_on_kill_9_of_writer_and_postgres() {
+    if let Ok(url) = std::env::var("BOTYARD_STORAGE_CHILD_POSTGRES") {
+        child_writes_until_killed(async || {
+            Storage::connect_postgres(postgres_options(&url, "writer"))
+                .await
+                .unwrap()
+        });
+        return;
+    }
+    let mut server = pg::Server::start_durable();
+    let url = server.url("postgres");
+    let acked = acknowledged_until_killed(
+        "nothing_acknowledged_is_lost_on_kill_9_of_writer_and_postgres",
+        "BOTYARD_STORAGE_CHILD_POSTGRES",
+        &url,
+    );
+    server.crash();
+    server.restart();
+    let url = server.url("postgres");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = Storage::connect_postgres(postgres_options(&url, "checker"))
+            .await
+            .unwrap();
+        all_acknowledged_are_kept(s, &acked).await;
+    });
+}
+
+/// Runs this test binary's `test` as a child writing through the storage
+/// `env` names (by `value`), reads 2000 acknowledgements, then kills it
+/// (SIGKILL: no destructors, no flush) and returns what it acknowledged.
+fn acknowledged_until_killed(test: &str, env: &str, value: &str) -> Vec<u64> {
+    use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "nothing_acknowledged_is_lost_on_kill_9",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("BOTYARD_STORAGE_CHILD", &path)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env, value)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -1200,51 +1469,53 @@ fn nothing_acknowledged_is_lost_on_kill_9() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked.len() < 2_000 {
         let Some(Ok(line)) = lines.next() else {
+            child.kill().ok();
             panic!("the writer stopped after {} acknowledgements", acked.len())
         };
         if let Some(n) = line.strip_prefix("acked ") {
             acked.push(n.parse::<u64>().unwrap());
         }
     }
-    child.kill().unwrap(); // SIGKILL: no destructors, no flush
+    child.kill().unwrap();
     child.wait().unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let s = Storage::open(&path).unwrap();
-        let keys: std::collections::HashSet<String> = s
-            .kv_list("app", "", 1_000_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
-        let outbox: std::collections::HashSet<u64> = s
-            .outbox
-            .entries(Some("app"), 0, 1_000_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.payload["n"].as_u64().unwrap())
-            .collect();
-        let audit: std::collections::HashSet<i64> = s
-            .audit
-            .recent(Some("app"), 1_000_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.at_ms)
-            .collect();
-        for n in &acked {
-            assert!(
-                keys.contains(&format!("k{n}")),
-                "acknowledged key k{n} was lost"
-            );
-            assert!(outbox.contains(n), "acknowledged call {n} was lost");
-            assert!(
-                audit.contains(&(*n as i64)),
-                "acknowledged audit row {n} was lost"
-            );
-        }
-    });
+    acked
+}
+
+/// Every key, queued call and audit row of `acked` is in `s`.
+async fn all_acknowledged_are_kept(s: Storage, acked: &[u64]) {
+    let keys: std::collections::HashSet<String> = s
+        .kv_list("app", "", 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let outbox: std::collections::HashSet<u64> = s
+        .outbox
+        .entries(Some("app"), 0, 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.payload["n"].as_u64().unwrap())
+        .collect();
+    let audit: std::collections::HashSet<i64> = s
+        .audit
+        .recent(Some("app"), 1_000_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.at_ms)
+        .collect();
+    for n in acked {
+        assert!(
+            keys.contains(&format!("k{n}")),
+            "acknowledged key k{n} was lost"
+        );
+        assert!(outbox.contains(n), "acknowledged call {n} was lost");
+        assert!(
+            audit.contains(&(*n as i64)),
+            "acknowledged audit row {n} was lost"
+        );
+    }
 }
 
 // --- webhook deliveries -------------------------------------------------------
@@ -1818,4 +2089,298 @@ async fn deliveries_kept_make_room_by_the_oldest_settled(b: Arc<impl Backend>) {
     // Without a quota, nothing is pruned.
     receive(&s, "ci", "github", "d-4", b"").await;
     assert_eq!(s.usage("ci").await.unwrap().webhook_deliveries, 3);
+}
+
+// --- PostgreSQL replicas ------------------------------------------------------
+
+/// What only a cluster backend promises: `release_orphaned` frees the claims
+/// of replicas that stopped — a replica whose heartbeat lapsed — and not
+/// those of replicas still alive under other names. SQLite, one process's
+/// file, frees every claim not made through its own handle instead (the
+/// suite's `claims_of_a_deliverer_that_died_are_released`), so this holds
+/// for PostgreSQL alone.
+mod postgres_replicas {
+    use super::*;
+    use botyard::storage::postgres::Options;
+
+    /// A replica named `name` heartbeating every `heartbeat`.
+    async fn replica(url: &str, name: &str, heartbeat: Duration) -> Storage {
+        Storage::connect_postgres(Options {
+            heartbeat,
+            ..Options::new(url, name)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claims_of_a_replica_whose_heartbeat_lapsed_are_freed_and_a_live_ones_kept() {
+        let url = pg::database();
+        // `a` and `b` beat every 200 ms, so another replica may take either
+        // for stopped after 3 × 200 ms + 1 s of silence; `c` beats at the
+        // default 2 s, which changes nothing about how it judges them.
+        let beat = Duration::from_millis(200);
+        let a = replica(&url, "a", beat).await;
+        let b = replica(&url, "b", beat).await;
+        let c = replica(&url, "c", botyard::storage::postgres::DEFAULT_HEARTBEAT).await;
+        let of_a = enqueue(&a, "app", "chat.postMessage", OutboxStatus::Pending).await;
+        let of_b = enqueue(&a, "app", "chat.postMessage", OutboxStatus::Pending).await;
+        a.outbox.claim(of_a, LEASE).await.unwrap().unwrap();
+        b.outbox.claim(of_b, LEASE).await.unwrap().unwrap();
+        let hook_a = new_id(receive(&a, "ci", "github", "d-a", b"a").await);
+        let hook_b = new_id(receive(&a, "ci", "github", "d-b", b"b").await);
+        let now = now_ms() as i64;
+        let claimed = a.webhooks.claim_due(now, LEASE, 1).await.unwrap();
+        assert_eq!(claimed[0].0.id, hook_a);
+        let claimed = b.webhooks.claim_due(now, LEASE, 1).await.unwrap();
+        assert_eq!(claimed[0].0.id, hook_b);
+
+        // All alive: nobody's claims are orphans.
+        assert_eq!(c.outbox.release_orphaned().await.unwrap(), 0);
+        assert_eq!(c.webhooks.release_orphaned().await.unwrap(), 0);
+
+        // `a` stops (its heartbeat with it); at first it is only late.
+        drop(a);
+        assert_eq!(c.outbox.release_orphaned().await.unwrap(), 0, "not yet");
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+
+        // Its heartbeat lapsed: its claims are freed, `b`'s (alive) kept.
+        assert_eq!(c.outbox.release_orphaned().await.unwrap(), 1);
+        assert_eq!(c.webhooks.release_orphaned().await.unwrap(), 1);
+        assert!(c.outbox.claim(of_a, LEASE).await.unwrap().is_some());
+        assert_eq!(c.outbox.claim(of_b, LEASE).await.unwrap(), None, "b's");
+        let claimed = c.webhooks.claim_due(now, LEASE, 10).await.unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|(d, _)| d.id).collect();
+        assert_eq!(ids, [hook_a], "only the stopped replica's delivery");
+        // `b` itself frees nothing of its own, nor of `c`, which is alive.
+        assert_eq!(b.outbox.release_orphaned().await.unwrap(), 0);
+        assert_eq!(b.webhooks.release_orphaned().await.unwrap(), 0);
+    }
+
+    /// Several replicas starting at once on an empty database migrate it
+    /// once, by a row lock on the version row, and all of them work.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_starting_at_once_migrate_once() {
+        let url = pg::database();
+        let starts: Vec<_> = (0..6)
+            .map(|i| {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    replica(&url, &format!("r{i}"), Duration::from_secs(2)).await
+                })
+            })
+            .collect();
+        let mut replicas = Vec::new();
+        for start in starts {
+            replicas.push(start.await.unwrap());
+        }
+        for (i, s) in replicas.iter().enumerate() {
+            assert_eq!(s.kv_increment("app", "n", 1).await.unwrap(), i as i64 + 1);
+            s.check().await.unwrap();
+        }
+    }
+
+    /// Where the data is, as messages show it: hosts and database, never the
+    /// password; and an unreachable server is reported with what to check.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn location_hides_the_password_and_an_unreachable_server_says_what_to_check() {
+        let url = pg::database();
+        let s = replica(&url, "shown", Duration::from_secs(2)).await;
+        let port = pg::shared().port();
+        assert!(
+            s.location()
+                .starts_with(&format!("postgres://postgres@127.0.0.1:{port}/test_")),
+            "{}",
+            s.location()
+        );
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let unreachable =
+            format!("postgres://bot:hunter2@127.0.0.1:{closed},127.0.0.1:{closed}/yard");
+        let error = Storage::connect_postgres(Options::new(unreachable, "r"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!("127.0.0.1:{closed},127.0.0.1:{closed}/yard"))
+                && error.contains("check that the server is running"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    /// `[storage] backend = "postgres"` in botyard.toml: the host stores
+    /// there (the URL read from a file by reference), not in the data
+    /// directory; a database nobody answers for fails the start with where
+    /// it looked and what to check, never the password.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_host_configured_for_postgres_keeps_its_data_there() {
+        use botyard::config::Config;
+        use botyard::host::Host;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("database-url");
+        let config = |url: &str| {
+            std::fs::write(&secret, url).unwrap();
+            let text = format!(
+                "[storage]\nbackend = \"postgres\"\nurl = \"${{file:{}}}\"\nreplica = \"host-1\"\n",
+                secret.display()
+            );
+            Config::parse(&text, dir.path(), &dir.path().join("apps")).unwrap()
+        };
+        std::fs::create_dir_all(dir.path().join("apps")).unwrap();
+
+        let url = pg::database();
+        let host = Host::builder(config(&url), dir.path())
+            .start()
+            .await
+            .unwrap();
+        let storage = host.apps().storage().clone();
+        assert!(
+            storage
+                .location()
+                .starts_with("postgres://postgres@127.0.0.1:")
+        );
+        storage.kv_set("app", "k", b"v").await.unwrap();
+        host.shutdown().await;
+        assert!(!dir.path().join("botyard.db").exists(), "not in SQLite");
+        let again = replica(&url, "reader", Duration::from_secs(2)).await;
+        assert_eq!(get(&again, "app", "k").await.as_deref(), Some(&b"v"[..]));
+
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let refused = Host::builder(
+            config(&format!("postgres://bot:hunter2@127.0.0.1:{closed}/yard")),
+            dir.path(),
+        )
+        .start()
+        .await
+        .err()
+        .expect("nothing listens there")
+        .to_string();
+        assert!(
+            refused.contains(&format!("127.0.0.1:{closed}/yard"))
+                && refused.contains("[storage]")
+                && refused.contains("check that the server is running"),
+            "{refused}"
+        );
+        assert!(!refused.contains("hunter2"), "{refused}");
+    }
+
+    /// Two units that each hold one app's store and want the other's
+    /// deadlock; PostgreSQL breaks it by aborting one. That one is told
+    /// clearly, its commit fails and keeps nothing of it; the other commits.
+    /// (SQLite runs units in one shared transaction: they cannot deadlock.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deadlock_between_units_fails_one_clearly_and_keeps_nothing_of_it() {
+        let url = pg::database();
+        let s = replica(&url, "r", Duration::from_secs(2)).await;
+        let mut one = s.begin();
+        let mut two = s.begin();
+        one.set("a", "from-one", b"1").await.unwrap();
+        two.set("b", "from-two", b"2").await.unwrap();
+        let (first, second) = tokio::join!(
+            one.set("b", "from-one", b"1"),
+            two.set("a", "from-two", b"2")
+        );
+        let (loser, lost, kept) = match (first, second) {
+            (Err(e), Ok(())) => (e, one, two),
+            (Ok(()), Err(e)) => (e, two, one),
+            other => panic!("expected one of them aborted, got {other:?}"),
+        };
+        let message = loser.to_string();
+        assert!(
+            message.contains("deadlock") && message.contains("nothing of it was kept"),
+            "{message}"
+        );
+        assert!(matches!(lost.commit().await, Err(StorageError::Lost(_))));
+        kept.commit().await.unwrap();
+        let keys = |app: &'static str| {
+            let s = s.clone();
+            async move { s.kv_list(app, "", 10).await.unwrap() }
+        };
+        let written = [keys("a").await, keys("b").await].concat();
+        assert_eq!(
+            written.len(),
+            2,
+            "only the survivor's two writes: {written:?}"
+        );
+        assert!(
+            written.iter().all(|k| k == &written[0]),
+            "both from one unit: {written:?}"
+        );
+    }
+
+    /// Another replica's commit wakes this one (LISTEN/NOTIFY); when the
+    /// listening connection is cut, it comes back by itself, wakes its
+    /// waiters once (work may have come meanwhile) and hears again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn another_replicas_commit_wakes_this_one_and_the_listener_comes_back() {
+        let url = pg::database();
+        let dbname = url.rsplit('/').next().unwrap().to_string();
+        let a = replica(&url, "a", Duration::from_secs(2)).await;
+        let b = replica(&url, "b", Duration::from_secs(2)).await;
+        let within = Duration::from_secs(5);
+
+        let woken = tokio::spawn(a.outbox_wakeup.wait());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!woken.is_finished(), "nothing queued yet");
+        enqueue(&b, "app", "chat.postMessage", OutboxStatus::Pending).await;
+        tokio::time::timeout(within, woken)
+            .await
+            .expect("b's commit wakes a's delivery")
+            .unwrap();
+        let woken = tokio::spawn(a.webhook_wakeup.wait());
+        receive(&b, "ci", "github", "d-1", b"").await;
+        tokio::time::timeout(within, woken)
+            .await
+            .expect("b's delivery wakes a's runner")
+            .unwrap();
+
+        let cut = pg::shared().sql(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = '{dbname}' AND application_name = 'botyard a'
+               AND query LIKE 'LISTEN%'"
+        ));
+        assert_eq!(cut, "t", "a's listening connection was found and cut");
+        tokio::time::timeout(within, a.outbox_wakeup.wait())
+            .await
+            .expect("back, it wakes its waiters once");
+        let woken = tokio::spawn(a.outbox_wakeup.wait());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!woken.is_finished(), "once only");
+        enqueue(&b, "app", "chat.postMessage", OutboxStatus::Pending).await;
+        tokio::time::timeout(within, woken)
+            .await
+            .expect("and hears b again")
+            .unwrap();
+    }
+
+    /// A primary with a synchronous standby: everything committed through a
+    /// multi-host URL is there after the standby is promoted and the
+    /// primary killed, and the same URL finds the new primary.
+    #[test]
+    fn committed_writes_survive_failover_to_a_synchronous_standby() {
+        let (mut primary, standby) = pg::start_primary_with_standby();
+        let url = pg::multi_host_url(&[&primary, &standby], "postgres");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let s = replica(&url, "before", Duration::from_secs(2)).await;
+            for i in 0..50 {
+                s.kv_set("app", &format!("k{i}"), b"v").await.unwrap();
+            }
+            enqueue(&s, "app", "chat.postMessage", OutboxStatus::Pending).await;
+        });
+        primary.crash();
+        standby.promote();
+        rt.block_on(async {
+            let s = replica(&url, "after", Duration::from_secs(2)).await;
+            assert_eq!(s.kv_list("app", "", 100).await.unwrap().len(), 50);
+            assert_eq!(s.outbox.pending(10).await.unwrap().len(), 1);
+            s.kv_set("app", "after-failover", b"v").await.unwrap();
+        });
+    }
 }

@@ -6,6 +6,8 @@
 pub mod chrome;
 mod host;
 mod native;
+pub mod netns;
+pub mod postgres;
 pub mod requests;
 pub mod serve;
 pub mod upstream;
@@ -27,12 +29,15 @@ pub fn repo_root() -> &'static Path {
         .expect("host/ has a parent")
 }
 
-/// Where guest `name` lives: `examples/<name>` for the `hello-*` starters,
-/// else `tests/guests*/<name>` (one such directory per guest language).
+/// Where guest `name` lives: `apps/<name>` for a shipped app,
+/// `examples/<name>` for the `hello-*` starters, else `tests/guests*/<name>`
+/// (one such directory per guest language).
 pub fn guest_dir(name: &str) -> PathBuf {
-    let example = repo_root().join("examples").join(name);
-    if example.is_dir() {
-        return example;
+    for home in ["apps", "examples"] {
+        let dir = repo_root().join(home).join(name);
+        if dir.is_dir() {
+            return dir;
+        }
     }
     let tests = repo_root().join("tests");
     std::fs::read_dir(&tests)

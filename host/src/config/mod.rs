@@ -57,8 +57,16 @@
 //! keep_days = 90               # serve and dev prune older audit rows (at start,
 //!                              # then hourly); 0: keep them forever
 //! ```
+//!
+//! ```toml
+//! [storage]                    # where the data lives ([`storage`]); read at start
+//! backend = "postgres"         # default "sqlite": <data-dir>/botyard.db
+//! url = "${env:BOTYARD_DATABASE_URL}"  # never a password written out
+//! replica = "bot-1"            # default: the host name
+//! ```
 
 pub mod permissions;
+pub mod storage;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -92,6 +100,9 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub ops: OpsConfig,
     pub audit: AuditConfig,
+    /// `[storage]`: SQLite in the data directory, or PostgreSQL. Read at
+    /// start only: changing it takes a restart.
+    pub storage: storage::StorageConfig,
     /// Where compiled components are cached; `None` means
     /// `<data-dir>/cache/components`. Not read from the file: `--build-dir`
     /// sets it, so data directories sharing a build directory share
@@ -247,6 +258,8 @@ struct ConfigFile {
     ops: OpsConfig,
     #[serde(default)]
     audit: AuditConfig,
+    #[serde(default)]
+    storage: storage::File,
     permissions: Option<toml::Value>,
 }
 
@@ -374,6 +387,7 @@ impl Config {
             webhooks: file.webhooks,
             ops: file.ops,
             audit: file.audit,
+            storage: storage::resolve(file.storage)?,
             compile_cache_dir: None,
             permissions: permissions::Permissions::parse(file.permissions)?,
             app_tables: file.apps,

@@ -23,6 +23,14 @@ pub enum StorageError {
     )]
     Lost(String),
 
+    /// The work this unit was doing was taken over by another process
+    /// (this one's lease ran out: it was paused, or cut off); nothing of
+    /// the unit may be kept, since the other process does it.
+    #[error(
+        "another botyard process took this work over after its lease ran out; nothing of this run was kept"
+    )]
+    Overtaken,
+
     #[error(
         "the value at key {key:?} is not a decimal integer, so it cannot be incremented; set it to a number first or use another key"
     )]

@@ -8,7 +8,7 @@
 //! - [`ScheduleStore`]: one-off ticks, and cron bookkeeping advanced by
 //!   compare-and-set, so a tick fires once however many schedulers look.
 //! - [`AuditStore`]: who ran what, when, and how it ended.
-//! - [`EventStore`]: Events API ids already handled.
+//! - [`InboxStore`]: Slack deliveries taken in, claimed, done once.
 //! - [`WebhookStore`]: webhook deliveries, recorded before the sender is
 //!   answered, de-duplicated by the sender's delivery id, claimed with a
 //!   lease by whoever runs them and settled in the handler's own unit.
@@ -23,12 +23,15 @@
 //! is lost on `kill -9`, and an invocation costs one commit, not one per
 //! write. A backend decides how units map to transactions: SQLite shares one
 //! open transaction among the units running at once and commits it for all
-//! of them (group commit); a database server gives each unit its own.
+//! of them (group commit); PostgreSQL ([`postgres`]) gives each unit its own,
+//! begun at its first operation.
 //!
 //! Errors are backend-neutral ([`StorageError`]): callers never see a driver's
 //! error type.
 
 mod error;
+pub mod postgres;
+mod quota;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -111,6 +114,11 @@ pub trait Unit: KvStore {
         claim: &Claim,
         outcome: DeliveryOutcome,
     ) -> Result<bool, StorageError>;
+    /// Marks claimed inbox work done in the unit of the invocation that did
+    /// it; `false` (and nothing changes) if the claim was overtaken — the
+    /// caller must then not commit the unit, for another process owns the
+    /// work now.
+    async fn settle_inbound(&mut self, claim: &Claim) -> Result<bool, StorageError>;
     /// Holds this unit's writes to `quotas` from now on: a write to an
     /// app's store that would take it past `store_bytes` or `store_keys`
     /// (one that shrinks or deletes is always allowed), or a new webhook
@@ -277,6 +285,9 @@ pub trait ScheduleStore: Send + Sync {
     /// earliest first. A tick is handed out exactly once, however many
     /// callers ask at the same time.
     async fn take_due(&self, now_ms: i64) -> Result<Vec<DueTick>, StorageError>;
+    /// When the earliest one-off tick still waiting is due, if any: a read
+    /// only, so the test kit's virtual time can jump to it.
+    async fn next_once_due(&self) -> Result<Option<i64>, StorageError>;
     /// When the cron schedule `name` of `app` last fired, if ever.
     async fn last_cron_fire(&self, app: &str, name: &str) -> Result<Option<i64>, StorageError>;
     /// Moves the last fire time of `app`'s `name` from `expected` (`None`:
@@ -413,17 +424,98 @@ pub trait AuditStore: Send + Sync {
     async fn prune_before(&self, at_ms: i64) -> Result<u64, StorageError>;
 }
 
-/// Events API ids already handled: Slack retries a delivery it thinks was
-/// missed with the same `event_id`, and it must run once.
+/// A Slack delivery to take in (see [`InboxStore::take`]): the work one
+/// app owes for it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInbound<'a> {
+    /// What makes it the same delivery when Slack sends it again:
+    /// `<event_id>/<app>` for an event, the `trigger_id` or a digest of
+    /// the payload for the rest.
+    pub key: &'a str,
+    pub app: &'a str,
+    /// What the taker needs to run it again elsewhere (the inbound layer
+    /// decides the shape; storage keeps bytes).
+    pub body: &'a [u8],
+}
+
+/// Work taken in and not done, claimed again after its taker's lease ran
+/// out (see [`InboxStore::claim_expired`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub id: i64,
+    pub key: String,
+    pub app: String,
+    pub body: Vec<u8>,
+    pub received_ms: i64,
+}
+
+/// The inbox: every Slack delivery whose work is promised before it is
+/// done (an event, a click, a command answered late) is recorded here —
+/// and claimed by the process taking it — before Slack gets its
+/// acknowledgement. A retried delivery finds its key and runs nothing. The
+/// work is marked done in the unit of the invocation that did it
+/// ([`Unit::settle_inbound`]), so the app's writes, its Slack calls and
+/// "done" are kept together; a taker that dies leaves a lease that runs
+/// out, and another process claims the work again with a higher token, so
+/// the first one — should it wake — can no longer settle it.
 #[async_trait]
-pub trait EventStore: Send + Sync {
-    /// Records `event_id`; `true` the first time, `false` for every repeat.
-    /// Durable when it returns.
-    async fn mark_seen(&self, event_id: &str) -> Result<bool, StorageError>;
-    /// Whether `event_id` has been marked seen (and not yet forgotten).
-    async fn seen(&self, event_id: &str) -> Result<bool, StorageError>;
-    /// Forgets ids seen before `cutoff_ms`; returns how many.
+pub trait InboxStore: Send + Sync {
+    /// Records each of `items` whose key is not known yet, claimed by this
+    /// process until `now_ms + lease`, all in one commit: durable when it
+    /// returns. Per item, its claim when new; `None` for a repeat.
+    async fn take(
+        &self,
+        items: &[NewInbound<'_>],
+        now_ms: i64,
+        lease: Duration,
+    ) -> Result<Vec<Option<Claim>>, StorageError>;
+    /// Claims up to `limit` items not done whose lease ran out by `now_ms`
+    /// (oldest first) for `lease` more, leaving out `skip` (what this
+    /// process is running right now).
+    async fn claim_expired(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        limit: u32,
+        skip: &[i64],
+    ) -> Result<Vec<(Inbound, Claim)>, StorageError>;
+    /// Ends the leases of takers that are gone (a previous run of this
+    /// process; for a cluster, replicas whose heartbeat stopped), so their
+    /// work is claimed at once instead of when the lease runs out.
+    async fn release_orphaned(&self) -> Result<usize, StorageError>;
+    /// Whether `key` was taken in (and not yet forgotten).
+    async fn seen(&self, key: &str) -> Result<bool, StorageError>;
+    /// Forgets done items received before `cutoff_ms` (a redelivery after
+    /// that runs again); returns how many.
     async fn forget_before(&self, cutoff_ms: i64) -> Result<usize, StorageError>;
+    /// How many items are not done yet. A read only.
+    async fn pending_count(&self) -> Result<u64, StorageError>;
+}
+
+/// One registered replica of a cluster, as `botyard cluster status` shows
+/// it. Times are the database's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicaStatus {
+    pub replica: String,
+    pub incarnation: i64,
+    pub started_ms: i64,
+    pub heartbeat_ms: i64,
+    pub heartbeat_every_ms: i64,
+    /// The database's clock when this was read.
+    pub now_ms: i64,
+    /// Heard from within three of its heartbeats and a second.
+    pub alive: bool,
+    /// Leases it holds that have not run out.
+    pub inbox_leases: u64,
+    pub outbox_leases: u64,
+    pub webhook_leases: u64,
+}
+
+/// Who shares the database. One machine (SQLite) has no registry.
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// Every replica alive, and the latest incarnation of every name.
+    async fn replicas(&self) -> Result<Vec<ReplicaStatus>, StorageError>;
 }
 
 /// A webhook delivery to record.
@@ -563,6 +655,23 @@ pub trait Wakeup: Send + Sync {
     fn wait(&self) -> BoxFuture<'static, ()>;
 }
 
+/// The in-process [`Wakeup`] every backend raises when its own units
+/// commit (PostgreSQL's listener also raises it for other replicas' work).
+#[derive(Default)]
+pub(crate) struct NotifyWakeup(Arc<tokio::sync::Notify>);
+
+impl Wakeup for NotifyWakeup {
+    fn notify(&self) {
+        // A stored permit if nobody waits yet: the next wait returns at once.
+        self.0.notify_one();
+    }
+
+    fn wait(&self) -> BoxFuture<'static, ()> {
+        let notify = self.0.clone();
+        Box::pin(async move { notify.notified().await })
+    }
+}
+
 /// Starts [`Unit`]s; implemented by each backend.
 pub trait Units: Send + Sync {
     fn begin(&self) -> Box<dyn Unit>;
@@ -578,8 +687,9 @@ pub struct Storage {
     pub outbox: Arc<dyn OutboxStore>,
     pub schedules: Arc<dyn ScheduleStore>,
     pub audit: Arc<dyn AuditStore>,
-    pub events: Arc<dyn EventStore>,
+    pub inbox: Arc<dyn InboxStore>,
     pub webhooks: Arc<dyn WebhookStore>,
+    pub cluster: Arc<dyn ClusterStore>,
     /// Raised after a commit that queued pending Slack calls.
     pub outbox_wakeup: Arc<dyn Wakeup>,
     /// Raised after a commit that recorded a new webhook delivery.
@@ -600,6 +710,12 @@ impl Storage {
     /// Opens (creating and migrating if needed) the SQLite database at `path`.
     pub fn open(path: &std::path::Path) -> Result<Storage, StorageError> {
         sqlite::open(path)
+    }
+
+    /// Connects to PostgreSQL as one replica of a cluster sharing the
+    /// database (migrating it if need be); see [`postgres`].
+    pub async fn connect_postgres(options: postgres::Options) -> Result<Storage, StorageError> {
+        postgres::connect(options).await
     }
 
     /// Where the data lives, for messages.

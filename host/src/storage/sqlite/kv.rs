@@ -5,8 +5,8 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::usage;
-use crate::contract::limits::{Quota, Quotas};
-use crate::storage::{StorageError, checks};
+use crate::contract::limits::Quotas;
+use crate::storage::{StorageError, checks, quota};
 
 const GET: &str = "SELECT value FROM kv WHERE app = ?1 AND key = ?2";
 const SET: &str = "INSERT INTO kv (app, key, value) VALUES (?1, ?2, ?3)
@@ -27,17 +27,12 @@ pub(super) fn set(
     value: &[u8],
     quotas: &Quotas,
 ) -> Result<(), StorageError> {
-    if limits_store(quotas) {
+    if quota::limits_store(quotas) {
         let old = stored_len(c, app, key)?;
         admit(c, app, key, old, Some(value.len()), quotas)?;
     }
     c.prepare_cached(SET)?.execute((app, key, value))?;
     Ok(())
-}
-
-/// Whether `quotas` limit the store at all (else nothing is checked).
-fn limits_store(quotas: &Quotas) -> bool {
-    quotas.store_bytes > 0 || quotas.store_keys > 0
 }
 
 /// The length of the value at `key`, if there is one.
@@ -54,7 +49,7 @@ fn stored_len(c: &Connection, app: &str, key: &str) -> Result<Option<usize>, Sto
 /// one of `new` bytes (`None`: deleted) if that takes `app` past its store
 /// quotas. Runs inside the write's transaction, before anything is
 /// written, so the check and the write are one step; a write that frees
-/// bytes or keys always passes.
+/// bytes or keys always passes, without reading the usage.
 fn admit(
     c: &Connection,
     app: &str,
@@ -63,27 +58,10 @@ fn admit(
     new: Option<usize>,
     quotas: &Quotas,
 ) -> Result<(), StorageError> {
-    let entry = |len: usize| (key.len() + len) as i64;
-    let bytes = new.map_or(0, entry) - old.map_or(0, entry);
-    let keys = i64::from(new.is_some()) - i64::from(old.is_some());
-    if bytes <= 0 && keys <= 0 {
-        return Ok(());
+    match quota::store_growth(key, old, new) {
+        Some(growth) => quota::admit_store(app, growth, usage::of(c, app)?, quotas),
+        None => Ok(()),
     }
-    let used = usage::of(c, app)?;
-    usage::check(
-        app,
-        Quota::StoreBytes,
-        used.store_bytes,
-        bytes,
-        quotas.store_bytes,
-    )?;
-    usage::check(
-        app,
-        Quota::StoreKeys,
-        used.store_keys,
-        keys,
-        quotas.store_keys,
-    )
 }
 
 pub(super) fn delete(c: &Connection, app: &str, key: &str) -> Result<bool, StorageError> {
@@ -134,7 +112,7 @@ pub(super) fn increment(
         .optional()?;
     let next = checks::incremented(key, current.as_deref(), delta)?;
     let text = next.to_string();
-    if limits_store(quotas) {
+    if quota::limits_store(quotas) {
         admit(
             c,
             app,
@@ -164,7 +142,7 @@ pub(super) fn compare_and_swap(
     if current.as_deref() != expected {
         return Ok(false);
     }
-    if limits_store(quotas) {
+    if quota::limits_store(quotas) {
         admit(
             c,
             app,

@@ -177,6 +177,28 @@ const MIGRATIONS: &[&str] = &[
     END;
     CREATE INDEX webhook_deliveries_by_app ON webhook_deliveries (app, id);
     "#,
+    // 7: the inbox (replaces seen_events): every Slack delivery whose work
+    // is promised before it is done, claimed with a lease and marked done
+    // in the unit of the invocation that did it. Ids already seen stay seen.
+    r#"
+    CREATE TABLE inbox (
+        id            INTEGER PRIMARY KEY,
+        key           TEXT NOT NULL UNIQUE,
+        app           TEXT NOT NULL,
+        body          BLOB NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+        received_ms   INTEGER NOT NULL,
+        settled_ms    INTEGER,
+        claims        INTEGER NOT NULL DEFAULT 1,
+        claimed_until INTEGER NOT NULL DEFAULT 0,
+        claimed_by    TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX inbox_pending ON inbox (claimed_until) WHERE status = 'pending';
+    CREATE INDEX inbox_by_time ON inbox (received_ms);
+    INSERT INTO inbox (key, app, body, status, received_ms, settled_ms)
+        SELECT event_id, '', x'', 'done', seen_ms, seen_ms FROM seen_events;
+    DROP TABLE seen_events;
+    "#,
 ];
 
 /// The schema version this binary writes.

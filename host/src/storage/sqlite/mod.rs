@@ -16,12 +16,12 @@
 //! acknowledged that was not kept. A transaction left open by a unit that
 //! never commits is committed by the upkeep thread after [`STALE_GROUP`].
 //!
-//! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `events`,
+//! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `inbox`,
 //! `webhooks`, `usage` (what apps use of their quotas), `migrations`,
 //! `upkeep` (checkpoints and stale groups, off the hot path).
 
 mod audit;
-mod events;
+mod inbox;
 mod kv;
 mod migrations;
 mod outbox;
@@ -40,8 +40,8 @@ use futures_util::future::BoxFuture;
 use rusqlite::Connection;
 
 use super::{
-    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, OutboxStatus,
-    Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
+    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, NotifyWakeup,
+    OutboxStatus, Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
 };
 use crate::contract::limits::Quotas;
 
@@ -83,13 +83,24 @@ fn open_db(path: &Path) -> Result<(Arc<Db>, Storage), StorageError> {
         outbox: db.clone(),
         schedules: db.clone(),
         audit: db.clone(),
-        events: db.clone(),
+        inbox: db.clone(),
         webhooks: db.clone(),
+        cluster: Arc::new(OneMachine),
         outbox_wakeup: db.wakeup.clone(),
         webhook_wakeup: db.webhook_wakeup.clone(),
         location: path.display().to_string(),
     };
     Ok((db, storage))
+}
+
+/// SQLite is one machine's: no replicas to list.
+struct OneMachine;
+
+#[async_trait]
+impl super::ClusterStore for OneMachine {
+    async fn replicas(&self) -> Result<Vec<super::ReplicaStatus>, StorageError> {
+        Ok(Vec::new())
+    }
 }
 
 pub(crate) struct Db {
@@ -442,6 +453,10 @@ impl Unit for SqliteUnit {
         self.write(|c| webhooks::settle(c, claim, &outcome))
     }
 
+    async fn settle_inbound(&mut self, claim: &Claim) -> Result<bool, StorageError> {
+        self.write(|c| inbox::settle(c, claim))
+    }
+
     fn set_quotas(&mut self, quotas: Quotas) {
         self.quotas = quotas;
     }
@@ -466,22 +481,6 @@ impl Unit for SqliteUnit {
             self.db.webhook_wakeup.notify();
         }
         Ok(())
-    }
-}
-
-/// The in-process wake-up: one process, one outbox, one delivery task.
-#[derive(Default)]
-pub(crate) struct NotifyWakeup(Arc<tokio::sync::Notify>);
-
-impl Wakeup for NotifyWakeup {
-    fn notify(&self) {
-        // A stored permit if nobody waits yet: the next wait returns at once.
-        self.0.notify_one();
-    }
-
-    fn wait(&self) -> BoxFuture<'static, ()> {
-        let notify = self.0.clone();
-        Box::pin(async move { notify.notified().await })
     }
 }
 

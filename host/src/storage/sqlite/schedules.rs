@@ -48,6 +48,13 @@ impl ScheduleStore for Db {
         Ok(due)
     }
 
+    async fn next_once_due(&self) -> Result<Option<i64>, StorageError> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT MIN(due_ms) FROM schedule_once")?
+                .query_row([], |row| row.get(0))?)
+        })
+    }
+
     async fn last_cron_fire(&self, app: &str, name: &str) -> Result<Option<i64>, StorageError> {
         self.read(|c| {
             Ok(

@@ -5,7 +5,6 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::contract::limits::Quota;
 use crate::storage::{StorageError, Usage};
 
 /// What `app` uses now (nothing, if it never wrote).
@@ -21,26 +20,5 @@ pub(super) fn of(c: &Connection, app: &str) -> Result<Usage, StorageError> {
         store_bytes: bytes.max(0) as u64,
         store_keys: keys.max(0) as u64,
         webhook_deliveries: deliveries.max(0) as u64,
-    })
-}
-
-/// `Err(OverQuota)` if adding `adding` to `used` passes `limit` (0:
-/// unlimited); what takes nothing (or gives back) always passes.
-pub(super) fn check(
-    app: &str,
-    quota: Quota,
-    used: u64,
-    adding: i64,
-    limit: u64,
-) -> Result<(), StorageError> {
-    if limit == 0 || adding <= 0 || used.saturating_add(adding as u64) <= limit {
-        return Ok(());
-    }
-    Err(StorageError::OverQuota {
-        app: app.to_string(),
-        quota,
-        used,
-        limit,
-        adding: adding as u64,
     })
 }
