@@ -33,6 +33,7 @@ pub mod runtime;
 pub mod slack;
 pub mod storage;
 pub mod telemetry;
+pub mod testkit;
 pub mod workbench;
 
 /// The layers, lowest first: a module may name (`crate::…`) only modules
@@ -54,6 +55,7 @@ const LAYERS: &[&str] = &[
     "emulator",
     "authoring",
     "workbench",
+    "testkit",
     "cli",
     "fuzzing",
 ];

@@ -24,6 +24,10 @@ const RUST_STARTER: &[File] = &[
         "src/lib.rs",
         include_str!("../../../examples/hello-rust/src/lib.rs"),
     ),
+    (
+        "scenarios/hello.toml",
+        include_str!("../../../examples/hello-rust/scenarios/hello.toml"),
+    ),
 ];
 
 const JS_STARTER: &[File] = &[
@@ -32,6 +36,10 @@ const JS_STARTER: &[File] = &[
         include_str!("../../../examples/hello-js/package.json"),
     ),
     ("app.js", include_str!("../../../examples/hello-js/app.js")),
+    (
+        "scenarios/hello.toml",
+        include_str!("../../../examples/hello-js/scenarios/hello.toml"),
+    ),
 ];
 
 const PYTHON_STARTER: &[File] = &[
@@ -42,6 +50,10 @@ const PYTHON_STARTER: &[File] = &[
     (
         "app.py",
         include_str!("../../../examples/hello-python/app.py"),
+    ),
+    (
+        "scenarios/hello.toml",
+        include_str!("../../../examples/hello-python/scenarios/hello.toml"),
     ),
 ];
 
@@ -121,6 +133,8 @@ pub fn scaffold(
         let text = text
             .replace(starter_name, name)
             .replace("\"/hello\"", &format!("\"/{name}\""))
+            // The scenario's `command = "/hello world"` too.
+            .replace("\"/hello ", &format!("\"/{name} "))
             .replace("\"hello\"", &format!("\"{name}\""));
         match &sdk_dependency {
             Some(line) => text.replace(RUST_SDK_DEPENDENCY, line),
@@ -186,6 +200,12 @@ mod tests {
             assert!(!all.contains("\"/hello\""), "{language:?}");
             assert!(!all.contains("hello-"), "{language:?}: package renamed");
             assert_eq!(Language::detect(&dir).unwrap(), language);
+            // It comes with a scenario, for `botyard test`, about its own command.
+            let scenario = std::fs::read_to_string(dir.join("scenarios/hello.toml")).unwrap();
+            assert!(
+                scenario.contains(&format!("command = \"/{name} world\"")),
+                "{scenario}"
+            );
         }
         let cargo = std::fs::read_to_string(tmp.path().join("demo-rust/Cargo.toml")).unwrap();
         assert!(!cargo.contains(RUST_SDK_DEPENDENCY), "{cargo}");

@@ -1,4 +1,5 @@
-//! `clock`: wall-clock time from the host.
+//! `clock`: the time from the host's [`Clock`] — the wall clock in
+//! production, virtual time under the test kit.
 
 use std::sync::Arc;
 
@@ -6,11 +7,19 @@ use wasmtime::component::Linker;
 
 use super::{Capability, Ctx, CtxOf, Host, NoConfig, Services, ctx};
 use crate::contract::bindings::clock;
-use crate::contract::time::now_ms;
+use crate::contract::time::Clock as Time;
 
-pub struct Clock;
+pub struct Clock(Time);
 
-pub struct ClockState;
+pub struct ClockState(Time);
+
+impl Clock {
+    /// The host's time, which WASI's wall clock follows too (see
+    /// `capabilities::wasi`).
+    pub fn time(&self) -> &Time {
+        &self.0
+    }
+}
 
 impl Capability for Clock {
     const NAME: &'static str = "clock";
@@ -19,8 +28,8 @@ impl Capability for Clock {
     type AppState = ();
     type InstanceState = ClockState;
 
-    fn new(_: &Services) -> Self {
-        Clock
+    fn new(services: &Services) -> Self {
+        Clock(services.clock.clone())
     }
 
     fn load(&self, _: &Arc<str>, _: &NoConfig) -> Result<(), String> {
@@ -28,7 +37,7 @@ impl Capability for Clock {
     }
 
     fn instance(&self, _: &Arc<()>) -> ClockState {
-        ClockState
+        ClockState(self.0.clone())
     }
 
     fn link<T: Host>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
@@ -38,6 +47,6 @@ impl Capability for Clock {
 
 impl clock::Host for Ctx<'_, ClockState> {
     fn now_ms(&mut self) -> u64 {
-        now_ms()
+        self.state.0.now_ms()
     }
 }

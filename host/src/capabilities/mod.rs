@@ -123,6 +123,9 @@ pub struct Services {
     pub slack_api: Arc<OnceLock<Arc<WebApi>>>,
     /// Every app's per-minute windows and quota refusals.
     pub quotas: Arc<quota::Meter>,
+    /// The time apps see (`clock`, `slack.schedule-message`): the system
+    /// clock in production, a manual one under the test kit.
+    pub clock: crate::contract::time::Clock,
 }
 
 /// What the capabilities of one invocation share.

@@ -20,6 +20,7 @@ use wasmtime::component::Linker;
 
 use super::quota::{Meter, per_minute_message};
 use super::{Capability, Ctx, CtxOf, Host, NoConfig, Services, ctx};
+use crate::contract::time::Clock;
 use crate::contract::bindings::slack::{
     self, PostOptions, SlackError, ThreadMessage, UserGroup, UserInfo,
 };
@@ -88,6 +89,7 @@ pub struct Slack {
     api: Arc<OnceLock<Arc<WebApi>>>,
     storage: Storage,
     meter: Arc<Meter>,
+    clock: Clock,
 }
 
 /// Per-instance Slack state: how calls are recorded, the live Web API for
@@ -99,6 +101,8 @@ pub struct SlackState {
     storage: Storage,
     /// Counts the app's calls against `slack_calls_per_minute`.
     meter: Arc<Meter>,
+    /// What "in the future" means for `schedule-message`: the app's time.
+    clock: Clock,
 }
 
 impl Capability for Slack {
@@ -114,6 +118,7 @@ impl Capability for Slack {
             api: services.slack_api.clone(),
             storage: services.storage.clone(),
             meter: services.quotas.clone(),
+            clock: services.clock.clone(),
         }
     }
 
@@ -127,6 +132,7 @@ impl Capability for Slack {
             api: self.api.clone(),
             storage: self.storage.clone(),
             meter: self.meter.clone(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -477,7 +483,7 @@ impl slack::Host for Ctx<'_, SlackState> {
         thread_ts: Option<String>,
     ) -> Result<String, SlackError> {
         non_empty("channel", &channel)?;
-        let now = crate::contract::time::now_secs() as u64;
+        let now = self.state.clock.now_secs() as u64;
         // Slack's own limits: in the future, and within 120 days.
         if post_at <= now || post_at > now + 120 * 24 * 3600 {
             return Err(SlackError::InvalidArgument(format!(

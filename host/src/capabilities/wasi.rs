@@ -18,8 +18,13 @@ use wasmtime::component::Linker;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
+use std::time::Duration;
+
+use wasmtime_wasi::HostWallClock;
+
 use super::Invocation;
 use crate::contract::bindings::log::Level;
+use crate::contract::time::Clock;
 
 /// What one invocation may write to stdout and to stderr; past it writes fail,
 /// as a full pipe would.
@@ -33,21 +38,40 @@ pub struct WasiState {
     stderr: MemoryOutputPipe,
 }
 
+/// WASI's wall clock on a virtual [`Clock`], so `Date.now()` in JavaScript
+/// and `time.time()` in Python agree with `clock.now-ms` under the test kit.
+struct VirtualWallClock(Clock);
+
+impl HostWallClock for VirtualWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_micros(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_micros(self.0.now_micros())
+    }
+}
+
 impl WasiState {
-    fn new() -> Self {
+    fn new(clock: &Clock) -> Self {
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         // The builder's defaults are already closed (stdin, env, args,
         // preopens, addresses); the sockets are switched off explicitly so a
         // future default cannot open them.
-        let ctx = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
+            .socket_addr_check(|_, _| Box::pin(async { false }));
+        // The system clock stays WASI's own; only a virtual one is swapped in.
+        if clock.is_manual() {
+            builder.wall_clock(VirtualWallClock(clock.clone()));
+        }
+        let ctx = builder.build();
         WasiState {
             ctx,
             table: ResourceTable::new(),
@@ -69,8 +93,8 @@ pub fn link<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<(
 
 impl WasiState {
     /// The WASI view of `slot`, building the context on first use.
-    pub fn view(slot: &mut Option<WasiState>) -> WasiCtxView<'_> {
-        let wasi = slot.get_or_insert_with(WasiState::new);
+    pub fn view<'a>(slot: &'a mut Option<WasiState>, clock: &Clock) -> WasiCtxView<'a> {
+        let wasi = slot.get_or_insert_with(|| WasiState::new(clock));
         WasiCtxView {
             ctx: &mut wasi.ctx,
             table: &mut wasi.table,

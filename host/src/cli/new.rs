@@ -39,7 +39,7 @@ pub(super) async fn new_app(cli: &Cli, name: &str, lang: Lang, parent: &Path) ->
         anyhow::bail!("{name} was built but does not load: {}", error.message);
     }
     println!(
-        "{name} is ready. Try it:\n  botyard call \"/{name}\"\n  botyard dev      # the workbench; saving {} rebuilds it",
+        "{name} is ready. Try it:\n  botyard call \"/{name}\"\n  botyard dev      # the workbench; saving {} rebuilds it\n  botyard test {name}   # runs scenarios/*.toml (docs/testing.md)",
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::changes::Change;
 use super::pagination::{self, Paging};
 use super::state::{User, UserGroup};
 use super::web_api::{Api, ApiError, ApiResult, Args};
@@ -41,6 +42,20 @@ pub fn user_json(config: &EmulatorConfig, user: &User) -> Value {
     } else {
         profile["email"] = json!(format!("{}@example.com", user.name));
     }
+    // The offset in force now on the workspace's clock (summer time too).
+    let tz: chrono_tz::Tz = user
+        .tz
+        .as_deref()
+        .and_then(|tz| tz.parse().ok())
+        .unwrap_or(chrono_tz::Europe::Berlin);
+    let now = chrono::DateTime::from_timestamp(config.clock.now_secs(), 0)
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    let offset = {
+        use chrono::Offset;
+        now.offset().fix().local_minus_utc()
+    };
+    let label = now.format("%Z").to_string();
     json!({
         "id": user.id,
         "team_id": config.team_id,
@@ -48,9 +63,9 @@ pub fn user_json(config: &EmulatorConfig, user: &User) -> Value {
         "deleted": false,
         "color": "9f69e7",
         "real_name": user.real_name,
-        "tz": "Europe/Berlin",
-        "tz_label": "Central European Time",
-        "tz_offset": 3600,
+        "tz": tz.name(),
+        "tz_label": label,
+        "tz_offset": offset,
         "profile": profile,
         "is_admin": false,
         "is_owner": false,
@@ -152,6 +167,18 @@ impl Api<'_> {
 }
 
 impl Emulator {
+    /// Sets the timezone `users.info` reports for a user (id or name): an
+    /// IANA name such as `Europe/Paris`.
+    pub fn set_timezone(&self, user: &str, tz: &str) -> Result<(), EmulatorError> {
+        let id = self.resolve_user(user)?;
+        let mut state = self.shared.state();
+        if let Some(user) = state.users.get_mut(&id) {
+            user.tz = Some(tz.to_string());
+        }
+        state.changed(Change::Directory);
+        Ok(())
+    }
+
     /// A user group's id (`S…`) by handle (`sre-oncall` or `@sre-oncall`).
     pub fn usergroup_id(&self, handle: &str) -> Option<String> {
         self.shared.state().usergroup(handle).map(|g| g.id.clone())

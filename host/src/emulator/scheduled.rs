@@ -12,7 +12,6 @@ use super::pagination::{self, Paging};
 use super::state::{Message, ScheduledMessage, State};
 use super::web_api::{Api, ApiError, ApiResult, Args, Content, metadata_arg};
 use super::{Emulator, Shared};
-use crate::contract::time::{now_ms, now_secs};
 
 /// Slack schedules at most 120 days ahead.
 const MAX_AHEAD_SECS: i64 = 120 * 24 * 3600;
@@ -39,7 +38,7 @@ impl Api<'_> {
             .trim()
             .parse::<f64>()
             .map_err(|_| ApiError::new("invalid_time"))? as i64;
-        let now = now_secs();
+        let now = self.state.clock.now_secs();
         if post_at <= now {
             return Err(ApiError::new("time_in_past"));
         }
@@ -155,7 +154,7 @@ impl Api<'_> {
 /// Posts every scheduled message whose time has come (at the time it is
 /// posted, with a fresh `ts`), and says when the next one is due.
 fn post_due(shared: &Shared, state: &mut State) -> Option<i64> {
-    let now = now_ms() as i64;
+    let now = state.clock.now_ms() as i64;
     let (due, waiting): (Vec<ScheduledMessage>, Vec<ScheduledMessage>) =
         std::mem::take(&mut state.scheduled)
             .into_iter()
@@ -193,7 +192,12 @@ pub async fn post_when_due(shared: Arc<Shared>) {
     loop {
         let next = post_due(&shared, &mut shared.state());
         let wait = match next {
-            Some(at) => Duration::from_millis((at * 1000 - now_ms() as i64).max(0) as u64),
+            // A manual clock is moved by a test, which then calls
+            // `post_due_scheduled`; looking now and then is enough here.
+            Some(_) if shared.config.clock.is_manual() => IDLE,
+            Some(at) => Duration::from_millis(
+                (at * 1000 - shared.config.clock.now_ms() as i64).max(0) as u64,
+            ),
             None => IDLE,
         };
         tokio::select! {
@@ -204,6 +208,13 @@ pub async fn post_when_due(shared: Arc<Shared>) {
 }
 
 impl Emulator {
+    /// Posts every scheduled message whose time has come on the
+    /// workspace's clock, now: for a test that just moved a manual clock
+    /// (the poster only looks now and then on one).
+    pub fn post_due_scheduled(&self) {
+        post_due(&self.shared, &mut self.shared.state());
+    }
+
     /// Messages scheduled and not yet posted, in a channel (id or name) or
     /// everywhere (`None`), soonest first.
     pub fn scheduled(&self, channel: Option<&str>) -> Vec<ScheduledMessage> {

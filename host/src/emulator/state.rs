@@ -45,6 +45,8 @@ pub struct User {
     pub name: String,
     pub real_name: String,
     pub is_bot: bool,
+    /// IANA timezone `users.info` reports; `None`: Europe/Berlin.
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -309,6 +311,8 @@ pub struct State {
     /// channel → pinned messages, in the order they were pinned.
     pub pins: HashMap<String, Vec<Pin>>,
     triggers: HashMap<String, Trigger>,
+    /// The workspace's time ([`EmulatorConfig::clock`]).
+    pub clock: crate::contract::time::Clock,
     last_ts_micros: u64,
     counter: u64,
     /// Changes not yet announced; sent when the lock is released.
@@ -318,7 +322,10 @@ pub struct State {
 impl State {
     /// The workspace at start: the bot, then `config`'s channels and users.
     pub fn new(config: &EmulatorConfig) -> Self {
-        let mut state = State::default();
+        let mut state = State {
+            clock: config.clock.clone(),
+            ..State::default()
+        };
         let bot = &config.bot_user_id;
         state.users.insert(
             bot.clone(),
@@ -327,6 +334,7 @@ impl State {
                 name: "botyard".into(),
                 real_name: "botyard".into(),
                 is_bot: true,
+                tz: None,
             },
         );
         for name in &config.channels {
@@ -366,7 +374,7 @@ impl State {
 
     /// A Slack-like, unique and strictly increasing message timestamp.
     pub fn next_ts(&mut self) -> String {
-        let now = crate::contract::time::now_micros();
+        let now = self.clock.now_micros();
         let micros = now.max(self.last_ts_micros + 1);
         self.last_ts_micros = micros;
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
@@ -385,6 +393,7 @@ impl State {
                 name: name.to_string(),
                 real_name,
                 is_bot: false,
+                tz: None,
             },
         );
         // Everyone joins the default channels.

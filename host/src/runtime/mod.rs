@@ -98,6 +98,11 @@ impl Runtime {
         &self.services.storage
     }
 
+    /// The time apps see, which also says when schedules are due.
+    pub fn clock(&self) -> &crate::contract::time::Clock {
+        &self.services.clock
+    }
+
     /// Every app's per-minute windows and quota refusals.
     pub fn quotas(&self) -> &Arc<crate::capabilities::quota::Meter> {
         &self.services.quotas

@@ -107,6 +107,7 @@ impl Recipe {
             invocation: Invocation::new(self.app.clone(), self.version.clone(), self.logs.clone()),
             states: self.capabilities.instance(&self.states),
             wasi: None,
+            clock: self.capabilities.clock.time().clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);

@@ -13,6 +13,9 @@ pub struct HostState {
     pub states: States,
     /// Built on the guest's first WASI call.
     pub wasi: Option<WasiState>,
+    /// The host's time: WASI's wall clock (`Date.now()`, `time.time()`)
+    /// follows it when it is virtual.
+    pub clock: crate::contract::time::Clock,
 }
 
 impl capabilities::Host for HostState {
@@ -23,6 +26,6 @@ impl capabilities::Host for HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiState::view(&mut self.wasi)
+        WasiState::view(&mut self.wasi, &self.clock)
     }
 }
