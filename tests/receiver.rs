@@ -14,14 +14,20 @@ use axum::Router;
 use axum::routing::post;
 use botyard::capabilities::Invocation;
 use botyard::contract::bindings::types::{
-    ActionResponse, AppInfo, CommandSpec, FieldError, Message, Reply, ViewResponse, Visibility,
+    ActionRequest, ActionResponse, AppInfo, CommandSpec, FieldError, InvocationContext, Message,
+    MessageRef, Reply, ViewResponse, Visibility,
 };
 use botyard::contract::description::Description;
 use botyard::contract::request::{Request, Response};
+use botyard::contract::time::now_ms;
 use botyard::inbound::http::{self as receiver, ReceiverConfig};
+use botyard::inbound::inbox::{self, Answer, Inbox, Work};
 use botyard::routing::Apps;
 use botyard::runtime::app::NativeApp;
+use botyard::slack::delivery::{Delivery, DeliveryConfig};
 use botyard::slack::signature;
+use botyard::slack::web_api::WebApi;
+use botyard::storage::{NewInbound, Storage};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use support::TestHost;
@@ -128,6 +134,9 @@ impl Mimic {
 /// `response_url` target collecting what is posted to it.
 struct Harness {
     host: TestHost,
+    /// Posts what the apps queued: answers that missed the acknowledgement
+    /// and every click's answer go to `response_url` through the outbox.
+    _delivery: Delivery,
     runtime: Arc<Apps>,
     mimic: Arc<Mimic>,
     base: String,
@@ -151,6 +160,9 @@ impl Harness {
         runtime.install_native("mimic", mimic.clone()).unwrap();
         let router = receiver::router(runtime.clone(), ReceiverConfig::new(SECRET)).unwrap();
         let base = serve(router).await;
+        // No Web API calls are made here; response_url posts need no base.
+        let api = WebApi::new("http://127.0.0.1:9", "xoxb-test");
+        let delivery = Delivery::start(runtime.storage().clone(), api, DeliveryConfig::default());
 
         let (tx, hooked) = mpsc::unbounded_channel();
         let hook = Router::new().route(
@@ -166,6 +178,7 @@ impl Harness {
         let hook_url = format!("{}/hook", serve(hook).await);
         Harness {
             host,
+            _delivery: delivery,
             runtime,
             mimic,
             base,
@@ -323,7 +336,7 @@ fn dump(path: &Path) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert!(tables.iter().any(|t| t == "seen_events"), "{tables:?}");
+    assert!(tables.iter().any(|t| t == "inbox"), "{tables:?}");
     let mut out = Vec::new();
     for table in tables {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
@@ -569,7 +582,14 @@ async fn bad_input_gets_the_right_status_and_leaves_nothing_behind() {
         1,
         "a rejected event ran"
     );
-    assert!(!h.runtime.storage().events.seen("Ev1").await.unwrap());
+    assert!(
+        !h.runtime
+            .storage()
+            .inbox
+            .seen("event:Ev1/mimic")
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -638,6 +658,8 @@ async fn a_crafted_action_id_cannot_reach_another_app() {
     assert_eq!(*h.mimic.actions.lock().unwrap(), ["hello.count"]);
 
     // Ids no loaded app owns are refused without invoking anything.
+    let storage = h.runtime.storage().clone();
+    wait_until(|| async { storage.outbox.pending(10).await.unwrap().is_empty() }).await;
     let before = h.database().await;
     for id in ["count", "ghost.count", "Hello.count"] {
         let response = h.interact(h.block_actions(id)).await;
@@ -669,7 +691,14 @@ async fn an_event_retried_by_slack_runs_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.mimic.events.load(Ordering::SeqCst), 1);
     assert_eq!(h.audit("mimic", "event").await, ["app_mention Ev42"]);
-    assert!(h.runtime.storage().events.seen("Ev42").await.unwrap());
+    assert!(
+        h.runtime
+            .storage()
+            .inbox
+            .seen("event:Ev42/mimic")
+            .await
+            .unwrap()
+    );
 
     // Another id runs; an event type nobody subscribes to runs nothing.
     h.event(&event_body("Ev43", "app_mention"), None).await;
@@ -703,6 +732,12 @@ async fn a_slow_app_is_acknowledged_in_time_and_answers_through_response_url() {
     assert!(started.elapsed() >= Duration::from_millis(3500));
     assert_eq!(posted["response_type"], "in_channel");
     assert_eq!(posted["text"], "slept 3500");
+    // The late command was taken into the inbox before the acknowledgement
+    // (so another process could have answered it) and done with the
+    // answer; the quick one never needed to be.
+    let storage = h.runtime.storage().clone();
+    assert!(storage.inbox.seen("command:1.2.3").await.unwrap());
+    wait_until(|| async { storage.inbox.pending_count().await.unwrap() == 0 }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -756,4 +791,142 @@ async fn wait_until<F: std::future::Future<Output = bool>>(condition: impl Fn() 
         assert!(Instant::now() < deadline, "condition not met in time");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The click `hello.count` by U1 as the inbox keeps it.
+fn hello_click(response_url: &str) -> Work {
+    Work {
+        request: Request::Action(ActionRequest {
+            action_id: "count".into(),
+            block_id: Some("b1".into()),
+            value: Some("U1".into()),
+            message: Some(MessageRef {
+                channel: "C1".into(),
+                ts: "100.1".into(),
+            }),
+            context: InvocationContext {
+                user_id: "U1".into(),
+                channel_id: "C1".into(),
+                trigger_id: Some("dead.1".into()),
+            },
+        }),
+        response_url: Some(response_url.into()),
+        answer: Answer::Action,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn work_a_dead_process_took_in_is_taken_over_and_answered_once() {
+    let mut h = Harness::start().await;
+    // Another process on the same database took a click in (Slack got its
+    // acknowledgement) and died before running it.
+    let other = Storage::open(&h.host.data_dir().join("botyard.db")).unwrap();
+    let body = serde_json::to_vec(&hello_click(&h.hook_url)).unwrap();
+    let started = Instant::now();
+    let taken = other
+        .inbox
+        .take(
+            &[NewInbound {
+                key: "click:dead.1/hello/count/0",
+                app: "hello",
+                body: &body,
+            }],
+            now_ms() as i64,
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
+    assert!(taken[0].is_some());
+    drop(other);
+
+    // This host's inbox takes it over once the lease runs out, and the
+    // answer goes where the click's would have.
+    let posted = h.next_hooked().await;
+    assert_eq!(posted["replace_original"], true);
+    assert_eq!(posted["text"], "<@U1> clicked 1 time(s).");
+    assert!(
+        started.elapsed() < Duration::from_secs(inbox::LEASE.as_secs() + 5),
+        "taken over after {:?}",
+        started.elapsed()
+    );
+    let storage = h.runtime.storage().clone();
+    wait_until(|| async { storage.inbox.pending_count().await.unwrap() == 0 }).await;
+    // Once: no second answer, one audited run.
+    tokio::time::sleep(inbox::TAKEOVER_EVERY * 3).await;
+    assert!(h.hooked.try_recv().is_err(), "answered twice");
+    assert_eq!(h.audit("hello", "action").await, ["count"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_process_whose_claim_was_overtaken_keeps_nothing_of_its_run() {
+    // PostgreSQL: a unit that is not committed is rolled back (SQLite shares
+    // one transaction among units, and one process owns its file).
+    let url = support::postgres::database();
+    let options = |replica: &str| botyard::storage::postgres::Options::new(url.clone(), replica);
+    let paused = Storage::connect_postgres(options("paused")).await.unwrap();
+    let other = Storage::connect_postgres(options("other")).await.unwrap();
+    let host = TestHost::new(CONFIG, &[("hello", "hello-rust")]);
+    let apps = host
+        .builder()
+        .storage(paused.clone())
+        .start()
+        .await
+        .unwrap()
+        .apps()
+        .clone();
+    let work = hello_click("http://127.0.0.1:9/never");
+    let body = serde_json::to_vec(&work).unwrap();
+    let item = NewInbound {
+        key: "click:p.1/hello/count/0",
+        app: "hello",
+        body: &body,
+    };
+    let now = now_ms() as i64;
+    let stale = paused
+        .inbox
+        .take(&[item], now, Duration::from_millis(50))
+        .await
+        .unwrap()[0]
+        .unwrap();
+    // "paused" sleeps past its lease; "other" takes the click over.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let over = other
+        .inbox
+        .claim_expired(now_ms() as i64, inbox::LEASE, 10, &[])
+        .await
+        .unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!(over[0].1.token, 2);
+
+    // "paused" wakes and runs the click with the claim it holds.
+    let inbox = Inbox::of(&apps);
+    let ran = inbox.run("hello", work, stale).await;
+    let error = ran.err().expect("an overtaken run must fail").to_string();
+    assert!(error.contains("took this work over"), "{error}");
+    // Nothing of it was kept: not the store write, not the answer, not
+    // the audit row; the work is still the other process's to do.
+    let mut read = paused.begin();
+    assert_eq!(read.get("hello", "clicks/U1").await.unwrap(), None);
+    drop(read);
+    assert!(
+        paused
+            .outbox
+            .entries(Some("hello"), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(h_audit(&paused, "hello").await.is_empty());
+    assert_eq!(other.inbox.pending_count().await.unwrap(), 1);
+}
+
+async fn h_audit(storage: &Storage, app: &str) -> Vec<String> {
+    storage
+        .audit
+        .recent(Some(app), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.detail)
+        .collect()
 }

@@ -95,6 +95,12 @@ async fn one_offs_and_cron_schedules_fire_when_due() {
     );
     fire_due(&runtime, now + 5_000).await;
     assert_eq!(ticks(&runtime, "reminder").await.as_deref(), Some("1"));
+    // It went through the inbox under its schedule and due time, done in
+    // its own unit: a process that died mid-tick leaves it to another.
+    let inbox = &runtime.storage().inbox;
+    let key = format!("tick:ticker/reminder/{}", now + 5_000);
+    assert!(inbox.seen(&key).await.unwrap(), "{key} not taken in");
+    assert_eq!(inbox.pending_count().await.unwrap(), 0);
 
     // The next minute boundary fires the cron schedule, once.
     fire_due(&runtime, now + 59_000).await;

@@ -23,7 +23,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
     // Requests are compared in tests and parsed payloads compared in
     // routing; none of these types carries anything that compares oddly.
-    additional_derives: [PartialEq],
+    // Serde: a request taken into the inbox is kept as JSON, so another
+    // process can run it if the one that took it dies.
+    additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
 });
 
 pub use self::botyard::app::{clock, log, schedule, slack, store, types};

@@ -9,8 +9,9 @@ use super::bindings::types::{
 use super::bindings::webhooks::WebhookRequest;
 use super::description::Description;
 
-/// A request to one app.
-#[derive(Debug, Clone)]
+/// A request to one app. Serializable: work taken into the inbox is kept
+/// as the request it became, so any process can run it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     /// What the app answers to (at load, on no one's behalf).
     Describe,

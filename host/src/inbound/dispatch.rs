@@ -9,7 +9,6 @@
 //! `response_url` when it comes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::{BoxFuture, join_all};
@@ -17,18 +16,19 @@ use serde_json::{Value, json};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
+use super::answer::{LateAnswer, Race, action_body, command_body};
+use super::inbox::{Answer, Inbox, Settle, Work};
 use super::payload::{EventBody, Interaction, Shortcut, SlashCommand, View};
 use crate::contract::bindings::shortcuts::{ShortcutMessage, ShortcutRequest};
 use crate::contract::bindings::types::{
     ActionRequest, Event, InvocationContext, MessageRef, ViewSubmission,
 };
 use crate::contract::request::{Request, Response};
-use crate::contract::time::now_ms;
 use crate::routing::approvals;
 use crate::routing::table::{Owner, ShortcutRoute, Unowned};
 use crate::routing::{Apps, CallContext, CallError, CommandAnswer};
 use crate::runtime::app::AppVersion;
-use crate::runtime::invoke::Invocation;
+use crate::runtime::invoke::{Invocation, InvokeError};
 use crate::slack::json;
 use crate::slack::namespace;
 use crate::slack::response_url::Responder;
@@ -77,16 +77,9 @@ struct Inner {
     apps: Arc<Apps>,
     ack_budget: Duration,
     responder: Responder,
-    /// When seen event ids were last pruned (Unix ms).
-    last_prune_ms: AtomicI64,
+    /// Work promised before it is done ([`super::inbox`]).
+    inbox: Arc<Inbox>,
 }
-
-/// How often old event ids are pruned.
-const PRUNE_EVERY_MS: i64 = 60 * 60 * 1000;
-
-/// How long an event id is remembered. Slack stops retrying after about an
-/// hour; a day leaves room for clock trouble and slow restarts.
-const SEEN_EVENT_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 type Answered = Result<(Arc<AppVersion>, Invocation), CallError>;
 
@@ -96,10 +89,10 @@ impl Dispatcher {
     pub fn new(apps: Arc<Apps>, ack_budget: Duration, response_timeout: Duration) -> Self {
         Dispatcher {
             inner: Arc::new(Inner {
-                apps,
                 ack_budget,
                 responder: Responder::new(response_timeout),
-                last_prune_ms: AtomicI64::new(0),
+                inbox: Inbox::of(&apps),
+                apps,
             }),
         }
     }
@@ -138,7 +131,8 @@ impl Dispatcher {
     }
 
     /// A slash command: the reply in the acknowledgement when the app is
-    /// quick, through `response_url` when it is not.
+    /// quick; when it is not, queued for `response_url` with the app's
+    /// writes (see [`super::answer`]).
     pub async fn command(&self, command: SlashCommand) -> Ack {
         let ctx = CallContext {
             user: command.user_id.clone(),
@@ -147,27 +141,87 @@ impl Dispatcher {
         };
         let line = format!("{} {}", command.command.trim(), command.text);
         let apps = self.inner.apps.clone();
-        let work = tokio::spawn(async move {
-            let answer = apps.call_command(&line, &ctx).await;
-            command_reply(answer)
+        let race = Race::open();
+        let (settle, taken) = Settle::pending(race.clone());
+        let hooks = Arc::new((
+            LateAnswer::new(race.clone(), command.response_url.clone(), command_body),
+            settle,
+        ));
+        let task_hooks = hooks.clone();
+        let mut work = tokio::spawn(async move {
+            let answer = apps
+                .call_command_with(&line, &ctx, Some(&*task_hooks))
+                .await;
+            let queued = answered_by_hook(&answer);
+            (command_reply(answer), queued)
         });
-        let responder = self.inner.responder.clone();
-        let url = command.response_url.clone();
-        let late = move |body: Option<Value>| -> BoxFuture<'static, ()> {
-            Box::pin(async move {
-                if let Some(body) = body {
-                    responder
-                        .deliver(url.as_deref(), body, "command reply")
-                        .await;
-                }
-            })
+        let on_time = tokio::time::timeout(self.inner.ack_budget, &mut work).await;
+        let finished = match on_time {
+            Ok(finished) => finished,
+            // The answer claimed the acknowledgement as the deadline came:
+            // it is being committed, and goes in it.
+            Err(_elapsed) if !race.deadline() => work.await,
+            Err(_elapsed) => {
+                tracing::info!(
+                    budget_ms = self.inner.ack_budget.as_millis() as u64,
+                    "app still running at the ack budget; acknowledging now, answering later"
+                );
+                // Promised now: taken in before the acknowledgement, so
+                // another process answers it if this one dies first.
+                let running = match hooks.1.routed() {
+                    Some((app, request)) => {
+                        let key =
+                            format!("command:{}", delivery_key(command.trigger_id.as_deref()));
+                        let work = Work {
+                            request,
+                            response_url: command.response_url.clone(),
+                            answer: Answer::Command,
+                        };
+                        match self.inner.inbox.take(&[(key, app, work)]).await {
+                            Ok(mut claims) => claims.pop().flatten(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "a late command could not be taken into the inbox; answering it from this process only");
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                };
+                let held = running.map(|claim| self.inner.inbox.hold(claim.id));
+                taken.claimed(running);
+                let responder = self.inner.responder.clone();
+                let url = command.response_url.clone();
+                tokio::spawn(async move {
+                    let _held = held;
+                    match work.await {
+                        // The app's answer is queued with its writes.
+                        Ok((_, true)) => {}
+                        // No app ran (help, an unknown command) or nothing
+                        // of it was kept: the host's own words go directly.
+                        Ok((Some(body), false)) => {
+                            responder
+                                .deliver(url.as_deref(), body, "command reply")
+                                .await
+                        }
+                        Ok((None, false)) => {}
+                        Err(e) => tracing::error!(error = %e, "an app task panicked"),
+                    }
+                });
+                return Ack::Empty;
+            }
         };
-        Ack::json_or_empty(self.within_budget(work, late).await.flatten())
+        match finished {
+            Ok((body, _)) => Ack::json_or_empty(body),
+            Err(join_error) => {
+                tracing::error!(error = %join_error, "an app task panicked");
+                Ack::Empty
+            }
+        }
     }
 
     /// An interactivity payload: block actions, view submissions and closes,
     /// global and message shortcuts.
-    pub async fn interaction(&self, interaction: Interaction) -> Ack {
+    pub async fn interaction(&self, interaction: Interaction) -> Result<Ack, DispatchError> {
         match interaction {
             Interaction::BlockActions {
                 user,
@@ -217,16 +271,16 @@ impl Dispatcher {
                 user,
                 trigger_id,
                 view,
-            } => self.view_submission(user, trigger_id, view).await,
+            } => Ok(self.view_submission(user, trigger_id, view).await),
             Interaction::ViewClosed {
                 user,
                 view,
                 is_cleared,
-            } => self.view_closed(user, view, is_cleared),
+            } => Ok(self.view_closed(user, view, is_cleared)),
             Interaction::Shortcut(shortcut) => self.shortcut(shortcut).await,
             Interaction::Other(kind) => {
                 tracing::debug!(kind, "interaction type not handled; acknowledged");
-                Ack::Empty
+                Ok(Ack::Empty)
             }
         }
     }
@@ -240,22 +294,48 @@ impl Dispatcher {
         requests: Vec<(Arc<str>, Request)>,
         response_url: Option<String>,
         what: &'static str,
-    ) -> Ack {
+    ) -> Result<Ack, DispatchError> {
         if requests.is_empty() {
-            return Ack::Empty;
+            return Ok(Ack::Empty);
         }
-        let apps = self.inner.apps.clone();
+        let items: Vec<(String, Arc<str>, Work)> = requests
+            .into_iter()
+            .enumerate()
+            .map(|(n, (app, request))| {
+                // A trigger is one user action; one payload may carry
+                // several of its actions, told apart by id and place.
+                let (trigger, id) = match &request {
+                    Request::Action(a) => (a.context.trigger_id.clone(), a.action_id.clone()),
+                    Request::Shortcut(s) => (s.context.trigger_id.clone(), s.callback_id.clone()),
+                    _ => (None, String::new()),
+                };
+                let key = format!("click:{}/{app}/{id}/{n}", delivery_key(trigger.as_deref()));
+                let work = Work {
+                    request,
+                    response_url: response_url.clone(),
+                    answer: Answer::Action,
+                };
+                (key, app, work)
+            })
+            .collect();
+        // Taken in before the acknowledgement: the answer is promised.
+        // Failing that, Slack is not acknowledged (the user sees an error).
+        let claims = self.inner.inbox.take(&items).await?;
+        let inbox = self.inner.inbox.clone();
         let responder = self.inner.responder.clone();
-        let work = tokio::spawn(async move {
-            for (app, request) in requests {
-                let answer = apps.invoke(&app, request).await;
+        tokio::spawn(async move {
+            for ((_, app, work), claim) in items.into_iter().zip(claims) {
+                let Some(claim) = claim else { continue };
+                let answer = inbox.run(&app, work, claim).await;
+                if answered_by_hook(&answer) {
+                    continue;
+                }
                 if let Some(body) = action_reply(&app, answer) {
                     responder.deliver(response_url.as_deref(), body, what).await;
                 }
             }
         });
-        self.within_budget(work, |()| Box::pin(async {})).await;
-        Ack::Empty
+        Ok(Ack::Empty)
     }
 
     /// Approve / Deny on a held command (the host's own buttons): decided
@@ -382,7 +462,7 @@ impl Dispatcher {
     /// that declared the shortcut through its `shortcuts` trigger gets it
     /// there; one configured by hand in Slack before triggers existed gets
     /// it through `on-action` with `action-id` = `<id>`, as it always did.
-    async fn shortcut(&self, shortcut: Shortcut) -> Ack {
+    async fn shortcut(&self, shortcut: Shortcut) -> Result<Ack, DispatchError> {
         let routes = self.inner.apps.snapshot().routes.clone();
         let owner = match routes.owner(&shortcut.callback_id) {
             Ok(owner) => owner,
@@ -392,7 +472,7 @@ impl Dispatcher {
                     unowned,
                     shortcut.response_url.as_deref(),
                 );
-                return Ack::Empty;
+                return Ok(Ack::Empty);
             }
         };
         let context = InvocationContext {
@@ -479,68 +559,50 @@ impl Dispatcher {
             tracing::debug!(event_type, event_id, "no app subscribes to this event");
             return Ok(Ack::Empty);
         }
-        if !self
-            .inner
-            .apps
-            .storage()
-            .events
-            .mark_seen(&event_id)
-            .await?
-        {
+        let request = Event {
+            event_type,
+            event_id: event_id.clone(),
+            payload: event.to_string(),
+        };
+        let items: Vec<(String, Arc<str>, Work)> = subscribers
+            .iter()
+            .map(|app| {
+                let work = Work {
+                    request: Request::Event(request.clone()),
+                    response_url: None,
+                    answer: Answer::Nothing,
+                };
+                (format!("event:{event_id}/{app}"), app.clone(), work)
+            })
+            .collect();
+        // Taken in before the acknowledgement; failing that, Slack is not
+        // acknowledged and retries.
+        let claims = self.inner.inbox.take(&items).await?;
+        if claims.iter().all(Option::is_none) {
             tracing::info!(
                 event_id,
                 retry_num,
-                "event already handled; Slack's retry acknowledged"
+                "event already taken in; Slack's retry acknowledged"
             );
             return Ok(Ack::Empty);
         }
-        let request = Event {
-            event_type,
-            event_id,
-            payload: event.to_string(),
-        };
-        let apps = self.inner.apps.clone();
+        let inbox = self.inner.inbox.clone();
         tokio::spawn(async move {
-            let runs = subscribers.iter().map(|app| {
-                let apps = &apps;
-                let request = Request::Event(request.clone());
-                async move {
-                    if let Err(e) = apps.invoke(app, request).await {
-                        tracing::warn!(app = &**app, error = %e, "event handler failed");
+            let runs = items
+                .into_iter()
+                .zip(claims)
+                .filter_map(|((_, app, work), claim)| Some((app, work, claim?)))
+                .map(|(app, work, claim)| {
+                    let inbox = &inbox;
+                    async move {
+                        if let Err(e) = inbox.run(&app, work, claim).await {
+                            tracing::warn!(app = &*app, error = %e, "event handler failed");
+                        }
                     }
-                }
-            });
+                });
             join_all(runs).await;
         });
-        self.prune_seen_events();
         Ok(Ack::Empty)
-    }
-
-    /// Forgets old event ids now and then, off the request path.
-    fn prune_seen_events(&self) {
-        let now = now_ms() as i64;
-        let last = self.inner.last_prune_ms.load(Ordering::Relaxed);
-        if now - last < PRUNE_EVERY_MS
-            || self
-                .inner
-                .last_prune_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        let storage = self.inner.apps.storage().clone();
-        tokio::spawn(async move {
-            match storage
-                .events
-                .forget_before(now - SEEN_EVENT_RETENTION_MS)
-                .await
-            {
-                Ok(n) if n > 0 => tracing::debug!(forgotten = n, "pruned old event ids"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "pruning old event ids failed"),
-            }
-        });
     }
 }
 
@@ -553,44 +615,49 @@ fn approval_click(action_id: &str) -> Option<bool> {
     }
 }
 
+/// What identifies a delivery in the inbox: Slack's `trigger_id` when it
+/// sent one (unique per user action), else a random key — such a request
+/// is still kept and taken over, just not recognised if it came again.
+fn delivery_key(trigger_id: Option<&str>) -> String {
+    match trigger_id.filter(|t| !t.is_empty()) {
+        Some(trigger) => trigger.to_string(),
+        None => format!("r{:016x}", fastrand::u64(..)),
+    }
+}
+
+/// Whether an invocation's own [`LateAnswer`] hook took care of its answer
+/// (queued with its writes when it missed the acknowledgement): an app ran
+/// and its unit was committed. Otherwise — no app ran, or nothing of it was
+/// kept — the host's own words are the answer.
+fn answered_by_hook<T>(answer: &Result<T, CallError>) -> bool {
+    match answer {
+        Ok(_) => true,
+        Err(CallError::Invoke(InvokeError::Storage { .. })) => false,
+        Err(CallError::Invoke(_)) => true,
+        Err(CallError::Route(_) | CallError::NotLoaded(_)) => false,
+    }
+}
+
 /// The JSON body answering a slash command, or `None` for "acknowledged,
 /// nothing to show".
 fn command_reply(answer: Result<CommandAnswer, CallError>) -> Option<Value> {
     match answer {
         Ok(CommandAnswer::Help(text)) => Some(json::ephemeral(&text)),
-        Ok(CommandAnswer::App { app, invocation }) => match invocation.response {
-            Response::Command(Some(reply)) => Some(json::reply(&app.id, &reply)),
-            Response::Command(None) => None,
-            other => Some(json::error_message(&format!(
-                "app `{}` answered a command with {other:?}",
-                app.id
-            ))),
-        },
+        Ok(CommandAnswer::App { app, invocation }) => {
+            command_body(&app.id, Ok(&invocation.response))
+        }
         // "No such command" and friends: the router's text lists what exists.
         Err(CallError::Route(e)) => Some(json::ephemeral(&e.to_string())),
         Err(e) => Some(json::error_message(&e)),
     }
 }
 
-/// What to POST to `response_url` for an app's answer to a click.
+/// What to POST to `response_url` for an answer to a click that no hook
+/// queued.
 fn action_reply(app: &str, answer: Answered) -> Option<Value> {
     match answer {
-        Ok((_, invocation)) => match invocation.response {
-            Response::Action(answer) => json::action_answer(app, answer),
-            // Shortcuts answer nothing visible through response_url.
-            Response::Done => None,
-            other => {
-                let mut body =
-                    json::error_message(&format!("app `{app}` answered a click with {other:?}"));
-                body["replace_original"] = json!(false);
-                Some(body)
-            }
-        },
-        Err(e) => {
-            let mut body = json::error_message(&e);
-            body["replace_original"] = json!(false);
-            Some(body)
-        }
+        Ok((_, invocation)) => action_body(app, Ok(&invocation.response)),
+        Err(e) => action_body(app, Err(&e.to_string())),
     }
 }
 

@@ -258,7 +258,9 @@ async fn handle(shared: &Shared, endpoint: Endpoint, request: Request) -> Result
                 .map_err(|e| Rejection::Malformed(format!("no `payload` form field: {e}")))?;
             let payload: serde_json::Value = serde_json::from_str(&form.payload)
                 .map_err(|e| Rejection::Malformed(format!("payload is not JSON: {e}")))?;
-            Ok(dispatcher.interaction(Interaction::parse(&payload)?).await)
+            Ok(dispatcher
+                .interaction(Interaction::parse(&payload)?)
+                .await?)
         }
     }
 }

@@ -686,7 +686,7 @@ async fn answer(dispatcher: &Dispatcher, envelope: Envelope, envelope_id: &str) 
             Err(malformed) => Err(malformed.into()),
         },
         "interactive" => match Interaction::parse(&envelope.payload) {
-            Ok(interaction) => Ok(dispatcher.interaction(interaction).await),
+            Ok(interaction) => dispatcher.interaction(interaction).await,
             Err(malformed) => Err(malformed.into()),
         },
         "events_api" => {
@@ -798,6 +798,7 @@ mod tests {
             delivery: crate::storage::OutboxStatus::Local,
             slack_api: Default::default(),
             quotas: Default::default(),
+            clock: Default::default(),
         };
         let runtime = crate::runtime::Runtime::new(services, dir.join("cache"));
         let apps = Arc::new(crate::routing::Apps::new(runtime, config, dir));

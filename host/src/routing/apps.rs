@@ -499,6 +499,17 @@ impl Apps {
         line: &str,
         ctx: &CallContext,
     ) -> Result<CommandAnswer, CallError> {
+        self.call_command_with(line, ctx, None).await
+    }
+
+    /// [`Apps::call_command`], with one more hook for the invocation, if an
+    /// app is invoked (see [`Runtime::invoke_with`]).
+    pub async fn call_command_with(
+        &self,
+        line: &str,
+        ctx: &CallContext,
+        hook: Option<&dyn Hook>,
+    ) -> Result<CommandAnswer, CallError> {
         let snapshot = self.snapshot();
         match snapshot.routes.resolve(line)? {
             Resolved::Help { umbrella } => {
@@ -531,7 +542,7 @@ impl Apps {
                     context: ctx.to_wit(),
                 };
                 let (app, invocation) = self
-                    .invoke_in(&snapshot, &app, Request::Command(request), None)
+                    .invoke_in(&snapshot, &app, Request::Command(request), hook)
                     .await?;
                 Ok(CommandAnswer::App {
                     app,

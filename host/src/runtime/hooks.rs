@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::app::AppVersion;
 use super::invoke::InvokeError;
-use crate::contract::request::{Kind, Request};
+use crate::contract::request::{Kind, Request, Response};
 use crate::storage::{InvocationRecord, Outcome, StorageError, Unit};
 
 /// The invocation a hook is asked about.
@@ -26,6 +26,11 @@ pub struct Call<'a> {
     /// `after` gets the refusal's message as its `Err`). Always `false`
     /// while the `before`s run.
     pub refused: bool,
+    /// What the app answered, for the hooks' `after` when it answered; `None`
+    /// while the `before`s run, after a refusal or a failure, and in
+    /// `finished`. How a caller's own hook turns the answer into something
+    /// written with the invocation (a late reply queued for `response_url`).
+    pub response: Option<&'a Response>,
 }
 
 /// Why a hook refused an invocation, fit to show the person who asked.
@@ -58,6 +63,32 @@ pub trait Hook: Send + Sync {
     /// (metrics). Nothing can be written or refused here.
     fn finished(&self, call: &Call<'_>, duration: Duration, outcome: &Result<(), InvokeError>) {
         let _ = (call, duration, outcome);
+    }
+}
+
+/// Two hooks as one, run in order (`before` stops at the first refusal,
+/// `after` at the first error): for callers that pass one extra hook.
+#[async_trait]
+impl<A: Hook, B: Hook> Hook for (A, B) {
+    async fn before(&self, call: &Call<'_>) -> Result<(), Refusal> {
+        self.0.before(call).await?;
+        self.1.before(call).await
+    }
+
+    async fn after(
+        &self,
+        call: &Call<'_>,
+        duration: Duration,
+        outcome: &Result<(), String>,
+        unit: &mut dyn Unit,
+    ) -> Result<(), StorageError> {
+        self.0.after(call, duration, outcome, unit).await?;
+        self.1.after(call, duration, outcome, unit).await
+    }
+
+    fn finished(&self, call: &Call<'_>, duration: Duration, outcome: &Result<(), InvokeError>) {
+        self.0.finished(call, duration, outcome);
+        self.1.finished(call, duration, outcome);
     }
 }
 

@@ -122,6 +122,7 @@ impl Runtime {
             request: &request,
             started_at_ms,
             refused: false,
+            response: None,
         };
         let mut refusal = None;
         for hook in self.hooks.iter() {
@@ -171,8 +172,12 @@ impl Runtime {
             .unwrap_or_else(|| self.services.storage.begin());
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         let mut kept = Ok(());
+        let answered = Call {
+            response: result.as_ref().ok().map(|(response, _)| response),
+            ..call
+        };
         for hook in self.hooks.iter().map(|h| &**h).chain(extra) {
-            if let Err(e) = hook.after(&call, duration, &outcome, &mut *unit).await {
+            if let Err(e) = hook.after(&answered, duration, &outcome, &mut *unit).await {
                 kept = Err(e);
                 break;
             }

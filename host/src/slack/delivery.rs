@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::json::PENDING_TS_PREFIX;
+use super::response_url::{RESPONSE_URL_METHOD, RespondError, Responder};
 use super::web_api::UPLOAD_METHOD;
 use super::web_api::{WebApi, WebApiError};
 use crate::contract::retry::Backoff;
@@ -41,6 +42,9 @@ const PLACEHOLDER_FIELDS: [&str; 6] = [
     "timestamp",
     "view_id",
 ];
+
+/// How long one POST of a queued answer to a `response_url` may take.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Methods Slack limits to about one call per second per channel.
 const PACED_METHODS: [&str; 1] = ["chat.postMessage"];
@@ -90,6 +94,7 @@ impl Delivery {
         let worker = Worker {
             storage,
             api,
+            responder: Responder::new(RESPONSE_TIMEOUT),
             config,
             next_post: HashMap::new(),
             next_try: HashMap::new(),
@@ -149,6 +154,8 @@ impl Pass {
 struct Worker {
     storage: Storage,
     api: WebApi,
+    /// Answers queued for a `response_url` go out through it.
+    responder: Responder,
     config: DeliveryConfig,
     /// Per channel: when the next paced post may go.
     next_post: HashMap<String, Instant>,
@@ -250,10 +257,19 @@ impl Worker {
                     continue;
                 }
             };
-            let result = if entry.method == UPLOAD_METHOD {
-                self.api.upload_external(&payload).await
-            } else {
-                self.api.call(&entry.method, &payload).await
+            // A deliverer paused (or starved) past its lease may have been
+            // overtaken: whoever claimed the entry since sends it, not us.
+            if claim.until_ms <= crate::contract::time::now_ms() as i64 {
+                tracing::warn!(
+                    id = entry.id,
+                    "outbox claim ran out before sending; left to its new holder"
+                );
+                continue;
+            }
+            let result = match entry.method.as_str() {
+                UPLOAD_METHOD => self.api.upload_external(&payload).await,
+                RESPONSE_URL_METHOD => self.respond(&payload).await,
+                method => self.api.call(method, &payload).await,
             };
             if paced {
                 self.next_post
@@ -290,6 +306,21 @@ impl Worker {
             }
         }
         Ok(pass)
+    }
+
+    /// POSTs a queued answer (see [`super::response_url::queued`]); its
+    /// failures are told apart as Web API ones are, so the outbox retries
+    /// the ones that may pass later and gives up on the rest.
+    async fn respond(&self, payload: &Value) -> Result<Value, WebApiError> {
+        let url = payload["url"].as_str().unwrap_or_default();
+        match self.responder.post_once(url, &payload["body"]).await {
+            Ok(()) => Ok(json!({"ok": true})),
+            Err(RespondError::Transport(e)) => Err(WebApiError::Transport(e)),
+            Err(e @ RespondError::Refused { status, .. }) if e.is_retryable() => {
+                Err(WebApiError::Server(status))
+            }
+            Err(e) => Err(WebApiError::BadResponse(e.to_string())),
+        }
     }
 
     /// Slack's `Retry-After` if it gave one, else exponential backoff on the
@@ -381,6 +412,13 @@ pub fn placeholder_id(text: &str) -> Option<i64> {
 /// Calls in one lane keep their order: the channel for messages, the user
 /// for App Home and DMs, else one lane per method.
 fn lane(entry: &OutboxEntry) -> String {
+    if entry.method == RESPONSE_URL_METHOD {
+        // Answers to one request keep their order; other requests' go on.
+        return entry.payload["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+    }
     ["channel", "user_id"]
         .iter()
         .find_map(|key| entry.payload.get(*key).and_then(Value::as_str))

@@ -24,6 +24,29 @@ pub enum RespondError {
     Transport(#[from] reqwest::Error),
 }
 
+/// The outbox "method" of an answer to be POSTed to a `response_url`:
+/// answers that miss Slack's acknowledgement are queued in the outbox in the
+/// invocation's own unit (see [`queued`]), so they are as durable as the
+/// app's writes and delivered like every other call.
+pub const RESPONSE_URL_METHOD: &str = "response_url";
+
+/// The outbox payload of an answer for `url`.
+pub fn queued(url: &str, body: Value) -> Value {
+    serde_json::json!({ "url": url, "body": body })
+}
+
+impl RespondError {
+    /// Whether POSTing the same answer later may succeed: the URL could not
+    /// be reached, or it answered 429 or 5xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RespondError::BadUrl(_) => false,
+            RespondError::Refused { status, .. } => *status == 429 || *status >= 500,
+            RespondError::Transport(_) => true,
+        }
+    }
+}
+
 /// POSTs late answers to `response_url`s.
 #[derive(Clone)]
 pub struct Responder {
@@ -39,13 +62,25 @@ impl Responder {
         Responder { client }
     }
 
+    /// POSTs `body` to `url` once: the outbox retries, with its own backoff.
+    pub async fn post_once(&self, url: &str, body: &Value) -> Result<(), RespondError> {
+        let parsed = parse(url)?;
+        let response = self.client.post(parsed).json(body).send().await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(RespondError::Refused {
+            status: status.as_u16(),
+            body: text.chars().take(200).collect(),
+        })
+    }
+
     /// Delivers `body` to `url`, retrying transient failures (transport
     /// errors, 429, 5xx) a few times with backoff.
     pub async fn post(&self, url: &str, body: &Value) -> Result<(), RespondError> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| RespondError::BadUrl(url.into()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(RespondError::BadUrl(url.into()));
-        }
+        let parsed = parse(url)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -98,4 +133,13 @@ impl Responder {
             }
         }
     }
+}
+
+/// `url` as a URL, if it is http(s).
+fn parse(url: &str) -> Result<reqwest::Url, RespondError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| RespondError::BadUrl(url.into()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(RespondError::BadUrl(url.into()));
+    }
+    Ok(parsed)
 }
