@@ -235,3 +235,90 @@ fn slack_calls_are_recorded_in_the_outbox_and_shown() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, botyard::storage::OutboxStatus::Local);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_status_shows_replicas_their_leases_and_who_stopped() {
+    use botyard::storage::postgres::Options;
+    use botyard::storage::{NewInbound, Storage};
+    use std::time::Duration;
+
+    let url = support::postgres::database();
+    let dir = setup(&[]);
+    std::fs::write(
+        dir.path().join("botyard.toml"),
+        format!("[storage]\nbackend = \"postgres\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let replica = |name: &str| {
+        let mut options = Options::new(url.clone(), name);
+        options.heartbeat = Duration::from_millis(200);
+        Storage::connect_postgres(options)
+    };
+    let a = replica("bot-a").await.unwrap();
+    let b = replica("bot-b").await.unwrap();
+    let now = botyard::contract::time::now_ms() as i64;
+    let item = NewInbound {
+        key: "event:Ev1/x",
+        app: "x",
+        body: b"{}",
+    };
+    a.inbox
+        .take(&[item], now, Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let status = |dir: &Path| {
+        let (ok, json, output) = botyard(dir, &["cluster", "status", "--json"]);
+        assert!(ok, "cluster status failed: {output}");
+        json
+    };
+    let json = status(dir.path());
+    let replicas = json["replicas"].as_array().unwrap();
+    let names: Vec<&str> = replicas
+        .iter()
+        .map(|r| r["replica"].as_str().unwrap())
+        .collect();
+    // The tool itself registered nothing.
+    assert_eq!(names, ["bot-a", "bot-b"], "{json}");
+    assert!(replicas.iter().all(|r| r["alive"] == true), "{json}");
+    assert_eq!(replicas[0]["inbox_leases"], 1, "{json}");
+    assert_eq!(replicas[1]["inbox_leases"], 0, "{json}");
+    assert_eq!(json["inbox_pending"], 1);
+    assert!(json["storage"].as_str().unwrap().starts_with("postgres://"));
+
+    // bot-b stops: three missed heartbeats and a second later it shows so.
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let json = status(dir.path());
+    let state: Vec<(String, bool)> = json["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["replica"].as_str().unwrap().to_string(),
+                r["alive"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        state,
+        [("bot-a".to_string(), true), ("bot-b".to_string(), false)]
+    );
+    let (ok, _, text) = botyard(dir.path(), &["cluster", "status"]);
+    assert!(
+        ok && text.contains("stopped") && text.contains("inbox: 1 pending"),
+        "{text}"
+    );
+    drop(a);
+}
+
+#[test]
+fn cluster_status_on_one_machine_says_how_to_get_replicas() {
+    let dir = setup(&[]);
+    let (ok, json, output) = botyard(dir.path(), &["cluster", "status", "--json"]);
+    assert!(ok, "{output}");
+    assert_eq!(json["replicas"], serde_json::json!([]));
+    let (_, _, text) = botyard(dir.path(), &["cluster", "status"]);
+    assert!(text.contains("backend = \"postgres\""), "{text}");
+}

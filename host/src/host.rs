@@ -21,7 +21,9 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::capabilities::Services;
+use crate::config::storage::StorageConfig;
 use crate::config::{Config, ConfigError};
+use crate::contract::time::Clock;
 use crate::inbound::http::{self, ReceiverConfig, ReceiverError};
 use crate::inbound::ops::{self, Readiness};
 use crate::inbound::{scheduler, webhooks};
@@ -40,6 +42,14 @@ pub enum HostError {
     Config(#[from] ConfigError),
     #[error("opening the database in {dir}: {source}")]
     Storage { dir: PathBuf, source: StorageError },
+    /// `[storage] backend = "postgres"` and the database could not be
+    /// opened; the message says where (hosts, database — never the
+    /// password) and what to check.
+    #[error("opening the PostgreSQL database at {location} ([storage] in botyard.toml): {source}")]
+    Database {
+        location: String,
+        source: StorageError,
+    },
     #[error("reading the apps directory {dir}: {source}")]
     AppsDir {
         dir: PathBuf,
@@ -65,9 +75,47 @@ pub struct HostBuilder {
     prune_audit: bool,
     hooks: Vec<Arc<dyn Hook>>,
     natives: Vec<(String, Arc<dyn NativeApp>)>,
+    clock: Clock,
+}
+
+/// Opens the storage `[storage]` names: the data directory's SQLite file,
+/// or PostgreSQL — as a replica, or (`observer`) as a tool reading beside
+/// the replicas that registers nothing and must claim nothing (see
+/// [`crate::storage::postgres::Options::observer`]).
+pub async fn open_storage(
+    config: &Config,
+    data_dir: &Path,
+    observer: bool,
+) -> Result<Storage, HostError> {
+    match &config.storage {
+        StorageConfig::Sqlite => {
+            Storage::open(&data_dir.join("botyard.db")).map_err(|source| HostError::Storage {
+                dir: data_dir.to_path_buf(),
+                source,
+            })
+        }
+        StorageConfig::Postgres(postgres) => {
+            let mut options = postgres.options();
+            options.observer = observer;
+            Storage::connect_postgres(options)
+                .await
+                .map_err(|source| HostError::Database {
+                    location: postgres.location(),
+                    source,
+                })
+        }
+    }
 }
 
 impl HostBuilder {
+    /// The time apps see and schedules come due by: the system clock
+    /// unless told otherwise (the test kit passes a manual one, see
+    /// [`Clock`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Slack calls will be delivered (a Slack connection or the emulator
     /// follows): record them as pending, not local.
     pub fn connected(mut self) -> Self {
@@ -100,7 +148,8 @@ impl HostBuilder {
         self
     }
 
-    /// Uses this storage instead of the data directory's SQLite file.
+    /// Uses this storage instead of the one `[storage]` names (by default
+    /// the data directory's SQLite file).
     pub fn storage(mut self, storage: Storage) -> Self {
         self.storage = Some(storage);
         self
@@ -122,12 +171,7 @@ impl HostBuilder {
     pub async fn start(self) -> Result<Host, HostError> {
         let storage = match self.storage {
             Some(storage) => storage,
-            None => Storage::open(&self.data_dir.join("botyard.db")).map_err(|source| {
-                HostError::Storage {
-                    dir: self.data_dir.clone(),
-                    source,
-                }
-            })?,
+            None => open_storage(&self.config, &self.data_dir, false).await?,
         };
         let services = Services {
             storage,
@@ -139,6 +183,7 @@ impl HostBuilder {
             },
             slack_api: Default::default(),
             quotas: Default::default(),
+            clock: self.clock,
         };
         let cache_dir = self
             .config
@@ -220,6 +265,7 @@ impl Host {
             prune_audit: false,
             hooks: Vec::new(),
             natives: Vec::new(),
+            clock: Clock::system(),
         }
     }
 

@@ -10,7 +10,10 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::storage::{AuditQuery, InvocationRecord, OutcomeKind, Storage};
+use crate::config::Config;
+use crate::config::storage::StorageConfig;
+use crate::host::open_storage;
+use crate::storage::{AuditQuery, InvocationRecord, OutcomeKind};
 
 /// What `--since` accepts, for its help and its errors.
 pub(super) const SINCE_FORMS: &str = "a span back from now (45s, 30m, 2h, 3d, 1w), a date (2026-12-01, from midnight UTC) or an RFC 3339 time (2026-12-01T09:30:00Z)";
@@ -90,17 +93,23 @@ pub(super) struct Filters<'a> {
 
 /// Prints the invocations matching `filters`, newest first: a table, or
 /// one JSON object per line.
-pub(super) async fn print(data_dir: &Path, filters: Filters<'_>) -> Result<ExitCode> {
+pub(super) async fn print(
+    data_dir: &Path,
+    config: &Config,
+    filters: Filters<'_>,
+) -> Result<ExitCode> {
     let path = data_dir.join("botyard.db");
-    if !path.exists() {
+    if config.storage == StorageConfig::Sqlite && !path.exists() {
         bail!(
             "no audit log at {}: no host has run with --data-dir {} yet",
             path.display(),
             data_dir.display()
         );
     }
-    let storage =
-        Storage::open(&path).with_context(|| format!("opening the database {}", path.display()))?;
+    // On PostgreSQL, as an observer: reading registers no replica.
+    let storage = open_storage(config, data_dir, true)
+        .await
+        .context("opening the audit log")?;
     let now_ms = crate::contract::time::now_ms() as i64;
     let query = AuditQuery {
         app: filters.app.map(String::from),

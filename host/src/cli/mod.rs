@@ -5,10 +5,12 @@
 mod apps;
 mod audit;
 mod call;
+mod cluster;
 mod dev;
 mod manifest;
 mod new;
 mod serve;
+mod test;
 mod webhook;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use crate::authoring::SourceApp;
 use crate::authoring::rebuild::build_and_install;
 use crate::build::{BuildOptions, Language, build_guest};
 use crate::config::Config;
-use crate::host::{Host, HostBuilder};
+use crate::host::{Host, HostBuilder, open_storage};
 use crate::routing::CallContext;
 use crate::workbench;
 
@@ -116,6 +118,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A cluster of replicas on PostgreSQL: who is registered, alive,
+    /// holding which leases, and how much work waits. Safe beside running
+    /// replicas (it registers nothing).
+    Cluster {
+        #[command(subcommand)]
+        what: ClusterCommand,
+    },
     /// Create an app from the starter for its language, build it and install
     /// it: `botyard call "/<name>"` answers right after.
     New {
@@ -175,6 +184,17 @@ enum Command {
         #[arg(long = "header", short = 'H')]
         headers: Vec<String>,
     },
+    /// Run an app's scenarios (`<app>/scenarios/*.toml`, see docs/testing.md)
+    /// against a private host and Slack emulator, on virtual time. Exits 1
+    /// when a scenario fails, 2 when one cannot be read.
+    Test {
+        /// The app: its source directory (`apps/poll`, `./standup`), or the
+        /// id of an app in `apps/` or of a project `botyard new` made.
+        app: String,
+        /// Run only `scenarios/<NAME>.toml`.
+        #[arg(long)]
+        scenario: Option<String>,
+    },
     /// Develop locally: build the apps' sources, rebuild on save, hot-reload,
     /// and serve the workbench (a local Slack in the browser); slash commands
     /// typed on the console work too.
@@ -197,6 +217,10 @@ pub fn main() -> ExitCode {
         // Not a line per invocation on the console (the workbench shows
         // them); failures still come through.
         "info,botyard::runtime::invoke=warn"
+    } else if matches!(cli.command, Command::Test { .. }) {
+        // Scenarios provoke failures on purpose (a refused vote, a bad
+        // command); the verdict is the scenario's, not a log line's.
+        "error"
     } else {
         "warn"
     };
@@ -235,7 +259,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             channel,
             json,
         } => {
-            let host = host(&cli)?.start().await?;
+            let host = tool_host(&cli).await?.start().await?;
             let ctx = CallContext {
                 user: user.clone(),
                 channel: channel.clone(),
@@ -244,7 +268,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             call::call(host.apps(), line, &ctx, *json).await
         }
         Command::Apps { json } => {
-            let host = host(&cli)?.start().await?;
+            let host = tool_host(&cli).await?.start().await?;
             apps::print(host.apps(), *json).await;
             Ok(ExitCode::SUCCESS)
         }
@@ -264,7 +288,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 limit: *limit,
                 json: *json,
             };
-            audit::print(&cli.data_dir, filters).await
+            audit::print(&cli.data_dir, &load_config(&cli)?, filters).await
+        }
+        Command::Cluster {
+            what: ClusterCommand::Status { json },
+        } => {
+            let config = load_config(&cli)?;
+            let storage = open_storage(&config, &cli.data_dir, true).await?;
+            cluster::status(&storage, *json).await
         }
         Command::Build { dir, install } => {
             let opts = build_options(&cli);
@@ -284,6 +315,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             port,
         } => dev::dev(&cli, apps, *no_build, *port).await,
         Command::Serve => serve::serve(&cli).await,
+        Command::Test { app, scenario } => test::test(&cli, app, scenario.as_deref()).await,
         Command::Manifest { yaml, url } => manifest::print(&cli, *yaml, url.as_deref()).await,
         Command::Webhook {
             target,
@@ -339,6 +371,26 @@ fn load_config(cli: &Cli) -> Result<Config> {
 /// verb adds what it needs (a Slack connection, hot reload, the scheduler).
 fn host(cli: &Cli) -> Result<HostBuilder> {
     Ok(Host::builder(load_config(cli)?, &cli.data_dir))
+}
+
+/// A host for a tool run beside the replicas (`call`, `apps`): on
+/// PostgreSQL it connects as an observer, so it is not taken for a replica
+/// — nor for a restart of the one on this machine, whose claims would
+/// then look orphaned.
+async fn tool_host(cli: &Cli) -> Result<HostBuilder> {
+    let config = load_config(cli)?;
+    let storage = open_storage(&config, &cli.data_dir, true).await?;
+    Ok(Host::builder(config, &cli.data_dir).storage(storage))
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Replicas, heartbeats, leases held, inbox / outbox / webhook depth.
+    Status {
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `--log-format`.

@@ -1,0 +1,84 @@
+//! `botyard cluster status`: who shares the database, whether each replica
+//! is alive, what leases it holds, and how much work waits. It connects as
+//! an observer (registers nothing, claims nothing), so it is safe to run
+//! on a replica's own machine while it serves.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::storage::{ReplicaStatus, Storage};
+
+/// Prints the cluster's state: a table, or one JSON object.
+pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
+    let replicas = storage
+        .cluster
+        .replicas()
+        .await
+        .context("listing the replicas")?;
+    let inbox = storage
+        .inbox
+        .pending_count()
+        .await
+        .context("counting the inbox")?;
+    let (outbox, oldest_ms) = storage
+        .outbox
+        .pending_summary()
+        .await
+        .context("counting the outbox")?;
+    let webhooks = storage
+        .webhooks
+        .pending_count()
+        .await
+        .context("counting webhook deliveries")?;
+    let now = crate::contract::time::now_ms() as i64;
+    let oldest_s = oldest_ms.map(|at| (now - at).max(0) as f64 / 1000.0);
+    if json {
+        let body = json!({
+            "storage": storage.location(),
+            "replicas": replicas,
+            "inbox_pending": inbox,
+            "outbox_pending": outbox,
+            "outbox_oldest_seconds": oldest_s,
+            "webhooks_pending": webhooks,
+        });
+        println!("{body}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("storage: {}", storage.location());
+    if replicas.is_empty() {
+        println!(
+            "replicas: none registered — SQLite is one machine's; several replicas share \
+             [storage] backend = \"postgres\" (docs/operating.md, \"Storage backends\")"
+        );
+    } else {
+        println!(
+            "{:<20} {:>11}  {:<7}  {:>10}  {:>10}  leases inbox/outbox/webhooks",
+            "replica", "incarnation", "state", "heartbeat", "up"
+        );
+        for r in &replicas {
+            println!("{}", row(r));
+        }
+    }
+    let oldest = oldest_s.map_or(String::new(), |s| format!(", oldest {s:.1} s"));
+    println!(
+        "inbox: {inbox} pending; outbox: {outbox} pending{oldest}; webhooks: {webhooks} pending"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(r: &ReplicaStatus) -> String {
+    let ago = |ms: i64| format!("{:.1} s", (r.now_ms - ms).max(0) as f64 / 1000.0);
+    format!(
+        "{:<20} {:>11}  {:<7}  {:>10}  {:>10}  {}/{}/{}",
+        r.replica,
+        r.incarnation,
+        if r.alive { "alive" } else { "stopped" },
+        ago(r.heartbeat_ms),
+        ago(r.started_ms),
+        r.inbox_leases,
+        r.outbox_leases,
+        r.webhook_leases
+    )
+}
