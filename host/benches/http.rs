@@ -13,6 +13,11 @@
 //! Prints figures beside the issue's targets; judged by a human, since these
 //! machines are shared.
 //!
+//! Then votes: a click on the shipped poll app's (`apps/poll`) vote button
+//! per request, each from a new voter, signed `block_actions` to
+//! `/slack/interactivity`, acknowledged only once the vote is committed —
+//! beside `/hello` in the same run, alternating, and their ratio.
+//!
 //! Last, the price of permission rules: `/hello` with no rules against
 //! `/hello` under 50 rules (49 for other apps and commands, one user-group
 //! rule that covers it, resolved through a `usergroups.*` stand-in on
@@ -67,15 +72,39 @@ fn command_form(command: &str, user: &str, n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// One request: signed now, sent, its reply checked. `Err` says why it failed.
-async fn one(
+/// A click on the poll's button for option `n % 4`, by voter `n`: Slack's
+/// `block_actions` form, as the emulator and Slack send it.
+fn vote_form(poll: &str, n: usize) -> Vec<u8> {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": format!("UVOTE{n:07}"), "name": "voter"},
+        "api_app_id": "A0BENCH",
+        "team": {"id": "T0BENCH"},
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0BENCH"},
+        "channel": {"id": "C0BENCH"},
+        "trigger_id": format!("{n}.4242.bench"),
+        "response_url": format!("https://hooks.slack.com/actions/T0BENCH/{n}/bench"),
+        "message": {"ts": "1700000000.000100", "text": "Poll: Bench?"},
+        "actions": [{
+            "type": "button",
+            "action_id": format!("poll.vote:{}", n % 4),
+            "block_id": format!("option-{}", n % 4),
+            "value": poll,
+            "action_ts": "1700000001.000200",
+        }],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())])
+        .unwrap()
+        .into_bytes()
+}
+
+/// POSTs a form `body` signed now, as Slack does; the body of a 200, or
+/// what went wrong.
+async fn signed_post(
     client: &reqwest::Client,
     url: &str,
-    command: &str,
-    user: &str,
-    n: usize,
-) -> Result<(), String> {
-    let body = command_form(command, user, n);
+    body: Vec<u8>,
+) -> Result<Vec<u8>, String> {
     let mut request = client
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded");
@@ -89,12 +118,105 @@ async fn one(
         .map_err(|e| format!("send: {e}"))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| format!("body: {e}"))?;
-    if status != reqwest::StatusCode::OK {
-        return Err(format!(
+    if status == reqwest::StatusCode::OK {
+        Ok(bytes.to_vec())
+    } else {
+        Err(format!(
             "status {status}: {}",
             String::from_utf8_lossy(&bytes)
-        ));
+        ))
     }
+}
+
+/// One vote: signed now, sent, acknowledged with an empty 200 (after the
+/// vote is committed).
+async fn vote_one(client: &reqwest::Client, url: &str, poll: &str, n: usize) -> Result<(), String> {
+    signed_post(client, url, vote_form(poll, n)).await.map(drop)
+}
+
+/// Voters the poll's store holds: the first line of each of its shards
+/// (how many, the poll's own record says).
+async fn stored_voters(apps: &botyard::routing::Apps, poll: &str) -> u64 {
+    let record = apps
+        .storage()
+        .kv_get("poll", &format!("poll/{poll}"))
+        .await
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&record.expect("the poll")).unwrap();
+    let shards = record["shards"].as_u64().expect("a shard count");
+    let mut stored = 0;
+    for shard in 0..shards {
+        let key = format!("poll/{poll}/s/{shard}");
+        if let Some(bytes) = apps.storage().kv_get("poll", &key).await.unwrap() {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            stored += text
+                .split(' ')
+                .nth(1)
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    stored
+}
+
+/// `count` votes from CLIENTS concurrent clients, voter numbers from
+/// `first`, end to end: a click is acknowledged once it is durably in the
+/// host's inbox and its vote is counted after, so the phase ends when the
+/// store holds every acknowledged vote (a click that fails counts as done).
+async fn vote_phase(
+    client: &reqwest::Client,
+    url: &str,
+    apps: &botyard::routing::Apps,
+    poll: &str,
+    first: usize,
+    count: usize,
+) -> Phase {
+    let before = stored_voters(apps, poll).await;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, url, next) = (client.clone(), url.to_string(), next.clone());
+        let poll = poll.to_string();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut fails, mut failed) = (Vec::new(), Vec::new(), 0usize);
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count || started.elapsed() > PHASE_CAP {
+                    break;
+                }
+                let t = Instant::now();
+                let result = vote_one(&client, &url, &poll, first + n).await;
+                lat.push(t.elapsed());
+                if let Err(e) = result {
+                    failed += 1;
+                    if fails.len() < 5 {
+                        fails.push(e);
+                    }
+                }
+            }
+            (lat, fails, failed)
+        }));
+    }
+    let mut out = gather(tasks, started).await;
+    let acked = (out.done - out.failed) as u64;
+    while stored_voters(apps, poll).await < before + acked && started.elapsed() < 2 * PHASE_CAP {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    out.wall = started.elapsed();
+    out.capped = out.done < count;
+    out
+}
+
+/// One request: signed now, sent, its reply checked. `Err` says why it failed.
+async fn one(
+    client: &reqwest::Client,
+    url: &str,
+    command: &str,
+    user: &str,
+    n: usize,
+) -> Result<(), String> {
+    let bytes = signed_post(client, url, command_form(command, user, n)).await?;
     let reply: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("reply not JSON: {e}"))?;
     let text = reply["text"].as_str().unwrap_or_default();
@@ -252,7 +374,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let host = TestHost::new("", &[("hello", "hello-rust")]);
+    let host = TestHost::new("", &[("hello", "hello-rust"), ("poll", "poll")]);
     let (addr, host_apps) = server_rt.block_on(async {
         let runtime = host.start().await;
         let apps = runtime.clone();
@@ -266,6 +388,33 @@ fn main() {
         (addr, apps)
     });
     let url = format!("http://{addr}/slack/commands");
+    let interactivity = format!("http://{addr}/slack/interactivity");
+    // The poll the vote phases click on: single choice, four options.
+    let poll = server_rt.block_on(async {
+        let create = botyard::contract::request::Request::Command(
+            botyard::contract::bindings::types::CommandRequest {
+                command: "/poll".into(),
+                subcommand: None,
+                text: r#""Bench?" "A" "B" "C" "D""#.into(),
+                context: botyard::contract::bindings::types::InvocationContext {
+                    user_id: "UBENCHPOLL".into(),
+                    channel_id: "C0BENCH".into(),
+                    trigger_id: None,
+                },
+            },
+        );
+        host_apps
+            .invoke("poll", create)
+            .await
+            .expect("the bench poll is created");
+        let seq = host_apps
+            .storage()
+            .kv_get("poll", "seq")
+            .await
+            .unwrap()
+            .expect("a poll id");
+        String::from_utf8(seq).unwrap()
+    });
 
     // The clients: their own runtime, one shared keep-alive pool.
     let client_rt = tokio::runtime::Builder::new_multi_thread()
@@ -330,6 +479,54 @@ fn main() {
             guest.rps() / native.rps(),
             g50 / n50,
             g99 / n99
+        );
+
+        // Votes beside /hello: each vote a new voter, committed before its ack.
+        let mut voters = 0;
+        let warm = vote_phase(&client, &interactivity, &host_apps, &poll, voters, WARM_UP).await;
+        voters += WARM_UP;
+        let (mut votes, mut hello) = (Totals::new(), Totals::new());
+        for round in 1..=2 {
+            let p = phase(&client, &url, "/hello", PER_PHASE).await;
+            println!(
+                "  round {round} /hello          {:6} req in {:6.2} s = {:7.0} req/s",
+                p.done,
+                p.wall.as_secs_f64(),
+                p.done as f64 / p.wall.as_secs_f64()
+            );
+            hello.add(p);
+            let p = vote_phase(&client, &interactivity, &host_apps, &poll, voters, PER_PHASE).await;
+            voters += PER_PHASE;
+            println!(
+                "  round {round} poll vote       {:6} req in {:6.2} s = {:7.0} req/s{}",
+                p.done,
+                p.wall.as_secs_f64(),
+                p.done as f64 / p.wall.as_secs_f64(),
+                if p.capped { "  (time cap hit)" } else { "" }
+            );
+            votes.add(p);
+        }
+        let (v50, v99) = (votes.pct(50), votes.pct(99));
+        println!(
+            "  poll votes (apps/poll, signed block_actions, durable before the ack): {:7.0} votes/s   p50 {v50:6.2} ms   p99 {v99:6.2} ms   failures {}/{} (warm-up failures {})",
+            votes.rps(),
+            votes.failed,
+            votes.done,
+            warm.failed
+        );
+        for f in votes.failures.iter().chain(&warm.failures) {
+            println!("    failure: {f}");
+        }
+        println!(
+            "  votes/hello: throughput {:.2} (target ≥ 0.7)",
+            votes.rps() / hello.rps()
+        );
+        // Every acknowledged vote is in the store: one voter line each.
+        let acked = (warm.done - warm.failed) + (votes.done - votes.failed);
+        let stored = stored_voters(&host_apps, &poll).await;
+        println!(
+            "  durable: {stored} voters in the poll's store for {acked} acknowledged votes (of {voters} sent){}",
+            if stored as usize == acked { "" } else { "   MISMATCH" }
         );
 
         println!(
