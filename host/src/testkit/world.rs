@@ -326,8 +326,10 @@ impl World {
     }
 
     /// Waits until nothing the last step caused is still going on: no
-    /// invocation running, nothing pending in the outbox (Slack calls and
-    /// late `response_url` answers) or among webhook deliveries, and the
+    /// invocation running, nothing taken into the inbox and not yet done (a
+    /// click acknowledged before it ran), nothing pending in the outbox
+    /// (Slack calls and late `response_url` answers) or among webhook
+    /// deliveries, and the
     /// workspace quiet for a few polls (an answer posted straight to a
     /// `response_url` shows up there).
     async fn settle(&mut self) -> Result<(), String> {
@@ -346,13 +348,14 @@ impl World {
                 .map(|(n, _)| n)
                 .unwrap_or(0);
             let webhooks = storage.webhooks.pending_count().await.unwrap_or(0);
+            let inbox = storage.inbox.pending_count().await.unwrap_or(0);
             let mut changed = false;
             while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) =
                 self.changes.try_recv()
             {
                 changed = true;
             }
-            if running == 0 && outbox == 0 && webhooks == 0 && !changed {
+            if running == 0 && inbox == 0 && outbox == 0 && webhooks == 0 && !changed {
                 quiet += 1;
                 if quiet >= QUIET_POLLS {
                     return Ok(());
@@ -362,11 +365,23 @@ impl World {
             }
             if started.elapsed() > self.settle_timeout {
                 return Err(format!(
-                    "still busy after {} s: {running} invocation(s) running, {outbox} Slack call(s) not delivered, {webhooks} webhook deliveries not handled — does a handler loop, or a call keep failing? (`botyard dev` shows the app's log)",
+                    "still busy after {} s: {running} invocation(s) running, {inbox} request(s) taken in and not done, {outbox} Slack call(s) not delivered, {webhooks} webhook deliveries not handled — does a handler loop, or a call keep failing? (`botyard dev` shows the app's log)",
                     self.settle_timeout.as_secs()
                 ));
             }
             tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// A shortcut's `callback_id` as Slack sends it: the app's own id, as
+    /// the scenario names it, under the app's prefix (the host namespaces
+    /// every id in the manifest); one already prefixed is left alone.
+    fn shortcut_id(&self, callback_id: &str) -> String {
+        let prefix = format!("{}.", self.app);
+        if callback_id.starts_with(&prefix) {
+            callback_id.to_string()
+        } else {
+            format!("{prefix}{callback_id}")
         }
     }
 
@@ -534,7 +549,7 @@ impl World {
                 on: None,
             } => Some(
                 self.slack
-                    .send_global_shortcut(&who, callback_id)
+                    .send_global_shortcut(&who, &self.shortcut_id(callback_id))
                     .await
                     .map_err(|e| oops(e.to_string()))?,
             ),
@@ -545,7 +560,12 @@ impl World {
                 let message = self.find_message(step, Some(on), |_| true).map_err(oops)?;
                 Some(
                     self.slack
-                        .send_message_shortcut(&who, &message.channel, &message.ts, callback_id)
+                        .send_message_shortcut(
+                            &who,
+                            &message.channel,
+                            &message.ts,
+                            &self.shortcut_id(callback_id),
+                        )
                         .await
                         .map_err(|e| oops(e.to_string()))?,
                 )
