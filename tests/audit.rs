@@ -19,8 +19,14 @@ use support::{TestHost, reply_text};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// Runs the built `botyard` over `data_dir`: success, stdout, stderr.
+/// Runs the built `botyard` over `data_dir`: success, stdout, stderr. The
+/// configuration is the data directory's `botyard.toml` (empty unless the
+/// test wrote one): `audit` reads its `[storage]`.
 fn botyard(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let config = data_dir.join("botyard.toml");
+    if !config.exists() {
+        std::fs::write(&config, "").unwrap();
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_botyard"))
         .arg("--data-dir")
         .arg(data_dir)
