@@ -125,7 +125,9 @@ impl Runtime {
             response: None,
         };
         let mut refusal = None;
-        for hook in self.hooks.iter() {
+        // The caller's own hook last: it sees only what the host's hooks
+        // (the permission gate first) let through.
+        for hook in self.hooks.iter().map(|h| &**h).chain(extra) {
             if let Err(Refusal(message)) = hook.before(&call).await {
                 refusal = Some(message);
                 break;

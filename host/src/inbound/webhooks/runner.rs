@@ -219,12 +219,15 @@ impl Settle {
             ),
         }
         if !unit.settle_delivery(&self.claim, outcome).await? {
+            // Another runner holds it now (this one outlived its lease):
+            // nothing of this run may be kept — the unit is not committed.
             tracing::warn!(
                 app,
                 webhook = hook,
                 delivery,
-                "webhook delivery was taken over before it settled"
+                "webhook delivery was taken over before it settled; nothing of this run is kept"
             );
+            return Err(StorageError::Overtaken);
         }
         Ok(())
     }
