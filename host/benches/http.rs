@@ -172,33 +172,13 @@ async fn vote_phase(
     count: usize,
 ) -> Phase {
     let before = stored_voters(apps, poll).await;
-    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (client, url, next) = (client.clone(), url.to_string(), next.clone());
-        let poll = poll.to_string();
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut fails, mut failed) = (Vec::new(), Vec::new(), 0usize);
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= count || started.elapsed() > PHASE_CAP {
-                    break;
-                }
-                let t = Instant::now();
-                let result = vote_one(&client, &url, &poll, first + n).await;
-                lat.push(t.elapsed());
-                if let Err(e) = result {
-                    failed += 1;
-                    if fails.len() < 5 {
-                        fails.push(e);
-                    }
-                }
-            }
-            (lat, fails, failed)
-        }));
-    }
-    let mut out = gather(tasks, started).await;
+    let (client, url, poll_id) = (client.clone(), url.to_string(), poll.to_string());
+    let mut out = closed_loop(count, move |_, n| {
+        let (client, url, poll) = (client.clone(), url.clone(), poll_id.clone());
+        async move { vote_one(&client, &url, &poll, first + n).await }
+    })
+    .await;
     let acked = (out.done - out.failed) as u64;
     while stored_voters(apps, poll).await < before + acked && started.elapsed() < 2 * PHASE_CAP {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -242,13 +222,28 @@ struct Phase {
 /// `count` requests of `command` from CLIENTS concurrent clients sharing
 /// `client`'s keep-alive pool.
 async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count: usize) -> Phase {
+    let (client, url) = (client.clone(), url.to_string());
+    closed_loop(count, move |c, n| {
+        let (client, url) = (client.clone(), url.clone());
+        async move { one(&client, &url, command, &format!("UBENCH{c:02}"), n).await }
+    })
+    .await
+}
+
+/// `count` requests from CLIENTS concurrent clients, each sending the next
+/// request as soon as its last one is answered (`send(client, n)`), until
+/// all are sent or PHASE_CAP passes.
+async fn closed_loop<F, Fut>(count: usize, send: F) -> Phase
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (client, url, next) = (client.clone(), url.to_string(), next.clone());
+        let (next, send) = (next.clone(), send.clone());
         tasks.push(tokio::spawn(async move {
-            let user = format!("UBENCH{c:02}");
             let (mut lat, mut fails, mut failed) = (Vec::new(), Vec::new(), 0usize);
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +251,7 @@ async fn phase(client: &reqwest::Client, url: &str, command: &'static str, count
                     break;
                 }
                 let t = Instant::now();
-                let result = one(&client, &url, command, &user, n).await;
+                let result = send(c, n).await;
                 lat.push(t.elapsed());
                 if let Err(e) = result {
                     failed += 1;
