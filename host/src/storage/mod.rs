@@ -333,6 +333,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// An outcome as the audit table keeps it: its kind's name, and the
+    /// message (read only when the kind has one). One decoding for every
+    /// backend.
+    pub(crate) fn from_stored<E>(
+        kind: &str,
+        message: impl FnOnce() -> Result<Option<String>, E>,
+    ) -> Result<Outcome, E> {
+        Ok(match kind {
+            "ok" => Outcome::Ok,
+            "refused" => Outcome::Refused(message()?.unwrap_or_default()),
+            _ => Outcome::Failed(message()?.unwrap_or_default()),
+        })
+    }
+
     /// The outcome without its message.
     pub fn kind(&self) -> OutcomeKind {
         match self {

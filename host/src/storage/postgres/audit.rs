@@ -135,15 +135,7 @@ impl AuditStore for Db {
 
 fn from_row(row: &Row) -> Result<InvocationRecord, StorageError> {
     let outcome: &str = row.try_get(8)?;
-    let message = || {
-        row.try_get::<_, Option<String>>(9)
-            .map(Option::unwrap_or_default)
-    };
-    let outcome = match outcome {
-        "ok" => Outcome::Ok,
-        "refused" => Outcome::Refused(message()?),
-        _ => Outcome::Failed(message()?),
-    };
+    let outcome = Outcome::from_stored(outcome, || row.try_get(9))?;
     Ok(InvocationRecord {
         at_ms: row.try_get(0)?,
         app: row.try_get(1)?,

@@ -134,15 +134,7 @@ impl AuditStore for Db {
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InvocationRecord> {
     let outcome: String = row.get(8)?;
-    let message = || {
-        row.get::<_, Option<String>>(9)
-            .map(Option::unwrap_or_default)
-    };
-    let outcome = match outcome.as_str() {
-        "ok" => Outcome::Ok,
-        "refused" => Outcome::Refused(message()?),
-        _ => Outcome::Failed(message()?),
-    };
+    let outcome = Outcome::from_stored(&outcome, || row.get(9))?;
     Ok(InvocationRecord {
         at_ms: row.get(0)?,
         app: row.get(1)?,
