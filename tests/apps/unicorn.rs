@@ -393,7 +393,11 @@ async fn project_updates_collect_unicorns_over_socket_mode() {
 }
 
 /// Eight gives at once from one person with a budget of five: exactly five
-/// go through, whatever the interleaving, and every count agrees.
+/// go through and every count agrees. It does not prove the app needs its
+/// atomic store calls: on this host the gives' store calls are serialized,
+/// and a read-then-write budget passed it too (checked by hand). The
+/// budget's correctness under a truly parallel store rests on the app using
+/// `increment` / `compareAndSwap`, read in review.
 async fn concurrent_gives(mode: Mode) {
     let w = start(mode).await;
     let bob_id = w.id("bob");
