@@ -641,6 +641,39 @@ async fn a_button_click_reaches_the_app_that_posted_it() {
     );
 }
 
+/// A click runs before its acknowledgement, like a command: its writes
+/// (the audit row among them) are committed when Slack gets the 200, with
+/// its key, so the same delivery again — a Socket Mode envelope whose ack was
+/// lost, a replayed request — runs nothing and answers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_click_is_kept_before_its_ack_and_a_repeat_runs_nothing() {
+    let mut h = Harness::start().await;
+    h.command("/hello", "").await;
+    let click = h.block_actions("hello.count");
+    assert_eq!(h.interact(click.clone()).await.status(), 200);
+    assert_eq!(
+        h.audit("hello", "action").await,
+        ["count"],
+        "committed before the acknowledgement"
+    );
+    let storage = h.runtime.storage().clone();
+    assert!(
+        storage
+            .inbox
+            .seen("click:1.2.3/hello/count/0")
+            .await
+            .unwrap()
+    );
+    assert_eq!(storage.inbox.pending_count().await.unwrap(), 0);
+    let posted = h.next_hooked().await;
+    assert_eq!(posted["text"], "<@U1> clicked 1 time(s).");
+
+    assert_eq!(h.interact(click).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(h.hooked.try_recv().is_err(), "a repeat was answered");
+    assert_eq!(h.audit("hello", "action").await, ["count"], "a repeat ran");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crafted_action_id_cannot_reach_another_app() {
     let mut h = Harness::start().await;

@@ -136,6 +136,7 @@ macro_rules! backends {
                     audit_retention_removes_old_rows_and_nothing_newer,
                     inbox_takes_a_key_once_and_all_of_a_delivery_together,
                     inbox_work_is_done_in_the_invocations_unit,
+                    work_done_on_time_is_recorded_once_in_its_unit,
                     expired_inbox_work_is_taken_over_and_the_first_taker_fenced,
                     inbox_takeover_leaves_out_what_the_looker_runs,
                     inbox_claims_of_a_stopped_process_are_released,
@@ -1239,6 +1240,57 @@ async fn inbox_work_is_done_in_the_invocations_unit(b: Arc<impl Backend>) {
     let mut unit = s.begin();
     assert!(!unit.settle_inbound(&claim).await.unwrap());
     drop(unit);
+}
+
+async fn work_done_on_time_is_recorded_once_in_its_unit(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let now = now_ms() as i64;
+    let mut unit = s.begin();
+    unit.set("a", "vote", b"1").await.unwrap();
+    assert!(unit.record_inbound(inbound("click:1", "a")).await.unwrap());
+    unit.commit().await.unwrap();
+    assert!(s.inbox.seen("click:1").await.unwrap());
+    // Done: nothing pending, nothing to take over, a repeat is not taken.
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 0);
+    assert!(
+        s.inbox
+            .claim_expired(now + 3_600_000, LEASE, 10, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.inbox
+            .take(&[inbound("click:1", "a")], now, LEASE)
+            .await
+            .unwrap(),
+        [None]
+    );
+    // A repeat run finds the key: its unit must not be kept.
+    let mut again = s.begin();
+    assert!(!again.record_inbound(inbound("click:1", "a")).await.unwrap());
+    drop(again);
+    // A key taken in first (a late click) is not recorded over either.
+    s.inbox
+        .take(&[inbound("click:2", "a")], now, LEASE)
+        .await
+        .unwrap();
+    let mut late = s.begin();
+    assert!(!late.record_inbound(inbound("click:2", "a")).await.unwrap());
+    drop(late);
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 1);
+    // Two runs at once: the second finds the first's key before it commits.
+    let mut first = s.begin();
+    let mut second = s.begin();
+    assert!(first.record_inbound(inbound("click:3", "a")).await.unwrap());
+    first.commit().await.unwrap();
+    assert!(
+        !second
+            .record_inbound(inbound("click:3", "a"))
+            .await
+            .unwrap()
+    );
+    drop(second);
 }
 
 async fn expired_inbox_work_is_taken_over_and_the_first_taker_fenced(b: Arc<impl Backend>) {

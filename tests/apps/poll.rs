@@ -307,13 +307,11 @@ async fn no_acknowledged_vote_is_lost_or_counted_twice_across_kill_9() {
             resend.push((i, option));
         }
     }
-    // Slack's 3 s: an answer later than the host's ack budget is
-    // acknowledged before it is committed, which this test must not mix up
-    // with a lost vote.
-    assert!(
-        slowest < Duration::from_millis(2500),
-        "slowest ack {slowest:?}"
-    );
+    // Every acknowledgement follows a commit: of the vote itself when the
+    // app answered within the ack budget, of the click taken into the inbox
+    // when it did not (a loaded machine) — so an ack at the budget is no
+    // exception to "acknowledged means kept". Slowness is the benchmark's.
+    eprintln!("slowest acknowledgement: {slowest:?}");
     timeout(BOUND, killer).await.unwrap().unwrap();
     let acked_before = acked.load(std::sync::atomic::Ordering::SeqCst);
     assert!(
@@ -342,9 +340,9 @@ async fn no_acknowledged_vote_is_lost_or_counted_twice_across_kill_9() {
         .expect("delivered");
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
-    // An acknowledged click is in the host's inbox: the restarted host runs
-    // what the killed one had not (once its lease runs out). Wait for the
-    // message to count every vote, then close the poll.
+    // An acknowledged click is committed, or in the host's inbox: the
+    // restarted host runs what the killed one had taken in and not done.
+    // Wait for the message to count every vote, then close the poll.
     let all = format!("{PEOPLE} voters · {} votes", PEOPLE * EACH);
     let waited = Instant::now();
     while waited.elapsed() < Duration::from_secs(60)

@@ -285,16 +285,33 @@ impl Dispatcher {
         }
     }
 
-    /// Runs clicks (block actions and shortcuts routed as actions) one
-    /// after another and sends each answer to `response_url`: Slack ignores
-    /// the body of their acknowledgement, so every answer goes there, on
-    /// time or late.
+    /// Runs clicks (block actions and shortcuts routed as actions) and
+    /// sends each answer to `response_url`: Slack ignores the body of their
+    /// acknowledgement, so every answer goes there, on time or late. One
+    /// click — nearly every payload — runs before the acknowledgement
+    /// ([`Dispatcher::click`]); several are taken into the inbox together
+    /// and run one after another in the background.
     async fn clicks(
         &self,
-        requests: Vec<(Arc<str>, Request)>,
+        mut requests: Vec<(Arc<str>, Request)>,
         response_url: Option<String>,
         what: &'static str,
     ) -> Result<Ack, DispatchError> {
+        let key = |n: usize, app: &str, request: &Request| {
+            // A trigger is one user action; one payload may carry
+            // several of its actions, told apart by id and place.
+            let (trigger, id) = match request {
+                Request::Action(a) => (a.context.trigger_id.clone(), a.action_id.clone()),
+                Request::Shortcut(s) => (s.context.trigger_id.clone(), s.callback_id.clone()),
+                _ => (None, String::new()),
+            };
+            format!("click:{}/{app}/{id}/{n}", delivery_key(trigger.as_deref()))
+        };
+        if requests.len() == 1 {
+            let (app, request) = requests.pop().expect("one request");
+            let key = key(0, &app, &request);
+            return self.click(key, app, request, response_url, what).await;
+        }
         if requests.is_empty() {
             return Ok(Ack::Empty);
         }
@@ -302,14 +319,7 @@ impl Dispatcher {
             .into_iter()
             .enumerate()
             .map(|(n, (app, request))| {
-                // A trigger is one user action; one payload may carry
-                // several of its actions, told apart by id and place.
-                let (trigger, id) = match &request {
-                    Request::Action(a) => (a.context.trigger_id.clone(), a.action_id.clone()),
-                    Request::Shortcut(s) => (s.context.trigger_id.clone(), s.callback_id.clone()),
-                    _ => (None, String::new()),
-                };
-                let key = format!("click:{}/{app}/{id}/{n}", delivery_key(trigger.as_deref()));
+                let key = key(n, &app, &request);
                 let work = Work {
                     request,
                     response_url: response_url.clone(),
@@ -333,6 +343,97 @@ impl Dispatcher {
                 if let Some(body) = action_reply(&app, answer) {
                     responder.deliver(response_url.as_deref(), body, what).await;
                 }
+            }
+        });
+        Ok(Ack::Empty)
+    }
+
+    /// One click, run before the acknowledgement like a command: on time,
+    /// its writes — the key recorded done among them, so a repeat runs
+    /// nothing — are committed before Slack is acknowledged, one commit in
+    /// all, and its answer is sent to `response_url` directly; still
+    /// running at the deadline, it is taken into the inbox then (its answer
+    /// queued with its writes), so the acknowledgement promises nothing the
+    /// store does not hold.
+    async fn click(
+        &self,
+        key: String,
+        app: Arc<str>,
+        request: Request,
+        response_url: Option<String>,
+        what: &'static str,
+    ) -> Result<Ack, DispatchError> {
+        if self.inner.inbox.seen(&key).await? {
+            tracing::info!(
+                key,
+                "a repeat of a click already done or taken in; nothing runs"
+            );
+            return Ok(Ack::Empty);
+        }
+        let race = Race::open();
+        let (settle, taken) = Settle::pending(race.clone());
+        let hooks = Arc::new((
+            LateAnswer::new(race.clone(), response_url.clone(), action_body),
+            settle.recording(key.clone()),
+        ));
+        let (apps, task_hooks, task_app, task_request) = (
+            self.inner.apps.clone(),
+            hooks.clone(),
+            app.clone(),
+            request.clone(),
+        );
+        let mut work = tokio::spawn(async move {
+            apps.invoke_with(&task_app, task_request, &*task_hooks)
+                .await
+        });
+        let on_time = tokio::time::timeout(self.inner.ack_budget, &mut work).await;
+        let (finished, held) = match on_time {
+            Ok(finished) => (Some(finished), None),
+            // The answer claimed the acknowledgement as the deadline came.
+            Err(_elapsed) if !race.deadline() => (Some((&mut work).await), None),
+            Err(_elapsed) => {
+                tracing::info!(
+                    budget_ms = self.inner.ack_budget.as_millis() as u64,
+                    "app still running at the ack budget; acknowledging now, answering later"
+                );
+                let item = Work {
+                    request,
+                    response_url: response_url.clone(),
+                    answer: Answer::Action,
+                };
+                let claim = match self.inner.inbox.take(&[(key, app.clone(), item)]).await {
+                    Ok(mut claims) => claims.pop().flatten(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a late click could not be taken into the inbox; answering it from this process only");
+                        None
+                    }
+                };
+                let held = claim.map(|claim| self.inner.inbox.hold(claim.id));
+                taken.claimed(claim);
+                (None, held)
+            }
+        };
+        let responder = self.inner.responder.clone();
+        tokio::spawn(async move {
+            let _held = held;
+            let finished = match finished {
+                Some(finished) => finished,
+                None => work.await,
+            };
+            let answer = match finished {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::error!(error = %e, "an app task panicked");
+                    return;
+                }
+            };
+            // A repeat answers nothing; a late answer was queued with the
+            // app's writes.
+            if hooks.1.repeated() || (race.is_late() && answered_by_hook(&answer)) {
+                return;
+            }
+            if let Some(body) = action_reply(&app, answer) {
+                responder.deliver(response_url.as_deref(), body, what).await;
             }
         });
         Ok(Ack::Empty)

@@ -13,8 +13,12 @@
 //! - an **event**: at once (one item per subscribing app, keyed
 //!   `event:<event_id>/<app>`), since Slack is acknowledged before any app
 //!   runs;
-//! - a **click**: at once (keyed by its `trigger_id`), its answer going to
-//!   `response_url` through the outbox;
+//! - a **click** (one action, or a shortcut): run at once, like a command,
+//!   and acknowledged once its unit is committed — with its key recorded
+//!   as done in that unit ([`Settle::recording`]), so a repeat of the
+//!   delivery runs nothing; only a click still running at the deadline is
+//!   taken in then. A payload of several actions is taken in at once, its
+//!   answers going to `response_url` through the outbox;
 //! - a **command**: only if it misses the acknowledgement — an answer in the
 //!   acknowledgement needs no inbox (it is committed before Slack sees it);
 //!   one that is late is taken in at the deadline, as the request the
@@ -24,6 +28,7 @@
 //! `response_url` ([`Race::late`]).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -162,6 +167,12 @@ impl Inbox {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether `key` was taken in or recorded done (a repeat of it runs
+    /// nothing).
+    pub async fn seen(&self, key: &str) -> Result<bool, StorageError> {
+        self.apps.storage().inbox.seen(key).await
+    }
+
     /// Marks inbox item `id` as running here until the guard goes.
     pub fn hold(self: &Arc<Self>, id: i64) -> Running {
         self.running().insert(id);
@@ -297,6 +308,13 @@ pub struct Settle {
     slot: watch::Receiver<Slot>,
     /// The app and request the router made, for taking a late command in.
     routed: Mutex<Option<(Arc<str>, Request)>>,
+    /// The delivery's key, recorded done in the unit when the work is
+    /// answered on time (a click); `None` for a command, which Slack never
+    /// repeats.
+    on_time: Option<String>,
+    /// Set when recording found the key known: this run repeats a delivery
+    /// done elsewhere, and nothing of it was kept.
+    repeated: AtomicBool,
 }
 
 /// Tells a command's [`Settle`] whether it was taken in at the deadline.
@@ -317,6 +335,8 @@ impl Settle {
             race: Race::late(),
             slot,
             routed: Mutex::new(None),
+            on_time: None,
+            repeated: AtomicBool::new(false),
         }
     }
 
@@ -327,8 +347,25 @@ impl Settle {
             race,
             slot,
             routed: Mutex::new(None),
+            on_time: None,
+            repeated: AtomicBool::new(false),
         };
         (settle, Taken(tx))
+    }
+
+    /// Also records `key` as done in the unit when the work is answered on
+    /// time — for a click, which Slack may deliver again (a Socket Mode
+    /// envelope whose acknowledgement was lost). A repeat finds the key and
+    /// keeps nothing ([`Settle::repeated`]).
+    pub fn recording(mut self, key: String) -> Settle {
+        self.on_time = Some(key);
+        self
+    }
+
+    /// Whether this run repeated a delivery already done (nothing of it was
+    /// kept, and nothing should be answered).
+    pub fn repeated(&self) -> bool {
+        self.repeated.load(Ordering::Acquire)
     }
 
     /// The app and request the router made, once the app is about to run.
@@ -361,9 +398,30 @@ impl Hook for Settle {
         _outcome: &Result<(), String>,
         unit: &mut dyn Unit,
     ) -> Result<(), StorageError> {
-        if call.request.kind() == Kind::Describe || !self.race.is_late() {
-            // Answered in the acknowledgement: nothing was taken in.
+        if call.request.kind() == Kind::Describe {
             return Ok(());
+        }
+        if !self.race.is_late() {
+            // Answered on time: nothing was taken in; a click's key is
+            // recorded done with the work, in its unit.
+            let Some(key) = &self.on_time else {
+                return Ok(());
+            };
+            let item = NewInbound {
+                key,
+                app: &call.app.id,
+                body: &[],
+            };
+            if unit.record_inbound(item).await? {
+                return Ok(());
+            }
+            self.repeated.store(true, Ordering::Release);
+            tracing::info!(
+                app = &*call.app.id,
+                key = key.as_str(),
+                "a repeat of a delivery already done; nothing of this run is kept"
+            );
+            return Err(StorageError::Repeated);
         }
         let mut slot = self.slot.clone();
         let decided = tokio::time::timeout(TAKEN_WAIT, async move {

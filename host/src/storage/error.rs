@@ -31,6 +31,11 @@ pub enum StorageError {
     )]
     Overtaken,
 
+    /// The delivery this unit answered was done already (Slack delivered it
+    /// again); nothing of the unit may be kept, or it would be done twice.
+    #[error("this delivery from Slack was already done; nothing of this repeat was kept")]
+    Repeated,
+
     #[error(
         "the value at key {key:?} is not a decimal integer, so it cannot be incremented; set it to a number first or use another key"
     )]

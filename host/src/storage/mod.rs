@@ -119,6 +119,13 @@ pub trait Unit: KvStore {
     /// caller must then not commit the unit, for another process owns the
     /// work now.
     async fn settle_inbound(&mut self, claim: &Claim) -> Result<bool, StorageError>;
+    /// Records a delivery as done, in the unit of the invocation that did
+    /// it before Slack's acknowledgement (a click answered on time: the
+    /// inbox was never needed to promise it), so a repeat of the delivery
+    /// finds its key. `false` (and nothing changes) if the key is known —
+    /// this run repeats work done or taken in elsewhere, and the caller must
+    /// then not commit the unit.
+    async fn record_inbound(&mut self, item: NewInbound<'_>) -> Result<bool, StorageError>;
     /// Holds this unit's writes to `quotas` from now on: a write to an
     /// app's store that would take it past `store_bytes` or `store_keys`
     /// (one that shrinks or deletes is always allowed), or a new webhook

@@ -28,6 +28,25 @@ pub(super) async fn settle(
     Ok(settled == 1)
 }
 
+/// Records work done on time, in the invocation's transaction; `false` if
+/// the key is known. A concurrent unit inserting the same key holds its
+/// index entry until it ends, so the second one waits and then finds it.
+pub(super) async fn record(
+    c: &deadpool_postgres::Client,
+    item: &NewInbound<'_>,
+) -> Result<bool, StorageError> {
+    let now = now_ms();
+    let recorded = execute(
+        c,
+        "INSERT INTO inbox (key, app, body, status, received_ms, settled_ms)
+         VALUES ($1, $2, $3, 'done', $4, $4)
+         ON CONFLICT (key) DO NOTHING",
+        &[&item.key, &item.app, &item.body, &now],
+    )
+    .await?;
+    Ok(recorded == 1)
+}
+
 #[async_trait]
 impl InboxStore for Db {
     async fn take(

@@ -103,8 +103,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, NotifyWakeup,
-    OutboxStatus, Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
+    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, NewInbound,
+    NotifyWakeup, OutboxStatus, Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
 };
 use crate::contract::limits::Quotas;
 
@@ -763,6 +763,12 @@ impl Unit for PgUnit {
         let c = self.tx().await?;
         let settled = inbox::settle(c, claim).await;
         self.after(settled)
+    }
+
+    async fn record_inbound(&mut self, item: NewInbound<'_>) -> Result<bool, StorageError> {
+        let c = self.tx().await?;
+        let recorded = inbox::record(c, &item).await;
+        self.after(recorded)
     }
 
     fn set_quotas(&mut self, quotas: Quotas) {

@@ -24,6 +24,20 @@ pub(super) fn settle(c: &Connection, claim: &Claim) -> Result<bool, StorageError
         == 1)
 }
 
+/// Records work done on time, in the invocation's transaction; `false` if
+/// the key is known (a unit of this process holding it uncommitted counts:
+/// the units share the write connection).
+pub(super) fn record(c: &Connection, item: &NewInbound<'_>) -> Result<bool, StorageError> {
+    let now = now_ms();
+    Ok(c.prepare_cached(
+        "INSERT INTO inbox (key, app, body, status, received_ms, settled_ms)
+         VALUES (?1, ?2, ?3, 'done', ?4, ?4)
+         ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute((item.key, item.app, item.body, now))?
+        == 1)
+}
+
 #[async_trait]
 impl InboxStore for Db {
     async fn take(

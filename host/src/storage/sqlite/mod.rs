@@ -40,8 +40,8 @@ use futures_util::future::BoxFuture;
 use rusqlite::Connection;
 
 use super::{
-    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, NotifyWakeup,
-    OutboxStatus, Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
+    Claim, DeliveryOutcome, InvocationRecord, KvStore, NewCall, NewDelivery, NewInbound,
+    NotifyWakeup, OutboxStatus, Received, Storage, StorageError, Unit, Units, Usage, Wakeup,
 };
 use crate::contract::limits::Quotas;
 
@@ -455,6 +455,10 @@ impl Unit for SqliteUnit {
 
     async fn settle_inbound(&mut self, claim: &Claim) -> Result<bool, StorageError> {
         self.write(|c| inbox::settle(c, claim))
+    }
+
+    async fn record_inbound(&mut self, item: NewInbound<'_>) -> Result<bool, StorageError> {
+        self.write(|c| inbox::record(c, &item))
     }
 
     fn set_quotas(&mut self, quotas: Quotas) {
