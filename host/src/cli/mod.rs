@@ -199,8 +199,9 @@ enum Command {
     /// and serve the workbench (a local Slack in the browser); slash commands
     /// typed on the console work too.
     Dev {
-        /// App source directories to build and watch. Default: the apps in
-        /// `guests/`, `examples/hello-rust` and the projects `botyard new` made.
+        /// App source directories to build and watch. Default: the shipped
+        /// apps in `apps/`, `examples/hello-rust` and the projects `botyard
+        /// new` made.
         apps: Vec<PathBuf>,
         /// Do not build at start (rebuild-on-save still works).
         #[arg(long)]
