@@ -204,6 +204,22 @@ async fn every_new_call_reaches_slack(mode: Mode) {
     })
     .await;
 
+    // upload-file to a person (their user id): the host opens the DM, as
+    // Slack shares files into conversations only.
+    assert_eq!(
+        flow.slacker(&format!("upload {alice}")).await,
+        "uploaded report.csv"
+    );
+    let dm = slack.dm_channel(&alice).unwrap();
+    wait_for("the file shared in alice's DM", BOUND, || {
+        slack.messages(&dm).iter().any(|m| {
+            m.files
+                .iter()
+                .any(|id| id != &file.id && slack.file_content(id).is_some())
+        })
+    })
+    .await;
+
     // Shortcuts: a message shortcut answers in the message's thread, a
     // global one in a DM.
     let (ts, _) = slack

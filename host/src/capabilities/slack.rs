@@ -67,7 +67,8 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("invite", &["channels:manage", "groups:write"]),
     ("set-topic", &["channels:manage", "groups:write"]),
     ("pin", &["pins:write"]),
-    ("upload-file", &["files:write"]),
+    // A user id as the channel opens the person's DM first.
+    ("upload-file", &["files:write", "im:write"]),
 ];
 
 /// The scopes behind `function` (none for one the table does not know).

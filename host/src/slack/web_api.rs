@@ -385,13 +385,33 @@ impl WebApi {
     /// for an upload URL, the bytes POSTed there, then
     /// `files.completeUploadExternal` to share it in the channel. `args` is
     /// the outbox payload: `channel_id`, `filename`, `title`,
-    /// `content_base64`, optional `thread_ts`.
+    /// `content_base64`, optional `thread_ts`. A `channel_id` that is a
+    /// person's user id means their DM: Slack shares files into
+    /// conversations only, so the DM is opened first (`conversations.open`).
     pub async fn upload_external(&self, args: &Value) -> Result<Value, WebApiError> {
         use base64::Engine;
         let text = |key: &str| args.get(key).and_then(Value::as_str).unwrap_or_default();
         let content = base64::engine::general_purpose::STANDARD
             .decode(text("content_base64"))
             .map_err(|e| WebApiError::BadResponse(format!("the queued file is not base64: {e}")))?;
+        let mut channel = text("channel_id").to_string();
+        if is_user_id(&channel) {
+            let opened = self
+                .call(
+                    "conversations.open",
+                    &serde_json::json!({ "users": channel }),
+                )
+                .await?;
+            channel = opened
+                .pointer("/channel/id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    WebApiError::BadResponse(
+                        "conversations.open answered without channel.id".into(),
+                    )
+                })?
+                .to_string();
+        }
         let target = self
             .call(
                 "files.getUploadURLExternal",
@@ -424,7 +444,7 @@ impl WebApi {
         }
         let mut complete = serde_json::json!({
             "files": [{ "id": file_id, "title": text("title") }],
-            "channel_id": text("channel_id"),
+            "channel_id": channel,
         });
         if let Some(ts) = args.get("thread_ts").and_then(Value::as_str) {
             complete["thread_ts"] = serde_json::json!(ts);
@@ -438,4 +458,13 @@ impl WebApi {
         serde_json::from_value(value)
             .map_err(|e| WebApiError::BadResponse(format!("auth.test: {e}")))
     }
+}
+
+/// Whether `id` names a person (`U…`, or `W…` on Enterprise Grid) rather
+/// than a conversation (`C…`, `G…`, `D…`).
+fn is_user_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some('U' | 'W'))
+        && id.len() > 1
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
