@@ -72,9 +72,27 @@ fn command_form(command: &str, user: &str, n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Where the votes' answers go: a loopback stand-in for Slack's
+/// `response_url` endpoint that answers 200 as Slack does, so the benchmark
+/// measures botyard's work rather than a failed lookup of hooks.slack.com
+/// (and its retries) per vote. Set before the vote phases.
+static RESPONSE_SINK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Starts the `response_url` stand-in on the current runtime; its base URL.
+async fn start_response_sink() -> String {
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// A click on the poll's button for option `n % 4`, by voter `n`: Slack's
 /// `block_actions` form, as the emulator and Slack send it.
 fn vote_form(poll: &str, n: usize) -> Vec<u8> {
+    let hooks = RESPONSE_SINK
+        .get()
+        .map_or("https://hooks.slack.com", String::as_str);
     let payload = serde_json::json!({
         "type": "block_actions",
         "user": {"id": format!("UVOTE{n:07}"), "name": "voter"},
@@ -83,7 +101,7 @@ fn vote_form(poll: &str, n: usize) -> Vec<u8> {
         "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C0BENCH"},
         "channel": {"id": "C0BENCH"},
         "trigger_id": format!("{n}.4242.bench"),
-        "response_url": format!("https://hooks.slack.com/actions/T0BENCH/{n}/bench"),
+        "response_url": format!("{hooks}/actions/T0BENCH/{n}/bench"),
         "message": {"ts": "1700000000.000100", "text": "Poll: Bench?"},
         "actions": [{
             "type": "button",
@@ -476,7 +494,9 @@ fn main() {
             g99 / n99
         );
 
-        // Votes beside /hello: each vote a new voter, committed before its ack.
+        // Votes beside /hello: each vote a new voter, committed before its
+        // ack, its confirmation POSTed to the response_url stand-in.
+        RESPONSE_SINK.set(start_response_sink().await).ok();
         let mut voters = 0;
         let warm = vote_phase(&client, &interactivity, &host_apps, &poll, voters, WARM_UP).await;
         voters += WARM_UP;
