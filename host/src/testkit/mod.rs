@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod http;
 mod scenario;
 mod world;
 
@@ -36,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-pub use scenario::{Scenario, ScenarioError, load, load_dir, parse, parse_duration};
+pub use scenario::{Scenario, ScenarioError, StandIn, load, load_dir, parse, parse_duration};
 
 use crate::authoring::SourceApp;
 use crate::build::{BuildError, BuildOptions, build_guest};
@@ -166,6 +167,33 @@ impl fmt::Display for Failure {
 /// Runs `scenario` against `app` in a world of its own.
 pub async fn run_scenario(app: &TestApp, scenario: &Scenario, opts: &RunOptions) -> Outcome {
     let started = Instant::now();
+    // The HTTP stand-in first: its address goes into the scenario (`{http}`).
+    let stand_in = match http::StandInServer::start(&scenario.http).await {
+        Ok(stand_in) => stand_in,
+        Err(e) => {
+            return Outcome {
+                app: app.id.clone(),
+                scenario: scenario.name.clone(),
+                file: scenario.file.clone(),
+                elapsed: started.elapsed(),
+                failure: Some(Failure {
+                    file: scenario.file.clone(),
+                    line: 1,
+                    step: "setting up the scenario".into(),
+                    expected: "a loopback port for the HTTP stand-in".into(),
+                    saw: vec![e.to_string()],
+                }),
+            };
+        }
+    };
+    let rewritten;
+    let scenario = match &stand_in {
+        Some(server) => {
+            rewritten = http::with_base(scenario, &server.base);
+            &rewritten
+        }
+        None => scenario,
+    };
     let failure = match world::World::start(app, scenario, opts).await {
         Ok(mut world) => {
             let result = world.run(scenario).await;
@@ -174,6 +202,7 @@ pub async fn run_scenario(app: &TestApp, scenario: &Scenario, opts: &RunOptions)
         }
         Err(failure) => Some(failure),
     };
+    drop(stand_in);
     Outcome {
         app: app.id.clone(),
         scenario: scenario.name.clone(),

@@ -44,7 +44,28 @@ pub struct Scenario {
     pub channels: Vec<String>,
     pub people: BTreeMap<String, Person>,
     pub settings: toml::Table,
+    /// `[http."/path"]`: what the kit's HTTP stand-in answers, by path.
+    pub http: BTreeMap<String, StandIn>,
+    /// The stand-in's base URL once it runs (`{http}` in the scenario).
+    pub http_base: Option<String>,
     pub steps: Vec<Step>,
+}
+
+/// One response of the HTTP stand-in (`[http."/menu.json"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandIn {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStandIn {
+    status: Option<u16>,
+    body: Option<String>,
+    json: Option<toml::Value>,
+    content_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -162,6 +183,8 @@ struct RawScenario {
     #[serde(default)]
     settings: toml::Table,
     #[serde(default)]
+    http: BTreeMap<String, Spanned<RawStandIn>>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
@@ -265,6 +288,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             ));
         }
     }
+    let mut http = BTreeMap::new();
+    for (path, stand_in) in raw.http {
+        let offset = stand_in.span().start;
+        let stand_in = to_stand_in(&path, stand_in.into_inner()).map_err(|m| invalid(offset, m))?;
+        http.insert(path, stand_in);
+    }
     let mut steps = Vec::new();
     for step in raw.step {
         let offset = step.span().start;
@@ -288,7 +317,43 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             .collect(),
         people: raw.people,
         settings: raw.settings,
+        http,
+        http_base: None,
         steps,
+    })
+}
+
+/// `[http."/path"]`: a path, and `body` (text) or `json` (a TOML value sent
+/// as JSON), a `status` (200) and a `content_type`.
+fn to_stand_in(path: &str, raw: RawStandIn) -> Result<StandIn, String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "[http.\"{path}\"]: a stand-in's key is a path starting with `/`, e.g. [http.\"/menu.json\"]"
+        ));
+    }
+    let (body, content_type) = match (raw.body, raw.json) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "[http.\"{path}\"] takes `body` or `json`, not both"
+            ));
+        }
+        (Some(body), None) => (body.into_bytes(), "text/plain; charset=utf-8"),
+        (None, Some(json)) => (
+            serde_json::to_vec(&json).map_err(|e| e.to_string())?,
+            "application/json",
+        ),
+        (None, None) => (Vec::new(), "text/plain; charset=utf-8"),
+    };
+    let status = raw.status.unwrap_or(200);
+    if !(200..=599).contains(&status) {
+        return Err(format!(
+            "[http.\"{path}\"]: status {status} is not an HTTP status (200–599)"
+        ));
+    }
+    Ok(StandIn {
+        status,
+        content_type: raw.content_type.unwrap_or_else(|| content_type.to_string()),
+        body,
     })
 }
 
@@ -556,6 +621,33 @@ count = 2
                 }) => {
                     assert_eq!(l, line, "{text:?}: {message}");
                     assert!(message.contains(needle), "{text:?}: {message}");
+                }
+                other => panic!("{text:?} was not refused: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn http_stand_ins_parse_and_their_mistakes_are_named() {
+        let s = parse_str(
+            "[http.\"/menu.json\"]\njson = { dishes = [\"Soup\"] }\n\n[http.\"/down\"]\nstatus = 503\nbody = \"no\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.http["/menu.json"].status, 200);
+        assert_eq!(s.http["/menu.json"].content_type, "application/json");
+        assert_eq!(s.http["/menu.json"].body, br#"{"dishes":["Soup"]}"#);
+        assert_eq!(s.http["/down"].status, 503);
+        assert_eq!(s.http["/down"].body, b"no");
+        assert!(s.http_base.is_none());
+        for (text, needle) in [
+            ("[http.\"menu\"]\nbody = \"x\"\n", "starting with `/`"),
+            ("[http.\"/m\"]\nbody = \"x\"\njson = 1\n", "not both"),
+            ("[http.\"/m\"]\nstatus = 42\n", "not an HTTP status"),
+            ("[http.\"/m\"]\nbdy = \"x\"\n", "bdy"),
+        ] {
+            match parse_str(text) {
+                Err(ScenarioError::Invalid { message, .. }) => {
+                    assert!(message.contains(needle), "{text:?}: {message}")
                 }
                 other => panic!("{text:?} was not refused: {other:?}"),
             }

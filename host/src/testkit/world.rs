@@ -660,7 +660,11 @@ impl World {
         value: Option<&str>,
     ) -> Result<HostResponse, String> {
         let who = &step.who;
-        let matches = |b: &(String, String, String)| b.0 == target || b.1 == target;
+        // By visible text, or by `action_id` as the app wrote it (the host
+        // namespaces it: `rate:0:4` posted by `lunch` is `lunch.rate:0:4`).
+        let namespaced = format!("{}.{target}", self.app);
+        let matches =
+            |b: &(String, String, String)| b.0 == target || b.1 == target || b.1 == namespaced;
         if let Some(view) = self.slack.views_of(who).last() {
             let mut text = String::new();
             let mut buttons = Vec::new();
@@ -758,7 +762,8 @@ impl World {
                 .find_map(|k| fields.get(k.as_str()).map(|v| (k.clone(), v)));
             let kind = element["type"].as_str().unwrap_or("plain_text_input");
             let value = match given {
-                None => json!({"type": kind, "value": null}),
+                // Left alone, an input keeps what the modal set it to.
+                None => initial_state(kind, element),
                 Some((key, value)) => {
                     used.push(key);
                     self.input_value(kind, element, value)?
@@ -1215,6 +1220,36 @@ fn collect(value: &Value, text: &mut String, buttons: &mut Vec<(String, String, 
     }
 }
 
+/// Slack's `state.values` entry for an input nobody touched: its initial
+/// value when the modal set one (`initial_value`, `initial_date`,
+/// `initial_option` …), as Slack submits it, else empty.
+fn initial_state(kind: &str, element: &Value) -> Value {
+    let initial = |key: &str| element.get(key).filter(|v| !v.is_null()).cloned();
+    let entry = |key: &str, value: Value| {
+        let mut state = json!({"type": kind});
+        state[key] = value;
+        state
+    };
+    match kind {
+        "datepicker" => initial("initial_date").map(|v| entry("selected_date", v)),
+        "timepicker" => initial("initial_time").map(|v| entry("selected_time", v)),
+        "static_select" | "radio_buttons" => {
+            initial("initial_option").map(|v| entry("selected_option", v))
+        }
+        "multi_static_select" | "checkboxes" => {
+            initial("initial_options").map(|v| entry("selected_options", v))
+        }
+        "users_select" => initial("initial_user").map(|v| entry("selected_user", v)),
+        "multi_users_select" => initial("initial_users").map(|v| entry("selected_users", v)),
+        "channels_select" => initial("initial_channel").map(|v| entry("selected_channel", v)),
+        "conversations_select" => {
+            initial("initial_conversation").map(|v| entry("selected_conversation", v))
+        }
+        _ => initial("initial_value").map(|v| entry("value", v)),
+    }
+    .unwrap_or_else(|| json!({"type": kind, "value": null}))
+}
+
 fn toml_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
@@ -1255,6 +1290,17 @@ fn config_text(app: &str, scenario: &Scenario) -> Result<String, String> {
             toml::Value::Table(scenario.settings.clone()),
         );
     }
+    // The HTTP stand-in (`[http."/path"]`): the app may reach it, by its address.
+    if let Some(base) = &scenario.http_base {
+        let mut rule = toml::Table::new();
+        rule.insert("url".into(), toml::Value::String(format!("{base}/")));
+        let mut http = toml::Table::new();
+        http.insert(
+            "allow".into(),
+            toml::Value::Array(vec![toml::Value::Table(rule)]),
+        );
+        this.insert("http".into(), toml::Value::Table(http));
+    }
     let mut hooks = toml::Table::new();
     for step in &scenario.steps {
         if let StepKind::Webhook { name, .. } = &step.kind {
@@ -1293,4 +1339,34 @@ async fn serve(
         }
     });
     Ok((url, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untouched_input_submits_its_initial_value_as_slack_does() {
+        let date = json!({"type": "datepicker", "action_id": "day", "initial_date": "2026-11-26"});
+        assert_eq!(
+            initial_state("datepicker", &date),
+            json!({"type": "datepicker", "selected_date": "2026-11-26"})
+        );
+        let option = json!({"text": {"type": "plain_text", "text": "Paris"}, "value": "paris"});
+        let select = json!({"type": "static_select", "initial_option": option});
+        assert_eq!(
+            initial_state("static_select", &select),
+            json!({"type": "static_select", "selected_option": option})
+        );
+        let text = json!({"type": "plain_text_input", "initial_value": "Soup"});
+        assert_eq!(
+            initial_state("plain_text_input", &text),
+            json!({"type": "plain_text_input", "value": "Soup"})
+        );
+        let empty = json!({"type": "plain_text_input"});
+        assert_eq!(
+            initial_state("plain_text_input", &empty),
+            json!({"type": "plain_text_input", "value": null})
+        );
+    }
 }
