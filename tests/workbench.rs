@@ -952,6 +952,207 @@ async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
     drop(dev);
 }
 
+/// `botyard dev` as the README's first command runs it — from the
+/// repository, with its `botyard.toml` and every app in `apps/` — with a
+/// data directory of its own; killed when dropped.
+struct Dev {
+    child: std::process::Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+async fn dev_in_the_repository() -> Dev {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_botyard"))
+        .current_dir(support::repo_root())
+        .arg("--build-dir")
+        .arg(support::shared_build_dir())
+        .args(["dev", "--port", "0", "--data-dir"])
+        .arg(data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| line.split("workbench at ").nth(1).map(str::to_string));
+        // Keep reading, so a full pipe never stalls the process.
+        std::thread::spawn(move || lines.for_each(drop));
+        url
+    })
+    .await
+    .unwrap()
+    .expect("botyard dev printed the workbench's address");
+    Dev {
+        child,
+        url,
+        _data: data,
+    }
+}
+
+/// The apps `botyard dev` ships (`apps/*`), as a newcomer finds them.
+const SHIPPED: &[&str] = &["blackfriday", "office", "poll", "rate-my-plate", "unicorn"];
+
+/// JS: a click on the first button in the open channel whose label is `label`.
+fn click_button(label: &str) -> String {
+    format!(
+        "(() => {{ const b = [...document.querySelectorAll('#messages .msg button.bk-button')].find(b => b.innerText.trim() === {label}); if (!b) return false; b.click(); return true; }})()",
+        label = json!(label)
+    )
+}
+
+/// JS: fills the open modal's field in block `block` — a text input, a
+/// text area or a date — with `value`, as typing does.
+fn fill(block: &str, value: &str) -> String {
+    format!(
+        "(() => {{ const el = document.querySelector({sel}); if (!el) return false; el.value = {value}; el.dispatchEvent(new Event('input', {{bubbles: true}})); el.dispatchEvent(new Event('change', {{bubbles: true}})); return true; }})()",
+        sel = json!(format!(
+            ".modal [data-block-id='{block}'] input, .modal [data-block-id='{block}'] textarea"
+        )),
+        value = json!(value)
+    )
+}
+
+/// JS: picks the option labelled `label` in the open modal's select in
+/// block `block`, as choosing from the menu does.
+fn choose(block: &str, label: &str) -> String {
+    format!(
+        "(() => {{ const el = document.querySelector({sel}); if (!el) return false; const o = [...el.options].find(o => o.textContent.trim() === {label}); if (!o) return false; el.value = o.value; el.dispatchEvent(new Event('change', {{bubbles: true}})); return true; }})()",
+        sel = json!(format!(".modal [data-block-id='{block}'] select")),
+        label = json!(label)
+    )
+}
+
+/// Waits for a modal titled `title` to be open.
+async fn modal_titled(page: &Page, title: &str) {
+    page.wait_for(
+        &format!("the modal {title:?}"),
+        &format!(
+            "document.querySelector('.modal .modal-title')?.innerText === {}",
+            json!(title)
+        ),
+        BOUND,
+    )
+    .await;
+}
+
+/// A newcomer clones the repository, runs `botyard dev`, and walks through
+/// every shipped app in the workbench by typing and clicking, as the
+/// README's first screen promises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
+    let shipped: Vec<String> = std::fs::read_dir(support::repo_root().join("apps"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for app in &shipped {
+        assert!(
+            SHIPPED.contains(&app.as_str()),
+            "apps/{app} is shipped: walk a newcomer through it here too"
+        );
+    }
+    let dev = dev_in_the_repository().await;
+    let browser = Browser::launch().await;
+    let page = browser.open(&dev.url, 1280, 900).await;
+    wait_ready(&page).await;
+
+    // Every shipped app is built and loaded (a cold build of the five
+    // takes minutes; the toolchains are shared with the other tests).
+    for app in SHIPPED {
+        page.wait_for(
+            &format!("{app} loaded, without a build error"),
+            &format!(
+                "(() => {{ const c = document.querySelector({card}); return !!c && !!c.querySelector('.app-loaded') && !c.querySelector('.app-error'); }})()",
+                card = json!(format!("#apps-list .app-card[data-app='{app}']"))
+            ),
+            Duration::from_secs(900),
+        )
+        .await;
+    }
+
+    // poll: ask, vote by clicking, see the confirmation and the count.
+    compose(&page, "/poll \"Lunch today?\" \"Pizza\" \"Sushi\"").await;
+    page.wait_for("the poll", &shows("Lunch today?"), BOUND)
+        .await;
+    page.wait_for("the Pizza button", &click_button("Pizza"), BOUND)
+        .await;
+    page.wait_for("the vote's confirmation", &shows("You voted for"), BOUND)
+        .await;
+    page.wait_for("the count", &shows("1 voter"), BOUND).await;
+
+    // unicorn: give one to Bob; #general (its channel in botyard.toml) is pinged.
+    compose(&page, "/unicorn @Bob for the walkthrough").await;
+    page.wait_for("the unicorn ping", &shows("got a unicorn from"), BOUND)
+        .await;
+
+    // blackfriday: the countdown, and a checklist item announced.
+    compose(&page, "/blackfriday").await;
+    page.wait_for("the countdown", &shows("to Black Friday"), BOUND)
+        .await;
+    compose(&page, "/blackfriday checklist add \"Load test checkout\"").await;
+    page.wait_for("the checklist item", &shows("Load test checkout"), BOUND)
+        .await;
+
+    // office: register a visitor in the form; Paris's channel (#general
+    // in botyard.toml) is told.
+    compose(&page, "/office visit").await;
+    modal_titled(&page, "Register a visitor").await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    for (what, js) in [
+        ("the name", fill("name", "Ada Lovelace")),
+        ("the office", choose("office", "Paris")),
+        ("the first day", fill("first", &tomorrow)),
+        ("the host", choose("host", "Bob")),
+    ] {
+        assert_eq!(page.eval(&js).await, true, "the visit form has {what}");
+    }
+    page.click(".modal .modal-submit").await;
+    page.wait_for(
+        "the visit in #general",
+        &shows("Ada Lovelace is visiting Paris"),
+        BOUND,
+    )
+    .await;
+
+    // rate-my-plate: Alice is on the house team (@sre-oncall); she sets
+    // Paris's next menu in the form.
+    compose(&page, "/plate menu paris").await;
+    modal_titled(&page, "Lunch menu").await;
+    assert_eq!(
+        page.eval(&fill("dishes", "Ratatouille\nGreen salad")).await,
+        true,
+        "the menu form has its dishes"
+    );
+    page.click(".modal .modal-submit").await;
+    page.wait_for(
+        "the saved menu",
+        &shows("saved (2 dishes: Ratatouille, Green salad)"),
+        BOUND,
+    )
+    .await;
+
+    drop(dev);
+}
+
 // --- channels, topics, pins, files, metadata, scheduled messages, shortcuts ---
 //
 // These need no guest component (the guest SDKs may be mid-change): the
