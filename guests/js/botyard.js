@@ -1696,7 +1696,7 @@ export const slack = {
 
   /**
    * Upload a file into a channel, or a thread: text (sent as UTF-8) or
-   * bytes, at most 1 MiB.
+   * bytes, at most 1 MiB. A user id as the channel means that person's DM.
    * @param {string} channel
    * @param {string} filename `report.csv`
    * @param {string} title

@@ -303,7 +303,8 @@ def upload_file(
     thread_ts: Optional[str] = None,
 ) -> None:
     """Uploads a file into `channel` (or the thread of `thread_ts`), e.g. a
-    CSV export: `content` is bytes, or text sent as UTF-8; at most 1 MiB."""
+    CSV export: `content` is bytes, or text sent as UTF-8; at most 1 MiB. A
+    user id as `channel` means that person's DM (the host opens it)."""
     if isinstance(content, str):
         data = content.encode()
     elif isinstance(content, (bytes, bytearray, memoryview)):
