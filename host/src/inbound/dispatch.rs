@@ -17,7 +17,7 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 
 use super::answer::{LateAnswer, Race, action_body, command_body};
-use super::inbox::{Answer, Inbox, Settle, Work};
+use super::inbox::{Answer, Inbox, Running, Settle, Taken, Work};
 use super::payload::{EventBody, Interaction, Shortcut, SlashCommand, View};
 use crate::contract::bindings::shortcuts::{ShortcutMessage, ShortcutRequest};
 use crate::contract::bindings::types::{
@@ -166,29 +166,16 @@ impl Dispatcher {
                     budget_ms = self.inner.ack_budget.as_millis() as u64,
                     "app still running at the ack budget; acknowledging now, answering later"
                 );
-                // Promised now: taken in before the acknowledgement, so
-                // another process answers it if this one dies first.
-                let running = match hooks.1.routed() {
-                    Some((app, request)) => {
-                        let key =
-                            format!("command:{}", delivery_key(command.trigger_id.as_deref()));
-                        let work = Work {
-                            request,
-                            response_url: command.response_url.clone(),
-                            answer: Answer::Command,
-                        };
-                        match self.inner.inbox.take(&[(key, app, work)]).await {
-                            Ok(mut claims) => claims.pop().flatten(),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "a late command could not be taken into the inbox; answering it from this process only");
-                                None
-                            }
-                        }
-                    }
-                    None => None,
-                };
-                let held = running.map(|claim| self.inner.inbox.hold(claim.id));
-                taken.claimed(running);
+                let late = hooks.1.routed().map(|(app, request)| {
+                    let key = format!("command:{}", delivery_key(command.trigger_id.as_deref()));
+                    let work = Work {
+                        request,
+                        response_url: command.response_url.clone(),
+                        answer: Answer::Command,
+                    };
+                    (key, app, work)
+                });
+                let held = self.take_late(taken, late).await;
                 let responder = self.inner.responder.clone();
                 let url = command.response_url.clone();
                 tokio::spawn(async move {
@@ -396,21 +383,15 @@ impl Dispatcher {
                     budget_ms = self.inner.ack_budget.as_millis() as u64,
                     "app still running at the ack budget; acknowledging now, answering later"
                 );
-                let item = Work {
+                let work = Work {
                     request,
                     response_url: response_url.clone(),
                     answer: Answer::Action,
                 };
-                let claim = match self.inner.inbox.take(&[(key, app.clone(), item)]).await {
-                    Ok(mut claims) => claims.pop().flatten(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "a late click could not be taken into the inbox; answering it from this process only");
-                        None
-                    }
-                };
-                let held = claim.map(|claim| self.inner.inbox.hold(claim.id));
-                taken.claimed(claim);
-                (None, held)
+                (
+                    None,
+                    self.take_late(taken, Some((key, app.clone(), work))).await,
+                )
             }
         };
         let responder = self.inner.responder.clone();
@@ -437,6 +418,31 @@ impl Dispatcher {
             }
         });
         Ok(Ack::Empty)
+    }
+
+    /// Takes work still running at the ack deadline into the inbox —
+    /// promised now, before the empty acknowledgement, so another process
+    /// answers it if this one dies first — and tells its [`Settle`] whether
+    /// it was (`late` is `None` when no app was routed). The guard marks it
+    /// running here, so this process's takeover leaves it alone.
+    async fn take_late(
+        &self,
+        taken: Taken,
+        late: Option<(String, Arc<str>, Work)>,
+    ) -> Option<Running> {
+        let claim = match late {
+            Some(item) => match self.inner.inbox.take(&[item]).await {
+                Ok(mut claims) => claims.pop().flatten(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "late work could not be taken into the inbox; answering it from this process only");
+                    None
+                }
+            },
+            None => None,
+        };
+        let held = claim.map(|claim| self.inner.inbox.hold(claim.id));
+        taken.claimed(claim);
+        held
     }
 
     /// Approve / Deny on a held command (the host's own buttons): decided
