@@ -1279,7 +1279,7 @@ async fn work_done_on_time_is_recorded_once_in_its_unit(b: Arc<impl Backend>) {
     assert!(!late.record_inbound(inbound("click:2", "a")).await.unwrap());
     drop(late);
     assert_eq!(s.inbox.pending_count().await.unwrap(), 1);
-    // Two runs at once: the second finds the first's key before it commits.
+    // A unit begun before the first one committed still finds its key once it has.
     let mut first = s.begin();
     let mut second = s.begin();
     assert!(first.record_inbound(inbound("click:3", "a")).await.unwrap());
