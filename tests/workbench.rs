@@ -854,8 +854,7 @@ async fn typed_messages_mention_people_and_threads_collect_replies() {
 /// page; the fix reaches the page on the next command.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     let cwd = tempfile::tempdir().unwrap();
     let botyard = || {
@@ -874,31 +873,8 @@ async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let mut dev = botyard()
-        .args(["dev", "--port", "0", "demo"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            self.0.kill().ok();
-            self.0.wait().ok();
-        }
-    }
-    let stdout = dev.stdout.take().unwrap();
-    let dev = Kill(dev);
-    let url = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.split("workbench at ").nth(1).map(str::to_string))
-    })
-    .await
-    .unwrap()
-    .expect("botyard dev printed the workbench's address");
+    let dev = Dev::start(cwd.path(), &["demo"]).await;
+    let url = dev.url.clone();
 
     let browser = Browser::launch().await;
     let page = browser.open(&url, 1280, 800).await;
@@ -952,9 +928,8 @@ async fn botyard_dev_shows_a_broken_save_and_serves_the_fix() {
     drop(dev);
 }
 
-/// `botyard dev` as the README's first command runs it — from the
-/// repository, with its `botyard.toml` and every app in `apps/` — with a
-/// data directory of its own; killed when dropped.
+/// A `botyard dev` process in `cwd` (with the suite's shared build
+/// directory and a data directory of its own), killed when dropped.
 struct Dev {
     child: std::process::Child,
     url: String,
@@ -968,40 +943,45 @@ impl Drop for Dev {
     }
 }
 
-async fn dev_in_the_repository() -> Dev {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+impl Dev {
+    /// Starts `botyard dev --port 0 <apps…>` and waits for the address of
+    /// its workbench.
+    async fn start(cwd: &Path, apps: &[&str]) -> Dev {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
 
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_botyard"))
-        .current_dir(support::repo_root())
-        .arg("--build-dir")
-        .arg(support::shared_build_dir())
-        .args(["dev", "--port", "0", "--data-dir"])
-        .arg(data.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| line.split("workbench at ").nth(1).map(str::to_string));
-        // Keep reading, so a full pipe never stalls the process.
-        std::thread::spawn(move || lines.for_each(drop));
-        url
-    })
-    .await
-    .unwrap()
-    .expect("botyard dev printed the workbench's address");
-    Dev {
-        child,
-        url,
-        _data: data,
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_botyard"))
+            .current_dir(cwd)
+            .arg("--build-dir")
+            .arg(support::shared_build_dir())
+            .args(["dev", "--port", "0", "--data-dir"])
+            .arg(data.path())
+            .args(apps)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let url = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let url = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .find_map(|line| line.split("workbench at ").nth(1).map(str::to_string));
+            // Keep reading, so a full pipe never stalls the process.
+            std::thread::spawn(move || lines.for_each(drop));
+            url
+        })
+        .await
+        .unwrap()
+        .expect("botyard dev printed the workbench's address");
+        Dev {
+            child,
+            url,
+            _data: data,
+        }
     }
 }
 
@@ -1068,7 +1048,9 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
             "apps/{app} is shipped: walk a newcomer through it here too"
         );
     }
-    let dev = dev_in_the_repository().await;
+    // As the README's first command runs it: from the repository, with
+    // its botyard.toml and every app in apps/.
+    let dev = Dev::start(support::repo_root(), &[]).await;
     let browser = Browser::launch().await;
     let page = browser.open(&dev.url, 1280, 900).await;
     wait_ready(&page).await;
