@@ -2,20 +2,19 @@
 //! invocations a host ran (beside that host), `--log-format json` as a log
 //! shipper reads it, and retention pruning old rows in the background.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{TestHost, reply_text};
 use async_trait::async_trait;
 use botyard::contract::time::now_ms;
 use botyard::runtime::hooks::{Call, Hook, Refusal};
 use botyard::storage::{AuditQuery, InvocationRecord, Outcome, Storage};
 use serde_json::Value;
-use support::{TestHost, reply_text};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 

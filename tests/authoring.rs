@@ -6,8 +6,7 @@
 //! Every test shares one build directory (`--build-dir`) so the guest
 //! toolchains install once per run; the data directory is fresh each time.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

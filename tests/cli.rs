@@ -1,14 +1,13 @@
 //! `botyard call` and `botyard apps` as a user runs them: every call is a new
 //! host process, so state that persists across calls survives a restart.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::guest_component;
 use serde_json::Value;
-use support::guest_component;
 
 fn botyard(data_dir: &Path, args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_botyard"))

@@ -7,14 +7,13 @@
 //! whose answer still arrives. The apps' Slack calls go out through
 //! the async outbox, so every wait polls with a time cap.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::serve::{
+    Mode, Served, action_ids, find_message, serve_in, setup_dir, wait_for,
+};
 use botyard::emulator::{Emulator, EmulatorConfig, Transport};
 use serde_json::json;
-use support::serve::{Mode, Served, action_ids, find_message, serve_in, setup_dir, wait_for};
 use tokio::time::timeout;
 
 /// Every wait in these tests is bounded by this.

@@ -5,14 +5,13 @@
 //! (`shortcuts`, `webhooks`, `settings-schema`), which this file calls
 //! directly too.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
+use crate::support::{TestHost, guest_component, reply_text, repo_root};
 use botyard::contract::bindings::shortcuts::{ShortcutKind, ShortcutMessage, ShortcutRequest};
 use botyard::contract::bindings::types::{InvocationContext, MessageRef};
 use botyard::contract::request::Request;
 use botyard::routing::table::ShortcutRoute;
-use support::{TestHost, guest_component, reply_text, repo_root};
 use wasmtime::component::{Component, Instance, Linker, Val};
 use wasmtime::{Engine, Store};
 use wit_component::DecodedWasm;

@@ -1,15 +1,12 @@
 //! Hot reload under load: versions swap atomically while invocations run,
 //! and a broken version never replaces a working one.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{TestHost, guest_component, reply_text};
 use botyard::routing::watcher;
-use support::{TestHost, guest_component, reply_text};
 
 /// The greeting compiled into examples/hello-rust; each derived version
 /// rewrites it in the component's data segment to a same-length marker, which

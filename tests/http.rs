@@ -4,15 +4,12 @@
 //! a connection is made, with the rule to add; limits hold; and the other
 //! apps keep answering throughout.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::support::upstream::Upstream;
+use crate::support::{TestHost, reply_text};
 use serde_json::Value;
-use support::upstream::Upstream;
-use support::{TestHost, reply_text};
 
 /// The fetcher's answer to `/fetch <line>`, as JSON.
 async fn fetch(apps: &botyard::routing::Apps, line: &str) -> Value {

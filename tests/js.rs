@@ -1,10 +1,14 @@
 //! JavaScript guests: built from source with componentize-qjs, run with WASI that grants nothing ambient.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
+use crate::support::requests::{
+    check_hello_counts_and_clicks, check_kit_modal_submissions, click, command, context,
+    hello_blocks, kit_order_modal,
+};
+use crate::support::{TestHost, guest_component, reply_text};
 use botyard::build::{BuildError, BuildOptions, build_guest};
 use botyard::contract::bindings::types::{
     ActionResponse, CommandRequest, Event, Tick, ViewResponse, ViewSubmission, Visibility,
@@ -13,11 +17,6 @@ use botyard::contract::request::{Request, Response};
 use botyard::routing::{Apps, CallError};
 use botyard::runtime::invoke::InvokeError;
 use serde_json::{Value, json};
-use support::requests::{
-    check_hello_counts_and_clicks, check_kit_modal_submissions, click, command, context,
-    hello_blocks, kit_order_modal,
-};
-use support::{TestHost, guest_component, reply_text};
 use wit_component::DecodedWasm;
 
 /// The interfaces a built guest imports, by name.

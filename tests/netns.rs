@@ -9,16 +9,15 @@
 //! side is this test process — and the Slack emulator, listening on the
 //! fabric's host address the way the cluster's chaos tests run it.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::netns::{Dc, Fabric};
 use botyard::emulator::{Emulator, EmulatorConfig};
-use support::netns::{Dc, Fabric};
 
 /// A server greeting each connection with its name, then echoing.
 const SERVER: &str = r#"
@@ -298,7 +297,10 @@ fn a_dropped_fabric_and_a_killed_test_leave_nothing_behind() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "a_dropped_fabric_and_a_killed_test_leave_nothing_behind",
+            &support::test_name(
+                module_path!(),
+                "a_dropped_fabric_and_a_killed_test_leave_nothing_behind",
+            ),
             "--nocapture",
         ])
         .env(CHILD, "1")

@@ -7,13 +7,15 @@
 //! lists only what the asking user may run; and `botyard.toml` edits applied
 //! without a restart.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::serve::{
+    Mode, action_ids, find_message, serve_in, setup_dir, wait_for, wait_until,
+};
 use botyard::config::Config;
 use botyard::emulator::{Emulator, EmulatorConfig, UserGroupSpec};
 use botyard::host::Host;
@@ -22,7 +24,6 @@ use botyard::routing::{Apps, CallContext, CommandAnswer};
 use botyard::runtime::permissions::HOST_APP;
 use botyard::storage::{Outcome, Storage};
 use serde_json::json;
-use support::serve::{Mode, action_ids, find_message, serve_in, setup_dir, wait_for, wait_until};
 use tokio::time::timeout;
 
 const BOUND: Duration = Duration::from_secs(15);

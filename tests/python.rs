@@ -1,13 +1,17 @@
 //! Python guests: built from source with componentize-py, run with WASI that grants nothing ambient.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::requests::{
+    check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
+};
+use crate::support::upstream::Upstream;
+use crate::support::{TestHost, guest_component, reply_text};
 use botyard::build::{BuildError, BuildOptions, build_guest};
 use botyard::contract::bindings::types::{ActionResponse, CommandRequest, Event, Tick};
 use botyard::contract::request::{Request, Response};
@@ -16,11 +20,6 @@ use botyard::runtime::app::LoadError;
 use botyard::runtime::invoke::InvokeError;
 use botyard::storage::{Delivery, DeliveryStatus};
 use serde_json::{Value, json};
-use support::requests::{
-    check_hello_counts_and_clicks, check_kit_modal_submissions, click, context, kit_order_modal,
-};
-use support::upstream::Upstream;
-use support::{TestHost, guest_component, reply_text};
 
 /// What `app` answers to `request`, or the error message its handler gave.
 async fn handler_answer(runtime: &Apps, app: &str, request: Request) -> Result<Response, String> {

@@ -8,19 +8,18 @@
 //! Every refusal is counted on `/metrics`, and the panel shows the quotas
 //! and what the app uses.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::upstream::Upstream;
+use crate::support::{TestHost, reply_text};
 use botyard::config::Config;
 use botyard::host::Host;
 use botyard::routing::{Apps, overview};
 use botyard::storage::DeliveryStatus;
 use serde_json::Value;
-use support::upstream::Upstream;
-use support::{TestHost, reply_text};
 
 const MIB: u64 = 1 << 20;
 /// What one of hoarder's values takes: the key `blob/0000` and 1 MiB.

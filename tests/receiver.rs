@@ -2,14 +2,14 @@
 //! loopback, requests signed with the app's signing secret, and a local
 //! server standing in for `response_url`.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::support::TestHost;
 use axum::Router;
 use axum::routing::post;
 use botyard::capabilities::Invocation;
@@ -30,7 +30,6 @@ use botyard::slack::web_api::WebApi;
 use botyard::storage::{NewInbound, Storage};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
-use support::TestHost;
 use tokio::sync::mpsc;
 
 const SECRET: &str = "receiver-test-signing-secret";

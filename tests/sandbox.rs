@@ -2,18 +2,15 @@
 //! one-line error naming the app and the cause, while a well-behaved app
 //! invoked concurrently keeps answering correctly.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{TestHost, reply_text};
 use botyard::contract::request::Response;
 use botyard::routing::{Apps, CallContext, CallError, CommandAnswer};
 use botyard::runtime::app::LoadError;
 use botyard::runtime::invoke::InvokeError;
-use support::{TestHost, reply_text};
 
 const CONFIG: &str = r#"
 [apps.looper]

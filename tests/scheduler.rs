@@ -2,11 +2,9 @@
 //! occurrences, and a tick missed while the host was down fires once, not once
 //! per missed occurrence.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::TestHost;
 use botyard::capabilities::Invocation;
 use botyard::contract::bindings::types::{AppInfo, ScheduleSpec};
 use botyard::contract::description::Description;
@@ -16,7 +14,6 @@ use botyard::inbound::scheduler::fire_due;
 use botyard::routing::Apps;
 use botyard::runtime::app::NativeApp;
 use futures_util::future::BoxFuture;
-use support::TestHost;
 
 /// Counts the ticks it receives per schedule name in its store.
 struct TickCounter;

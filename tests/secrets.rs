@@ -12,8 +12,7 @@
 //! searched is also checked to hold what it should (the apps, the upstream,
 //! the deliveries), so an empty search cannot pass.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,11 +20,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::serve::wait_for;
+use crate::support::upstream::Upstream;
 use base64::Engine;
 use botyard::storage::Storage;
 use serde_json::{Value, json};
-use support::serve::wait_for;
-use support::upstream::Upstream;
 
 const BOUND: Duration = Duration::from_secs(30);
 /// `botyard dev` may compile both components first (a cold cache).

@@ -2,13 +2,10 @@
 //! Slack's signed requests in, Web API calls out, and the durable outbox
 //! surviving `kill -9`.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::serve::{Mode, serve, setup_dir, wait_for};
 use botyard::emulator::{Emulator, EmulatorConfig, Fault};
-use support::serve::{Mode, serve, setup_dir, wait_for};
 
 fn setup(emulator: &Emulator) -> tempfile::TempDir {
     setup_dir(

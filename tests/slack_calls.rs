@@ -5,13 +5,10 @@
 //! members, topic and pin, the scheduled message, the uploaded file, the
 //! metadata — or by what the app read back from it.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::serve::{Mode, Served, serve_in, setup_dir, wait_for};
 use botyard::emulator::{Emulator, EmulatorConfig, Message};
-use support::serve::{Mode, Served, serve_in, setup_dir, wait_for};
 use tokio::time::timeout;
 
 /// Every wait in these tests is bounded by this.

@@ -3,17 +3,14 @@
 //! in the middle of traffic losing nothing, and reconnecting after
 //! `apps.connections.open` fails.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::TestHost;
 use botyard::emulator::{DisconnectReason, Emulator, EmulatorConfig, Fault, Transport};
 use botyard::inbound::dispatch::Dispatcher;
 use botyard::inbound::socket_mode::{SocketMode, SocketModeConfig};
 use botyard::routing::Apps;
-use support::TestHost;
 use tokio::time::timeout;
 
 /// Every wait in these tests is bounded by this.

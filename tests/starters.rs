@@ -4,15 +4,12 @@
 //! the same script of commands and clicks by two users, and every message,
 //! block and stored key must come out the same.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use crate::support::serve::{Mode, action_ids, serve_in, setup_dir, wait_for};
 use botyard::emulator::{Emulator, EmulatorConfig, Message};
 use botyard::storage::Storage;
 use serde_json::{Value, json};
-use support::serve::{Mode, action_ids, serve_in, setup_dir, wait_for};
 use tokio::time::timeout;
 
 const BOUND: Duration = Duration::from_secs(30);

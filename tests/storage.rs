@@ -17,12 +17,8 @@ use botyard::storage::{
 };
 use serde_json::json;
 
-/// The real PostgreSQL the tests start (also `support::postgres` for the
-/// suites that include all of `support`); included alone here, so this
-/// binary builds none of the rest.
-#[path = "support/postgres.rs"]
-#[allow(dead_code)]
-mod pg;
+/// The real PostgreSQL the tests start.
+use crate::support::postgres as pg;
 
 /// A backend under test: a fresh, empty store, and a way to open it again
 /// (a restart) or alongside (a second process on the same data).
@@ -1512,7 +1508,8 @@ fn nothing_acknowledged_is_lost_on_kill_9_of_writer_and_postgres() {
 fn acknowledged_until_killed(test: &str, env: &str, value: &str) -> Vec<u64> {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args(["--exact", &crate::support::test_name(module_path!(), test)])
+        .args(["--nocapture", "--test-threads=1"])
         .env(env, value)
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -6,18 +6,17 @@
 //! is dead, and a host killed between the answer and the handler runs the
 //! delivery after restart — once.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::TestHost;
 use botyard::emulator::{Emulator, EmulatorConfig};
 use botyard::host::Host;
 use botyard::slack::delivery::DeliveryConfig;
 use botyard::slack::web_api::WebApi;
 use botyard::storage::{Delivery, DeliveryStatus, Storage};
 use serde_json::{Value, json};
-use support::TestHost;
 
 /// GitHub's documented values ("Validating webhook deliveries").
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
@@ -352,7 +351,7 @@ async fn after_its_last_try_a_delivery_is_dead_until_replayed() {
 /// runs the delivery — and the app's writes and message happen once.
 #[test]
 fn a_host_killed_between_the_answer_and_the_handler_runs_the_delivery_after_restart_once() {
-    use support::serve::{Mode, serve, setup_dir};
+    use crate::support::serve::{Mode, serve, setup_dir};
     set_secrets();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let slack = rt

@@ -4,8 +4,9 @@
 //! apt-get on first use (the driver is `support/chrome.rs`).
 //! `benches/workbench.rs` reuses this file's helpers.
 
-#[path = "support/mod.rs"]
-mod support;
+// The crate's `support`: the suite's, or the one `benches/workbench.rs`
+// declares beside this file.
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use botyard::workbench::{self, Workbench, WorkbenchConfig};
 use serde_json::{Value, json};
 
 use self::support::TestHost;
+#[allow(unused_imports)] // by `benches/workbench.rs`
 pub use self::support::chrome;
 use self::support::chrome::{Browser, Page};
 

@@ -17,6 +17,9 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../../tests/workbench.rs"]
 mod workbench_tests;
+// What that file uses as `crate::support`, as in the test suite.
+#[path = "../../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use botyard::testkit::{self, Outcome, ScenarioError};
 
-use crate::scenarios::{options, test_app};
+use super::scenarios::{options, test_app};
 use crate::support;
 
 async fn run(guest: &str, text: &str) -> Outcome {

@@ -1,6 +1,6 @@
-//! Shared by the end-to-end tests and benches. Each includes it with
-//! `#[path = "support/mod.rs"] mod support;`, so not every item is used by
-//! every binary.
+//! Shared by the end-to-end tests (the suite's `mod support`, see
+//! `tests/main.rs`) and the benches (each includes it with `#[path]`), so
+//! not every item is used by every binary.
 #![allow(dead_code, unused_imports)]
 
 pub mod chrome;
@@ -126,4 +126,45 @@ pub async fn serve_webhooks(host: &botyard::host::Host) -> (String, tokio::task:
         axum::serve(listener, router).await.ok();
     });
     (url, server)
+}
+
+/// The name libtest knows test `name` by in this binary, given its module's
+/// `module_path!()`: the module path without the crate's name
+/// (`storage::name` in the suite), for `--exact`.
+pub fn test_name(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_, path)) => format!("{path}::{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Set in a child that [`alone`] started, to the test it runs.
+const ALONE: &str = "BOTYARD_TEST_ALONE";
+
+/// For a test that needs the process to itself, e.g. one counting exactly
+/// what the process-wide metrics recorder saw, which every test in the
+/// suite records to once one installed it. Called first thing in test
+/// `name` of `module` (its `module_path!()`): outside the child it runs this
+/// test binary again with just that test, fails if the child did, and
+/// returns `true` (the test is then done); in the child it returns `false`
+/// and the test runs.
+pub fn alone(module: &str, name: &str) -> bool {
+    let test = test_name(module, name);
+    if std::env::var_os(ALONE).is_some_and(|t| t == test.as_str()) {
+        return false;
+    }
+    let out = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args(["--exact", &test, "--nocapture", "--test-threads=1"])
+        .env(ALONE, &test)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the test binary again");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{test}, run alone in a child process, failed ({}):\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
 }

@@ -1,6 +1,6 @@
 // The SDK under Node.js, against fake host imports (./host): registration,
 // routing, the `describe` derived from it, answers, Block Kit builders and
-// the capability wrappers. tests/js.rs runs it (`cargo test --test js`), and
+// the capability wrappers. tests/js.rs runs it (`cargo test --test suite js::`), and
 // proves the same things end to end through built components.
 //
 //   node --import ./guests/js/test/register.mjs --test guests/js/test/sdk.test.mjs

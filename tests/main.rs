@@ -1,0 +1,44 @@
+//! Every end-to-end test, in one test binary (`cargo test --test suite`).
+//!
+//! One binary rather than one per file: the host's generics are
+//! monomorphized and the whole host linked once, not once per test file,
+//! which is most of a cold `cargo test`. Each file below is a module; run
+//! one area with `cargo test --test suite <module>::` (e.g. `storage::`),
+//! or with nextest, `cargo nextest run -p botyard --test suite <module>::`.
+//!
+//! The modules share one process: a test that needs the process to itself
+//! (process-wide metrics, a child killed with SIGKILL) runs again as a
+//! child of this binary, as [`support::alone`] does.
+
+mod support;
+
+mod apps;
+mod audit;
+mod authoring;
+mod cli;
+mod delivery;
+mod emulator;
+mod emulator_cluster;
+mod flows;
+mod fuzz;
+mod guests;
+mod hot_reload;
+mod http;
+mod js;
+mod netns;
+mod ops;
+mod permissions;
+mod python;
+mod quotas;
+mod receiver;
+mod sandbox;
+mod scheduler;
+mod secrets;
+mod serve;
+mod slack_calls;
+mod slack_clients;
+mod socket_mode;
+mod starters;
+mod storage;
+mod webhooks;
+mod workbench;
