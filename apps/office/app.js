@@ -11,7 +11,7 @@ import {
   answerClick, cancelClick, closeTick, confirmClick, mealModal, otherClick, remindTick, submitMeal, submitNeeds,
 } from "./lib/meals.js";
 import {
-  approveClick, csvTick, expenseModal, exportCsv, historyText, rejectClick, submitExpense, submitReject,
+  approveClick, expenseModal, exportCsv, historyText, rejectClick, submitExpense, submitReject,
 } from "./lib/expenses.js";
 import {
   cancelVisit, eveTick, morningTick, submitVisit, visitFor, visitModal, visitorsText,
@@ -116,6 +116,5 @@ app.view("expense", submitExpense);
 app.view("expense-reject", submitReject);
 app.action("expense-approve", answering(approveClick));
 app.action("expense-reject", answering(rejectClick));
-app.tick("csv:*", ({ name }) => csvTick(name));
 
 export default app;

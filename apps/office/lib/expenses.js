@@ -6,7 +6,7 @@
 
 import {
   actions, button, clock, context, datepicker, formValues, input, modal, modalResponse, option,
-  log, plainTextInput, reply, schedule, section, slack, staticSelect, store,
+  plainTextInput, reply, section, slack, staticSelect, store,
 } from "botyard";
 
 import { approvalsChannel, categories, currencies, esc, UserError } from "./config.js";
@@ -287,18 +287,13 @@ function monthCsv(user, month, all) {
   };
 }
 
-const CSV_AFTER_MS = 2000;
-const CSV_TRIES = 5;
-
 /**
  * `/office expenses [month]`: the month's expenses (by the day paid) as a
  * CSV file in the asker's DM — everyone's for approvers, their own for others.
  *
- * A file is shared into a channel by its id, and the DM's id is known only
- * once a message to it is delivered: the first time, the DM is sent, and a
- * tick shortly after learns its id (from the message's permalink), keeps
- * it, and uploads the file; afterwards (or when the command is typed in
- * the DM) the file goes at once.
+ * The file is uploaded with the asker's user id as its target: the host
+ * opens the DM with them (`conversations.open`) and shares it there, so it
+ * goes at once, wherever the command was typed. A DM sums it up first.
  */
 export function exportCsv(user, arg, channel) {
   const month = parseMonth(arg, userInfo(user).tz);
@@ -310,44 +305,7 @@ export function exportCsv(user, arg, channel) {
   for (const e of list.filter((x) => x.status === "approved")) approved[e.currency] = (approved[e.currency] ?? 0) + e.amount;
   const totals = Object.entries(approved).map(([c, cents]) => fmtAmount(cents, c)).join(", ");
   const n = `${list.length} ${list.length === 1 ? "expense" : "expenses"}`;
-  const ref = slack.sendDm(user, `🧾 ${title} as CSV: ${filename} — ${n}${totals ? `; approved: ${totals}` : ""}.`);
-  if (channel && /^D/.test(channel)) store.set(`dm/${user}`, channel);
-  const dm = store.get(`dm/${user}`);
-  if (dm) {
-    slack.uploadFile(dm, filename, title, csv);
-  } else {
-    const job = store.increment("seq/csv");
-    store.setJson(`csv/${job}`, { user, month, all, ref, tries: 0 });
-    schedule.once(`csv:${job}`, clock.nowMs() + CSV_AFTER_MS);
-  }
+  slack.sendDm(user, `🧾 ${title} as CSV: ${filename} — ${n}${totals ? `; approved: ${totals}` : ""}.`);
+  slack.uploadFile(user, filename, title, csv);
   return `I'm sending you ${filename} (${n}) in a direct message.`;
-}
-
-/** The CSV waiting for its DM's id: uploaded once the DM is known. */
-export function csvTick(name) {
-  const job = name.slice("csv:".length);
-  const pending = store.getJson(`csv/${job}`);
-  if (!pending) return;
-  let link;
-  try {
-    link = slack.getPermalink(pending.ref);
-  } catch (e) {
-    if (/not_posted_yet/.test(e.message) && pending.tries + 1 < CSV_TRIES) {
-      store.setJson(`csv/${job}`, { ...pending, tries: pending.tries + 1 });
-      schedule.once(name, clock.nowMs() + CSV_AFTER_MS * (pending.tries + 2));
-      return;
-    }
-    log.warn(`expenses CSV for ${pending.user}: the DM cannot be found (${e.message}); not sent`);
-    store.delete(`csv/${job}`);
-    return;
-  }
-  store.delete(`csv/${job}`);
-  const m = /\/archives\/([A-Z0-9]+)\//.exec(link);
-  if (!m) {
-    log.warn(`expenses CSV for ${pending.user}: cannot read a channel from permalink ${link}; not sent`);
-    return;
-  }
-  store.set(`dm/${pending.user}`, m[1]);
-  const { csv, filename, title } = monthCsv(pending.user, pending.month, pending.all);
-  slack.uploadFile(m[1], filename, title, csv);
 }
