@@ -14,8 +14,6 @@ from botyard import (
     clock,
     ephemeral,
     field_errors,
-    log,
-    schedule,
     slack,
     store,
 )
@@ -294,44 +292,14 @@ def report_command(request, rest):
     day = chosen_offices[0].today(now()).isoformat()
     name = f"plate-report-{period}-{day}.csv"
     title = f"Lunch ratings, last {report.PERIODS[period]} days"
-    channel = request.context.channel_id or ""
-    if channel.startswith("D"):
-        # Typed in a DM (with the app): the file goes right there.
-        slack.upload_file(channel, name, title, csv)
-        blocks.append(b.context(f"The ratings are in *{name}*, below."))
-    else:
-        # A file is shared into a channel id, and the DM's id is known only
-        # once a first DM is delivered: send it, then share the file into
-        # its channel from a tick (see README, "The CSV").
-        ref = slack.send_dm(user, f"📎 Your lunch report ({title.lower()}): {name} follows.")
-        n = store.increment("csv-seq")
-        store.set_json(f"csv/{n}", {"ref": [ref.channel, ref.ts], "name": name, "title": title, "csv": csv,
-                                    "tries": 0})
-        schedule.once(f"csv:{n}", now() + 2000)
-        blocks.append(b.context(f"The ratings follow as *{name}* in your DM with me."))
+    # Always to the asker's user id, wherever the command was typed: for a
+    # user id the host opens (or finds) the app's DM with that person and
+    # shares the file there, so the report reaches only them — even when
+    # typed in a channel, or in a DM between two people the app is not in
+    # (whose D… id it could not share into).
+    slack.upload_file(user, name, title, csv)
+    blocks.append(b.context(f"The ratings follow as *{name}* in your DM with me."))
     return ephemeral(text, blocks)
-
-
-@app.tick("csv:*")
-def share_csv(tick):
-    key = f"csv/{tick.name.split(':', 1)[1]}"
-    job = store.get_json(key)
-    if not job:
-        return
-    try:
-        link = slack.get_permalink(slack.MessageRef(channel=job["ref"][0], ts=job["ref"][1]))
-    except slack.SlackError as e:
-        if job["tries"] >= 15:
-            log.error(f"the report CSV {job['name']} was not shared: its DM never arrived ({e})")
-            store.delete(key)
-            return
-        job["tries"] += 1
-        store.set_json(key, job)
-        schedule.once(tick.name, now() + 2000 * job["tries"])
-        return
-    channel = link.split("/archives/", 1)[1].split("/", 1)[0]
-    slack.upload_file(channel, job["name"], job["title"], job["csv"])
-    store.delete(key)
 
 
 # Rating
