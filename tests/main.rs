@@ -6,9 +6,9 @@
 //! one area with `cargo test --test suite <module>::` (e.g. `storage::`),
 //! or with nextest, `cargo nextest run -p botyard --test suite <module>::`.
 //!
-//! The modules share one process: a test that needs the process to itself
-//! (process-wide metrics, a child killed with SIGKILL) runs again as a
-//! child of this binary, as [`support::alone`] does.
+//! The modules share one process: a test that needs a process of its own
+//! (process-wide metrics, a writer killed with SIGKILL) runs as a child of
+//! this binary ([`support::rerun`]; [`support::alone`] for the first kind).
 
 mod support;
 

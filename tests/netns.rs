@@ -294,21 +294,16 @@ fn a_dropped_fabric_and_a_killed_test_leave_nothing_behind() {
 
     // Killed: a child test process makes a fabric and dies by SIGKILL; its
     // reaper cleans up after it.
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            &support::test_name(
-                module_path!(),
-                "a_dropped_fabric_and_a_killed_test_leave_nothing_behind",
-            ),
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = support::rerun(
+        module_path!(),
+        "a_dropped_fabric_and_a_killed_test_leave_nothing_behind",
+    )
+    .env(CHILD, "1")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let announced = lines
         .find_map(|line| line.ok()?.strip_prefix("FABRIC ").map(str::to_string))

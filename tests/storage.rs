@@ -1507,9 +1507,8 @@ fn nothing_acknowledged_is_lost_on_kill_9_of_writer_and_postgres() {
 /// (SIGKILL: no destructors, no flush) and returns what it acknowledged.
 fn acknowledged_until_killed(test: &str, env: &str, value: &str) -> Vec<u64> {
     use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", &crate::support::test_name(module_path!(), test)])
-        .args(["--nocapture", "--test-threads=1"])
+    let mut child = crate::support::rerun(module_path!(), test)
+        .arg("--test-threads=1")
         .env(env, value)
         .stdout(std::process::Stdio::piped())
         .spawn()

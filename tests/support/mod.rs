@@ -128,14 +128,19 @@ pub async fn serve_webhooks(host: &botyard::host::Host) -> (String, tokio::task:
     (url, server)
 }
 
-/// The name libtest knows test `name` by in this binary, given its module's
-/// `module_path!()`: the module path without the crate's name
-/// (`storage::name` in the suite), for `--exact`.
-pub fn test_name(module: &str, name: &str) -> String {
-    match module.split_once("::") {
+/// This test binary again, running only test `name` of `module` (its
+/// `module_path!()`) with its output shown: for a test that needs
+/// a process of its own (killed with SIGKILL, or alone with process-wide
+/// state). Libtest knows the test by its module path without the crate's
+/// name (`storage::name` in the suite).
+pub fn rerun(module: &str, name: &str) -> Command {
+    let test = match module.split_once("::") {
         Some((_, path)) => format!("{path}::{name}"),
         None => name.to_string(),
-    }
+    };
+    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"));
+    child.args(["--exact", &test, "--nocapture"]);
+    child
 }
 
 /// Set in a child that [`alone`] started, to the test it runs.
@@ -149,12 +154,12 @@ const ALONE: &str = "BOTYARD_TEST_ALONE";
 /// returns `true` (the test is then done); in the child it returns `false`
 /// and the test runs.
 pub fn alone(module: &str, name: &str) -> bool {
-    let test = test_name(module, name);
+    let test = format!("{module}::{name}");
     if std::env::var_os(ALONE).is_some_and(|t| t == test.as_str()) {
         return false;
     }
-    let out = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args(["--exact", &test, "--nocapture", "--test-threads=1"])
+    let out = rerun(module, name)
+        .arg("--test-threads=1")
         .env(ALONE, &test)
         .stdin(Stdio::null())
         .output()
