@@ -15,6 +15,7 @@ mod support;
 mod apps;
 mod audit;
 mod authoring;
+mod chaos;
 mod cli;
 mod delivery;
 mod emulator;

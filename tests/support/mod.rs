@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod chrome;
+pub mod cluster;
 mod host;
 mod native;
 pub mod netns;

@@ -29,6 +29,7 @@
 //! `target_session_attrs=read-write` follows whichever accepts writes.
 
 use std::fs::File;
+use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -133,6 +134,24 @@ impl Server {
     /// A URL to database `dbname` as the superuser (trust authentication).
     pub fn url(&self, dbname: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{dbname}", self.port)
+    }
+
+    /// A URL to database `dbname` through `addr`, an address it also
+    /// listens on (see [`Server::serve_network`]).
+    pub fn url_at(&self, addr: Ipv4Addr, dbname: &str) -> String {
+        format!("postgres://postgres@{addr}:{}/{dbname}", self.port)
+    }
+
+    /// Lets clients on `network` (`10.1.2.0/24`) in with trust
+    /// authentication, as 127.0.0.1 is: for replicas in a test fabric's
+    /// data centers. The server must listen on an address they reach
+    /// (`listen_addresses` at start).
+    pub fn serve_network(&self, network: &str) {
+        let hba = self.data_dir().join("pg_hba.conf");
+        let mut text = std::fs::read_to_string(&hba).expect("reading pg_hba.conf");
+        text.push_str(&format!("host all all {network} trust\n"));
+        std::fs::write(&hba, text).expect("writing pg_hba.conf");
+        self.sql("SELECT pg_reload_conf()");
     }
 
     /// Runs `sql` through `psql` on database `postgres`; panics on failure.

@@ -1,0 +1,384 @@
+//! Chaos: three botyard replicas, one per data center, on PostgreSQL,
+//! under a steady load of slash commands, events, button clicks and 50
+//! cron schedules every 5 s — while replicas are killed, paused and cut off.
+//! The checker compares what Slack was told was acknowledged with what
+//! happened (the emulator's record of every Web API call and every answer,
+//! and the app's own counts in the database):
+//!
+//! - every acknowledged command answered exactly once and run once;
+//! - every acknowledged event handled once, its reply posted once;
+//! - every acknowledged click counted once;
+//! - every due time of every schedule fired exactly once.
+//!
+//! The app is `tests/guests/chaos`: each piece of work increments a key of
+//! its own in the same unit as its answer, so "ran twice" shows as 2.
+//! The fabric, database and replicas are `support::cluster`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use botyard::emulator::{Click, Emulator, EmulatorConfig};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::support::cluster::{Cluster, Setup};
+use crate::support::serve::action_ids;
+
+/// Channels the load spreads over: Slack paces posts per channel (~1/s),
+/// so events' replies go to many.
+const CHANNELS: usize = 12;
+/// People who click.
+const VOTERS: usize = 8;
+/// How many cron schedules the chaos app declares, and their period.
+const SCHEDULES: usize = 50;
+const PERIOD_MS: i64 = 5_000;
+
+async fn cluster(extra_config: &str) -> Cluster {
+    let emulator = EmulatorConfig {
+        // Slack retries an event at once, after a minute and after five;
+        // the same shape, shortened to fit a test.
+        event_retries: vec![
+            Duration::from_millis(500),
+            Duration::from_secs(3),
+            Duration::from_secs(8),
+            Duration::from_secs(15),
+        ],
+        ..EmulatorConfig::default()
+    };
+    let cluster = Cluster::start_all(Setup {
+        replicas: 3,
+        apps: &[("chaos", "chaos")],
+        emulator,
+        extra_config,
+    })
+    .await;
+    for c in 0..CHANNELS {
+        cluster.slack.add_channel(&format!("load-{c}"));
+    }
+    for v in 0..VOTERS {
+        cluster.slack.add_user(&format!("voter-{v}"));
+    }
+    cluster
+}
+
+/// What the load sent and what Slack was told.
+#[derive(Default)]
+struct Sent {
+    /// Command id → acknowledged in time.
+    commands: Vec<(String, bool)>,
+    /// Event id (the app's, in the text) → (channel, acknowledged, when).
+    events: Vec<(String, String, bool, Instant)>,
+    /// Voter → (acknowledged clicks, clicks that failed or came late).
+    clicks: HashMap<String, (u32, u32)>,
+}
+
+/// Sends commands, events and clicks at a steady rate until `stop`.
+async fn load(
+    slack: Emulator,
+    stop: Arc<AtomicBool>,
+    sent: Arc<Mutex<Sent>>,
+    button: (String, String),
+) {
+    let mut tasks = Vec::new();
+    // Commands: one every 250 ms.
+    {
+        let (slack, stop, sent) = (slack.clone(), stop.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("c{n}");
+                let answer = slack
+                    .send_slash_command("alice", "general", &format!("/chaos {id}"))
+                    .await;
+                let acked = answer.is_ok_and(|a| a.status == 200 && a.within_slack_deadline());
+                sent.lock().await.commands.push((id, acked));
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }));
+    }
+    // Events: one every 250 ms, each sent with Slack's retries (in their own
+    // task, so a retried one does not hold the others back).
+    {
+        let (slack, stop, sent) = (slack.clone(), stop.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            let mut sends = Vec::new();
+            let bot = slack.config().bot_user_id.clone();
+            let user = slack.user_id("bob").unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("e{n}");
+                let channel = slack.channel_id(&format!("load-{}", n % CHANNELS)).unwrap();
+                let event = json!({
+                    "type": "app_mention",
+                    "user": user,
+                    "channel": channel,
+                    "text": format!("<@{bot}> {id}"),
+                    "ts": format!("1700000000.{n:06}"),
+                });
+                let (slack, sent) = (slack.clone(), sent.clone());
+                sends.push(tokio::spawn(async move {
+                    let answer = slack.send_event(event, None).await;
+                    let acked = answer.is_ok_and(|a| a.status == 200 && a.within_slack_deadline());
+                    sent.lock()
+                        .await
+                        .events
+                        .push((id, channel, acked, Instant::now()));
+                }));
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            for send in sends {
+                send.await.unwrap();
+            }
+        }));
+    }
+    // Clicks: one every 400 ms, voters in turn.
+    {
+        let (slack, stop, sent) = (slack.clone(), stop.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            let (ts, action_id) = button;
+            while !stop.load(Ordering::Relaxed) {
+                let voter = format!("voter-{}", n % VOTERS);
+                let answer = slack
+                    .click_message(&voter, "general", &ts, Click::new(&action_id, "setup"))
+                    .await;
+                let acked = answer.is_ok_and(|a| a.status == 200 && a.within_slack_deadline());
+                let mut sent = sent.lock().await;
+                let counts = sent.clicks.entry(voter).or_default();
+                if acked {
+                    counts.0 += 1;
+                } else {
+                    counts.1 += 1;
+                }
+                n += 1;
+                drop(sent);
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// Posts the message with the vote button the clicks press: `(ts, action id)`.
+async fn vote_button(cluster: &Cluster) -> (String, String) {
+    let answer = cluster
+        .slack
+        .send_slash_command("alice", "general", "/chaos setup")
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let message = cluster
+        .slack
+        .messages("general")
+        .into_iter()
+        .find(|m| m.text.starts_with("cmd setup "))
+        .expect("the setup answer is in #general");
+    let mut ids = Vec::new();
+    action_ids(message.blocks.as_ref().unwrap(), &mut ids);
+    (message.ts, ids[0].0.clone())
+}
+
+/// The chaos app's counts in the database: key → value.
+async fn counts(cluster: &Cluster, prefix: &str) -> BTreeMap<String, i64> {
+    let storage = cluster.observer().await;
+    let mut unit = storage.begin();
+    let keys = unit.list("chaos", prefix, 100_000).await.unwrap();
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let value = unit.get("chaos", &key).await.unwrap().unwrap();
+        let n: i64 = String::from_utf8(value).unwrap().parse().unwrap();
+        out.insert(key, n);
+    }
+    out
+}
+
+/// Every `chat.postMessage` that Slack accepted, by the app's id in its
+/// text (`ev <id> #<n>`), with when it was answered.
+fn replies(slack: &Emulator) -> HashMap<String, Vec<(String, u64)>> {
+    let mut out: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+    for call in slack.call_log() {
+        if call.method != "chat.postMessage" || !call.ok {
+            continue;
+        }
+        let text = call.args["text"].as_str().unwrap_or_default();
+        if let Some(rest) = text.strip_prefix("ev ") {
+            let id = rest.split(' ').next().unwrap_or_default().to_string();
+            out.entry(id)
+                .or_default()
+                .push((text.to_string(), call.answered_micros));
+        }
+    }
+    out
+}
+
+/// Checks everything the load was told against what happened; returns a
+/// summary line. `window_ms`: the due times every schedule must have fired
+/// at exactly once.
+async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String {
+    let logs = || cluster.logs();
+    // Commands: every acknowledged one ran once and was answered once.
+    let commands = counts(cluster, "cmd/").await;
+    let answers: Vec<String> = cluster
+        .slack
+        .messages("general")
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.starts_with("cmd c"))
+        .collect();
+    let mut acked_commands = 0;
+    for (id, acked) in &sent.commands {
+        let ran = commands.get(&format!("cmd/{id}")).copied().unwrap_or(0);
+        let answered = answers
+            .iter()
+            .filter(|t| t.starts_with(&format!("cmd {id} #")))
+            .count();
+        if *acked {
+            acked_commands += 1;
+            assert_eq!(
+                (ran, answered),
+                (1, 1),
+                "acknowledged command {id}: run and answered once\n{}",
+                logs()
+            );
+        } else {
+            assert!(
+                ran <= 1 && answered <= 1,
+                "command {id} ran {ran}×, answered {answered}×"
+            );
+        }
+    }
+    // Events: every acknowledged one handled once, its reply posted once.
+    let events = counts(cluster, "ev/").await;
+    let posted = replies(&cluster.slack);
+    let mut acked_events = 0;
+    for (id, _, acked, _) in &sent.events {
+        let ran = events.get(&format!("ev/{id}")).copied().unwrap_or(0);
+        let replies = posted.get(id).map_or(0, Vec::len);
+        if *acked {
+            acked_events += 1;
+            assert_eq!(
+                (ran, replies),
+                (1, 1),
+                "acknowledged event {id}: handled once, one reply ({:?})\n{}",
+                posted.get(id),
+                logs()
+            );
+        } else {
+            assert!(
+                ran <= 1 && replies <= 1,
+                "event {id} ran {ran}×, {replies} replies"
+            );
+        }
+    }
+    // Clicks: each voter's count is their acknowledged clicks, plus at most
+    // the ones whose answer was lost.
+    let votes = counts(cluster, "vote/").await;
+    let mut acked_clicks = 0;
+    for (voter, (acked, lost)) in &sent.clicks {
+        let id = cluster.slack.user_id(voter).unwrap();
+        let counted = votes.get(&format!("vote/{id}")).copied().unwrap_or(0);
+        acked_clicks += acked;
+        assert!(
+            counted >= i64::from(*acked) && counted <= i64::from(acked + lost),
+            "{voter}: {acked} clicks acknowledged, {lost} not, {counted} counted\n{}",
+            logs()
+        );
+    }
+    // Schedules: every due time in the window fired exactly once, and no
+    // due time anywhere fired twice.
+    let ticks = counts(cluster, "tick/").await;
+    let twice: Vec<_> = ticks.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "ticks fired more than once: {twice:?}");
+    let (from, to) = window_ms;
+    let first_due = (from + PERIOD_MS - 1) / PERIOD_MS * PERIOD_MS;
+    let mut missing = Vec::new();
+    let mut due = first_due;
+    while due <= to {
+        for s in 0..SCHEDULES {
+            let key = format!("tick/every5s-{s:02}/{due}");
+            if !ticks.contains_key(&key) {
+                missing.push(key);
+            }
+        }
+        due += PERIOD_MS;
+    }
+    assert!(
+        missing.is_empty(),
+        "{} due times never fired, e.g. {:?}\n{}",
+        missing.len(),
+        &missing[..missing.len().min(5)],
+        logs()
+    );
+    format!(
+        "{acked_commands}/{} commands, {acked_events}/{} events, {acked_clicks} clicks acknowledged; \
+         {} ticks in the window",
+        sent.commands.len(),
+        sent.events.len(),
+        (to - first_due) / PERIOD_MS + 1
+    )
+}
+
+/// Waits until every acknowledged event has its reply (or `bound` passes;
+/// the check then says which one is missing).
+async fn settle(cluster: &Cluster, sent: &Sent, bound: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < bound {
+        let posted = replies(&cluster.slack);
+        if sent
+            .events
+            .iter()
+            .all(|(id, _, acked, _)| !acked || posted.contains_key(id))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    botyard::contract::time::now_ms() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
+    let mut cluster = cluster("").await;
+    let button = vote_button(&cluster).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(Mutex::new(Sent::default()));
+    // Schedules are counted from a few seconds after every replica runs.
+    let window_from = now_ms() + 5_000;
+    let load = tokio::spawn(load(
+        cluster.slack.clone(),
+        stop.clone(),
+        sent.clone(),
+        button,
+    ));
+    let mut kills = Vec::new();
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let victim = round % cluster.replicas.len();
+        let killed = Instant::now();
+        cluster.kill(victim);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cluster.start(victim).await;
+        kills.push((victim, killed.elapsed()));
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let window_to = now_ms() - 6_000;
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+    let sent = sent.lock().await;
+    settle(&cluster, &sent, Duration::from_secs(45)).await;
+    let summary = check(&cluster, &sent, (window_from, window_to)).await;
+    eprintln!("chaos kill -9: {summary}; kills (replica, back after): {kills:?}");
+    assert!(
+        sent.events.iter().filter(|e| e.2).count() > 100,
+        "the load ran: {summary}"
+    );
+}
