@@ -345,9 +345,23 @@ fn now_ms() -> i64 {
     botyard::contract::time::now_ms() as i64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
-    let mut cluster = cluster("").await;
+/// A fault the timeline applies.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// `kill -9` the replica, then start it again a second later.
+    Kill(usize),
+    /// SIGSTOP the replica for this long (past its leases), then SIGCONT.
+    Pause(usize, Duration),
+    /// Cut the replica's data center off for this long, then heal it.
+    Cut(usize, Duration),
+}
+
+/// Runs the load on a fresh cluster while applying `timeline` (each fault
+/// after the wait before it), then checks everything; returns the summary.
+async fn under_load(timeline: &[(Duration, Fault)]) -> String {
+    // The load is more than one replica's default Slack-call quota once
+    // the others are down (quotas count per process).
+    let mut cluster = cluster("[apps.chaos]\nslack_calls_per_minute = 100000\n").await;
     let button = vote_button(&cluster).await;
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(Mutex::new(Sent::default()));
@@ -359,15 +373,32 @@ async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
         sent.clone(),
         button,
     ));
-    let mut kills = Vec::new();
-    for round in 0..3 {
-        tokio::time::sleep(Duration::from_secs(20)).await;
-        let victim = round % cluster.replicas.len();
-        let killed = Instant::now();
-        cluster.kill(victim);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        cluster.start(victim).await;
-        kills.push((victim, killed.elapsed()));
+    let mut applied = Vec::new();
+    for (wait, fault) in timeline {
+        tokio::time::sleep(*wait).await;
+        let started = Instant::now();
+        match *fault {
+            Fault::Kill(i) => {
+                cluster.kill(i);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                cluster.start(i).await;
+            }
+            Fault::Pause(i, long) => {
+                cluster.pause(i);
+                tokio::time::sleep(long).await;
+                cluster.resume(i);
+            }
+            Fault::Cut(i, long) => {
+                cluster
+                    .fabric
+                    .dc(i)
+                    .cut()
+                    .expect("cutting a data center off");
+                tokio::time::sleep(long).await;
+                cluster.fabric.dc(i).heal().expect("healing a data center");
+            }
+        }
+        applied.push(format!("{fault:?} for {:.1?}", started.elapsed()));
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     let window_to = now_ms() - 6_000;
@@ -376,9 +407,40 @@ async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
     let sent = sent.lock().await;
     settle(&cluster, &sent, Duration::from_secs(45)).await;
     let summary = check(&cluster, &sent, (window_from, window_to)).await;
-    eprintln!("chaos kill -9: {summary}; kills (replica, back after): {kills:?}");
     assert!(
         sent.events.iter().filter(|e| e.2).count() > 100,
         "the load ran: {summary}"
     );
+    format!("{summary}; faults: {applied:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
+    let every = Duration::from_secs(20);
+    let summary = under_load(&[
+        (every, Fault::Kill(0)),
+        (every, Fault::Kill(1)),
+        (every, Fault::Kill(2)),
+    ])
+    .await;
+    eprintln!("chaos, kill -9 every 20 s: {summary}");
+}
+
+/// A replica paused past its leases wakes to find its work taken over: it
+/// commits and sends nothing stale. A data center cut off for a minute
+/// comes back without doubling anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paused_replica_and_a_cut_data_center_double_nothing() {
+    let summary = under_load(&[
+        (
+            Duration::from_secs(10),
+            Fault::Pause(1, Duration::from_secs(16)),
+        ),
+        (
+            Duration::from_secs(5),
+            Fault::Cut(2, Duration::from_secs(60)),
+        ),
+    ])
+    .await;
+    eprintln!("chaos, SIGSTOP and a cut: {summary}");
 }
