@@ -27,7 +27,7 @@ use botyard::emulator::{Emulator, EmulatorConfig, HostUrls};
 use botyard::storage::Storage;
 
 use super::netns::Fabric;
-use super::postgres::Server;
+use super::postgres::{self, Server};
 use super::{guest_component, shared_build_dir};
 
 /// The port every replica listens on for Slack: each data center has its
@@ -77,6 +77,8 @@ pub struct Cluster {
     /// The same database through 127.0.0.1, for the test's own reads.
     pub local_url: String,
     pub db: Server,
+    /// A synchronous standby of `db`, when the setup asked for one.
+    pub standby: Option<Server>,
     pub fabric: Fabric,
 }
 
@@ -87,6 +89,9 @@ pub struct Setup<'a> {
     pub apps: &'a [(&'a str, &'a str)],
     pub emulator: EmulatorConfig,
     pub extra_config: &'a str,
+    /// A PostgreSQL primary with a synchronous standby (durable, for
+    /// failover) instead of one fast server.
+    pub standby: bool,
 }
 
 impl Cluster {
@@ -102,22 +107,33 @@ impl Cluster {
             );
         }
         let host = fabric.host_addr();
-        let db = Server::start_with(&[
-            ("listen_addresses", &format!("127.0.0.1,{host}")),
-            ("fsync", "off"),
-            ("synchronous_commit", "off"),
-            ("full_page_writes", "off"),
-        ]);
+        let listen = format!("127.0.0.1,{host}");
+        let (db, standby) = if setup.standby {
+            let (primary, standby) = postgres::start_primary_with_standby_on(&listen);
+            (primary, Some(standby))
+        } else {
+            let db = Server::start_with(&[
+                ("listen_addresses", &listen),
+                ("fsync", "off"),
+                ("synchronous_commit", "off"),
+                ("full_page_writes", "off"),
+            ]);
+            (db, None)
+        };
         let network = if host.octets()[0] == 10 {
             let [a, b, c, _] = host.octets();
             format!("{a}.{b}.{c}.0/24")
         } else {
             "127.0.0.0/8".to_string()
         };
-        db.serve_network(&network);
+        for server in std::iter::once(&db).chain(&standby) {
+            server.serve_network(&network);
+        }
         db.sql("CREATE DATABASE chaos");
-        let db_url = db.url_at(host, "chaos");
-        let local_url = db.url("chaos");
+        // Every server, in order: the one accepting writes is taken.
+        let servers: Vec<&Server> = std::iter::once(&db).chain(&standby).collect();
+        let db_url = postgres::multi_host_url_at(host, &servers, "chaos");
+        let local_url = postgres::multi_host_url(&servers, "chaos");
         let slack = Emulator::start(EmulatorConfig {
             listen: host.into(),
             ..setup.emulator
@@ -168,6 +184,7 @@ impl Cluster {
             db_url,
             local_url,
             db,
+            standby,
             fabric,
         };
         for i in 0..cluster.replicas.len() {
@@ -278,6 +295,13 @@ impl Cluster {
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "kill {signal} {pid}");
+    }
+
+    /// Kills the PostgreSQL primary (SIGKILL) and promotes the standby.
+    pub fn fail_over(&mut self) {
+        let standby = self.standby.as_ref().expect("a cluster with a standby");
+        self.db.crash();
+        standby.promote();
     }
 
     /// A reader beside the replicas (claims nothing, registers nothing).

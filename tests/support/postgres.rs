@@ -290,7 +290,14 @@ impl Drop for Server {
 /// once a commit returns, the standby has it, so promoting the standby
 /// loses nothing acknowledged. Both run durable (fsync on).
 pub fn start_primary_with_standby() -> (Server, Server) {
+    start_primary_with_standby_on("127.0.0.1")
+}
+
+/// [`start_primary_with_standby`], both listening on `listen`
+/// (`listen_addresses`, which must include 127.0.0.1).
+pub fn start_primary_with_standby_on(listen: &str) -> (Server, Server) {
     let primary = Server::start_with(&[
+        ("listen_addresses", listen),
         ("wal_level", "replica"),
         ("max_wal_senders", "10"),
         ("synchronous_standby_names", "standby"),
@@ -312,7 +319,7 @@ pub fn start_primary_with_standby() -> (Server, Server) {
         bin,
         port: 0,
         settings: vec![
-            ("listen_addresses".into(), "127.0.0.1".into()),
+            ("listen_addresses".into(), listen.into()),
             ("max_connections".into(), "400".into()),
             ("shared_buffers".into(), "16MB".into()),
             ("hot_standby".into(), "on".into()),
@@ -337,9 +344,14 @@ pub fn start_primary_with_standby() -> (Server, Server) {
 /// A URL listing `servers` in order that connects to whichever accepts
 /// writes (`target_session_attrs=read-write`).
 pub fn multi_host_url(servers: &[&Server], dbname: &str) -> String {
+    multi_host_url_at(Ipv4Addr::LOCALHOST, servers, dbname)
+}
+
+/// [`multi_host_url`] through `addr`, an address every server listens on.
+pub fn multi_host_url_at(addr: Ipv4Addr, servers: &[&Server], dbname: &str) -> String {
     let hosts: Vec<String> = servers
         .iter()
-        .map(|s| format!("127.0.0.1:{}", s.port))
+        .map(|s| format!("{addr}:{}", s.port))
         .collect();
     format!(
         "postgres://postgres@{}/{dbname}?target_session_attrs=read-write",
