@@ -383,11 +383,52 @@ enum Fault {
     Cut(usize, Duration),
     /// Kill the PostgreSQL primary and promote its synchronous standby.
     FailOver,
+    /// `botyard publish` a new version of the chaos app.
+    Publish,
+    /// Nothing: the load runs on for the wait before it.
+    Quiet,
+}
+
+/// A new version of a component: the same code with a custom section
+/// appended (a component may carry custom sections anywhere), so its bytes
+/// and hash differ while it behaves the same.
+fn new_version(component: &[u8], tag: &str) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"botyard-chaos-version";
+    let mut content = Vec::new();
+    leb128(name.len(), &mut content);
+    content.extend_from_slice(name);
+    content.extend_from_slice(tag.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section
+    leb128(content.len(), &mut out);
+    out.extend_from_slice(&content);
+    out
 }
 
 /// Runs the load on a fresh cluster while applying `timeline` (each fault
 /// after the wait before it), then checks everything; returns the summary.
-async fn under_load(timeline: &[(Duration, Fault)]) -> (String, Duration) {
+/// What a run saw: the checker's summary, the longest time without an
+/// acknowledged command, the commands sent, and each publish (when, hash).
+struct Run {
+    summary: String,
+    outage: Duration,
+    commands: Vec<(String, bool, Instant, String)>,
+    published: Vec<(i64, String)>,
+    audit: Vec<botyard::storage::InvocationRecord>,
+}
+
+async fn under_load(timeline: &[(Duration, Fault)]) -> Run {
     let standby = timeline.iter().any(|(_, f)| matches!(f, Fault::FailOver));
     // The load is more than one replica's default Slack-call quota once
     // the others are down (quotas count per process).
@@ -404,6 +445,7 @@ async fn under_load(timeline: &[(Duration, Fault)]) -> (String, Duration) {
         button,
     ));
     let mut applied = Vec::new();
+    let mut published = Vec::new();
     for (wait, fault) in timeline {
         tokio::time::sleep(*wait).await;
         let started = Instant::now();
@@ -428,6 +470,14 @@ async fn under_load(timeline: &[(Duration, Fault)]) -> (String, Duration) {
                 cluster.fabric.dc(i).heal().expect("healing a data center");
             }
             Fault::FailOver => cluster.fail_over(),
+            Fault::Quiet => {}
+            Fault::Publish => {
+                let original = std::fs::read(crate::support::guest_component("chaos")).unwrap();
+                let tag = format!("v{}", published.len() + 2);
+                let at = now_ms();
+                let hash = cluster.publish("chaos", &new_version(&original, &tag));
+                published.push((at, hash));
+            }
         }
         applied.push(format!("{fault:?} for {:.1?}", started.elapsed()));
     }
@@ -439,19 +489,33 @@ async fn under_load(timeline: &[(Duration, Fault)]) -> (String, Duration) {
     settle(&cluster, &sent, Duration::from_secs(45)).await;
     let summary = check(&cluster, &sent, (window_from, window_to)).await;
     assert!(
-        sent.events.iter().filter(|e| e.2).count() > 100,
+        sent.events.iter().filter(|e| e.2).count() > 40,
         "the load ran: {summary}"
     );
-    (
-        format!("{summary}; faults: {applied:?}"),
-        longest_outage(&sent),
-    )
+    let audit = cluster
+        .observer()
+        .await
+        .audit
+        .query(&botyard::storage::AuditQuery {
+            app: Some("chaos".into()),
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .expect("reading the audit log");
+    Run {
+        summary: format!("{summary}; faults: {applied:?}"),
+        outage: longest_outage(&sent),
+        commands: sent.commands.clone(),
+        published,
+        audit,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
     let every = Duration::from_secs(20);
-    let (summary, _) = under_load(&[
+    let Run { summary, .. } = under_load(&[
         (every, Fault::Kill(0)),
         (every, Fault::Kill(1)),
         (every, Fault::Kill(2)),
@@ -465,7 +529,7 @@ async fn a_replica_killed_every_20_s_loses_and_doubles_nothing() {
 /// comes back without doubling anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_paused_replica_and_a_cut_data_center_double_nothing() {
-    let (summary, _) = under_load(&[
+    let Run { summary, .. } = under_load(&[
         (
             Duration::from_secs(10),
             Fault::Pause(1, Duration::from_secs(16)),
@@ -485,7 +549,9 @@ async fn a_paused_replica_and_a_cut_data_center_double_nothing() {
 /// in the gap arrive through Slack's retries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_database_primary_fails_over_and_nothing_acknowledged_is_lost() {
-    let (summary, outage) = under_load(&[
+    let Run {
+        summary, outage, ..
+    } = under_load(&[
         (Duration::from_secs(15), Fault::FailOver),
         (Duration::from_secs(25), Fault::Kill(0)),
     ])
@@ -495,4 +561,40 @@ async fn the_database_primary_fails_over_and_nothing_acknowledged_is_lost() {
         outage < Duration::from_secs(30),
         "the service was back within 30 s: {summary}"
     );
+}
+
+/// A new app version published while the load runs: every replica answers
+/// with it within 10 s, and no request fails on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_version_published_under_load_reaches_every_replica_without_a_failed_request() {
+    let run = under_load(&[
+        (Duration::from_secs(10), Fault::Publish),
+        (Duration::from_secs(15), Fault::Quiet),
+    ])
+    .await;
+    eprintln!("chaos, publish under load: {}", run.summary);
+    let failed: Vec<_> = run.commands.iter().filter(|c| !c.1).collect();
+    assert!(failed.is_empty(), "0 failed requests: {failed:?}");
+    let (at, hash) = &run.published[0];
+    let short = &hash[..12];
+    let late: Vec<_> = run
+        .audit
+        .iter()
+        .filter(|r| r.at_ms > at + 10_000 && !hash.starts_with(&r.version))
+        .map(|r| (r.at_ms - at, r.version.clone(), r.kind.clone()))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "every invocation 10 s after the publish ran {short}: {} did not, e.g. {:?}",
+        late.len(),
+        &late[..late.len().min(5)]
+    );
+    let first = run
+        .audit
+        .iter()
+        .filter(|r| hash.starts_with(&r.version))
+        .map(|r| r.at_ms - at)
+        .min();
+    assert!(first.is_some(), "the new version {short} ran at all");
+    eprintln!("the new version first ran {first:?} ms after the publish began");
 }

@@ -304,6 +304,46 @@ impl Cluster {
         standby.promote();
     }
 
+    /// `botyard publish` of `component` as app `name`, run beside the
+    /// replicas (in the root namespace) against their database; returns
+    /// the published version's hash.
+    pub fn publish(&self, name: &str, component: &[u8]) -> String {
+        let dir = tempfile::tempdir().expect("a directory for the publisher");
+        let file = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&file, component).unwrap();
+        std::fs::write(
+            dir.path().join("botyard.toml"),
+            "[storage]\nbackend = \"postgres\"\nurl = \"${env:BOTYARD_DATABASE_URL}\"\n\
+             replica = \"publisher\"\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_botyard"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--config")
+            .arg(dir.path().join("botyard.toml"))
+            .arg("--build-dir")
+            .arg(shared_build_dir())
+            .args(["publish", "--json"])
+            .arg(&file)
+            .env("BOTYARD_DATABASE_URL", &self.local_url)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running botyard publish");
+        assert!(
+            out.status.success(),
+            "botyard publish failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("publish --json prints one object");
+        json["hash"]
+            .as_str()
+            .expect("the published hash")
+            .to_string()
+    }
+
     /// A reader beside the replicas (claims nothing, registers nothing).
     pub async fn observer(&self) -> Storage {
         let mut options =
