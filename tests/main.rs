@@ -29,6 +29,7 @@ mod js;
 mod netns;
 mod ops;
 mod permissions;
+mod publish;
 mod python;
 mod quotas;
 mod receiver;

@@ -13,8 +13,9 @@ use botyard::contract::time::now_ms;
 use botyard::storage::{
     AuditQuery, Claim, DeliveryOutcome, DeliveryStatus, DueTick, InvocationRecord, MAX_KEY_BYTES,
     MAX_VALUE_BYTES, NewCall, NewDelivery, NewInbound, OutboxStatus, Outcome, OutcomeKind,
-    Received, Settlement, Storage, StorageError,
+    Received, Settlement, Storage, StorageError, TickRun, TickSource,
 };
+use botyard::storage::{ClaimedHead, LaneHold};
 use serde_json::json;
 
 /// The real PostgreSQL the tests start.
@@ -122,11 +123,18 @@ macro_rules! backends {
                     claims_of_a_deliverer_that_died_are_released,
                     pending_survives_reopen,
                     committing_queued_calls_wakes_delivery,
+                    only_each_lanes_head_is_claimed_in_order,
+                    concurrent_claimers_take_each_head_once_and_lanes_in_order,
+                    lane_holds_pace_posts_and_retries_for_every_claimer,
+                    an_attempt_that_ended_unknown_comes_back_in_doubt,
                     due_schedules_are_taken_once_in_time_order,
                     schedule_once_upserts_and_cancel,
                     due_schedules_taken_once_across_concurrent_callers,
                     cron_fires_are_claimed_by_compare_and_set,
                     cron_last_fire_survives_reopen,
+                    due_ticks_are_claimed_into_the_inbox_in_one_commit,
+                    a_claimed_tick_whose_taker_died_is_taken_over,
+                    due_ticks_are_claimed_once_across_concurrent_claimers,
                     audit_is_newest_first_with_outcomes_roundtripped,
                     audit_query_filters_by_app_user_time_and_outcome,
                     audit_retention_removes_old_rows_and_nothing_newer,
@@ -150,6 +158,10 @@ macro_rules! backends {
                     units_at_once_cannot_pass_a_store_quota_together,
                     store_usage_is_counted_once_and_survives_reopen,
                     deliveries_kept_make_room_by_the_oldest_settled,
+                    published_versions_are_content_addressed_and_retired,
+                    replicas_report_what_they_run_of_published_apps,
+                    published_apps_survive_reopen,
+                    socket_slots_are_leased_renewed_and_released,
                 );
             }
         )*
@@ -813,6 +825,307 @@ async fn committing_queued_calls_wakes_delivery(b: Arc<impl Backend>) {
         .unwrap();
 }
 
+// --- outbox lanes -------------------------------------------------------------
+
+const PACED: [&str; 1] = ["chat.postMessage"];
+
+async fn enqueue_to(s: &Storage, method: &str, payload: serde_json::Value) -> i64 {
+    s.enqueue(NewCall {
+        app: "a",
+        method,
+        payload: &payload,
+        status: OutboxStatus::Pending,
+    })
+    .await
+    .unwrap()
+}
+
+async fn heads(s: &Storage, limit: u32) -> Vec<ClaimedHead> {
+    s.outbox
+        .claim_heads(limit, LEASE, &PACED)
+        .await
+        .unwrap()
+        .claimed
+}
+
+fn ids(heads: &[ClaimedHead]) -> Vec<i64> {
+    heads.iter().map(|h| h.entry.id).collect()
+}
+
+async fn delivered(s: &Storage, head: &ClaimedHead, hold: LaneHold) {
+    assert!(
+        s.outbox
+            .settle_head(
+                &head.claim,
+                &head.lane,
+                Settlement::Delivered(json!({"ok": true})),
+                hold
+            )
+            .await
+            .unwrap()
+    );
+}
+
+async fn only_each_lanes_head_is_claimed_in_order(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let other = b.reopen();
+    let post = |ch: &str, text: &str| json!({"channel": ch, "text": text});
+    let c1a = enqueue_to(&s, "chat.postMessage", post("C1", "a")).await;
+    let c1b = enqueue_to(&s, "chat.update", post("C1", "b")).await;
+    let c2 = enqueue_to(&s, "chat.postMessage", post("C2", "c")).await;
+    let view = enqueue_to(&s, "views.open", json!({"trigger_id": "t", "view": {}})).await;
+    let file = enqueue_to(&s, "files.upload", json!({"channel_id": "C2"})).await;
+    s.enqueue(NewCall {
+        app: "a",
+        method: "chat.postMessage",
+        payload: &post("C3", "recorded only"),
+        status: OutboxStatus::Local,
+    })
+    .await
+    .unwrap();
+
+    let first = heads(&s, 10).await;
+    assert_eq!(
+        ids(&first),
+        [c1a, c2, view],
+        "one head per lane, oldest first"
+    );
+    let lanes: Vec<_> = first.iter().map(|h| h.lane.as_str()).collect();
+    assert_eq!(lanes, ["C1", "C2", "app:a"]);
+    assert!(first.iter().all(|h| !h.in_doubt));
+    assert!(heads(&other, 10).await.is_empty(), "every head is claimed");
+
+    // Settling a head makes the next entry of its lane the head, whoever
+    // claims next; a failed head lets its lane go on too.
+    delivered(&s, &first[0], LaneHold::default()).await;
+    assert!(
+        s.outbox
+            .settle_head(
+                &first[1].claim,
+                &first[1].lane,
+                Settlement::Failed("channel_not_found".into()),
+                LaneHold::default()
+            )
+            .await
+            .unwrap()
+    );
+    let next = heads(&other, 10).await;
+    assert_eq!(ids(&next), [c1b, file], "a file shares its channel's lane");
+    // A head given back is claimable again, and was no attempt.
+    assert!(
+        other
+            .outbox
+            .release(&next[0].claim, &next[0].lane, LaneHold::default())
+            .await
+            .unwrap()
+    );
+    let again = heads(&s, 10).await;
+    assert_eq!(ids(&again), [c1b]);
+    assert_eq!(again[0].entry.attempts, 0);
+    assert!(again[0].claim.token > next[0].claim.token);
+    assert!(
+        !other
+            .outbox
+            .release(&next[0].claim, &next[0].lane, LaneHold::default())
+            .await
+            .unwrap(),
+        "an overtaken claim gives nothing back"
+    );
+}
+
+async fn concurrent_claimers_take_each_head_once_and_lanes_in_order(b: Arc<impl Backend>) {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    let s = b.storage();
+    let mut expected: HashMap<String, Vec<i64>> = HashMap::new();
+    for i in 0..4 {
+        for lane in 0..6 {
+            let channel = format!("C{lane}");
+            let id = enqueue_to(&s, "chat.update", json!({"channel": channel, "i": i})).await;
+            expected.entry(channel).or_default().push(id);
+        }
+    }
+    let in_flight = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let seen = Arc::new(Mutex::new(HashMap::<String, Vec<i64>>::new()));
+    let claimers = [s.clone(), b.reopen(), b.reopen()].map(|handle| {
+        let (in_flight, seen) = (in_flight.clone(), seen.clone());
+        tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let claimed = heads(&handle, 3).await;
+                if claimed.is_empty() {
+                    if handle.outbox.pending_summary().await.unwrap().0 == 0 {
+                        return;
+                    }
+                    assert!(std::time::Instant::now() < deadline, "stuck");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                for head in &claimed {
+                    assert!(
+                        in_flight.lock().unwrap().insert(head.lane.clone()),
+                        "lane {} claimed twice at once",
+                        head.lane
+                    );
+                    seen.lock()
+                        .unwrap()
+                        .entry(head.lane.clone())
+                        .or_default()
+                        .push(head.entry.id);
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                for head in &claimed {
+                    in_flight.lock().unwrap().remove(&head.lane);
+                    delivered(&handle, head, LaneHold::default()).await;
+                }
+            }
+        })
+    });
+    for claimer in claimers {
+        claimer.await.unwrap();
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        expected,
+        "each once, in id order per lane"
+    );
+}
+
+async fn lane_holds_pace_posts_and_retries_for_every_claimer(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let other = b.reopen();
+    let post = |text: &str| json!({"channel": "C1", "text": text});
+    let p1 = enqueue_to(&s, "chat.postMessage", post("1")).await;
+    let p2 = enqueue_to(&s, "chat.postMessage", post("2")).await;
+    let update = enqueue_to(&s, "chat.update", post("3")).await;
+
+    let first = heads(&s, 10).await;
+    assert_eq!(ids(&first), [p1]);
+    let paced_until = now_ms() as i64 + 400;
+    let hold = LaneHold {
+        post_not_before_ms: Some(paced_until),
+        ..LaneHold::default()
+    };
+    delivered(&s, &first[0], hold).await;
+    // The next post waits for the lane, for the other claimer too, which
+    // is told when to look again.
+    let found = other.outbox.claim_heads(10, LEASE, &PACED).await.unwrap();
+    assert!(found.claimed.is_empty(), "{found:?}");
+    assert_eq!(found.next_ms, Some(paced_until));
+    // Unpaced, the same head may go.
+    let unpaced = other.outbox.claim_heads(10, LEASE, &[]).await.unwrap();
+    assert_eq!(ids(&unpaced.claimed), [p2]);
+    assert!(
+        other
+            .outbox
+            .release(&unpaced.claimed[0].claim, "C1", LaneHold::default())
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let second = heads(&other, 10).await;
+    assert_eq!(ids(&second), [p2], "due once the hold passed");
+
+    // A retry wait holds every head of the lane, paced or not.
+    let retry_until = now_ms() as i64 + 400;
+    assert!(
+        other
+            .outbox
+            .settle_head(
+                &second[0].claim,
+                "C1",
+                Settlement::Retry("ratelimited".into()),
+                LaneHold {
+                    try_not_before_ms: Some(retry_until),
+                    ..LaneHold::default()
+                }
+            )
+            .await
+            .unwrap()
+    );
+    let held = s.outbox.claim_heads(10, LEASE, &[]).await.unwrap();
+    assert!(held.claimed.is_empty(), "{held:?}");
+    assert_eq!(held.next_ms, Some(retry_until));
+    // A hold never moves earlier.
+    s.outbox
+        .release(
+            &second[0].claim,
+            "C1",
+            LaneHold {
+                try_not_before_ms: Some(1),
+                post_not_before_ms: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(heads(&s, 10).await.is_empty());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let retried = heads(&s, 10).await;
+    assert_eq!(ids(&retried), [p2]);
+    assert_eq!(retried[0].entry.attempts, 1);
+    assert!(!retried[0].in_doubt, "a retry knew its outcome");
+    delivered(&s, &retried[0], LaneHold::default()).await;
+    assert_eq!(ids(&heads(&s, 10).await), [update]);
+}
+
+async fn an_attempt_that_ended_unknown_comes_back_in_doubt(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let id = enqueue_to(&s, "chat.postMessage", json!({"channel": "C1"})).await;
+    let claim = |s: Storage, lease: Duration| async move {
+        let mut claimed = s
+            .outbox
+            .claim_heads(1, lease, &PACED)
+            .await
+            .unwrap()
+            .claimed;
+        assert_eq!(ids(&claimed), [id]);
+        claimed.remove(0)
+    };
+    let first = claim(s.clone(), Duration::from_millis(100)).await;
+    assert!(!first.in_doubt, "never tried");
+    // Its holder vanished after sending, perhaps: the lease runs out.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = claim(s.clone(), LEASE).await;
+    assert!(second.in_doubt, "an unsettled claim ran out");
+    assert!(
+        s.outbox
+            .settle_head(
+                &second.claim,
+                "C1",
+                Settlement::Unclear("timed out".into()),
+                LaneHold::default()
+            )
+            .await
+            .unwrap()
+    );
+    let third = claim(s.clone(), LEASE).await;
+    assert!(third.in_doubt, "settled unclear");
+    assert_eq!(third.entry.attempts, 1);
+    assert_eq!(third.entry.last_error.as_deref(), Some("timed out"));
+    // Looked and found nothing: a plain retry clears the doubt.
+    s.outbox
+        .settle_head(
+            &third.claim,
+            "C1",
+            Settlement::Retry("503".into()),
+            LaneHold::default(),
+        )
+        .await
+        .unwrap();
+    let fourth = claim(s.clone(), LEASE).await;
+    assert!(!fourth.in_doubt);
+    // The deliverer is killed holding it; the next one takes it over.
+    let next = b.reopen();
+    assert_eq!(next.outbox.release_orphaned().await.unwrap(), 1);
+    let fifth = claim(next.clone(), LEASE).await;
+    assert!(fifth.in_doubt, "an orphaned claim may have sent");
+    next.outbox
+        .release(&fifth.claim, "C1", LaneHold::default())
+        .await
+        .unwrap();
+    assert!(!claim(next, LEASE).await.in_doubt, "given back unsent");
+}
+
 // --- schedules --------------------------------------------------------------
 
 async fn due_schedules_are_taken_once_in_time_order(b: Arc<impl Backend>) {
@@ -969,6 +1282,384 @@ async fn cron_last_fire_survives_reopen(b: Arc<impl Backend>) {
     assert_eq!(
         s.schedules.take_due(10).await.unwrap(),
         vec![tick("lunch", "once", 10)]
+    );
+}
+
+/// A tick's run as the scheduler claims it: keyed by app, schedule and due
+/// time, the key as its body.
+fn tick_run<'a>(
+    app: &'a str,
+    name: &'a str,
+    due_ms: i64,
+    source: TickSource,
+    key: &'a str,
+) -> TickRun<'a> {
+    TickRun {
+        app,
+        name,
+        due_ms,
+        source,
+        key,
+        body: key.as_bytes(),
+    }
+}
+
+fn tick_key(app: &str, name: &str, due_ms: i64) -> String {
+    format!("tick:{app}/{name}/{due_ms}")
+}
+
+async fn claim_tick(
+    s: &Storage,
+    app: &str,
+    name: &str,
+    due_ms: i64,
+    source: TickSource,
+) -> Option<Claim> {
+    let key = tick_key(app, name, due_ms);
+    s.schedules
+        .claim_tick(
+            tick_run(app, name, due_ms, source, &key),
+            now_ms() as i64,
+            LEASE,
+        )
+        .await
+        .unwrap()
+}
+
+async fn due_ticks_are_claimed_into_the_inbox_in_one_commit(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let sc = &s.schedules;
+
+    // One-offs: read, then claimed one by one, earliest first.
+    once(&s, "poll", "close", 300).await;
+    once(&s, "poll", "remind", 200).await;
+    once(&s, "poll", "later", 1_000).await;
+    assert_eq!(
+        sc.due_once(300, 10).await.unwrap(),
+        vec![tick("poll", "remind", 200), tick("poll", "close", 300)]
+    );
+    assert_eq!(
+        sc.due_once(300, 1).await.unwrap(),
+        vec![tick("poll", "remind", 200)]
+    );
+    let claim = claim_tick(&s, "poll", "remind", 200, TickSource::Once)
+        .await
+        .expect("a due one-off is claimed");
+    assert_eq!(claim.token, 1);
+    // Off its schedule and into the inbox, pending, claimed: together.
+    assert_eq!(
+        sc.due_once(300, 10).await.unwrap(),
+        vec![tick("poll", "close", 300)]
+    );
+    assert!(
+        s.inbox
+            .seen(&tick_key("poll", "remind", 200))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 1);
+    // Claimed once: a second claimer finds it gone.
+    assert_eq!(
+        claim_tick(&s, "poll", "remind", 200, TickSource::Once).await,
+        None
+    );
+    // A one-off moved since it was read is not claimed at its old time,
+    // nor is a cancelled one.
+    once(&s, "poll", "close", 400).await;
+    assert_eq!(
+        claim_tick(&s, "poll", "close", 300, TickSource::Once).await,
+        None
+    );
+    assert_eq!(sc.next_once_due().await.unwrap(), Some(400));
+    assert!(cancel(&s, "poll", "close").await);
+    assert_eq!(
+        claim_tick(&s, "poll", "close", 400, TickSource::Once).await,
+        None
+    );
+    assert!(!s.inbox.seen(&tick_key("poll", "close", 300)).await.unwrap());
+    assert!(!s.inbox.seen(&tick_key("poll", "close", 400)).await.unwrap());
+    // The run is settled like any inbox work, in the tick's unit.
+    let mut unit = s.begin();
+    unit.set("poll", "reminded", b"yes").await.unwrap();
+    assert!(unit.settle_inbound(&claim).await.unwrap());
+    unit.commit().await.unwrap();
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 0);
+    // The same one-off scheduled again for the same due time: its run row
+    // is there, so it comes off its schedule and runs nothing.
+    once(&s, "poll", "remind", 200).await;
+    assert_eq!(
+        claim_tick(&s, "poll", "remind", 200, TickSource::Once).await,
+        None
+    );
+    assert!(
+        sc.due_once(1_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.name != "remind")
+    );
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 0);
+
+    // Cron: the last fire time moves by compare-and-set to the occurrence.
+    sc.advance_cron("lunch", "menu", None, 1_000).await.unwrap();
+    let first = claim_tick(
+        &s,
+        "lunch",
+        "menu",
+        2_000,
+        TickSource::Cron { after: 1_000 },
+    )
+    .await
+    .expect("the occurrence after the last fire time is claimed");
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(2_000)
+    );
+    assert!(
+        s.inbox
+            .seen(&tick_key("lunch", "menu", 2_000))
+            .await
+            .unwrap()
+    );
+    assert_ne!(first.id, claim.id);
+    // A claimer that read the old fire time changes nothing.
+    assert_eq!(
+        claim_tick(
+            &s,
+            "lunch",
+            "menu",
+            2_000,
+            TickSource::Cron { after: 1_000 }
+        )
+        .await,
+        None
+    );
+    assert_eq!(
+        claim_tick(
+            &s,
+            "lunch",
+            "menu",
+            3_000,
+            TickSource::Cron { after: 1_000 }
+        )
+        .await,
+        None
+    );
+    assert!(
+        !s.inbox
+            .seen(&tick_key("lunch", "menu", 3_000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(2_000)
+    );
+    // Catch-up passes over occurrences: from 2 000 straight to 5 000.
+    assert!(
+        claim_tick(
+            &s,
+            "lunch",
+            "menu",
+            5_000,
+            TickSource::Cron { after: 2_000 }
+        )
+        .await
+        .is_some()
+    );
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(5_000)
+    );
+    // A schedule never started has nothing to move.
+    assert_eq!(
+        claim_tick(
+            &s,
+            "lunch",
+            "other",
+            2_000,
+            TickSource::Cron { after: 1_000 }
+        )
+        .await,
+        None
+    );
+    assert_eq!(sc.last_cron_fire("lunch", "other").await.unwrap(), None);
+    // A due time whose run row exists already moves the schedule and runs
+    // nothing.
+    let key = tick_key("lunch", "menu", 6_000);
+    s.inbox
+        .take(&[inbound(&key, "lunch")], now_ms() as i64, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_tick(
+            &s,
+            "lunch",
+            "menu",
+            6_000,
+            TickSource::Cron { after: 5_000 }
+        )
+        .await,
+        None
+    );
+    assert_eq!(
+        sc.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(6_000)
+    );
+    assert_eq!(s.inbox.pending_count().await.unwrap(), 3);
+
+    // All of it was committed: another handle sees it.
+    let r = b.reopen();
+    assert_eq!(
+        r.schedules.last_cron_fire("lunch", "menu").await.unwrap(),
+        Some(6_000)
+    );
+    assert!(
+        r.inbox
+            .seen(&tick_key("lunch", "menu", 5_000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        r.schedules.due_once(i64::MAX, 10).await.unwrap(),
+        vec![tick("poll", "later", 1_000)]
+    );
+}
+
+async fn a_claimed_tick_whose_taker_died_is_taken_over(b: Arc<impl Backend>) {
+    let s = b.storage();
+    once(&s, "poll", "close", 100).await;
+    // The taker claims with a short lease, then dies before running it.
+    let key = tick_key("poll", "close", 100);
+    let now = now_ms() as i64;
+    let claim = s
+        .schedules
+        .claim_tick(
+            tick_run("poll", "close", 100, TickSource::Once, &key),
+            now,
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    drop(s);
+    // Another process: nothing to claim from the schedule, the run to take
+    // over from the inbox once the lease ran out — not before.
+    let other = b.reopen();
+    assert!(
+        other
+            .schedules
+            .due_once(i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        other
+            .inbox
+            .claim_expired(now, LEASE, 10, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let taken = other
+        .inbox
+        .claim_expired(now + 200, LEASE, 10, &[])
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let (item, over) = &taken[0];
+    assert_eq!(
+        (item.key.as_str(), item.app.as_str()),
+        (key.as_str(), "poll")
+    );
+    assert_eq!(item.body, key.as_bytes());
+    assert_eq!((over.id, over.token), (claim.id, 2));
+    let mut unit = other.begin();
+    assert!(unit.settle_inbound(over).await.unwrap());
+    unit.commit().await.unwrap();
+    assert_eq!(other.inbox.pending_count().await.unwrap(), 0);
+}
+
+async fn due_ticks_are_claimed_once_across_concurrent_claimers(b: Arc<impl Backend>) {
+    const ONCE: i64 = 100;
+    const OCCURRENCES: i64 = 40;
+    let s = b.storage();
+    let mut unit = s.begin();
+    for i in 0..ONCE {
+        unit.schedule_once("app", &format!("t{i}"), i)
+            .await
+            .unwrap();
+    }
+    unit.commit().await.unwrap();
+    s.schedules
+        .advance_cron("app", "cron", None, 0)
+        .await
+        .unwrap();
+    let other = b.reopen();
+    // Eight claimers on two handles, each doing what a scheduler does:
+    // read what is due, claim it, and for cron claim the occurrence after
+    // the last fire time it read.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = if i % 2 == 0 { s.clone() } else { other.clone() };
+            tokio::spawn(async move {
+                let mut won = Vec::new();
+                for now in (0..ONCE).step_by(10) {
+                    for t in s.schedules.due_once(now, 1_000).await.unwrap() {
+                        if claim_tick(&s, &t.app, &t.name, t.due_ms, TickSource::Once)
+                            .await
+                            .is_some()
+                        {
+                            won.push(t.name);
+                        }
+                    }
+                }
+                loop {
+                    let last = s
+                        .schedules
+                        .last_cron_fire("app", "cron")
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    if last >= OCCURRENCES * 1_000 {
+                        break;
+                    }
+                    let due = last + 1_000;
+                    if claim_tick(&s, "app", "cron", due, TickSource::Cron { after: last })
+                        .await
+                        .is_some()
+                    {
+                        won.push(format!("cron@{due}"));
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for task in tasks {
+        won.extend(task.await.unwrap());
+    }
+    for t in s.schedules.due_once(i64::MAX, 1_000).await.unwrap() {
+        if claim_tick(&s, &t.app, &t.name, t.due_ms, TickSource::Once)
+            .await
+            .is_some()
+        {
+            won.push(t.name);
+        }
+    }
+    won.sort();
+    let mut expected: Vec<String> = (0..ONCE)
+        .map(|i| format!("t{i}"))
+        .chain((1..=OCCURRENCES).map(|k| format!("cron@{}", k * 1_000)))
+        .collect();
+    expected.sort();
+    assert_eq!(won, expected, "every due tick claimed exactly once");
+    // And each has exactly one run, waiting in the inbox.
+    assert_eq!(
+        s.inbox.pending_count().await.unwrap(),
+        (ONCE + OCCURRENCES) as u64
     );
 }
 
@@ -2430,5 +3121,228 @@ mod postgres_replicas {
             assert_eq!(s.outbox.pending(10).await.unwrap().len(), 1);
             s.kv_set("app", "after-failover", b"v").await.unwrap();
         });
+    }
+}
+
+// --- published apps (`botyard publish`) ------------------------------------
+
+async fn published_versions_are_content_addressed_and_retired(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let store = &s.published;
+    assert!(store.published().await.unwrap().is_empty());
+    let v1 = store.publish("hello", b"version one").await.unwrap();
+    assert_eq!(v1.hash, botyard::storage::content_hash(b"version one"));
+    assert_eq!((v1.app.as_str(), v1.size), ("hello", 11));
+    assert_eq!(store.published().await.unwrap(), std::slice::from_ref(&v1));
+    assert_eq!(
+        store.component(&v1.hash).await.unwrap().as_deref(),
+        Some(&b"version one"[..])
+    );
+    // Publishing again moves the name; the version no app points at goes.
+    let v2 = store.publish("hello", b"version two").await.unwrap();
+    let current = store.published().await.unwrap();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].hash, v2.hash);
+    assert!(store.component(&v1.hash).await.unwrap().is_none());
+    // The same bytes under another name are one version, kept while any
+    // app points at it.
+    let other = store.publish("other", b"version two").await.unwrap();
+    assert_eq!(other.hash, v2.hash);
+    assert!(store.unpublish("hello").await.unwrap());
+    assert!(!store.unpublish("hello").await.unwrap());
+    let names: Vec<String> = store
+        .published()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.app)
+        .collect();
+    assert_eq!(names, ["other"]);
+    assert!(store.component(&v2.hash).await.unwrap().is_some());
+    assert!(store.unpublish("other").await.unwrap());
+    assert!(store.component(&v2.hash).await.unwrap().is_none());
+}
+
+async fn replicas_report_what_they_run_of_published_apps(b: Arc<impl Backend>) {
+    let s = b.storage();
+    let store = &s.published;
+    let v1 = store.publish("hello", b"one").await.unwrap();
+    store
+        .report("hello", None, Some("not loaded yet"))
+        .await
+        .unwrap();
+    store.report("hello", Some(&v1.hash), None).await.unwrap();
+    let running = store.running().await.unwrap();
+    assert_eq!(running.len(), 1, "a report replaces the previous one");
+    assert_eq!(running[0].app, "hello");
+    assert_eq!(running[0].hash.as_deref(), Some(v1.hash.as_str()));
+    assert_eq!(running[0].error, None);
+    assert!(running[0].at_ms > 0);
+    // Unpublishing forgets the reports with the app.
+    store.unpublish("hello").await.unwrap();
+    assert!(store.running().await.unwrap().is_empty());
+}
+
+async fn published_apps_survive_reopen(b: Arc<impl Backend>) {
+    let v1 = b
+        .storage()
+        .published
+        .publish("hello", b"kept")
+        .await
+        .unwrap();
+    let s = b.reopen();
+    assert_eq!(
+        s.published.published().await.unwrap(),
+        std::slice::from_ref(&v1)
+    );
+    assert_eq!(
+        s.published.component(&v1.hash).await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+}
+
+// --- Socket Mode slots -----------------------------------------------------
+
+/// Leasing Slack's Socket Mode slots, as every backend must: what is asked
+/// is granted up to the capacity, renewing keeps the same slots, asking for
+/// fewer gives the rest back, and releasing lets them all go.
+async fn socket_slots_are_leased_renewed_and_released(b: Arc<impl Backend>) {
+    use botyard::storage::SLACK_SOCKET_SLOTS;
+    let slots = b.storage().slots;
+    let capacity = slots.capacity();
+    assert!((1..=SLACK_SOCKET_SLOTS).contains(&capacity), "{capacity}");
+    let lease = Duration::from_secs(30);
+    let first = slots.lease_slots(4, lease).await.unwrap();
+    assert_eq!(first.slots.len(), 4, "{first:?}");
+    assert!(first.slots.windows(2).all(|w| w[0] < w[1]), "{first:?}");
+    assert!(first.slots.iter().all(|&slot| slot < SLACK_SOCKET_SLOTS));
+    assert!(
+        first.valid_for > Duration::ZERO && first.valid_for <= lease,
+        "{first:?}"
+    );
+    let mine = |held: Vec<botyard::storage::SlotHolder>| -> Vec<u32> {
+        held.into_iter()
+            .filter(|h| h.mine && !h.spare)
+            .map(|h| h.slot)
+            .collect()
+    };
+    assert_eq!(mine(slots.slot_leases().await.unwrap()), first.slots);
+
+    // Renewing keeps the same slots; asking for fewer gives the rest back.
+    let again = slots.lease_slots(4, lease).await.unwrap();
+    assert_eq!(again.slots, first.slots);
+    let fewer = slots.lease_slots(2, lease).await.unwrap();
+    assert_eq!(fewer.slots, first.slots[..2]);
+    assert_eq!(mine(slots.slot_leases().await.unwrap()), fewer.slots);
+
+    // More than there are: the capacity, never more than Slack's 10.
+    let all = slots
+        .lease_slots(SLACK_SOCKET_SLOTS + 1, lease)
+        .await
+        .unwrap();
+    assert_eq!(all.slots.len(), capacity as usize, "{all:?}");
+
+    // The spare, for a refresh, is there to borrow and give back.
+    assert!(slots.lease_spare(lease).await.unwrap().is_some());
+    assert!(
+        slots
+            .slot_leases()
+            .await
+            .unwrap()
+            .iter()
+            .any(|h| h.spare && h.mine)
+    );
+    slots.release_spare().await.unwrap();
+    assert!(!slots.slot_leases().await.unwrap().iter().any(|h| h.spare));
+
+    slots.release_slots().await.unwrap();
+    assert!(mine(slots.slot_leases().await.unwrap()).is_empty());
+}
+
+/// What only a cluster promises of the slots: replicas share Slack's 10
+/// (nine steady and one spare), and a stopped replica's slots are taken
+/// by the others.
+mod postgres_socket_slots {
+    use super::*;
+    use botyard::storage::postgres::Options;
+
+    async fn replica(url: &str, name: &str, heartbeat: Duration) -> Storage {
+        Storage::connect_postgres(Options {
+            heartbeat,
+            ..Options::new(url, name)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_share_ten_slots_and_a_stopped_ones_are_taken() {
+        let url = pg::database();
+        let lease = Duration::from_secs(60);
+        let beat = Duration::from_millis(200);
+        let a = replica(&url, "a", beat).await;
+        let b = replica(&url, "b", beat).await;
+        let c = replica(&url, "c", beat).await;
+        assert_eq!(a.slots.capacity(), 9, "one of Slack's 10 kept spare");
+        let of_a = a.slots.lease_slots(4, lease).await.unwrap();
+        let of_b = b.slots.lease_slots(4, lease).await.unwrap();
+        let of_c = c.slots.lease_slots(4, lease).await.unwrap();
+        assert_eq!(
+            (of_a.slots.len(), of_b.slots.len(), of_c.slots.len()),
+            (4, 4, 1),
+            "{of_a:?} {of_b:?} {of_c:?}"
+        );
+        let mut every: Vec<u32> = [&of_a, &of_b, &of_c]
+            .iter()
+            .flat_map(|g| g.slots.clone())
+            .collect();
+        every.sort_unstable();
+        every.dedup();
+        assert_eq!(every.len(), 9, "no slot held twice: {every:?}");
+        // A grant is never counted on past the holder's heartbeat bound.
+        assert!(
+            of_a.valid_for <= 3 * beat + Duration::from_secs(1),
+            "{of_a:?}"
+        );
+
+        // The spare is one replica's at a time.
+        assert!(a.slots.lease_spare(lease).await.unwrap().is_some());
+        assert_eq!(b.slots.lease_spare(lease).await.unwrap(), None);
+        a.slots.release_spare().await.unwrap();
+        assert!(b.slots.lease_spare(lease).await.unwrap().is_some());
+        b.slots.release_spare().await.unwrap();
+
+        // `a` stops cleanly: its slots are released, and `c` takes them.
+        a.slots.release_slots().await.unwrap();
+        assert_eq!(c.slots.lease_slots(4, lease).await.unwrap().slots.len(), 4);
+
+        // `b` is killed: its leases stand, but once its heartbeat lapses its
+        // slots (and the spare it held) are free, long before the leases end.
+        assert!(b.slots.lease_spare(lease).await.unwrap().is_some());
+        drop(b);
+        let d = replica(&url, "d", beat).await;
+        assert_eq!(d.slots.lease_slots(9, lease).await.unwrap().slots.len(), 1);
+        tokio::time::sleep(3 * beat + Duration::from_millis(2_000)).await;
+        assert_eq!(d.slots.lease_slots(9, lease).await.unwrap().slots.len(), 5);
+        assert!(d.slots.lease_spare(lease).await.unwrap().is_some());
+
+        // A restart of `c` (same name) takes over what the old `c` held.
+        let c2 = replica(&url, "c", beat).await;
+        let of_c2 = c2.slots.lease_slots(4, lease).await.unwrap();
+        assert_eq!(of_c2.slots.len(), 4, "{of_c2:?}");
+        let holders = d.slots.slot_leases().await.unwrap();
+        assert_eq!(holders.len(), 10, "{holders:?}");
+        assert!(holders.iter().all(|h| h.replica == "c" || h.replica == "d"));
+
+        // An observer holds nothing and says why.
+        let observer = Storage::connect_postgres(Options {
+            observer: true,
+            ..Options::new(&url, "observer")
+        })
+        .await
+        .unwrap();
+        let error = observer.slots.lease_slots(1, lease).await.unwrap_err();
+        assert!(error.to_string().contains("observer"), "{error}");
+        drop(c);
     }
 }

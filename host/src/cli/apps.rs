@@ -1,15 +1,31 @@
 //! `botyard apps`: every app, its version, commands, grants, quotas and
-//! store use, and last error.
+//! store use, and last error; for an app published into the database
+//! (`botyard publish`), the published version and what each replica
+//! reports it runs.
 
 use serde_json::{Value, json};
 
 use crate::capabilities;
 use crate::routing::Apps;
 use crate::routing::overview;
+use crate::routing::published::{self, short};
 use crate::runtime::app::AppCode;
+use crate::storage::{PublishedApp, ReplicaApp};
 
 /// Prints the loaded apps, as text or JSON.
 pub(super) async fn print(apps: &Apps, as_json: bool) {
+    // The published apps load here too, so their commands and grants show.
+    if let Err(e) = published::sync(apps, None).await {
+        eprintln!("warning: cannot read the published apps: {e}");
+    }
+    let store = &apps.storage().published;
+    let (published, running) = match (store.published().await, store.running().await) {
+        (Ok(published), Ok(running)) => (published, running),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("warning: cannot read the published apps: {e}");
+            (Vec::new(), Vec::new())
+        }
+    };
     let snapshot = apps.snapshot();
     let mut quotas = std::collections::BTreeMap::new();
     for (id, entry) in &snapshot.apps {
@@ -49,6 +65,7 @@ pub(super) async fn print(apps: &Apps, as_json: bool) {
                 "http": current.map(|v| overview::http(v)).unwrap_or_default(),
                 "quotas": quotas.get(id).cloned().unwrap_or_default(),
                 "last_error": entry.last_error.as_ref().map(|e| e.message.clone()),
+                "published": published_state(id, &published, &running),
             })
         })
         .collect();
@@ -57,7 +74,10 @@ pub(super) async fn print(apps: &Apps, as_json: bool) {
         return;
     }
     if rows.is_empty() {
-        println!("no apps in {}", apps.config().apps_dir.display());
+        println!(
+            "no apps in {} and none published",
+            apps.config().apps_dir.display()
+        );
         return;
     }
     for row in rows {
@@ -152,5 +172,70 @@ pub(super) async fn print(apps: &Apps, as_json: bool) {
         if let Some(err) = row["last_error"].as_str() {
             println!("  last error: {err}");
         }
+        print_published(&row["published"]);
+    }
+}
+
+/// The published version of app `id` and each replica's report of it, or
+/// null when it is not published.
+fn published_state(id: &str, published: &[PublishedApp], running: &[ReplicaApp]) -> Value {
+    let Some(current) = published.iter().find(|p| p.app == id) else {
+        return Value::Null;
+    };
+    let replicas: Vec<Value> = running
+        .iter()
+        .filter(|r| r.app == id)
+        .map(|r| {
+            json!({
+                "replica": r.replica,
+                "hash": r.hash,
+                "state": if r.hash.as_deref() == Some(current.hash.as_str()) && r.error.is_none() {
+                    "loaded"
+                } else if r.error.is_some() {
+                    "error"
+                } else {
+                    "behind"
+                },
+                "error": r.error,
+                "alive": r.alive,
+                "at_ms": r.at_ms,
+            })
+        })
+        .collect();
+    json!({
+        "hash": current.hash,
+        "size": current.size,
+        "published_ms": current.published_ms,
+        "replicas": replicas,
+    })
+}
+
+/// The text lines for [`published_state`]: one per replica.
+fn print_published(state: &Value) {
+    let Some(hash) = state["hash"].as_str() else {
+        return;
+    };
+    let replicas = state["replicas"].as_array().cloned().unwrap_or_default();
+    println!(
+        "  published:  {} ({} replica(s) reported)",
+        short(hash),
+        replicas.len()
+    );
+    for r in &replicas {
+        let runs = r["hash"].as_str().map_or("nothing", short);
+        let stopped = if r["alive"] == false {
+            " (stopped)"
+        } else {
+            ""
+        };
+        let state = match (r["state"].as_str(), r["error"].as_str()) {
+            (Some("loaded"), _) => "loaded".to_string(),
+            (_, Some(error)) => format!("ERROR: {error}"),
+            _ => "behind".to_string(),
+        };
+        println!(
+            "  replica:    {}  {runs}  {state}{stopped}",
+            r["replica"].as_str().unwrap_or("")
+        );
     }
 }

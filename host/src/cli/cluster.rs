@@ -1,13 +1,15 @@
 //! `botyard cluster status`: who shares the database, whether each replica
 //! is alive, what leases it holds, and how much work waits. It connects as
 //! an observer (registers nothing, claims nothing), so it is safe to run
-//! on a replica's own machine while it serves.
+//! on a replica's own machine while it serves. Published apps show with
+//! what each replica reports it runs of them.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use crate::routing::published::short;
 use crate::storage::{ReplicaStatus, Storage};
 
 /// Prints the cluster's state: a table, or one JSON object.
@@ -32,6 +34,16 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
         .pending_count()
         .await
         .context("counting webhook deliveries")?;
+    let published = storage
+        .published
+        .published()
+        .await
+        .context("reading the published apps")?;
+    let running = storage
+        .published
+        .running()
+        .await
+        .context("reading what the replicas run")?;
     let now = crate::contract::time::now_ms() as i64;
     let oldest_s = oldest_ms.map(|at| (now - at).max(0) as f64 / 1000.0);
     if json {
@@ -42,6 +54,8 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
             "outbox_pending": outbox,
             "outbox_oldest_seconds": oldest_s,
             "webhooks_pending": webhooks,
+            "published": published,
+            "running": running,
         });
         println!("{body}");
         return Ok(ExitCode::SUCCESS);
@@ -65,6 +79,23 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
     println!(
         "inbox: {inbox} pending; outbox: {outbox} pending{oldest}; webhooks: {webhooks} pending"
     );
+    for app in &published {
+        println!("published app {} {}", app.app, short(&app.hash));
+        for r in running.iter().filter(|r| r.app == app.app) {
+            let runs = r.hash.as_deref().map_or("nothing", short);
+            let state = match &r.error {
+                None if r.hash.as_deref() == Some(app.hash.as_str()) => "loaded".to_string(),
+                None => "behind".to_string(),
+                Some(error) => format!("ERROR: {error}"),
+            };
+            let stopped = if r.alive == Some(false) {
+                " (stopped)"
+            } else {
+                ""
+            };
+            println!("  {:<20} {runs}  {state}{stopped}", r.replica);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ mod cluster;
 mod dev;
 mod manifest;
 mod new;
+mod publish;
 mod serve;
 mod test;
 mod webhook;
@@ -145,6 +146,26 @@ enum Command {
         #[arg(long)]
         install: bool,
     },
+    /// Publish an app version into the database for every replica (`serve`
+    /// polls it): a component, or an app's source directory, built first.
+    /// It is checked as a reload would check it; one that does not load is
+    /// refused and nothing changes. A published app wins over a file of the
+    /// same name in the apps directory.
+    Publish {
+        /// A component (`.wasm`) or an app's source directory.
+        path: PathBuf,
+        /// The app's id (default: the file's stem, or the directory's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop publishing an app: replicas fall back to their apps directory.
+    Unpublish {
+        /// The app's id.
+        app: String,
+    },
     /// Serve Slack for real: HTTP receiver or Socket Mode per `[slack]` in the
     /// config; tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) and
     /// SLACK_APP_TOKEN (socket).
@@ -261,6 +282,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => {
             let host = tool_host(&cli).await?.start().await?;
+            // Published apps answer here too, as on the replicas.
+            if let Err(e) = crate::routing::published::sync(host.apps(), None).await {
+                tracing::warn!(error = %e, "cannot read the published apps");
+            }
             let ctx = CallContext {
                 user: user.clone(),
                 channel: channel.clone(),
@@ -315,6 +340,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             no_build,
             port,
         } => dev::dev(&cli, apps, *no_build, *port).await,
+        Command::Publish { path, name, json } => {
+            publish::publish(&cli, path, name.as_deref(), *json).await
+        }
+        Command::Unpublish { app } => publish::unpublish(&cli, app).await,
         Command::Serve => serve::serve(&cli).await,
         Command::Test { app, scenario } => test::test(&cli, app, scenario.as_deref()).await,
         Command::Manifest { yaml, url } => manifest::print(&cli, *yaml, url.as_deref()).await,

@@ -50,6 +50,12 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
         .start()
         .await?;
     host.connect_slack(api, DeliveryConfig::default());
+    // Apps published into the database (`botyard publish`), beside the
+    // watched apps directory.
+    let _published = crate::routing::published::spawn(
+        host.apps().clone(),
+        crate::routing::published::POLL_EVERY,
+    );
     // Webhooks on their own listener when `[webhooks] listen` says so;
     // otherwise beside the Slack receiver (http mode) or not at all.
     let webhooks_server = match &webhooks_listen {
@@ -130,7 +136,10 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
             );
             let mut socket = SocketModeConfig::new(slack.api_url.clone(), app_token);
             socket.connections = slack.connections.into();
-            let client = SocketMode::start(socket, dispatcher)?;
+            // On PostgreSQL the replicas lease Slack's 10 sockets between
+            // them; SQLite (one machine) connects as before.
+            let slots = host.apps().storage().slots.clone();
+            let client = SocketMode::start_with_slots(socket, dispatcher, slots)?;
             host.readiness().slack_sockets(client.open_counter());
             println!(
                 "botyard serve: connected over Socket Mode ({} connection(s))",

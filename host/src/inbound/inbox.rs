@@ -94,7 +94,9 @@ impl Answer {
 }
 
 impl Work {
-    fn encode(&self) -> Vec<u8> {
+    /// The bytes the inbox keeps (the scheduler puts a tick's run in the
+    /// inbox itself, in the commit that claims the tick).
+    pub(crate) fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a request always serializes")
     }
 

@@ -10,6 +10,23 @@
 //! being read and acknowledged throughout. Errors reconnect with exponential
 //! backoff. The app-level token is never logged, nor is the socket URL (its
 //! ticket is a credential too).
+//!
+//! **Replicas share Slack's 10 sockets.** Slack refuses an app's eleventh
+//! socket however many processes open them, so on a cluster backend
+//! ([`SlotStore::shared`]) slots are leased from the database
+//! ([`SocketMode::start_with_slots`]): a lease keeper asks for
+//! `connections` slots, runs a slot supervisor for each slot it holds,
+//! renews the leases every third of how long they may be counted on (and
+//! asks again for what it lacks, so the slots of a replica that stopped are
+//! picked up), closes a slot's socket as soon as its lease can no longer
+//! be counted on (the database unreachable), and releases everything on
+//! shutdown. Nine slots are steady; the tenth is the spare a slot borrows
+//! while it replaces its socket: the replacement opens before the old one
+//! closes only with the spare in hand, so the two sockets never make an
+//! eleventh. A slot that cannot have the spare (another replica is
+//! refreshing) keeps serving the old socket and tries again, and if Slack
+//! closes the old socket first, reconnects in its own slot. One machine
+//! (SQLite) shares nothing: every slot is its own, as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +45,7 @@ use tracing::Instrument;
 
 use super::dispatch::{Ack, DispatchError, Dispatcher};
 use super::payload::{EventBody, Interaction, SlashCommand};
+use crate::storage::SlotStore;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -55,6 +73,11 @@ pub struct SocketModeConfig {
     /// How long a socket being replaced or shut down may take to finish the
     /// envelopes it is handling and to be closed by Slack.
     pub retire_timeout: Duration,
+    /// How long a slot lease lasts unless renewed, when slots are shared
+    /// ([`SocketMode::start_with_slots`]): the longest a stopped replica's
+    /// slots wait for another replica (its heartbeat lapsing frees them
+    /// sooner). Renewed about every third of it.
+    pub slot_lease: Duration,
 }
 
 impl SocketModeConfig {
@@ -69,6 +92,7 @@ impl SocketModeConfig {
             connect_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(10),
             retire_timeout: Duration::from_secs(10),
+            slot_lease: Duration::from_secs(15),
         }
     }
 }
@@ -84,6 +108,7 @@ impl std::fmt::Debug for SocketModeConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("ping_interval", &self.ping_interval)
             .field("retire_timeout", &self.retire_timeout)
+            .field("slot_lease", &self.slot_lease)
             .finish()
     }
 }
@@ -124,6 +149,27 @@ impl SocketMode {
         config: SocketModeConfig,
         dispatcher: Dispatcher,
     ) -> Result<SocketMode, SocketModeError> {
+        Self::start_inner(config, dispatcher, None)
+    }
+
+    /// Like [`SocketMode::start`], but connecting only on the slots this
+    /// replica leases from `slots`, so that all the replicas sharing them
+    /// never hold more than Slack's 10 sockets (see the module's doc). A
+    /// store that is not shared (SQLite: one machine) changes nothing.
+    pub fn start_with_slots(
+        config: SocketModeConfig,
+        dispatcher: Dispatcher,
+        slots: Arc<dyn SlotStore>,
+    ) -> Result<SocketMode, SocketModeError> {
+        let slots = slots.shared().then_some(slots);
+        Self::start_inner(config, dispatcher, slots)
+    }
+
+    fn start_inner(
+        config: SocketModeConfig,
+        dispatcher: Dispatcher,
+        leased: Option<Arc<dyn SlotStore>>,
+    ) -> Result<SocketMode, SocketModeError> {
         if !(1..=MAX_CONNECTIONS).contains(&config.connections) {
             return Err(SocketModeError::BadConnectionCount(config.connections));
         }
@@ -135,21 +181,28 @@ impl SocketMode {
             .build()?;
         let (stop, stopped) = watch::channel(false);
         let open = Arc::new(AtomicUsize::new(0));
+        let spare = leased.as_ref().map(|store| Spare {
+            store: store.clone(),
+            local: Arc::new(tokio::sync::Mutex::new(())),
+            // Long enough for the replacement to connect and the old socket
+            // to retire (and its backstop), with room to spare.
+            lease: config.connect_timeout + config.retire_timeout + Duration::from_secs(5),
+        });
         let shared = Arc::new(Shared {
             config,
             dispatcher,
             http,
             open: open.clone(),
+            spare,
         });
-        let slots = (0..shared.config.connections)
-            .map(|slot| {
-                let shared = shared.clone();
-                let stopped = stopped.clone();
-                tokio::spawn(
-                    run_slot(shared, stopped).instrument(tracing::info_span!("socket_mode", slot)),
-                )
-            })
-            .collect();
+        let slots = match leased {
+            None => (0..shared.config.connections)
+                .map(|slot| spawn_slot(&shared, slot as u32, stopped.clone()))
+                .collect(),
+            Some(store) => vec![tokio::spawn(
+                run_leases(shared, store, stopped).instrument(tracing::info_span!("socket_mode")),
+            )],
+        };
         Ok(SocketMode { stop, slots, open })
     }
 
@@ -174,6 +227,17 @@ impl SocketMode {
             let _ = slot.await;
         }
     }
+
+    /// Stops at once, as a killed process would: every socket is dropped
+    /// without waiting for envelopes in flight (Slack redelivers them), and
+    /// leased slots are not released — they wait for their lease to run out
+    /// or for this replica's heartbeat to lapse. For tests of what the
+    /// other replicas do; [`SocketMode::shutdown`] is the way to stop.
+    pub fn abort(mut self) {
+        for slot in std::mem::take(&mut self.slots) {
+            slot.abort();
+        }
+    }
 }
 
 impl Drop for SocketMode {
@@ -187,6 +251,211 @@ struct Shared {
     dispatcher: Dispatcher,
     http: reqwest::Client,
     open: Arc<AtomicUsize>,
+    /// The spare slot a refresh borrows, when slots are shared.
+    spare: Option<Spare>,
+}
+
+/// The cluster's spare slot (see the module's doc), and the local lock
+/// that lets one slot of this process borrow it at a time.
+struct Spare {
+    store: Arc<dyn SlotStore>,
+    local: Arc<tokio::sync::Mutex<()>>,
+    lease: Duration,
+}
+
+/// The spare slot, held; [`SpareHeld::release`] gives it back.
+struct SpareHeld {
+    store: Arc<dyn SlotStore>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl SpareHeld {
+    async fn release(self) {
+        if let Err(error) = self.store.release_spare().await {
+            tracing::warn!(%error, "could not give the spare Socket Mode slot back; its lease will run out");
+        }
+    }
+}
+
+/// How long before a lease can no longer be counted on its slot's socket is
+/// closed: enough for a quick close to finish (and its backstop).
+const LOST_MARGIN: Duration = Duration::from_secs(2);
+
+/// A running slot supervisor, as the lease keeper holds it.
+struct SlotTask {
+    stop: watch::Sender<bool>,
+    /// Set before stopping when the lease is lost: close without waiting.
+    hurry: Arc<std::sync::atomic::AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts a slot supervisor that runs until `stopped` says stop (or its
+/// sender is gone).
+fn spawn_slot(shared: &Arc<Shared>, slot: u32, stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+    spawn_slot_hurried(shared, slot, stopped, Default::default())
+}
+
+fn spawn_slot_hurried(
+    shared: &Arc<Shared>,
+    slot: u32,
+    stopped: watch::Receiver<bool>,
+    hurry: Arc<std::sync::atomic::AtomicBool>,
+) -> JoinHandle<()> {
+    tokio::spawn(
+        run_slot(shared.clone(), stopped, hurry)
+            .instrument(tracing::info_span!("socket_mode", slot)),
+    )
+}
+
+/// A leased slot's supervisor, as the lease keeper runs it.
+fn spawn_leased(shared: &Arc<Shared>, slot: u32) -> SlotTask {
+    let (stop, stopped) = watch::channel(false);
+    let hurry = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let task = spawn_slot_hurried(shared, slot, stopped, hurry.clone());
+    SlotTask { stop, hurry, task }
+}
+
+impl SlotTask {
+    /// Tells the slot to stop; `lost`: close its sockets without waiting.
+    fn stop(&self, lost: bool) {
+        self.hurry.store(lost, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Keeps `connections` slots leased from `store` (as many as it can),
+/// running a slot supervisor on each slot held, until stopped; then stops
+/// them and gives the slots back.
+async fn run_leases(
+    shared: Arc<Shared>,
+    store: Arc<dyn SlotStore>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let want = shared.config.connections as u32;
+    let lease = shared.config.slot_lease.max(LOST_MARGIN * 3);
+    if want > store.capacity() {
+        tracing::warn!(
+            want,
+            capacity = store.capacity(),
+            "[slack] connections asks for more Socket Mode slots than a cluster shares (one of \
+             Slack's 10 is kept for refreshes); lower it"
+        );
+    }
+    let mut running: std::collections::BTreeMap<u32, SlotTask> = Default::default();
+    // Slots told to stop whose sockets may still be closing: a slot is not
+    // connected again until its previous supervisor is done, so it never
+    // holds two sockets outside a refresh.
+    let mut closing: Vec<(u32, JoinHandle<()>)> = Vec::new();
+    let mut valid_until: Option<tokio::time::Instant> = None;
+    let mut failing = false;
+    let mut held_before = usize::MAX;
+    loop {
+        let asked = tokio::time::Instant::now();
+        let attempt = tokio::time::timeout(lease / 3, store.lease_slots(want, lease));
+        let Some(result) = until_stopped(&mut stopped, attempt).await else {
+            break;
+        };
+        let mut renew_in = (lease / 3).min(Duration::from_secs(1));
+        match result {
+            Ok(Ok(grant)) if grant.valid_for > LOST_MARGIN * 2 => {
+                if failing {
+                    tracing::info!("Socket Mode slot leases renewed again");
+                    failing = false;
+                }
+                valid_until = Some(asked + grant.valid_for - LOST_MARGIN);
+                renew_in = grant.valid_for / 3;
+                for slot in running.keys().copied().collect::<Vec<_>>() {
+                    let finished = running[&slot].task.is_finished();
+                    if finished || !grant.slots.contains(&slot) {
+                        let task = running.remove(&slot).expect("listed");
+                        task.stop(true);
+                        closing.push((slot, task.task));
+                    }
+                }
+                closing.retain(|(_, task)| !task.is_finished());
+                for &slot in &grant.slots {
+                    if !running.contains_key(&slot) && !closing.iter().any(|(s, _)| *s == slot) {
+                        running.insert(slot, spawn_leased(&shared, slot));
+                    }
+                }
+                if grant.slots.len() != held_before {
+                    held_before = grant.slots.len();
+                    if grant.slots.len() < want as usize {
+                        tracing::warn!(
+                            held = ?grant.slots,
+                            want,
+                            "holding fewer Socket Mode slots than [slack] connections asks: the \
+                             other replicas hold the rest of Slack's 10; asking again as they free up"
+                        );
+                    } else {
+                        tracing::info!(held = ?grant.slots, "Socket Mode slots leased");
+                    }
+                }
+            }
+            Ok(Ok(grant)) => {
+                tracing::warn!(
+                    valid_for_ms = grant.valid_for.as_millis() as u64,
+                    "Socket Mode slot leases granted too briefly to count on (is this replica's \
+                     heartbeat failing?); trying again"
+                );
+            }
+            Ok(Err(error)) => {
+                if !failing {
+                    tracing::warn!(%error, "renewing Socket Mode slot leases failed; their sockets close if it keeps failing until the leases run out");
+                }
+                failing = true;
+            }
+            Err(_) => {
+                if !failing {
+                    tracing::warn!(
+                        "renewing Socket Mode slot leases timed out; their sockets close if it keeps failing until the leases run out"
+                    );
+                }
+                failing = true;
+            }
+        }
+        let lost_at = valid_until.filter(|_| !running.is_empty());
+        let lost = tokio::select! {
+            _ = stop_signal(&mut stopped) => break,
+            () = tokio::time::sleep(renew_in) => false,
+            () = tokio::time::sleep_until(lost_at.unwrap_or_else(tokio::time::Instant::now)),
+                if lost_at.is_some() => true,
+        };
+        if lost || valid_until.is_some_and(|until| until <= tokio::time::Instant::now()) {
+            if !running.is_empty() {
+                tracing::error!(
+                    slots = ?running.keys().collect::<Vec<_>>(),
+                    "Socket Mode slot leases could not be renewed in time; closing their sockets \
+                     so another replica may take them (check that the database is reachable)"
+                );
+            }
+            for (slot, task) in std::mem::take(&mut running) {
+                task.stop(true);
+                closing.push((slot, task.task));
+            }
+            valid_until = None;
+            held_before = usize::MAX;
+        }
+    }
+    for task in running.values() {
+        task.stop(false);
+    }
+    for task in running
+        .into_values()
+        .map(|task| task.task)
+        .chain(closing.into_iter().map(|(_, task)| task))
+    {
+        let _ = task.await;
+    }
+    match tokio::time::timeout(Duration::from_secs(5), store.release_slots()).await {
+        Ok(Ok(())) => tracing::info!("Socket Mode slots released"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "could not release the Socket Mode slots; they free up when their leases run out")
+        }
+        Err(_) => tracing::warn!(
+            "releasing the Socket Mode slots timed out; they free up when their leases run out"
+        ),
+    }
 }
 
 /// A slot's consecutive failures, paced by the shared backoff with jitter,
@@ -258,22 +527,61 @@ async fn connect_with_retry(
 
 /// Keeps one connection open until told to stop, replacing it when Slack
 /// asks and reconnecting when it fails.
-async fn run_slot(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+/// `hurry`, set when the slot's lease is lost, makes stopping close the
+/// socket without waiting for envelopes in flight.
+async fn run_slot(
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+    hurry: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut backoff = Backoff::new(shared.config.backoff_min, shared.config.backoff_max);
     let retire_timeout = shared.config.retire_timeout;
+    let stop_timeout = || {
+        if hurry.load(Ordering::Relaxed) {
+            Duration::ZERO
+        } else {
+            retire_timeout
+        }
+    };
     let Some(mut current) = connect_with_retry(&shared, &mut stopped, &mut backoff).await else {
         return;
     };
     loop {
         let event = tokio::select! {
             _ = stop_signal(&mut stopped) => {
-                current.retire(Retire::Shutdown, retire_timeout).await;
+                current.retire(Retire::Shutdown, stop_timeout()).await;
                 return;
             }
             event = current.events.recv() => event,
         };
         match event {
             Some(ConnectionEvent::Disconnect(reason)) => {
+                // With shared slots, two sockets at once need the spare.
+                let spare = match &shared.spare {
+                    None => None,
+                    Some(spare) => match borrow_spare(spare, &mut current, &mut stopped).await {
+                        Borrowed::Spare(held) => Some(held),
+                        Borrowed::OldClosed(why) => {
+                            tracing::info!(
+                                connection = current.id,
+                                why,
+                                "Slack closed the socket before the spare slot was free; \
+                                 reconnecting in this slot"
+                            );
+                            let Some(next) =
+                                connect_with_retry(&shared, &mut stopped, &mut backoff).await
+                            else {
+                                return;
+                            };
+                            current = next;
+                            continue;
+                        }
+                        Borrowed::Stopped => {
+                            current.retire(Retire::Shutdown, stop_timeout()).await;
+                            return;
+                        }
+                    },
+                };
                 tracing::info!(
                     reason,
                     connection = current.id,
@@ -282,13 +590,22 @@ async fn run_slot(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
                 let Some(replacement) =
                     connect_with_retry(&shared, &mut stopped, &mut backoff).await
                 else {
-                    current.retire(Retire::Shutdown, retire_timeout).await;
+                    current.retire(Retire::Shutdown, stop_timeout()).await;
+                    if let Some(held) = spare {
+                        held.release().await;
+                    }
                     return;
                 };
                 let old = std::mem::replace(&mut current, replacement);
                 tokio::spawn(
-                    old.retire(Retire::Replaced, retire_timeout)
-                        .in_current_span(),
+                    async move {
+                        old.retire(Retire::Replaced, retire_timeout).await;
+                        // Only once the old socket is gone: one slot, one socket again.
+                        if let Some(held) = spare {
+                            held.release().await;
+                        }
+                    }
+                    .in_current_span(),
                 );
             }
             Some(ConnectionEvent::Closed(why)) => {
@@ -322,6 +639,73 @@ async fn run_slot(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
                 };
                 current = next;
             }
+        }
+    }
+}
+
+/// How waiting for the spare slot ended.
+enum Borrowed {
+    Spare(SpareHeld),
+    /// The socket being replaced closed first (why, for the log).
+    OldClosed(String),
+    Stopped,
+}
+
+/// How often a slot that wants the spare asks for it again.
+const SPARE_RETRY: Duration = Duration::from_millis(200);
+
+/// Borrows the spare slot for a refresh, asking until it is free, while
+/// `current` keeps serving; gives up when `current` closes (Slack no
+/// longer counts it, so no spare is needed) or the slot is stopped. The
+/// database is never raced against those: a lease granted is always seen,
+/// so it is given back.
+async fn borrow_spare(
+    spare: &Spare,
+    current: &mut Connection,
+    stopped: &mut watch::Receiver<bool>,
+) -> Borrowed {
+    let mut waiting_logged = false;
+    loop {
+        // One slot of this process borrows it at a time.
+        let local = tokio::select! {
+            _ = stop_signal(stopped) => return Borrowed::Stopped,
+            event = current.events.recv() => match event {
+                Some(ConnectionEvent::Closed(why)) => return Borrowed::OldClosed(why),
+                None => return Borrowed::OldClosed("its task ended".into()),
+                // Asked again: still waiting.
+                Some(ConnectionEvent::Disconnect(_)) => continue,
+            },
+            local = spare.local.clone().lock_owned() => local,
+        };
+        match spare.store.lease_spare(spare.lease).await {
+            Ok(Some(_)) => {
+                return Borrowed::Spare(SpareHeld {
+                    store: spare.store.clone(),
+                    _local: local,
+                });
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not lease the spare Socket Mode slot; trying again");
+            }
+        }
+        drop(local);
+        if !waiting_logged {
+            waiting_logged = true;
+            tracing::info!(
+                connection = current.id,
+                "Slack asked to reconnect; waiting for the spare slot (another replica is \
+                 refreshing) while this socket keeps serving"
+            );
+        }
+        tokio::select! {
+            _ = stop_signal(stopped) => return Borrowed::Stopped,
+            event = current.events.recv() => match event {
+                Some(ConnectionEvent::Closed(why)) => return Borrowed::OldClosed(why),
+                None => return Borrowed::OldClosed("its task ended".into()),
+                Some(ConnectionEvent::Disconnect(_)) => {}
+            },
+            () = tokio::time::sleep(SPARE_RETRY) => {}
         }
     }
 }

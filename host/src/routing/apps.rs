@@ -111,6 +111,9 @@ pub enum Reloaded {
     Removed,
 }
 
+/// A published version an app loads from: its hash and its bytes.
+pub type PublishedSource = (String, Arc<[u8]>);
+
 /// The loaded apps.
 pub struct Apps {
     runtime: Runtime,
@@ -123,6 +126,12 @@ pub struct Apps {
     /// whenever an app loads or goes, so one waits for the other to clear.
     conflicted: std::sync::Mutex<std::collections::BTreeSet<String>>,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Apps published into the database (see [`super::published`]): id →
+    /// (hash, bytes). A published app is loaded from here instead of the
+    /// apps directory — the database wins over a file of the same name —
+    /// so every reload (a file event, a config edit, a conflict retried)
+    /// keeps serving what was published.
+    published: RwLock<BTreeMap<String, PublishedSource>>,
     last_good: LastGood,
     /// Reloads run one at a time so an older version can never be installed
     /// over a newer one.
@@ -140,6 +149,7 @@ impl Apps {
             config_error: RwLock::default(),
             conflicted: Default::default(),
             snapshot: RwLock::default(),
+            published: RwLock::default(),
             last_good: LastGood::new(data_dir),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -360,7 +370,12 @@ impl Apps {
     async fn reload_one(&self, id: &str, force: bool) -> Result<Reloaded, LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.app_path(id);
-        let bytes = match tokio::fs::read(&path).await {
+        let published = self.published_source(id).map(|(_, bytes)| bytes.to_vec());
+        let read = match published {
+            Some(bytes) => Ok(bytes),
+            None => tokio::fs::read(&path).await,
+        };
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.update(|snap| Ok::<_, ()>(snap.apps.remove(id).is_some()))
@@ -423,6 +438,54 @@ impl Apps {
         }
         tracing::info!(app = id, version = &hash[..12], "app loaded");
         Ok(Reloaded::Loaded(hash))
+    }
+
+    /// The published version app `id` loads from (its hash and bytes), if
+    /// it is published (see [`super::published`]).
+    pub fn published_source(&self, id: &str) -> Option<PublishedSource> {
+        self.published
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The ids of the apps loaded from published versions.
+    pub fn published_ids(&self) -> Vec<String> {
+        let published = self.published.read().unwrap_or_else(|p| p.into_inner());
+        published.keys().cloned().collect()
+    }
+
+    /// Makes `source` (hash, bytes) what app `id` loads from, or (`None`)
+    /// its file in the apps directory again; [`Apps::reload`] applies it.
+    pub(super) fn set_published_source(&self, id: &str, source: Option<PublishedSource>) {
+        let mut published = self.published.write().unwrap_or_else(|p| p.into_inner());
+        match source {
+            Some(source) => published.insert(id.to_string(), source),
+            None => published.remove(id),
+        };
+    }
+
+    /// Whether `bytes` would load as app `id` here — the checks a reload
+    /// makes (settings and grants, compile, imports and exports, describe,
+    /// a command another app serves) — without installing it. `botyard
+    /// publish` asks before writing, so a broken version reaches no replica.
+    pub async fn check(&self, id: &str, bytes: Vec<u8>) -> Result<AppVersion, LoadError> {
+        let settings = self.config().settings_for(id)?;
+        let hash = hex::encode(Sha256::digest(&bytes));
+        let version = self.runtime.load(id, bytes, hash, &settings).await?;
+        let mut others = Snapshot::clone(&self.snapshot());
+        others.apps.remove(id);
+        let routes = Routes::build(
+            others
+                .apps
+                .iter()
+                .filter_map(|(id, e)| e.current.as_ref().map(|v| (id, &v.description))),
+        );
+        if let Some(conflict) = routes.conflict(&version.id, &version.description) {
+            return Err(LoadError::Conflict(conflict));
+        }
+        Ok(version)
     }
 
     fn failed(&self, id: &str, error: LoadError) -> LoadError {

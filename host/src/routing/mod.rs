@@ -1,6 +1,7 @@
 //! Routing: which app version answers what. It keeps the set of serving app
 //! versions — loaded from the apps directory, hot-reloaded, the last good
-//! one kept — with the one routing table derived from them, swapped
+//! one kept, or published into the database for every replica — with the
+//! one routing table derived from them, swapped
 //! atomically; resolves requests through that table and hands them to the
 //! runtime; and derives the Slack app manifest from what the apps declare.
 
@@ -8,6 +9,7 @@ pub mod approvals;
 pub mod apps;
 pub mod manifest;
 pub mod overview;
+pub mod published;
 pub mod table;
 pub mod versions;
 pub mod watcher;

@@ -77,6 +77,15 @@ impl WebApiError {
         }
     }
 
+    /// Whether the request may have reached Slack and been carried out
+    /// although no answer came back (a timeout, a connection reset after
+    /// sending, an answer cut off): trying again blindly may do it twice.
+    /// A connection that never opened sent nothing; an HTTP answer (429,
+    /// 5xx included) is Slack saying it did not do it.
+    pub fn is_unclear(&self) -> bool {
+        matches!(self, WebApiError::Transport(e) if !e.is_connect())
+    }
+
     /// How long Slack asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -198,6 +207,28 @@ impl WebApi {
     /// Calls `method` with `args` as its JSON body; Slack's whole answer
     /// (`ok: true` included) on success.
     pub async fn call(&self, method: &str, args: &Value) -> Result<Value, WebApiError> {
+        self.call_retrying(method, args, true).await
+    }
+
+    /// Like [`call`](WebApi::call), but never repeats an attempt whose
+    /// outcome is unclear ([`WebApiError::is_unclear`]): that error is
+    /// returned at once, for the caller to check what Slack did before
+    /// trying again (a message posted twice cannot be taken back quietly).
+    /// Rate limits and 5xx answers are still retried: Slack did nothing.
+    pub async fn call_at_most_once(
+        &self,
+        method: &str,
+        args: &Value,
+    ) -> Result<Value, WebApiError> {
+        self.call_retrying(method, args, false).await
+    }
+
+    async fn call_retrying(
+        &self,
+        method: &str,
+        args: &Value,
+        repeat_unclear: bool,
+    ) -> Result<Value, WebApiError> {
         let attempts = self.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
@@ -205,6 +236,10 @@ impl WebApi {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { error, wait } => (error, wait),
             };
+            if !repeat_unclear && error.is_unclear() {
+                tracing::warn!(%method, attempt, error = %error, "Slack Web API call ended unclearly");
+                return Err(error);
+            }
             let wait = wait.unwrap_or_else(|| self.retry.backoff.delay(attempt));
             if attempt >= attempts || wait > self.retry.max_retry_after {
                 tracing::warn!(%method, attempt, error = %error, "Slack Web API call gave up");

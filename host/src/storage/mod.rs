@@ -6,12 +6,16 @@
 //! - [`OutboxStore`]: the Slack calls apps asked for, claimed with a lease by
 //!   whoever delivers them and settled once.
 //! - [`ScheduleStore`]: one-off ticks, and cron bookkeeping advanced by
-//!   compare-and-set, so a tick fires once however many schedulers look.
+//!   compare-and-set, so a tick fires once however many schedulers look; a
+//!   due tick is claimed and its run taken into the inbox in one commit
+//!   ([`ScheduleStore::claim_tick`]).
 //! - [`AuditStore`]: who ran what, when, and how it ended.
 //! - [`InboxStore`]: Slack deliveries taken in, claimed, done once.
 //! - [`WebhookStore`]: webhook deliveries, recorded before the sender is
 //!   answered, de-duplicated by the sender's delivery id, claimed with a
 //!   lease by whoever runs them and settled in the handler's own unit.
+//! - [`PublishedStore`]: apps published into the database for every
+//!   replica (`botyard publish`), and what each replica runs of them.
 //! - [`Wakeup`]: "there is new work" (in the outbox, among the webhook
 //!   deliveries), which a backend may carry in-process, by LISTEN/NOTIFY, or
 //!   not at all (whoever waits also polls).
@@ -241,6 +245,78 @@ pub enum Settlement {
     /// It may succeed later: counts an attempt, keeps the error, and frees
     /// the entry for the next claim.
     Retry(String),
+    /// Like [`Retry`](Settlement::Retry), but Slack may have carried the
+    /// call out (the request was sent and no answer came: a timeout, a
+    /// connection reset). The entry's next claim is told it is in doubt
+    /// ([`ClaimedHead::in_doubt`]), so the deliverer looks before sending
+    /// it again.
+    Unclear(String),
+}
+
+/// The lane an outbox entry is queued in: entries of one lane are
+/// delivered one at a time, oldest first (only a lane's head may be
+/// claimed), whoever delivers them. Computed once, when the entry is
+/// queued, and stored with it.
+///
+/// A message's lane is its channel (`channel`, or `channel_id` for a file),
+/// or the person (`user_id`: App Home, a DM posted to a user id shares the
+/// lane of that user's App Home); answers to one `response_url` share the
+/// URL's lane; any other call (views by trigger or id, calls naming no
+/// conversation) the lane of its app, so an app's `views.update`s of one
+/// view keep their order. The prefixes keep these apart: Slack ids hold no
+/// `:`.
+pub fn outbox_lane(app: &str, method: &str, payload: &serde_json::Value) -> String {
+    // The slack module's `RESPONSE_URL_METHOD`, which this layer cannot name.
+    if method == "response_url" {
+        let url = payload.get("url").and_then(serde_json::Value::as_str);
+        return format!("url:{}", url.unwrap_or_default());
+    }
+    ["channel", "channel_id", "user_id"]
+        .iter()
+        .find_map(|key| {
+            payload
+                .get(*key)
+                .and_then(serde_json::Value::as_str)
+                .filter(|v| !v.is_empty())
+        })
+        .map_or_else(|| format!("app:{app}"), str::to_string)
+}
+
+/// An outbox entry claimed as the head of its lane (see
+/// [`OutboxStore::claim_heads`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedHead {
+    pub entry: OutboxEntry,
+    /// The entry's lane ([`outbox_lane`]).
+    pub lane: String,
+    pub claim: Claim,
+    /// An earlier claim of this entry may have reached Slack without its
+    /// outcome being recorded: it ran out or its holder died before
+    /// settling, or it settled [`Settlement::Unclear`]. Sending it again
+    /// blindly could post twice.
+    pub in_doubt: bool,
+}
+
+/// What [`OutboxStore::claim_heads`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Heads {
+    /// Heads claimed for this caller, oldest first, each of another lane.
+    pub claimed: Vec<ClaimedHead>,
+    /// The soonest moment (Unix ms) a lane held back by pacing or a retry
+    /// wait may go again, if any is held: when to look next.
+    pub next_ms: Option<i64>,
+}
+
+/// How long a lane's head must wait, shared by every deliverer of the
+/// database (Unix ms; a time already past, or `None`, holds nothing). A
+/// lane's hold only ever moves later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LaneHold {
+    /// A paced head (see [`OutboxStore::claim_heads`]) waits until then:
+    /// Slack takes about one message per second per channel.
+    pub post_not_before_ms: Option<i64>,
+    /// Any head waits until then: a retry's backoff, Slack's `Retry-After`.
+    pub try_not_before_ms: Option<i64>,
 }
 
 /// The outbox, as whoever delivers it sees it.
@@ -255,7 +331,8 @@ pub trait OutboxStore: Send + Sync {
     async fn claim(&self, id: i64, lease: Duration) -> Result<Option<Claim>, StorageError>;
     /// Frees the claims of deliverers that are gone (they died holding
     /// them), so their entries go out now instead of when the lease runs
-    /// out; returns how many. Called when delivery starts. A single-node
+    /// out; returns how many. Called when delivery starts, and every few
+    /// seconds after (a replica may die and stay down). A single-node
     /// backend, which one process delivers from, frees every claim not made
     /// through this handle; a cluster backend frees those of replicas that
     /// stopped.
@@ -263,6 +340,41 @@ pub trait OutboxStore: Send + Sync {
     /// Settles a claimed entry; `false` if the claim was overtaken or the
     /// entry is already settled (nothing changes then).
     async fn settle(&self, claim: &Claim, outcome: Settlement) -> Result<bool, StorageError>;
+    /// Claims for `lease` up to `limit` lane heads that may go now: the
+    /// oldest pending entry of each lane, unless it is claimed (and the
+    /// claim has not run out), its lane is held for a retry, or — for a
+    /// `paced` method — its lane's next post is not due yet. A lane's next
+    /// entry becomes its head only once the head is settled, so however
+    /// many deliverers claim at once, one lane's entries go one at a time
+    /// and in order. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`:
+    /// deliverers claiming at the same moment take different heads instead
+    /// of queueing on the same rows.
+    async fn claim_heads(
+        &self,
+        limit: u32,
+        lease: Duration,
+        paced: &[&str],
+    ) -> Result<Heads, StorageError>;
+    /// Settles a claimed head like [`settle`](OutboxStore::settle), and holds
+    /// its lane as `hold` says in the same transaction, so the next head is
+    /// never claimable before the hold is visible. The hold is kept even
+    /// when the claim was overtaken: a call that went out still counts
+    /// against Slack's pacing.
+    async fn settle_head(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        outcome: Settlement,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError>;
+    /// Gives a claim back without an attempt (nothing was sent), holding
+    /// the lane as `hold` says; `false` if the claim was overtaken.
+    async fn release(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError>;
     /// Entries with id > `after_id`, oldest first, optionally only `app`'s.
     async fn entries(
         &self,
@@ -285,13 +397,68 @@ pub struct DueTick {
     pub due_ms: i64,
 }
 
+/// Where a due tick comes from, and so what claiming it takes off its
+/// schedule (see [`ScheduleStore::claim_tick`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickSource {
+    /// A one-off (`schedule.once`) still scheduled for the tick's due time:
+    /// claiming deletes it. One rescheduled to another time, or cancelled,
+    /// since it was read is not claimed.
+    Once,
+    /// An occurrence of a cron schedule whose last fire time is still
+    /// `after`: claiming moves it to the occurrence's due time
+    /// (compare-and-set), so a schedule's occurrences are claimed in order
+    /// and each once, and the ones between `after` and this one are passed
+    /// over for good (how catch-up skips).
+    Cron { after: i64 },
+}
+
+/// A due tick to claim, and its run as the inbox keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct TickRun<'a> {
+    pub app: &'a str,
+    pub name: &'a str,
+    /// When it is due, Unix milliseconds.
+    pub due_ms: i64,
+    pub source: TickSource,
+    /// The run's inbox key, one per app, schedule and due time: the run's
+    /// unique row, so one due time never runs twice even if its schedule
+    /// could be claimed again.
+    pub key: &'a str,
+    /// What the taker needs to run it, here or in another process (the
+    /// inbound layer decides the shape; storage keeps bytes).
+    pub body: &'a [u8],
+}
+
 /// Ticks: one-offs apps asked for, and when each cron schedule last fired.
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {
     /// Removes and returns every one-off tick due at or before `now_ms`,
     /// earliest first. A tick is handed out exactly once, however many
-    /// callers ask at the same time.
+    /// callers ask at the same time — and lost if the caller dies before
+    /// running it: the scheduler uses [`ScheduleStore::due_once`] and
+    /// [`ScheduleStore::claim_tick`] instead, which keep the run with the
+    /// claim.
     async fn take_due(&self, now_ms: i64) -> Result<Vec<DueTick>, StorageError>;
+    /// Up to `limit` one-off ticks due at or before `now_ms`, earliest
+    /// first: a read only; each is taken with [`ScheduleStore::claim_tick`].
+    async fn due_once(&self, now_ms: i64, limit: u32) -> Result<Vec<DueTick>, StorageError>;
+    /// Claims a due tick and takes its run into the inbox, claimed by this
+    /// process until `now_ms + lease` (as [`InboxStore::take`] does), in
+    /// **one commit**: the tick comes off its schedule (see [`TickSource`])
+    /// only together with a run that another process takes over
+    /// ([`InboxStore::claim_expired`]) should this one die before it is
+    /// done, so a due time is never lost between the two. `None` (and
+    /// nothing changes) when another caller claimed it first, or the
+    /// schedule moved on since it was read; also `None` when the run's key
+    /// is already in the inbox (it ran): the tick still comes off its
+    /// schedule, and nothing runs twice.
+    async fn claim_tick(
+        &self,
+        run: TickRun<'_>,
+        now_ms: i64,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StorageError>;
     /// When the earliest one-off tick still waiting is due, if any: a read
     /// only, so the test kit's virtual time can jump to it.
     async fn next_once_due(&self) -> Result<Option<i64>, StorageError>;
@@ -539,6 +706,139 @@ pub trait ClusterStore: Send + Sync {
     async fn replicas(&self) -> Result<Vec<ReplicaStatus>, StorageError>;
 }
 
+/// Socket Mode connections Slack allows one app at once, counted across
+/// every process that connects for it: an eleventh is refused
+/// (`too_many_websockets`).
+pub const SLACK_SOCKET_SLOTS: u32 = 10;
+
+/// What [`SlotStore::lease_slots`] granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotGrant {
+    /// The slots now held, ascending (numbers below [`SLACK_SOCKET_SLOTS`]).
+    pub slots: Vec<u32>,
+    /// How long, from when the call was made, the holder may count on them
+    /// without renewing: the lease asked for, shortened to when this
+    /// replica would be taken for stopped if its heartbeat stayed silent
+    /// (others may then take its slots).
+    pub valid_for: Duration,
+}
+
+/// Who holds one Socket Mode slot now (see [`SlotStore::slot_leases`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotHolder {
+    pub slot: u32,
+    pub replica: String,
+    /// Whether the holder is the caller's own incarnation.
+    pub mine: bool,
+    /// The slot kept for refreshes (see [`SlotStore::lease_spare`]).
+    pub spare: bool,
+}
+
+/// Slack's Socket Mode connection slots, shared by every replica of a
+/// cluster so that together they never open more than Slack's
+/// [`SLACK_SOCKET_SLOTS`]. A replica leases the slots it connects on, renews
+/// them while it runs, and releases them when it stops; a slot whose lease
+/// ran out, or whose holder is taken for stopped (the heartbeat rules of
+/// the replicas registry), is free for another replica to lease.
+///
+/// PostgreSQL keeps the slots in a table: [`SlotStore::capacity`] is 9
+/// steady slots, and the tenth is the *spare* a slot borrows while it
+/// replaces its socket (Slack counts the old and the new one until the old
+/// closes). SQLite is one process, so there is nobody to share with: its
+/// store grants whatever is asked (up to 10) and is not
+/// [`SlotStore::shared`], and Socket Mode then behaves as it always did.
+#[async_trait]
+pub trait SlotStore: Send + Sync {
+    /// Whether other processes share these slots (a cluster backend).
+    fn shared(&self) -> bool;
+    /// Most slots [`SlotStore::lease_slots`] can grant across all holders.
+    fn capacity(&self) -> u32;
+    /// Renews the slots this replica holds and leases free ones until it
+    /// holds `want` (fewer if not enough are free; extra ones it held are
+    /// released), each for `lease` from now on the database's clock.
+    async fn lease_slots(&self, want: u32, lease: Duration) -> Result<SlotGrant, StorageError>;
+    /// Leases the spare slot for `lease`, if it is free (or already this
+    /// replica's): how long it may be counted on, or `None` when another
+    /// replica is using it.
+    async fn lease_spare(&self, lease: Duration) -> Result<Option<Duration>, StorageError>;
+    /// Gives the spare slot back, if this replica holds it.
+    async fn release_spare(&self) -> Result<(), StorageError>;
+    /// Gives back every slot this replica holds (the spare too).
+    async fn release_slots(&self) -> Result<(), StorageError>;
+    /// Every slot held now (its lease not run out, its holder alive), by
+    /// slot number. A read only.
+    async fn slot_leases(&self) -> Result<Vec<SlotHolder>, StorageError>;
+}
+
+/// The current published version of one app (see [`PublishedStore`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedApp {
+    pub app: String,
+    /// sha256 of the component's bytes, hex: the version's only name.
+    pub hash: String,
+    /// The component's size in bytes.
+    pub size: u64,
+    /// When it was made current, on the publisher's clock (Unix ms).
+    pub published_ms: i64,
+}
+
+/// What one replica runs of one published app, as it last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicaApp {
+    pub replica: String,
+    pub app: String,
+    /// The version it serves (full hash), if any.
+    pub hash: Option<String>,
+    /// Why it does not serve the current published version, if it does not.
+    pub error: Option<String>,
+    /// When it reported, on its clock (Unix ms).
+    pub at_ms: i64,
+    /// Whether the replica is alive (its heartbeat is recent); `None` where
+    /// the backend keeps no heartbeats (SQLite: one machine).
+    pub alive: Option<bool>,
+}
+
+/// Apps published into the database (`botyard publish`), for every replica
+/// to load: versions are kept by the sha256 of their bytes, and each app
+/// name points at its current one. The apps directory stays for one
+/// machine and `dev`; this is how a cluster, whose replicas share nothing
+/// but the database, learns about a new version. Replicas poll
+/// [`PublishedStore::published`] (woken early by
+/// [`Storage::published_wakeup`]) and report what they run.
+#[async_trait]
+pub trait PublishedStore: Send + Sync {
+    /// Stores `component` under its sha256 and makes it `app`'s current
+    /// version, in one transaction: a replica sees the old version or the
+    /// new one, never a name pointing at missing bytes. Versions no app
+    /// points at any more are deleted in the same transaction.
+    async fn publish(&self, app: &str, component: &[u8]) -> Result<PublishedApp, StorageError>;
+    /// Stops publishing `app` (its versions and replica reports go too);
+    /// whether it was published.
+    async fn unpublish(&self, app: &str) -> Result<bool, StorageError>;
+    /// Every published app's current version, by app name. A read only.
+    async fn published(&self) -> Result<Vec<PublishedApp>, StorageError>;
+    /// The bytes of version `hash`, if it is still kept.
+    async fn component(&self, hash: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Records what this replica runs of `app` (replacing its previous
+    /// report): the hash it serves, and why not the published one.
+    async fn report(
+        &self,
+        app: &str,
+        hash: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), StorageError>;
+    /// Every replica's latest report of every published app, by app then
+    /// replica.
+    async fn running(&self) -> Result<Vec<ReplicaApp>, StorageError>;
+}
+
+/// The name of a component's version: the sha256 of its bytes, hex (the
+/// same as an app's `hash` once loaded).
+pub fn content_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// A webhook delivery to record.
 #[derive(Debug, Clone, Copy)]
 pub struct NewDelivery<'a> {
@@ -711,6 +1011,13 @@ pub struct Storage {
     pub inbox: Arc<dyn InboxStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub cluster: Arc<dyn ClusterStore>,
+    /// Slack's Socket Mode connection slots, shared by the replicas.
+    pub slots: Arc<dyn SlotStore>,
+    /// Apps published for every replica (`botyard publish`).
+    pub published: Arc<dyn PublishedStore>,
+    /// Raised when an app is published or unpublished (by another replica
+    /// or tool too, where the backend carries it): a hint, replicas poll too.
+    pub published_wakeup: Arc<dyn Wakeup>,
     /// Raised after a commit that queued pending Slack calls.
     pub outbox_wakeup: Arc<dyn Wakeup>,
     /// Raised after a commit that recorded a new webhook delivery.

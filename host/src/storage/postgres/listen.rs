@@ -2,7 +2,7 @@
 //!
 //! A dedicated connection (not from the pool: it stays in `LISTEN` for
 //! good) hears `botyard_outbox` and `botyard_webhooks`, which units send in
-//! their commit, and raises the matching [`Wakeup`](crate::storage::Wakeup).
+//! their commit, and `botyard_published` (an app published), and raises the matching [`Wakeup`](crate::storage::Wakeup).
 //! A hint only: delivery and the webhook runner poll as well, so a
 //! notification lost while the connection was down delays work, never
 //! loses it. When the connection drops (or a periodic ping fails), it is
@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use super::published::PUBLISHED_CHANNEL;
 use super::{NotifyWakeup, OUTBOX_CHANNEL, WEBHOOKS_CHANNEL};
 use crate::storage::{StorageError, Wakeup};
 
@@ -35,10 +36,11 @@ pub(super) async fn start(
     config: tokio_postgres::Config,
     outbox: Arc<NotifyWakeup>,
     webhooks: Arc<NotifyWakeup>,
+    published: Arc<NotifyWakeup>,
     stop: watch::Receiver<()>,
 ) {
     let (first, started) = tokio::sync::oneshot::channel();
-    tokio::spawn(run(config, outbox, webhooks, stop, first));
+    tokio::spawn(run(config, outbox, webhooks, published, stop, first));
     let _ = started.await;
 }
 
@@ -46,13 +48,19 @@ async fn run(
     config: tokio_postgres::Config,
     outbox: Arc<NotifyWakeup>,
     webhooks: Arc<NotifyWakeup>,
+    published: Arc<NotifyWakeup>,
     mut stop: watch::Receiver<()>,
     first: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut first = Some(first);
     let mut backoff = Duration::from_millis(250);
     loop {
-        let listened = listen(&config, &outbox, &webhooks, &mut stop, &mut first).await;
+        let wakeups = Wakeups {
+            outbox: &outbox,
+            webhooks: &webhooks,
+            published: &published,
+        };
+        let listened = listen(&config, wakeups, &mut stop, &mut first).await;
         if let Some(first) = first.take() {
             let _ = first.send(());
         }
@@ -82,11 +90,22 @@ enum Ended {
     Dropped(String),
 }
 
+/// The wake-ups a listening connection raises, one per channel.
+#[derive(Clone, Copy)]
+struct Wakeups<'a> {
+    outbox: &'a NotifyWakeup,
+    webhooks: &'a NotifyWakeup,
+    published: &'a NotifyWakeup,
+}
+
 /// One connection's life: connect, `LISTEN`, raise wake-ups until it ends.
 async fn listen(
     config: &tokio_postgres::Config,
-    outbox: &NotifyWakeup,
-    webhooks: &NotifyWakeup,
+    Wakeups {
+        outbox,
+        webhooks,
+        published,
+    }: Wakeups<'_>,
     stop: &mut watch::Receiver<()>,
     first: &mut Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<Ended, StorageError> {
@@ -115,7 +134,7 @@ async fn listen(
     });
     let listening = client
         .batch_execute(&format!(
-            "LISTEN {OUTBOX_CHANNEL}; LISTEN {WEBHOOKS_CHANNEL}"
+            "LISTEN {OUTBOX_CHANNEL}; LISTEN {WEBHOOKS_CHANNEL}; LISTEN {PUBLISHED_CHANNEL}"
         ))
         .await;
     if let Err(e) = listening {
@@ -130,6 +149,7 @@ async fn listen(
         None => {
             outbox.notify();
             webhooks.notify();
+            published.notify();
         }
     }
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -139,6 +159,7 @@ async fn listen(
             message = hearing.recv() => match message {
                 Some(Ok(channel)) if channel == OUTBOX_CHANNEL => outbox.notify(),
                 Some(Ok(channel)) if channel == WEBHOOKS_CHANNEL => webhooks.notify(),
+                Some(Ok(channel)) if channel == PUBLISHED_CHANNEL => published.notify(),
                 Some(Ok(_)) => {}
                 Some(Err(why)) => break Ended::Dropped(why),
                 None => break Ended::Dropped("the connection task ended".into()),

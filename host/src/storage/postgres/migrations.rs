@@ -189,6 +189,65 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER webhook_usage AFTER INSERT OR DELETE ON webhook_deliveries
         FOR EACH ROW EXECUTE FUNCTION botyard_webhook_usage();
     "#,
+    // 2: apps published into the database (`botyard publish`): versions by
+    // the sha256 of their bytes, each app's current one, and what each
+    // replica runs.
+    r#"
+    CREATE TABLE published_versions (
+        hash       text PRIMARY KEY,
+        component  bytea NOT NULL,
+        size       bigint NOT NULL,
+        created_ms bigint NOT NULL
+    );
+    CREATE TABLE published_apps (
+        app          text PRIMARY KEY,
+        hash         text NOT NULL REFERENCES published_versions (hash),
+        published_ms bigint NOT NULL
+    );
+    CREATE TABLE published_running (
+        replica text NOT NULL,
+        app     text NOT NULL,
+        hash    text,
+        error   text,
+        at_ms   bigint NOT NULL,
+        PRIMARY KEY (replica, app)
+    );
+    "#,
+    // 3: outbox lanes (see outbox.rs): each entry's lane, whether an attempt
+    // may have reached Slack unrecorded (`sending`), and per lane when its
+    // head may go next, shared by every replica. Entries queued before get
+    // their lane as `storage::outbox_lane` computes it.
+    r#"
+    ALTER TABLE outbox ADD COLUMN lane text;
+    ALTER TABLE outbox ADD COLUMN sending boolean NOT NULL DEFAULT false;
+    UPDATE outbox SET lane = CASE
+            WHEN method = 'response_url' THEN 'url:' || coalesce(payload::jsonb ->> 'url', '')
+            ELSE coalesce(nullif(payload::jsonb ->> 'channel', ''),
+                          nullif(payload::jsonb ->> 'channel_id', ''),
+                          nullif(payload::jsonb ->> 'user_id', ''),
+                          'app:' || app)
+        END,
+        sending = claims > 0
+        WHERE status = 'pending';
+    CREATE INDEX outbox_pending_lanes ON outbox (lane, id) WHERE status = 'pending';
+    CREATE TABLE outbox_lanes (
+        lane         text PRIMARY KEY,
+        next_post_ms bigint NOT NULL DEFAULT 0,
+        next_try_ms  bigint NOT NULL DEFAULT 0
+    );
+    "#,
+    // 4: Slack's Socket Mode slots, leased by the replicas so that together
+    // they never open more than Slack's 10 sockets (see slots.rs): 0–8
+    // steady, 9 the spare a refresh borrows. Times on the database's clock.
+    r#"
+    CREATE TABLE socket_slots (
+        slot          integer PRIMARY KEY CHECK (slot >= 0 AND slot < 10),
+        held_by       bigint,
+        held_replica  text,
+        held_until_ms bigint NOT NULL DEFAULT 0
+    );
+    INSERT INTO socket_slots (slot) SELECT generate_series(0, 9);
+    "#,
 ];
 
 /// The schema version this binary writes.

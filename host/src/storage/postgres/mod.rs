@@ -52,8 +52,10 @@
 //! whoever waits also polls.
 //!
 //! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `inbox`,
-//! `webhooks`, `usage`, `migrations`, `replicas` (incarnations, heartbeats,
-//! orphaned claims), `listen` (LISTEN/NOTIFY).
+//! `webhooks`, `usage`, `published` (apps published for every replica),
+//! `migrations`, `replicas` (incarnations, heartbeats,
+//! orphaned claims), `listen` (LISTEN/NOTIFY), `slots` (Slack's Socket Mode
+//! connections, leased by the replicas).
 
 /// Runs `$body` with `$c` bound to a pooled connection (autocommit), again
 /// (up to three tries) if the database broke a conflict (serialization
@@ -85,8 +87,10 @@ mod kv;
 mod listen;
 mod migrations;
 mod outbox;
+mod published;
 mod replicas;
 mod schedules;
+mod slots;
 mod usage;
 mod webhooks;
 
@@ -188,6 +192,9 @@ pub async fn connect(options: Options) -> Result<Storage, StorageError> {
         inbox: db.clone(),
         webhooks: db.clone(),
         cluster: db.clone(),
+        slots: db.clone(),
+        published: db.clone(),
+        published_wakeup: db.published_wakeup.clone(),
         outbox_wakeup: db.outbox_wakeup.clone(),
         webhook_wakeup: db.webhook_wakeup.clone(),
         location: db.location.clone(),
@@ -257,6 +264,8 @@ pub(crate) struct Db {
     incarnation: i64,
     outbox_wakeup: Arc<NotifyWakeup>,
     webhook_wakeup: Arc<NotifyWakeup>,
+    /// Raised when an app is published or unpublished, here or elsewhere.
+    published_wakeup: Arc<NotifyWakeup>,
     location: String,
     /// Dropped with the database: the heartbeat and the listener stop.
     _stop: tokio::sync::watch::Sender<()>,
@@ -300,6 +309,7 @@ impl Db {
         let (stop, stopped) = tokio::sync::watch::channel(());
         let outbox_wakeup = Arc::new(NotifyWakeup::default());
         let webhook_wakeup = Arc::new(NotifyWakeup::default());
+        let published_wakeup = Arc::new(NotifyWakeup::default());
         let incarnation = if options.observer {
             0
         } else {
@@ -315,6 +325,7 @@ impl Db {
                 config,
                 outbox_wakeup.clone(),
                 webhook_wakeup.clone(),
+                published_wakeup.clone(),
                 stopped,
             )
             .await;
@@ -333,6 +344,7 @@ impl Db {
             incarnation,
             outbox_wakeup,
             webhook_wakeup,
+            published_wakeup,
             location,
             _stop: stop,
         })

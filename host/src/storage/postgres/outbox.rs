@@ -8,6 +8,25 @@
 //! (`claimed_replica`, `claimed_by` = incarnation) for
 //! [`release_orphaned`](OutboxStore::release_orphaned) (see `replicas.rs`).
 //!
+//! **Lanes.** Each entry is queued in a lane ([`outbox_lane`]: its channel,
+//! else its app) and only a lane's head — its oldest pending entry — is
+//! claimable ([`claim_heads`](OutboxStore::claim_heads)). Heads are chosen
+//! and claimed in one statement, `FOR UPDATE OF o SKIP LOCKED`: replicas
+//! claiming at once take different heads. A replica whose snapshot is
+//! older than a settlement still sees the settled entry as its lane's head
+//! and finds it locked or no longer pending (PostgreSQL re-checks a locked
+//! row's latest version), so it never takes the entry behind a head that
+//! is still pending: one lane's entries go one at a time, in id order.
+//! (Two units committing out of id order can put a later id ahead in a
+//! lane; nothing orders those two units' calls anyway.)
+//!
+//! `outbox_lanes` holds each lane's hold — when its next paced post, and
+//! its next try after a retryable failure, may go — written in the
+//! settling statement, so every replica paces one channel together.
+//! `sending` says an attempt may have reached Slack unrecorded: every
+//! claim sets it, a settlement that knows the outcome clears it, and the
+//! next claim reports what it found (`ClaimedHead::in_doubt`).
+//!
 //! Ids come from an identity column: they only grow, but they are drawn
 //! when a unit inserts, not when it commits, so a reader paging with
 //! `entries(after_id)` may see id 8 before a slower unit commits id 7.
@@ -21,11 +40,33 @@ use tokio_postgres::Row;
 
 use super::{Db, execute, json_column, lease_end, now_ms, query, query_one, query_opt, shown};
 use crate::storage::{
-    Claim, NewCall, OutboxEntry, OutboxStatus, OutboxStore, Settlement, StorageError,
+    Claim, ClaimedHead, Heads, LaneHold, NewCall, OutboxEntry, OutboxStatus, OutboxStore,
+    Settlement, StorageError, outbox_lane,
 };
 
-const SELECT_COLUMNS: &str =
-    "SELECT id, created_ms, app, method, payload, status, attempts, last_error, result FROM outbox";
+/// An entry's columns, in the order [`from_row`] reads them.
+macro_rules! columns {
+    () => {
+        "id, created_ms, app, method, payload, status, attempts, last_error, result"
+    };
+}
+
+const SELECT_COLUMNS: &str = concat!("SELECT ", columns!(), " FROM outbox");
+
+/// A lane's hold, upserted as a data-modifying CTE in front of the
+/// statement that settles or releases, so both are one statement and one
+/// transaction. Its parameters (lane, post, try) are numbered from `first`.
+fn hold_cte(first: usize) -> String {
+    let (lane, post, next_try) = (first, first + 1, first + 2);
+    format!(
+        "WITH hold AS (
+            INSERT INTO outbox_lanes AS l (lane, next_post_ms, next_try_ms)
+            VALUES (${lane}, ${post}, ${next_try})
+            ON CONFLICT (lane) DO UPDATE SET
+                next_post_ms = GREATEST(l.next_post_ms, excluded.next_post_ms),
+                next_try_ms = GREATEST(l.next_try_ms, excluded.next_try_ms))"
+    )
+}
 
 pub(super) async fn enqueue(
     c: &deadpool_postgres::Client,
@@ -33,14 +74,15 @@ pub(super) async fn enqueue(
 ) -> Result<i64, StorageError> {
     let row = query_one(
         c,
-        "INSERT INTO outbox (created_ms, app, method, payload, status)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO outbox (created_ms, app, method, payload, status, lane)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         &[
             &now_ms(),
             &call.app,
             &call.method,
             &call.payload.to_string(),
             &call.status.as_str(),
+            &outbox_lane(call.app, call.method, call.payload),
         ],
     )
     .await?;
@@ -65,7 +107,7 @@ impl OutboxStore for Db {
         let row = autocommit!(self, |c| query_opt(
             c,
             "UPDATE outbox SET claimed_until = $2, claims = claims + 1,
-                    claimed_replica = $4, claimed_by = $5
+                    claimed_replica = $4, claimed_by = $5, sending = true
              WHERE id = $1 AND status = 'pending' AND claimed_until <= $3
              RETURNING claims",
             &[&id, &until, &now, &self.replica, &self.incarnation],
@@ -92,42 +134,153 @@ impl OutboxStore for Db {
     }
 
     async fn settle(&self, claim: &Claim, outcome: Settlement) -> Result<bool, StorageError> {
-        let held = "WHERE id = $1 AND status = 'pending' AND claims = $2";
-        let changed = autocommit!(self, |c| match &outcome {
-            Settlement::Delivered(result) => {
-                execute(
-                    c,
-                    &format!(
-                        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1,
-                         result = $3, claimed_until = 0 {held}"
-                    ),
-                    &[&claim.id, &claim.token, &result.to_string()],
-                )
-                .await
-            }
-            Settlement::Failed(error) => {
-                execute(
-                    c,
-                    &format!(
-                        "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-                         last_error = $3, claimed_until = 0 {held}"
-                    ),
-                    &[&claim.id, &claim.token, &shown(error)],
-                )
-                .await
-            }
-            Settlement::Retry(error) => {
-                execute(
-                    c,
-                    &format!(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $3,
-                         claimed_until = 0 {held}"
-                    ),
-                    &[&claim.id, &claim.token, &shown(error)],
-                )
-                .await
-            }
+        self.settle_head(claim, "", outcome, LaneHold::default())
+            .await
+    }
+
+    async fn claim_heads(
+        &self,
+        limit: u32,
+        lease: Duration,
+        paced: &[&str],
+    ) -> Result<Heads, StorageError> {
+        let now = now_ms();
+        let until = lease_end(now, lease);
+        let limit = i64::from(limit);
+        let (rows, next) = autocommit!(self, |c| {
+            let rows = query(
+                c,
+                concat!(
+                    "WITH heads AS (
+                         SELECT o.id, o.sending FROM outbox o
+                         LEFT JOIN outbox_lanes l ON l.lane = o.lane
+                         WHERE o.id IN (SELECT min(id) FROM outbox WHERE status = 'pending'
+                                        GROUP BY lane)
+                           AND o.status = 'pending' AND o.claimed_until <= $1
+                           AND coalesce(l.next_try_ms, 0) <= $1
+                           AND (o.method <> ALL($2::text[]) OR coalesce(l.next_post_ms, 0) <= $1)
+                         ORDER BY o.id LIMIT $3
+                         FOR UPDATE OF o SKIP LOCKED)
+                     UPDATE outbox o SET claimed_until = $4, claims = o.claims + 1,
+                            claimed_replica = $5, claimed_by = $6, sending = true
+                     FROM heads WHERE o.id = heads.id
+                     RETURNING ",
+                    "o.id, o.created_ms, o.app, o.method, o.payload, o.status, o.attempts,
+                     o.last_error, o.result",
+                    ", o.claims, o.lane, heads.sending"
+                ),
+                &[
+                    &now,
+                    &paced,
+                    &limit,
+                    &until,
+                    &self.replica,
+                    &self.incarnation,
+                ],
+            )
+            .await?;
+            let next = query_one(
+                c,
+                "SELECT min(GREATEST(l.next_try_ms, l.next_post_ms)) FROM outbox_lanes l
+                 WHERE (l.next_try_ms > $1 OR l.next_post_ms > $1)
+                   AND EXISTS (SELECT 1 FROM outbox o
+                               WHERE o.lane = l.lane AND o.status = 'pending')",
+                &[&now],
+            )
+            .await?;
+            Ok((rows, next))
         })?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(ClaimedHead {
+                    entry: from_row(row)?,
+                    claim: Claim {
+                        id: row.try_get(0)?,
+                        token: row.try_get(9)?,
+                        until_ms: until,
+                    },
+                    lane: row.try_get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    in_doubt: row.try_get(11)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        claimed.sort_by_key(|head| head.entry.id);
+        Ok(Heads {
+            claimed,
+            next_ms: next.try_get(0)?,
+        })
+    }
+
+    async fn settle_head(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        outcome: Settlement,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError> {
+        // Every outcome but `Unclear` says what Slack made of the attempt.
+        let (set, detail, sending) = match &outcome {
+            Settlement::Delivered(result) => (
+                "status = 'delivered', result = $3",
+                result.to_string(),
+                false,
+            ),
+            Settlement::Failed(error) => (
+                "status = 'failed', last_error = $3",
+                shown(error).into_owned(),
+                false,
+            ),
+            Settlement::Retry(error) => ("last_error = $3", shown(error).into_owned(), false),
+            Settlement::Unclear(error) => ("last_error = $3", shown(error).into_owned(), true),
+        };
+        let update = format!(
+            "UPDATE outbox SET {set}, attempts = attempts + 1, claimed_until = 0,
+                    sending = {sending}
+             WHERE id = $1 AND status = 'pending' AND claims = $2"
+        );
+        let changed = autocommit!(self, |c| if hold == LaneHold::default() {
+            execute(c, &update, &[&claim.id, &claim.token, &detail]).await
+        } else {
+            execute(
+                c,
+                &format!("{} {update}", hold_cte(4)),
+                &[
+                    &claim.id,
+                    &claim.token,
+                    &detail,
+                    &lane,
+                    &hold.post_not_before_ms.unwrap_or(0),
+                    &hold.try_not_before_ms.unwrap_or(0),
+                ],
+            )
+            .await
+        })?;
+        Ok(changed > 0)
+    }
+
+    async fn release(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError> {
+        let changed = autocommit!(self, |c| execute(
+            c,
+            &format!(
+                "{} UPDATE outbox SET claimed_until = 0, sending = false
+                 WHERE id = $1 AND status = 'pending' AND claims = $2",
+                hold_cte(3)
+            ),
+            &[
+                &claim.id,
+                &claim.token,
+                &lane,
+                &hold.post_not_before_ms.unwrap_or(0),
+                &hold.try_not_before_ms.unwrap_or(0),
+            ],
+        )
+        .await)?;
         Ok(changed > 0)
     }
 

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::{Db, now_ms};
 use crate::storage::{Claim, Inbound, InboxStore, NewInbound, StorageError};
 
-fn lease_end(now_ms: i64, lease: Duration) -> i64 {
+pub(super) fn lease_end(now_ms: i64, lease: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
 }
 

@@ -199,6 +199,53 @@ const MIGRATIONS: &[&str] = &[
         SELECT event_id, '', x'', 'done', seen_ms, seen_ms FROM seen_events;
     DROP TABLE seen_events;
     "#,
+    // 8: apps published into the database (`botyard publish`): versions by
+    // the sha256 of their bytes, each app's current one, and what each
+    // replica runs.
+    r#"
+    CREATE TABLE published_versions (
+        hash       TEXT PRIMARY KEY,
+        component  BLOB NOT NULL,
+        size       INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE published_apps (
+        app          TEXT PRIMARY KEY,
+        hash         TEXT NOT NULL REFERENCES published_versions (hash),
+        published_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE published_running (
+        replica TEXT NOT NULL,
+        app     TEXT NOT NULL,
+        hash    TEXT,
+        error   TEXT,
+        at_ms   INTEGER NOT NULL,
+        PRIMARY KEY (replica, app)
+    ) STRICT;
+    "#,
+    // 9: outbox lanes (see outbox.rs): each entry's lane, whether an attempt
+    // may have reached Slack unrecorded (`sending`), and per lane when its
+    // head may go next. Entries queued before get their lane as
+    // `storage::outbox_lane` computes it.
+    r#"
+    ALTER TABLE outbox ADD COLUMN lane TEXT;
+    ALTER TABLE outbox ADD COLUMN sending INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET lane = CASE
+            WHEN method = 'response_url' THEN 'url:' || coalesce(json_extract(payload, '$.url'), '')
+            ELSE coalesce(nullif(json_extract(payload, '$.channel'), ''),
+                          nullif(json_extract(payload, '$.channel_id'), ''),
+                          nullif(json_extract(payload, '$.user_id'), ''),
+                          'app:' || app)
+        END,
+        sending = claims > 0
+        WHERE status = 'pending';
+    CREATE INDEX outbox_pending_lanes ON outbox (lane, id) WHERE status = 'pending';
+    CREATE TABLE outbox_lanes (
+        lane         TEXT PRIMARY KEY,
+        next_post_ms INTEGER NOT NULL DEFAULT 0,
+        next_try_ms  INTEGER NOT NULL DEFAULT 0
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -17,7 +17,8 @@
 //! never commits is committed by the upkeep thread after [`STALE_GROUP`].
 //!
 //! One concern per file: `kv`, `outbox`, `schedules`, `audit`, `inbox`,
-//! `webhooks`, `usage` (what apps use of their quotas), `migrations`,
+//! `webhooks`, `usage` (what apps use of their quotas), `published`
+//! (apps published for the replicas, here one), `migrations`,
 //! `upkeep` (checkpoints and stale groups, off the hot path).
 
 mod audit;
@@ -25,7 +26,9 @@ mod inbox;
 mod kv;
 mod migrations;
 mod outbox;
+mod published;
 mod schedules;
+mod slots;
 mod upkeep;
 mod usage;
 mod webhooks;
@@ -86,6 +89,9 @@ fn open_db(path: &Path) -> Result<(Arc<Db>, Storage), StorageError> {
         inbox: db.clone(),
         webhooks: db.clone(),
         cluster: Arc::new(OneMachine),
+        slots: Arc::new(slots::OneProcess::default()),
+        published: db.clone(),
+        published_wakeup: db.published_wakeup.clone(),
         outbox_wakeup: db.wakeup.clone(),
         webhook_wakeup: db.webhook_wakeup.clone(),
         location: path.display().to_string(),
@@ -110,6 +116,8 @@ pub(crate) struct Db {
     conn: Mutex<Conn>,
     wakeup: Arc<NotifyWakeup>,
     webhook_wakeup: Arc<NotifyWakeup>,
+    /// Raised when this handle publishes or unpublishes an app.
+    published_wakeup: Arc<NotifyWakeup>,
     /// Stopped and joined when the database is dropped.
     upkeep: Mutex<Option<upkeep::Upkeep>>,
 }
@@ -171,6 +179,7 @@ impl Db {
             }),
             wakeup: Arc::new(NotifyWakeup::default()),
             webhook_wakeup: Arc::new(NotifyWakeup::default()),
+            published_wakeup: Arc::new(NotifyWakeup::default()),
             upkeep: Mutex::new(None),
         })
     }

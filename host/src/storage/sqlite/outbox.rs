@@ -5,6 +5,15 @@
 //! Delivery claims an entry with a lease before sending it (`claimed_until`,
 //! `claims`) and settles it with that claim, so a deliverer that stalled past
 //! its lease cannot settle what another has taken over.
+//!
+//! **Lanes.** Each entry is queued in a lane ([`outbox_lane`]) and only a
+//! lane's head — its oldest pending entry — is claimable
+//! ([`claim_heads`](OutboxStore::claim_heads)). One process delivers a
+//! SQLite file, and the choice of heads and their claims are one write
+//! transaction, so no second claimer can slip in between. `outbox_lanes`
+//! holds when each lane's head may go next (pacing, retry waits), and
+//! `sending` whether an attempt may have reached Slack unrecorded: set by
+//! every claim, cleared by a settlement that knows the outcome.
 
 use std::time::Duration;
 
@@ -14,16 +23,23 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{Db, now_ms};
 use crate::storage::{
-    Claim, NewCall, OutboxEntry, OutboxStatus, OutboxStore, Settlement, StorageError,
+    Claim, ClaimedHead, Heads, LaneHold, NewCall, OutboxEntry, OutboxStatus, OutboxStore,
+    Settlement, StorageError, outbox_lane,
 };
 
-const SELECT_COLUMNS: &str =
-    "SELECT id, created_ms, app, method, payload, status, attempts, last_error, result FROM outbox";
+/// An entry's columns, in the order [`from_row`] reads them.
+macro_rules! columns {
+    () => {
+        "id, created_ms, app, method, payload, status, attempts, last_error, result"
+    };
+}
+
+const SELECT_COLUMNS: &str = concat!("SELECT ", columns!(), " FROM outbox");
 
 pub(super) fn enqueue(c: &Connection, call: &NewCall<'_>) -> Result<i64, StorageError> {
     c.prepare_cached(
-        "INSERT INTO outbox (created_ms, app, method, payload, status)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO outbox (created_ms, app, method, payload, status, lane)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute((
         now_ms(),
@@ -31,6 +47,7 @@ pub(super) fn enqueue(c: &Connection, call: &NewCall<'_>) -> Result<i64, Storage
         call.method,
         call.payload.to_string(),
         call.status.as_str(),
+        outbox_lane(call.app, call.method, call.payload),
     ))?;
     Ok(c.last_insert_rowid())
 }
@@ -53,7 +70,8 @@ impl OutboxStore for Db {
         self.write_now(|c| {
             let token: Option<i64> = c
                 .prepare_cached(
-                    "UPDATE outbox SET claimed_until = ?2, claims = claims + 1, claimed_by = ?4
+                    "UPDATE outbox SET claimed_until = ?2, claims = claims + 1, claimed_by = ?4,
+                                       sending = 1
                      WHERE id = ?1 AND status = 'pending' AND claimed_until <= ?3
                      RETURNING claims",
                 )?
@@ -72,28 +90,100 @@ impl OutboxStore for Db {
     }
 
     async fn settle(&self, claim: &Claim, outcome: Settlement) -> Result<bool, StorageError> {
+        self.write_now(|c| settle(c, claim, &outcome))
+    }
+
+    async fn claim_heads(
+        &self,
+        limit: u32,
+        lease: Duration,
+        paced: &[&str],
+    ) -> Result<Heads, StorageError> {
+        let now = now_ms();
+        let until = now.saturating_add(lease.as_millis() as i64);
+        let paced =
+            serde_json::to_string(paced).map_err(|e| StorageError::Backend(e.to_string()))?;
         self.write_now(|c| {
-            let held = "WHERE id = ?1 AND status = 'pending' AND claims = ?2";
-            let changed = match &outcome {
-                Settlement::Delivered(result) => c
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1,
-                         result = ?3, claimed_until = 0 {held}"
+            let heads: Vec<(i64, String, bool)> = c
+                .prepare_cached(
+                    "SELECT o.id, o.lane, o.sending FROM outbox o
+                     LEFT JOIN outbox_lanes l ON l.lane = o.lane
+                     WHERE o.id IN (SELECT min(id) FROM outbox WHERE status = 'pending'
+                                    GROUP BY lane)
+                       AND o.status = 'pending' AND o.claimed_until <= ?1
+                       AND coalesce(l.next_try_ms, 0) <= ?1
+                       AND (o.method NOT IN (SELECT value FROM json_each(?2))
+                            OR coalesce(l.next_post_ms, 0) <= ?1)
+                     ORDER BY o.id LIMIT ?3",
+                )?
+                .query_map((now, &paced, limit), |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut claimed = Vec::with_capacity(heads.len());
+            for (id, lane, in_doubt) in heads {
+                let (entry, token) = c
+                    .prepare_cached(concat!(
+                        "UPDATE outbox SET claimed_until = ?2, claims = claims + 1,
+                                           claimed_by = ?3, sending = 1
+                         WHERE id = ?1
+                         RETURNING ",
+                        columns!(),
+                        ", claims"
                     ))?
-                    .execute((claim.id, claim.token, result.to_string()))?,
-                Settlement::Failed(error) => c
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-                         last_error = ?3, claimed_until = 0 {held}"
-                    ))?
-                    .execute((claim.id, claim.token, error))?,
-                Settlement::Retry(error) => c
-                    .prepare_cached(&format!(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
-                         claimed_until = 0 {held}"
-                    ))?
-                    .execute((claim.id, claim.token, error))?,
-            };
+                    .query_row((id, until, &self.owner), |row| {
+                        Ok((from_row(row)?, row.get::<_, i64>(9)?))
+                    })?;
+                claimed.push(ClaimedHead {
+                    entry,
+                    lane,
+                    claim: Claim {
+                        id,
+                        token,
+                        until_ms: until,
+                    },
+                    in_doubt,
+                });
+            }
+            let next_ms: Option<i64> = c
+                .prepare_cached(
+                    "SELECT min(max(l.next_try_ms, l.next_post_ms)) FROM outbox_lanes l
+                     WHERE (l.next_try_ms > ?1 OR l.next_post_ms > ?1)
+                       AND EXISTS (SELECT 1 FROM outbox o
+                                   WHERE o.lane = l.lane AND o.status = 'pending')",
+                )?
+                .query_row([now], |row| row.get(0))?;
+            Ok(Heads { claimed, next_ms })
+        })
+    }
+
+    async fn settle_head(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        outcome: Settlement,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError> {
+        self.write_now(|c| {
+            hold_lane(c, lane, hold)?;
+            settle(c, claim, &outcome)
+        })
+    }
+
+    async fn release(
+        &self,
+        claim: &Claim,
+        lane: &str,
+        hold: LaneHold,
+    ) -> Result<bool, StorageError> {
+        self.write_now(|c| {
+            hold_lane(c, lane, hold)?;
+            let changed = c
+                .prepare_cached(
+                    "UPDATE outbox SET claimed_until = 0, sending = 0
+                     WHERE id = ?1 AND status = 'pending' AND claims = ?2",
+                )?
+                .execute((claim.id, claim.token))?;
             Ok(changed > 0)
         })
     }
@@ -134,6 +224,59 @@ impl OutboxStore for Db {
             .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?)
         })
     }
+}
+
+/// Settles a claimed entry; see [`OutboxStore::settle`]. Every outcome but
+/// [`Settlement::Unclear`] says what Slack made of the attempt, so it clears
+/// `sending`.
+fn settle(c: &Connection, claim: &Claim, outcome: &Settlement) -> Result<bool, StorageError> {
+    let held = "WHERE id = ?1 AND status = 'pending' AND claims = ?2";
+    let changed = match outcome {
+        Settlement::Delivered(result) => c
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1,
+                 result = ?3, claimed_until = 0, sending = 0 {held}"
+            ))?
+            .execute((claim.id, claim.token, result.to_string()))?,
+        Settlement::Failed(error) => c
+            .prepare_cached(&format!(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+                 last_error = ?3, claimed_until = 0, sending = 0 {held}"
+            ))?
+            .execute((claim.id, claim.token, error))?,
+        Settlement::Retry(error) => c
+            .prepare_cached(&format!(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
+                 claimed_until = 0, sending = 0 {held}"
+            ))?
+            .execute((claim.id, claim.token, error))?,
+        Settlement::Unclear(error) => c
+            .prepare_cached(&format!(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?3,
+                 claimed_until = 0, sending = 1 {held}"
+            ))?
+            .execute((claim.id, claim.token, error))?,
+    };
+    Ok(changed > 0)
+}
+
+/// Moves `lane`'s hold later as `hold` says (never earlier).
+fn hold_lane(c: &Connection, lane: &str, hold: LaneHold) -> Result<(), StorageError> {
+    if hold == LaneHold::default() {
+        return Ok(());
+    }
+    c.prepare_cached(
+        "INSERT INTO outbox_lanes (lane, next_post_ms, next_try_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (lane) DO UPDATE SET
+             next_post_ms = max(next_post_ms, excluded.next_post_ms),
+             next_try_ms = max(next_try_ms, excluded.next_try_ms)",
+    )?
+    .execute((
+        lane,
+        hold.post_not_before_ms.unwrap_or(0),
+        hold.try_not_before_ms.unwrap_or(0),
+    ))?;
+    Ok(())
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
