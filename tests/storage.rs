@@ -2843,7 +2843,7 @@ mod postgres_replicas {
     use botyard::storage::postgres::Options;
 
     /// A replica named `name` heartbeating every `heartbeat`.
-    async fn replica(url: &str, name: &str, heartbeat: Duration) -> Storage {
+    pub(super) async fn replica(url: &str, name: &str, heartbeat: Duration) -> Storage {
         Storage::connect_postgres(Options {
             heartbeat,
             ..Options::new(url, name)
@@ -3263,17 +3263,9 @@ async fn socket_slots_are_leased_renewed_and_released(b: Arc<impl Backend>) {
 /// (nine steady and one spare), and a stopped replica's slots are taken
 /// by the others.
 mod postgres_socket_slots {
+    use super::postgres_replicas::replica;
     use super::*;
     use botyard::storage::postgres::Options;
-
-    async fn replica(url: &str, name: &str, heartbeat: Duration) -> Storage {
-        Storage::connect_postgres(Options {
-            heartbeat,
-            ..Options::new(url, name)
-        })
-        .await
-        .unwrap()
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replicas_share_ten_slots_and_a_stopped_ones_are_taken() {
