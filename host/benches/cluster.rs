@@ -57,6 +57,7 @@ use botyard::emulator::{Emulator, EmulatorConfig, HostUrls};
 use botyard::inbound::inbox::LEASE;
 use botyard::slack::signature;
 use support::cluster::{Cluster, Setup};
+use support::env_or;
 use support::netns::Fabric;
 
 /// The apps both sides run: `(file name, guest)`.
@@ -80,13 +81,6 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// The slow command of the failover rounds: past Slack's 3 s, within the
 /// app's default 5 s deadline.
 const SLEEP_MS: u64 = 4500;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let seconds = env_or("CLUSTER_SECONDS", 15);

@@ -23,16 +23,9 @@ use std::time::Duration;
 use botyard::contract::time::now_secs;
 use botyard::emulator::{Emulator, EmulatorConfig};
 use botyard::slack::signature;
-use support::install_once;
+use support::{env_or, install_once};
 
 const SECRET: &str = "wrk-bench-signing-secret";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let seconds = env_or("WRK_SECONDS", 10);

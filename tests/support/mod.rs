@@ -174,3 +174,12 @@ pub fn alone(module: &str, name: &str) -> bool {
     );
     true
 }
+
+/// A number from the environment variable `name`, or `default` when it is
+/// unset or not a number: the benches' knobs (`WRK_SECONDS`, `CLUSTER_SECONDS` …).
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
