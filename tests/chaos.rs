@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use botyard::emulator::{Click, Emulator, EmulatorConfig};
+use botyard::storage::Storage;
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -196,8 +197,7 @@ async fn vote_button(cluster: &Cluster) -> (String, String) {
 }
 
 /// The chaos app's counts in the database: key → value.
-async fn counts(cluster: &Cluster, prefix: &str) -> BTreeMap<String, i64> {
-    let storage = cluster.observer().await;
+async fn counts(storage: &Storage, prefix: &str) -> BTreeMap<String, i64> {
     let mut unit = storage.begin();
     let keys = unit.list("chaos", prefix, 100_000).await.unwrap();
     let mut out = BTreeMap::new();
@@ -233,23 +233,27 @@ fn replies(slack: &Emulator) -> HashMap<String, Vec<(String, u64)>> {
 /// at exactly once.
 async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String {
     let logs = || cluster.logs();
+    // One reader for every count below.
+    let storage = cluster.observer().await;
     // Commands: every acknowledged one ran once and was answered once.
-    let commands = counts(cluster, "cmd/").await;
-    let answers: Vec<String> = cluster
-        .slack
-        .messages("general")
-        .into_iter()
-        .map(|m| m.text)
-        .filter(|t| t.starts_with("cmd c"))
-        .collect();
+    let commands = counts(&storage, "cmd/").await;
+    // Answers in #general by command id (`cmd <id> #<n>`).
+    let mut answers: HashMap<String, usize> = HashMap::new();
+    for message in cluster.slack.messages("general") {
+        if let Some(id) = message
+            .text
+            .strip_prefix("cmd ")
+            .and_then(|rest| rest.split_once(" #"))
+            .map(|(id, _)| id.to_string())
+        {
+            *answers.entry(id).or_default() += 1;
+        }
+    }
     let mut acked_commands = 0;
     let mut refused = 0;
     for (id, acked, _, body) in &sent.commands {
         let ran = commands.get(&format!("cmd/{id}")).copied().unwrap_or(0);
-        let answered = answers
-            .iter()
-            .filter(|t| t.starts_with(&format!("cmd {id} #")))
-            .count();
+        let answered = answers.get(id).copied().unwrap_or(0);
         if *acked && (ran, answered) == (0, 0) && body.contains(COULD_NOT_SAVE) {
             // The host could not commit (the database went away under it)
             // and told the user so in its answer: nothing to lose.
@@ -270,7 +274,7 @@ async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String 
         }
     }
     // Events: every acknowledged one handled once, its reply posted once.
-    let events = counts(cluster, "ev/").await;
+    let events = counts(&storage, "ev/").await;
     let posted = replies(&cluster.slack);
     let mut acked_events = 0;
     for (id, _, acked, _) in &sent.events {
@@ -294,7 +298,7 @@ async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String 
     }
     // Clicks: each voter's count is their acknowledged clicks, plus at most
     // the ones whose answer was lost.
-    let votes = counts(cluster, "vote/").await;
+    let votes = counts(&storage, "vote/").await;
     let mut acked_clicks = 0;
     for (voter, (acked, lost)) in &sent.clicks {
         let id = cluster.slack.user_id(voter).unwrap();
@@ -308,7 +312,7 @@ async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String 
     }
     // Schedules: every due time in the window fired exactly once, and no
     // due time anywhere fired twice.
-    let ticks = counts(cluster, "tick/").await;
+    let ticks = counts(&storage, "tick/").await;
     let twice: Vec<_> = ticks.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "ticks fired more than once: {twice:?}");
     let (from, to) = window_ms;
