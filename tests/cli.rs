@@ -10,14 +10,28 @@ use crate::support::guest_component;
 use serde_json::Value;
 
 fn botyard(data_dir: &Path, args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_botyard"))
+    botyard_at(data_dir, None, args)
+}
+
+/// Runs `botyard <args>` over `data_dir` and its `botyard.toml`, building
+/// (and keeping its compile cache) in `build_dir` when given, else in the
+/// data directory: whether it succeeded, stdout as JSON (`Null` when it is
+/// not), and stdout with stderr for messages.
+pub(crate) fn botyard_at(
+    data_dir: &Path,
+    build_dir: Option<&Path>,
+    args: &[&str],
+) -> (bool, Value, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_botyard"));
+    command
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--config")
-        .arg(data_dir.join("botyard.toml"))
-        .args(args)
-        .output()
-        .expect("running botyard");
+        .arg(data_dir.join("botyard.toml"));
+    if let Some(dir) = build_dir {
+        command.arg("--build-dir").arg(dir);
+    }
+    let out = command.args(args).output().expect("running botyard");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);

@@ -3,8 +3,6 @@
 //! for several), a broken one is refused before anything is written, and
 //! `botyard apps` / `cluster status` show what each replica runs.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +12,6 @@ use botyard::routing::Apps;
 use botyard::routing::published::{self, POLL_EVERY, PublishError};
 use botyard::storage::postgres::Options;
 use botyard::storage::{Storage, content_hash};
-use serde_json::Value;
 
 use crate::support::{TestHost, guest_component, postgres as pg, reply_text};
 
@@ -294,23 +291,6 @@ async fn the_published_version_wins_over_the_apps_directory_until_unpublished() 
     assert!(text.contains("Hello") && !text.contains("H0007"), "{text}");
 }
 
-fn botyard(dir: &Path, args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_botyard"))
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--config")
-        .arg(dir.join("botyard.toml"))
-        .arg("--build-dir")
-        .arg(crate::support::shared_build_dir())
-        .args(args)
-        .output()
-        .expect("running botyard");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    (out.status.success(), json, format!("{stdout}{stderr}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_publishes_refuses_and_shows_each_replicas_state() {
     let url = pg::database();
@@ -442,4 +422,9 @@ async fn a_replica_that_cannot_load_a_version_reports_why() {
     let error = running[1].error.as_deref().unwrap_or_default();
     assert!(error.contains("not granted"), "{error}");
     assert!(b.apps().snapshot().app("ungranted").is_none());
+}
+
+/// `botyard <args>` over `dir`, building in the tests' shared build directory.
+fn botyard(dir: &std::path::Path, args: &[&str]) -> (bool, serde_json::Value, String) {
+    crate::cli::botyard_at(dir, Some(&crate::support::shared_build_dir()), args)
 }
