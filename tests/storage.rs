@@ -161,6 +161,8 @@ macro_rules! backends {
                     published_versions_are_content_addressed_and_retired,
                     replicas_report_what_they_run_of_published_apps,
                     published_apps_survive_reopen,
+                    the_published_configuration_is_one_document_named_by_its_hash,
+                    the_published_configuration_survives_reopen,
                     socket_slots_are_leased_renewed_and_released,
                 );
             }
@@ -3199,6 +3201,64 @@ async fn published_apps_survive_reopen(b: Arc<impl Backend>) {
         s.published.component(&v1.hash).await.unwrap().as_deref(),
         Some(&b"kept"[..])
     );
+}
+
+// --- the published configuration (`botyard publish --cluster-config`) -----
+
+async fn the_published_configuration_is_one_document_named_by_its_hash(b: Arc<impl Backend>) {
+    use botyard::storage::CONFIG_REPORT_NAME;
+    let s = b.storage();
+    let store = &s.published;
+    assert!(store.published_config().await.unwrap().is_none());
+    assert!(
+        !store.unpublish_config().await.unwrap(),
+        "nothing to unpublish"
+    );
+    let one = "[limits]\ndeadline_ms = 1000\n";
+    let v1 = store.publish_config(one).await.unwrap();
+    assert_eq!(v1.hash, botyard::storage::content_hash(one.as_bytes()));
+    assert_eq!(v1.text, one);
+    assert!(v1.published_ms > 0);
+    assert_eq!(store.published_config().await.unwrap(), Some(v1.clone()));
+    // Publishing again replaces it: one current document.
+    let two = "[permissions]\n";
+    let v2 = store.publish_config(two).await.unwrap();
+    assert_ne!(v2.hash, v1.hash);
+    assert_eq!(store.published_config().await.unwrap(), Some(v2.clone()));
+    // Replicas report it beside the apps they run, under its own name.
+    let app = store.publish("hello", b"one").await.unwrap();
+    store.report("hello", Some(&app.hash), None).await.unwrap();
+    store
+        .report(CONFIG_REPORT_NAME, Some(&v1.hash), Some("invalid here"))
+        .await
+        .unwrap();
+    store
+        .report(CONFIG_REPORT_NAME, Some(&v2.hash), None)
+        .await
+        .unwrap();
+    let running = store.running().await.unwrap();
+    let config: Vec<_> = running
+        .iter()
+        .filter(|r| r.app == CONFIG_REPORT_NAME)
+        .collect();
+    assert_eq!(config.len(), 1, "a report replaces the previous one");
+    assert_eq!(config[0].hash.as_deref(), Some(v2.hash.as_str()));
+    assert_eq!(config[0].error, None);
+    // Unpublishing forgets it and its reports; the apps stay.
+    assert!(store.unpublish_config().await.unwrap());
+    assert!(store.published_config().await.unwrap().is_none());
+    let running = store.running().await.unwrap();
+    assert_eq!(running.len(), 1, "{running:?}");
+    assert_eq!(running[0].app, "hello");
+    assert_eq!(store.published().await.unwrap(), std::slice::from_ref(&app));
+    assert!(!store.unpublish_config().await.unwrap());
+}
+
+async fn the_published_configuration_survives_reopen(b: Arc<impl Backend>) {
+    let text = "[audit]\nkeep_days = 7\n";
+    let v1 = b.storage().published.publish_config(text).await.unwrap();
+    let s = b.reopen();
+    assert_eq!(s.published.published_config().await.unwrap(), Some(v1));
 }
 
 // --- Socket Mode slots -----------------------------------------------------

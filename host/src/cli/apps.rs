@@ -1,7 +1,8 @@
 //! `botyard apps`: every app, its version, commands, grants, quotas and
 //! store use, and last error; for an app published into the database
 //! (`botyard publish`), the published version and what each replica
-//! reports it runs.
+//! reports it runs; in text, the published configuration and the version
+//! each replica applies.
 
 use serde_json::{Value, json};
 
@@ -24,6 +25,13 @@ pub(super) async fn print(apps: &Apps, as_json: bool) {
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("warning: cannot read the published apps: {e}");
             (Vec::new(), Vec::new())
+        }
+    };
+    let config = match store.published_config().await {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("warning: cannot read the published configuration: {e}");
+            None
         }
     };
     let snapshot = apps.snapshot();
@@ -73,6 +81,7 @@ pub(super) async fn print(apps: &Apps, as_json: bool) {
         println!("{}", Value::Array(rows));
         return;
     }
+    super::cluster::print_config(config.as_ref(), &running);
     if rows.is_empty() {
         println!(
             "no apps in {} and none published",

@@ -2,7 +2,9 @@
 //! is alive, what leases it holds, and how much work waits. It connects as
 //! an observer (registers nothing, claims nothing), so it is safe to run
 //! on a replica's own machine while it serves. Published apps show with
-//! what each replica reports it runs of them.
+//! what each replica reports it runs of them, and the published
+//! configuration with the version each replica applies (its reports are
+//! the `running` rows of app `botyard.toml`).
 
 use std::process::ExitCode;
 
@@ -10,7 +12,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::routing::published::short;
-use crate::storage::{ReplicaStatus, Storage};
+use crate::storage::{CONFIG_REPORT_NAME, PublishedConfig, ReplicaApp, ReplicaStatus, Storage};
 
 /// Prints the cluster's state: a table, or one JSON object.
 pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
@@ -44,6 +46,11 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
         .running()
         .await
         .context("reading what the replicas run")?;
+    let config = storage
+        .published
+        .published_config()
+        .await
+        .context("reading the published configuration")?;
     let now = crate::contract::time::now_ms() as i64;
     let oldest_s = oldest_ms.map(|at| (now - at).max(0) as f64 / 1000.0);
     if json {
@@ -55,6 +62,7 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
             "outbox_oldest_seconds": oldest_s,
             "webhooks_pending": webhooks,
             "published": published,
+            "config": config,
             "running": running,
         });
         println!("{body}");
@@ -96,7 +104,32 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
             println!("  {:<20} {runs}  {state}{stopped}", r.replica);
         }
     }
+    print_config(config.as_ref(), &running);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The published configuration, if any, and the version each replica
+/// reports it applies (or why it does not): for `cluster status` and
+/// `botyard apps`. Never the configuration's text.
+pub(super) fn print_config(config: Option<&PublishedConfig>, running: &[ReplicaApp]) {
+    let Some(config) = config else {
+        return;
+    };
+    println!("published configuration {}", short(&config.hash));
+    for r in running.iter().filter(|r| r.app == CONFIG_REPORT_NAME) {
+        let applies = r.hash.as_deref().map_or("its own file only", short);
+        let state = match &r.error {
+            None if r.hash.as_deref() == Some(config.hash.as_str()) => "applied".to_string(),
+            None => "behind".to_string(),
+            Some(error) => format!("ERROR: {error}"),
+        };
+        let stopped = if r.alive == Some(false) {
+            " (stopped)"
+        } else {
+            ""
+        };
+        println!("  {:<20} {applies}  {state}{stopped}", r.replica);
+    }
 }
 
 fn row(r: &ReplicaStatus) -> String {

@@ -151,20 +151,43 @@ enum Command {
     /// It is checked as a reload would check it; one that does not load is
     /// refused and nothing changes. A published app wins over a file of the
     /// same name in the apps directory.
+    ///
+    /// With --cluster-config FILE, publishes the cluster-wide part of the
+    /// configuration instead (`limits`, `apps`, `permissions`, `audit`):
+    /// every replica applies it over its own botyard.toml as it applies an
+    /// edit of that file.
     Publish {
         /// A component (`.wasm`) or an app's source directory.
-        path: PathBuf,
+        #[arg(
+            required_unless_present = "cluster_config",
+            conflicts_with = "cluster_config"
+        )]
+        path: Option<PathBuf>,
         /// The app's id (default: the file's stem, or the directory's name).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cluster_config")]
         name: Option<String>,
+        /// A TOML file holding only the cluster-wide keys, to publish as
+        /// every replica's configuration. (Not `--config`: that names this
+        /// machine's own botyard.toml, which says where the database is.)
+        #[arg(long, value_name = "FILE")]
+        cluster_config: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
     /// Stop publishing an app: replicas fall back to their apps directory.
+    /// With --cluster-config, stop publishing the configuration: replicas
+    /// go back to their own botyard.toml alone.
     Unpublish {
         /// The app's id.
-        app: String,
+        #[arg(
+            required_unless_present = "cluster_config",
+            conflicts_with = "cluster_config"
+        )]
+        app: Option<String>,
+        /// Unpublish the cluster-wide configuration instead of an app.
+        #[arg(long)]
+        cluster_config: bool,
     },
     /// Serve Slack for real: HTTP receiver or Socket Mode per `[slack]` in the
     /// config; tokens from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) and
@@ -340,10 +363,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             no_build,
             port,
         } => dev::dev(&cli, apps, *no_build, *port).await,
-        Command::Publish { path, name, json } => {
-            publish::publish(&cli, path, name.as_deref(), *json).await
+        Command::Publish {
+            cluster_config: Some(file),
+            json,
+            ..
+        } => publish::publish_config(&cli, file, *json).await,
+        Command::Publish {
+            path: Some(path),
+            name,
+            json,
+            ..
+        } => publish::publish(&cli, path, name.as_deref(), *json).await,
+        Command::Publish { .. } => {
+            anyhow::bail!("publish what? a component, a source directory or --cluster-config FILE")
         }
-        Command::Unpublish { app } => publish::unpublish(&cli, app).await,
+        Command::Unpublish {
+            cluster_config: true,
+            ..
+        } => publish::unpublish_config(&cli).await,
+        Command::Unpublish { app: Some(app), .. } => publish::unpublish(&cli, app).await,
+        Command::Unpublish { .. } => {
+            anyhow::bail!("unpublish what? an app's id, or --cluster-config")
+        }
         Command::Serve => serve::serve(&cli).await,
         Command::Test { app, scenario } => test::test(&cli, app, scenario.as_deref()).await,
         Command::Manifest { yaml, url } => manifest::print(&cli, *yaml, url.as_deref()).await,

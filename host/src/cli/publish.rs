@@ -1,6 +1,8 @@
 //! `botyard publish` and `botyard unpublish`: an app version into the
 //! database for every replica (see [`crate::routing::published`]), checked
-//! first the way a reload checks it, so a broken one reaches no replica.
+//! first the way a reload checks it, so a broken one reaches no replica;
+//! or, with `--cluster-config`, the cluster-wide part of the configuration,
+//! checked first the way a replica parses it.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -76,11 +78,7 @@ pub(super) async fn publish(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let who = if cluster {
-        "every replica"
-    } else {
-        "`botyard serve` on this machine"
-    };
+    let who = who_follows(cluster);
     if changed {
         println!(
             "published {} {} ({} bytes); {who} picks it up within {} s (plus its compile); \
@@ -118,4 +116,84 @@ pub(super) async fn unpublish(cli: &Cli, id: &str) -> Result<ExitCode> {
         POLL_EVERY.as_secs()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Publishes the TOML file at `path` as the cluster-wide configuration:
+/// checked first (only `limits`, `apps`, `permissions`, `audit`; valid
+/// configuration), refused with why and nothing written otherwise. Each
+/// replica applies it over its own botyard.toml within the poll interval.
+pub(super) async fn publish_config(cli: &Cli, path: &Path, as_json: bool) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config = load_config(cli)?;
+    let cluster = matches!(config.storage, StorageConfig::Postgres(_));
+    let storage = open_storage(&config, &cli.data_dir, true).await?;
+    let hash = crate::storage::content_hash(text.as_bytes());
+    let before = storage
+        .published
+        .published_config()
+        .await
+        .context("reading the published configuration")?;
+    let changed = before.is_none_or(|b| b.hash != hash);
+    let published = published::publish_config(storage.published.as_ref(), &text)
+        .await
+        .with_context(|| format!("publishing {}", path.display()))?;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "config": published.hash,
+                "size": text.len(),
+                "changed": changed,
+                "poll_seconds": POLL_EVERY.as_secs(),
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let who = who_follows(cluster);
+    if changed {
+        println!(
+            "published configuration {} ({} bytes); {who} applies it over its own botyard.toml \
+             within {} s; `botyard cluster status` shows what each applies",
+            short(&published.hash),
+            text.len(),
+            POLL_EVERY.as_secs()
+        );
+    } else {
+        println!(
+            "configuration {} is already the published one; nothing changed",
+            short(&published.hash)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops publishing the configuration: replicas go back to their own
+/// botyard.toml alone.
+pub(super) async fn unpublish_config(cli: &Cli) -> Result<ExitCode> {
+    let config = load_config(cli)?;
+    let storage = open_storage(&config, &cli.data_dir, true).await?;
+    let removed = storage
+        .published
+        .unpublish_config()
+        .await
+        .context("unpublishing the configuration")?;
+    if !removed {
+        bail!("no configuration is published; `botyard cluster status` shows what is");
+    }
+    println!(
+        "unpublished the configuration; replicas go back to their own botyard.toml within {} s",
+        POLL_EVERY.as_secs()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who picks up what is published: every replica on PostgreSQL, the one
+/// `botyard serve` on SQLite.
+fn who_follows(cluster: bool) -> &'static str {
+    if cluster {
+        "every replica"
+    } else {
+        "`botyard serve` on this machine"
+    }
 }

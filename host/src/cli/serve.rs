@@ -51,7 +51,12 @@ pub(super) async fn serve(cli: &Cli) -> Result<ExitCode> {
         .await?;
     host.connect_slack(api, DeliveryConfig::default());
     // Apps published into the database (`botyard publish`), beside the
-    // watched apps directory.
+    // watched apps directory. The published configuration (its permission
+    // rules above all) and apps are applied once before Slack's requests
+    // are taken in; the poller follows them from then on.
+    if let Err(e) = crate::routing::published::sync(host.apps(), None).await {
+        tracing::warn!(error = %e, "cannot read the published configuration and apps yet; retrying");
+    }
     let _published = crate::routing::published::spawn(
         host.apps().clone(),
         crate::routing::published::POLL_EVERY,

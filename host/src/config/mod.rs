@@ -58,6 +58,13 @@
 //!                              # then hourly); 0: keep them forever
 //! ```
 //!
+//! **Published configuration.** The cluster-wide part of this file — the
+//! top-level `limits`, `apps`, `permissions` and `audit` — may also come
+//! from the database (`botyard publish --cluster-config`, see
+//! [`PublishedLayer`]), so one change reaches every replica. The rest
+//! (`storage`, `slack`, `webhooks`, `ops`, `apps_dir`) is per machine and
+//! stays in each replica's own file.
+//!
 //! ```toml
 //! [storage]                    # where the data lives ([`storage`]); read at start
 //! backend = "postgres"         # default "sqlite": <data-dir>/botyard.db
@@ -88,6 +95,94 @@ pub enum ConfigError {
     },
     #[error("{path} is not valid botyard configuration: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// This machine's file is valid, but not with the published
+    /// configuration over it (or the published document itself is not).
+    #[error("{path} with the published configuration {version} is not valid here: {message}")]
+    Published {
+        path: PathBuf,
+        /// The published configuration's short hash.
+        version: String,
+        message: String,
+    },
+}
+
+/// The top-level keys of `botyard.toml` that are the same on every replica
+/// and may be published (`botyard publish --cluster-config`): what apps may
+/// do and how much (`limits`, `apps`), who may run what (`permissions`) and
+/// how long the audit log keeps it (`audit`) — decisions about the bot, not
+/// about the machine, which differ between replicas only by mistake.
+pub const CLUSTER_KEYS: [&str; 4] = ["limits", "apps", "permissions", "audit"];
+
+/// The top-level keys that stay in each replica's own file: where its data
+/// lives (`storage`, with its credentials), how it reaches Slack and where
+/// it listens (`slack`, `webhooks`, `ops`), and its apps directory. They
+/// name this machine's addresses and secrets, most are read at start only,
+/// and one wrong value published would take every replica down at once.
+pub const PER_MACHINE_KEYS: [&str; 5] = ["storage", "slack", "webhooks", "ops", "apps_dir"];
+
+/// The published configuration as a replica applies it: its version (the
+/// sha256 of its text) and its document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedLayer {
+    pub hash: String,
+    pub table: toml::Table,
+}
+
+impl PublishedLayer {
+    /// Checks a document for publishing — and, on a replica, before
+    /// applying it: valid TOML, only [`CLUSTER_KEYS`] at the top level (a
+    /// per-machine key is refused, naming it), and valid configuration on
+    /// its own, i.e. over an empty local file. Messages are
+    /// [`Config::parse`]'s; secrets stay references, resolved on each
+    /// replica.
+    pub fn parse(hash: &str, text: &str) -> Result<PublishedLayer, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        for key in table.keys() {
+            if PER_MACHINE_KEYS.contains(&key.as_str()) {
+                return Err(format!(
+                    "`{key}` is per machine and cannot be published: keep it in each replica's \
+                     own botyard.toml (a published configuration holds only {})",
+                    CLUSTER_KEYS.join(", ")
+                ));
+            }
+            if !CLUSTER_KEYS.contains(&key.as_str()) {
+                return Err(format!(
+                    "unknown key `{key}`: a published configuration holds only {}",
+                    CLUSTER_KEYS.join(", ")
+                ));
+            }
+        }
+        let (base, apps) = (Path::new("."), Path::new("apps"));
+        Config::parse(text, base, apps)?;
+        let alone = overlay(&toml::Table::new(), &table);
+        Config::parse(&to_text(&alone)?, base, apps)?;
+        Ok(PublishedLayer {
+            hash: hash.to_string(),
+            table,
+        })
+    }
+}
+
+/// The effective document on a replica: `local` (its own file) with each
+/// of the [`CLUSTER_KEYS`] the published document has replaced wholesale —
+/// the published `[apps]` is all of `[apps]`, not merged app by app, so
+/// what the cluster says is what every replica runs. A cluster-wide key
+/// the published document does not have keeps the local one: publishing
+/// only `[permissions]` leaves each replica's limits alone. Nothing else
+/// of the published document is taken.
+pub fn overlay(local: &toml::Table, published: &toml::Table) -> toml::Table {
+    let mut merged = local.clone();
+    for key in CLUSTER_KEYS {
+        if let Some(value) = published.get(key) {
+            merged.insert(key.to_string(), value.clone());
+        }
+    }
+    merged
+}
+
+/// A document back to text, for [`Config::parse`].
+fn to_text(table: &toml::Table) -> Result<String, String> {
+    toml::to_string(table).map_err(|e| e.to_string())
 }
 
 /// The whole host configuration, resolved.
@@ -116,6 +211,14 @@ pub struct Config {
     /// The file this came from, to read it again when it changes; `None`
     /// for configuration built in code.
     pub origin: Option<Origin>,
+    /// This machine's own document, as written (before the published
+    /// layer): what a new published layer goes over when the configuration
+    /// was not read from a file.
+    pub local: toml::Table,
+    /// The published configuration applied over the local document, if
+    /// any (see [`overlay`]); [`Config::reread`] applies it again over the
+    /// edited file.
+    pub published: Option<PublishedLayer>,
 }
 
 /// Where a [`Config`] was read from (see [`Config::load`]).
@@ -332,6 +435,18 @@ impl Config {
         required: bool,
         default_apps_dir: &Path,
     ) -> Result<Config, ConfigError> {
+        Self::load_with(path, required, default_apps_dir, None)
+    }
+
+    /// [`Config::load`], with `published` over the file (see [`overlay`]):
+    /// the file alone invalid is [`ConfigError::Invalid`]; valid, but not
+    /// with the layer over it, [`ConfigError::Published`].
+    pub fn load_with(
+        path: &Path,
+        required: bool,
+        default_apps_dir: &Path,
+        published: Option<PublishedLayer>,
+    ) -> Result<Config, ConfigError> {
         let base = path.parent().unwrap_or(Path::new("."));
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -343,11 +458,7 @@ impl Config {
                 });
             }
         };
-        let mut config =
-            Self::parse(&text, base, default_apps_dir).map_err(|message| ConfigError::Invalid {
-                path: path.into(),
-                message,
-            })?;
+        let mut config = Self::parse_layered(&text, published, base, default_apps_dir, path)?;
         config.origin = Some(Origin {
             path: path.into(),
             required,
@@ -356,9 +467,38 @@ impl Config {
         Ok(config)
     }
 
+    /// `text` (the file at `path`) with `published` over it.
+    fn parse_layered(
+        text: &str,
+        published: Option<PublishedLayer>,
+        base: &Path,
+        default_apps_dir: &Path,
+        path: &Path,
+    ) -> Result<Config, ConfigError> {
+        let invalid = |message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        };
+        let Some(layer) = published else {
+            return Self::parse(text, base, default_apps_dir).map_err(invalid);
+        };
+        let local: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let layered = |message| ConfigError::Published {
+            path: path.into(),
+            version: layer.hash.chars().take(12).collect(),
+            message,
+        };
+        let merged = to_text(&overlay(&local, &layer.table)).map_err(layered)?;
+        let mut config = Self::parse(&merged, base, default_apps_dir).map_err(layered)?;
+        config.local = local;
+        config.published = Some(layer);
+        Ok(config)
+    }
+
     /// Parses configuration text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path, default_apps_dir: &Path) -> Result<Config, String> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let local: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
         let default_limits = file
             .limits
             .apply(Limits::default())
@@ -392,20 +532,53 @@ impl Config {
             permissions: permissions::Permissions::parse(file.permissions)?,
             app_tables: file.apps,
             origin: None,
+            local,
+            published: None,
         })
     }
 
     /// Reads the file this configuration came from again, keeping what is
     /// not read from the file (the compile cache directory); `None` when it
     /// was not read from a file.
+    /// The published layer this configuration has, if any, goes over the
+    /// file again.
     pub fn reread(&self) -> Option<Result<Config, ConfigError>> {
-        let origin = self.origin.as_ref()?;
-        Some(
-            Config::load(&origin.path, origin.required, &origin.default_apps_dir).map(|mut c| {
-                c.compile_cache_dir = self.compile_cache_dir.clone();
-                c
-            }),
-        )
+        self.origin.as_ref()?;
+        Some(self.reread_with(self.published.clone()))
+    }
+
+    /// This machine's configuration again with `published` over it instead
+    /// of the current layer (`None`: the local file alone): the file read
+    /// again, or for configuration built in code, its own document. What
+    /// is not read from the file (the compile cache directory) is kept, and
+    /// so is the apps directory of configuration built in code.
+    pub fn reread_with(&self, published: Option<PublishedLayer>) -> Result<Config, ConfigError> {
+        let mut next = match &self.origin {
+            Some(origin) => Config::load_with(
+                &origin.path,
+                origin.required,
+                &origin.default_apps_dir,
+                published,
+            )?,
+            None => {
+                let path = Path::new("botyard.toml");
+                let text = to_text(&self.local).map_err(|message| ConfigError::Invalid {
+                    path: path.into(),
+                    message,
+                })?;
+                let mut next =
+                    Self::parse_layered(&text, published, Path::new("."), &self.apps_dir, path)?;
+                next.apps_dir = self.apps_dir.clone();
+                next
+            }
+        };
+        next.compile_cache_dir = self.compile_cache_dir.clone();
+        Ok(next)
+    }
+
+    /// The version of the published configuration applied, if any.
+    pub fn published_version(&self) -> Option<&str> {
+        self.published.as_ref().map(|layer| layer.hash.as_str())
     }
 
     /// Whether what `other` says about `app` (its section, default limits)

@@ -120,8 +120,22 @@ pub struct Apps {
     /// The configuration serving now; replaced whole by
     /// [`Apps::reload_config`].
     config: RwLock<Arc<Config>>,
-    /// Why the last edit of `botyard.toml` was refused, if it was.
+    /// Why the last edit of `botyard.toml` (or the last published
+    /// configuration) was refused, if it was.
     config_error: RwLock<Option<LoadFailure>>,
+    /// The published configuration the database says (see
+    /// [`super::published`]), applied or not: a local edit goes under it,
+    /// so a replica whose file was what made it fail applies it once the
+    /// file is fixed.
+    published_config: RwLock<Option<crate::config::PublishedLayer>>,
+    /// The version of the published configuration last handed to
+    /// [`Apps::apply_published_config`], applied or not (even one whose
+    /// document did not parse here): what the poller compares with the
+    /// database, so a refused version is not tried again every round.
+    published_config_seen: RwLock<Option<String>>,
+    /// Configuration changes (a local edit, a published layer) are applied
+    /// one at a time, so neither undoes the other.
+    applying_config: tokio::sync::Mutex<()>,
     /// Apps refused for claiming a command another app serves: retried
     /// whenever an app loads or goes, so one waits for the other to clear.
     conflicted: std::sync::Mutex<std::collections::BTreeSet<String>>,
@@ -147,6 +161,9 @@ impl Apps {
             runtime,
             config: RwLock::new(Arc::new(config)),
             config_error: RwLock::default(),
+            published_config: RwLock::default(),
+            published_config_seen: RwLock::default(),
+            applying_config: tokio::sync::Mutex::new(()),
             conflicted: Default::default(),
             snapshot: RwLock::default(),
             published: RwLock::default(),
@@ -186,11 +203,86 @@ impl Apps {
     /// load leaves the serving one. The apps directory and `[slack]` are
     /// read at start only; a change to them is logged and waits for a
     /// restart.
+    ///
+    /// The published configuration wanted (see
+    /// [`Apps::apply_published_config`]) goes over the file again.
     pub async fn reload_config(&self) -> Result<Vec<String>, crate::config::ConfigError> {
+        let _one_at_a_time = self.applying_config.lock().await;
         let current = self.config();
-        let Some(next) = current.reread() else {
+        if current.origin.is_none() {
             return Ok(Vec::new());
+        }
+        let next = current.reread_with(self.wanted_published_config());
+        self.apply_config(current, next).await
+    }
+
+    /// Applies a new published configuration (`(hash, text)`, from the
+    /// database; `None`: unpublished, back to the local file alone) the way
+    /// [`Apps::reload_config`] applies an edit — the same body: over this
+    /// machine's file (see [`crate::config::overlay`]), and if the result
+    /// is not valid here, nothing changes, the previous configuration keeps
+    /// serving and the error is recorded ([`Apps::config_error`]). The layer
+    /// is remembered either way, so a later edit of the local file applies
+    /// it.
+    pub async fn apply_published_config(
+        &self,
+        published: Option<(String, String)>,
+    ) -> Result<Vec<String>, crate::config::ConfigError> {
+        let _one_at_a_time = self.applying_config.lock().await;
+        *self
+            .published_config_seen
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = published.as_ref().map(|(hash, _)| hash.clone());
+        let current = self.config();
+        let path = current
+            .origin
+            .as_ref()
+            .map_or_else(|| PathBuf::from("botyard.toml"), |o| o.path.clone());
+        let next = match published {
+            None => Ok(None),
+            Some((hash, text)) => crate::config::PublishedLayer::parse(&hash, &text)
+                .map(Some)
+                .map_err(|message| crate::config::ConfigError::Published {
+                    path,
+                    version: hash.chars().take(12).collect(),
+                    message,
+                }),
         };
+        let next = next.and_then(|layer| {
+            *self
+                .published_config
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = layer.clone();
+            current.reread_with(layer)
+        });
+        self.apply_config(current, next).await
+    }
+
+    /// The version of the published configuration last handed to
+    /// [`Apps::apply_published_config`], applied or not.
+    pub fn published_config_seen(&self) -> Option<String> {
+        self.published_config_seen
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The published configuration the database says, applied or not.
+    pub fn wanted_published_config(&self) -> Option<crate::config::PublishedLayer> {
+        self.published_config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The one place a new configuration is applied (see
+    /// [`Apps::reload_config`]); `current` is the one serving when `next`
+    /// was made from it.
+    async fn apply_config(
+        &self,
+        current: Arc<Config>,
+        next: Result<Config, crate::config::ConfigError>,
+    ) -> Result<Vec<String>, crate::config::ConfigError> {
         let mut next = match next {
             Ok(next) => next,
             Err(e) => {
@@ -218,9 +310,12 @@ impl Apps {
             .map(|id| id.to_string())
             .collect();
         self.runtime.gate().set_rules(next.permissions.clone());
+        let published = next
+            .published_version()
+            .map(|h| super::published::short(h).to_string());
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = next;
         *self.config_error.write().unwrap_or_else(|p| p.into_inner()) = None;
-        tracing::info!(apps = ?changed, "botyard.toml applied");
+        tracing::info!(apps = ?changed, ?published, "botyard.toml applied");
         for id in &changed {
             if let Err(e) = self.reload_forced(id).await {
                 tracing::warn!(app = %id, error = %e, "not reloaded with the new configuration");

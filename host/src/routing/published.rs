@@ -19,6 +19,20 @@
 //! apps directory (its file, if there is one, loads again; otherwise it is
 //! removed).
 //!
+//! **The published configuration.** The cluster-wide part of
+//! `botyard.toml` (`limits`, `apps`, `permissions`, `audit`; see
+//! [`crate::config::CLUSTER_KEYS`]) is published the same way (`botyard
+//! publish --cluster-config`, [`publish_config`]) and followed by the same
+//! poll: a new version goes over each replica's own file
+//! ([`crate::config::overlay`]) through [`Apps::apply_published_config`],
+//! the body a local edit takes ([`Apps::reload_config`]), so the rule is
+//! the same — valid here, it replaces the configuration and reloads the
+//! apps it changes; not valid here (this replica's file and the published
+//! document do not go together), the previous configuration keeps serving
+//! and the replica reports why. Unpublished, each replica goes back to its
+//! file alone. The report goes under the app name
+//! [`CONFIG_REPORT_NAME`] (`botyard.toml`), which no app id can be.
+//!
 //! [`Storage::published_wakeup`]: crate::storage::Storage::published_wakeup
 //! [`PublishedStore::published`]: crate::storage::PublishedStore::published
 //! [`PublishedStore::report`]: crate::storage::PublishedStore::report
@@ -31,7 +45,9 @@ use thiserror::Error;
 
 use super::Apps;
 use crate::runtime::app::LoadError;
-use crate::storage::{PublishedApp, StorageError, content_hash};
+use crate::storage::{
+    CONFIG_REPORT_NAME, PublishedApp, PublishedConfig, PublishedStore, StorageError, content_hash,
+};
 
 /// How often a replica looks for newly published versions: what `botyard
 /// publish` promises ("within N s"), on top of the compile.
@@ -55,6 +71,60 @@ pub enum PublishError {
         #[source]
         source: StorageError,
     },
+    /// The configuration is not valid TOML, not valid botyard
+    /// configuration, or holds a per-machine key.
+    #[error(
+        "the configuration was not published: {message}; fix it and publish again (nothing was changed)"
+    )]
+    ConfigRefused { message: String },
+    #[error("publishing the configuration: {source}; nothing was published, try again")]
+    ConfigStorage {
+        #[source]
+        source: StorageError,
+    },
+}
+
+/// Checks `text` as a published configuration (see
+/// [`crate::config::PublishedLayer::parse`]: valid TOML, only the
+/// cluster-wide keys, valid configuration on its own) and only then
+/// publishes it: a refused one writes nothing. It is not checked against
+/// any replica's own file — a replica on which the two do not go together
+/// keeps its previous configuration and reports why.
+pub async fn publish_config(
+    store: &dyn PublishedStore,
+    text: &str,
+) -> Result<PublishedConfig, PublishError> {
+    let hash = content_hash(text.as_bytes());
+    crate::config::PublishedLayer::parse(&hash, text)
+        .map_err(|message| PublishError::ConfigRefused { message })?;
+    store
+        .publish_config(text)
+        .await
+        .map_err(|source| PublishError::ConfigStorage { source })
+}
+
+/// Brings the configuration in line with the published one: applies a
+/// version this host does not want yet (over its own file; `None`: back to
+/// the file alone). A version that failed to apply here is not tried again
+/// each round: the next edit of the local file applies it.
+async fn sync_config(apps: &Apps, current: Option<&PublishedConfig>) -> Result<(), StorageError> {
+    let seen = apps.published_config_seen();
+    if seen.as_deref() == current.map(|c| c.hash.as_str()) {
+        return Ok(());
+    }
+    let version = current.map(|c| short(&c.hash).to_string());
+    match apps
+        .apply_published_config(current.map(|c| (c.hash.clone(), c.text.clone())))
+        .await
+    {
+        Ok(changed) => {
+            tracing::info!(?version, apps = ?changed, "published configuration applied")
+        }
+        Err(e) => {
+            tracing::warn!(?version, error = %e, "published configuration not applied here; the previous configuration keeps serving")
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `bytes` loads as app `id` (the checks a reload makes; see
@@ -107,6 +177,9 @@ impl Default for Reports {
 /// is no replica.
 pub async fn sync(apps: &Apps, reports: Option<&mut Reports>) -> Result<Vec<String>, StorageError> {
     let store = &apps.storage().published;
+    // The configuration first: a published app may need what it grants.
+    let config = store.published_config().await?;
+    sync_config(apps, config.as_ref()).await?;
     let current = store.published().await?;
     let mut reloaded = Vec::new();
     for published in &current {
@@ -187,7 +260,29 @@ pub async fn sync(apps: &Apps, reports: Option<&mut Reports>) -> Result<Vec<Stri
                 .await?;
             reports.sent.insert(id.to_string(), state);
         }
-        reports.sent.retain(|id, _| wanted.contains(id.as_str()));
+        reports
+            .sent
+            .retain(|id, _| wanted.contains(id.as_str()) || id == CONFIG_REPORT_NAME);
+        match &config {
+            Some(published) => {
+                let applied = apps.config().published_version().map(str::to_string);
+                let error = (applied.as_deref() != Some(published.hash.as_str())).then(|| {
+                    apps.config_error()
+                        .map(|e| e.message)
+                        .unwrap_or_else(|| "not applied yet".into())
+                });
+                let state = (applied, error);
+                if reports.sent.get(CONFIG_REPORT_NAME) != Some(&state) {
+                    store
+                        .report(CONFIG_REPORT_NAME, state.0.as_deref(), state.1.as_deref())
+                        .await?;
+                    reports.sent.insert(CONFIG_REPORT_NAME.to_string(), state);
+                }
+            }
+            None => {
+                reports.sent.remove(CONFIG_REPORT_NAME);
+            }
+        }
     }
     Ok(reloaded)
 }

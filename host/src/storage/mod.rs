@@ -798,6 +798,37 @@ pub struct ReplicaApp {
     pub alive: Option<bool>,
 }
 
+/// The cluster-wide configuration published into the database (`botyard
+/// publish --cluster-config`, see [`PublishedStore::publish_config`]): one
+/// document at a time, named by the sha256 of its text.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedConfig {
+    /// sha256 of the text, hex: the version's only name.
+    pub hash: String,
+    /// The TOML text as published. Never serialized nor printed by
+    /// `Debug`: it may hold `${env:…}` / `${file:…}` references an operator
+    /// would rather not see in logs (they are resolved on each replica).
+    #[serde(skip)]
+    pub text: String,
+    /// When it was made current, on the publisher's clock (Unix ms).
+    pub published_ms: i64,
+}
+
+impl std::fmt::Debug for PublishedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishedConfig")
+            .field("hash", &self.hash)
+            .field("bytes", &self.text.len())
+            .field("published_ms", &self.published_ms)
+            .finish()
+    }
+}
+
+/// The name a replica reports the published configuration under with
+/// [`PublishedStore::report`]: app ids cannot contain `.`, so it never
+/// collides with an app.
+pub const CONFIG_REPORT_NAME: &str = "botyard.toml";
+
 /// Apps published into the database (`botyard publish`), for every replica
 /// to load: versions are kept by the sha256 of their bytes, and each app
 /// name points at its current one. The apps directory stays for one
@@ -828,8 +859,20 @@ pub trait PublishedStore: Send + Sync {
         error: Option<&str>,
     ) -> Result<(), StorageError>;
     /// Every replica's latest report of every published app, by app then
-    /// replica.
+    /// replica. The published configuration's reports come under
+    /// [`CONFIG_REPORT_NAME`].
     async fn running(&self) -> Result<Vec<ReplicaApp>, StorageError>;
+    /// Makes `text` the cluster-wide configuration (replacing the current
+    /// one, if any), named by its sha256, and wakes the replicas. The
+    /// caller validates it first (`routing::published::publish_config`):
+    /// storage keeps text, it does not read it.
+    async fn publish_config(&self, text: &str) -> Result<PublishedConfig, StorageError>;
+    /// Stops publishing a configuration (the replicas' reports of it go
+    /// too); whether one was published. Replicas go back to their own
+    /// `botyard.toml` alone.
+    async fn unpublish_config(&self) -> Result<bool, StorageError>;
+    /// The current published configuration, if any. A read only.
+    async fn published_config(&self) -> Result<Option<PublishedConfig>, StorageError>;
 }
 
 /// The name of a component's version: the sha256 of its bytes, hex (the

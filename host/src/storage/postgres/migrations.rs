@@ -248,6 +248,18 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO socket_slots (slot) SELECT generate_series(0, 9);
     "#,
+    // 5: the cluster-wide configuration published into the database
+    // (`botyard publish --cluster-config`): one current document, named by
+    // the sha256 of its text. Replicas report it in published_running
+    // under the app name `botyard.toml`.
+    r#"
+    CREATE TABLE published_config (
+        singleton    boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        hash         text NOT NULL,
+        text         text NOT NULL,
+        published_ms bigint NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this binary writes.

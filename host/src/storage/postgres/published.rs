@@ -4,15 +4,19 @@
 //! `NOTIFY botyard_published`, which every replica's listener turns into
 //! [`Storage::published_wakeup`](crate::storage::Storage::published_wakeup);
 //! replicas poll as well, so a lost notification only delays a version.
+//! The published configuration (`botyard publish --cluster-config`) goes
+//! the same way: one row, the same `NOTIFY`.
 
 use async_trait::async_trait;
 
 use super::{Db, query, query_opt};
 use crate::storage::{
-    PublishedApp, PublishedStore, ReplicaApp, StorageError, Wakeup, content_hash,
+    CONFIG_REPORT_NAME, PublishedApp, PublishedConfig, PublishedStore, ReplicaApp, StorageError,
+    Wakeup, content_hash,
 };
 
-/// The `NOTIFY` channel: an app was published or unpublished.
+/// The `NOTIFY` channel: an app or the configuration was published or
+/// unpublished.
 pub(super) const PUBLISHED_CHANNEL: &str = "botyard_published";
 
 #[async_trait]
@@ -147,6 +151,63 @@ impl PublishedStore for Db {
                 })
             })
             .collect()
+    }
+
+    async fn publish_config(&self, text: &str) -> Result<PublishedConfig, StorageError> {
+        let published = PublishedConfig {
+            hash: content_hash(text.as_bytes()),
+            text: text.to_string(),
+            published_ms: super::now_ms(),
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO published_config (singleton, hash, text, published_ms)
+             VALUES (true, $1, $2, $3)
+             ON CONFLICT (singleton) DO UPDATE
+             SET hash = excluded.hash, text = excluded.text,
+                 published_ms = excluded.published_ms",
+            &[&published.hash, &text, &published.published_ms],
+        )
+        .await?;
+        tx.batch_execute(&format!("NOTIFY {PUBLISHED_CHANNEL}"))
+            .await?;
+        tx.commit().await?;
+        self.published_wakeup.notify();
+        Ok(published)
+    }
+
+    async fn unpublish_config(&self) -> Result<bool, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let removed = tx.execute("DELETE FROM published_config", &[]).await?;
+        tx.execute(
+            "DELETE FROM published_running WHERE app = $1",
+            &[&CONFIG_REPORT_NAME],
+        )
+        .await?;
+        tx.batch_execute(&format!("NOTIFY {PUBLISHED_CHANNEL}"))
+            .await?;
+        tx.commit().await?;
+        self.published_wakeup.notify();
+        Ok(removed > 0)
+    }
+
+    async fn published_config(&self) -> Result<Option<PublishedConfig>, StorageError> {
+        let row = autocommit!(self, |c| query_opt(
+            c,
+            "SELECT hash, text, published_ms FROM published_config",
+            &[],
+        )
+        .await)?;
+        Ok(match row {
+            Some(row) => Some(PublishedConfig {
+                hash: row.try_get(0)?,
+                text: row.try_get(1)?,
+                published_ms: row.try_get(2)?,
+            }),
+            None => None,
+        })
     }
 }
 

@@ -246,6 +246,18 @@ const MIGRATIONS: &[&str] = &[
         next_try_ms  INTEGER NOT NULL DEFAULT 0
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 10: the cluster-wide configuration published into the database
+    // (`botyard publish --cluster-config`): one current document, named by
+    // the sha256 of its text. Replicas report it in published_running
+    // under the app name `botyard.toml`.
+    r#"
+    CREATE TABLE published_config (
+        singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+        hash         TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        published_ms INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this binary writes.

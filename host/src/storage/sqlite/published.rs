@@ -9,7 +9,8 @@ use rusqlite::OptionalExtension;
 use super::Db;
 use crate::contract::time::now_ms;
 use crate::storage::{
-    PublishedApp, PublishedStore, ReplicaApp, StorageError, Wakeup, content_hash,
+    CONFIG_REPORT_NAME, PublishedApp, PublishedConfig, PublishedStore, ReplicaApp, StorageError,
+    Wakeup, content_hash,
 };
 
 /// The name this machine's reports go under.
@@ -134,6 +135,56 @@ impl PublishedStore for Db {
                 })
             })?
             .collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn publish_config(&self, text: &str) -> Result<PublishedConfig, StorageError> {
+        let published = PublishedConfig {
+            hash: content_hash(text.as_bytes()),
+            text: text.to_string(),
+            published_ms: now_ms() as i64,
+        };
+        self.write_now(|c| {
+            c.prepare_cached(
+                "INSERT INTO published_config (singleton, hash, text, published_ms)
+                 VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT (singleton) DO UPDATE
+                 SET hash = excluded.hash, text = excluded.text,
+                     published_ms = excluded.published_ms",
+            )?
+            .execute((&published.hash, text, published.published_ms))?;
+            Ok(())
+        })?;
+        self.published_wakeup.notify();
+        Ok(published)
+    }
+
+    async fn unpublish_config(&self) -> Result<bool, StorageError> {
+        let removed = self.write_now(|c| {
+            let removed = c
+                .prepare_cached("DELETE FROM published_config")?
+                .execute([])?;
+            c.prepare_cached("DELETE FROM published_running WHERE app = ?1")?
+                .execute([CONFIG_REPORT_NAME])?;
+            Ok(removed > 0)
+        })?;
+        self.published_wakeup.notify();
+        Ok(removed)
+    }
+
+    async fn published_config(&self) -> Result<Option<PublishedConfig>, StorageError> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT hash, text, published_ms FROM published_config")?
+                    .query_row([], |row| {
+                        Ok(PublishedConfig {
+                            hash: row.get(0)?,
+                            text: row.get(1)?,
+                            published_ms: row.get(2)?,
+                        })
+                    })
+                    .optional()?,
+            )
         })
     }
 }
