@@ -3021,15 +3021,13 @@ mod postgres_replicas {
         let s = replica(&url, "r", Duration::from_secs(2)).await;
         let mut one = s.begin();
         let mut two = s.begin();
-        one.set("a", "from-one", b"1").await.unwrap();
-        two.set("b", "from-two", b"2").await.unwrap();
-        let (first, second) = tokio::join!(
-            one.set("b", "from-one", b"1"),
-            two.set("a", "from-two", b"2")
-        );
-        let (loser, lost, kept) = match (first, second) {
-            (Err(e), Ok(())) => (e, one, two),
-            (Ok(()), Err(e)) => (e, two, one),
+        // Each holds one key's row, then wants the other's.
+        one.set("a", "k1", b"one").await.unwrap();
+        two.set("a", "k2", b"two").await.unwrap();
+        let (first, second) = tokio::join!(one.set("a", "k2", b"one"), two.set("a", "k1", b"two"));
+        let (loser, lost, kept, winner) = match (first, second) {
+            (Err(e), Ok(())) => (e, one, two, "two"),
+            (Ok(()), Err(e)) => (e, two, one, "one"),
             other => panic!("expected one of them aborted, got {other:?}"),
         };
         let message = loser.to_string();
@@ -3039,19 +3037,149 @@ mod postgres_replicas {
         );
         assert!(matches!(lost.commit().await, Err(StorageError::Lost(_))));
         kept.commit().await.unwrap();
-        let keys = |app: &'static str| {
-            let s = s.clone();
-            async move { s.kv_list(app, "", 10).await.unwrap() }
-        };
-        let written = [keys("a").await, keys("b").await].concat();
+        for key in ["k1", "k2"] {
+            assert_eq!(
+                s.kv_get("a", key).await.unwrap().as_deref(),
+                Some(winner.as_bytes()),
+                "both keys from the survivor"
+            );
+        }
+        let usage = s.usage("a").await.unwrap();
         assert_eq!(
-            written.len(),
-            2,
-            "only the survivor's two writes: {written:?}"
+            (usage.store_bytes, usage.store_keys),
+            (2 * (2 + winner.len() as u64), 2),
+            "the lost unit's writes are not counted"
         );
-        assert!(
-            written.iter().all(|k| k == &written[0]),
-            "both from one unit: {written:?}"
+    }
+
+    /// Writers of one app's store do not wait for each other (each locks
+    /// only its key), yet a quota still holds across them and across
+    /// replicas: growth is reserved while its unit runs, stops counting
+    /// when the unit rolls back, and becomes use when it commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn units_of_one_app_write_side_by_side_and_reservations_hold_the_quota() {
+        let url = pg::database();
+        let a = replica(&url, "a", Duration::from_secs(2)).await;
+        let b = replica(&url, "b", Duration::from_secs(2)).await;
+        let q = store_quotas(100, 0);
+        // Each 40-byte value under a 2-byte key takes 42.
+        let mut open = a.begin();
+        open.set_quotas(q);
+        open.set("app", "k1", &[1; 40]).await.unwrap();
+        // Another replica's unit writes and commits while `open` runs.
+        let other = async {
+            let mut unit = b.begin();
+            unit.set_quotas(q);
+            unit.set("app", "k2", &[2; 40]).await?;
+            unit.commit().await
+        };
+        tokio::time::timeout(Duration::from_secs(5), other)
+            .await
+            .expect("a unit of the same app must not wait for one still running")
+            .unwrap();
+        // 42 committed + 42 reserved by `open`: a third does not fit.
+        let (used, adding) = over(
+            held(&b, q, async |u| u.set("app", "k3", &[3; 40]).await).await,
+            Quota::StoreBytes,
+        );
+        assert_eq!((used, adding), (84, 42));
+        // Rolled back, `open`'s reservation stops counting at once.
+        drop(open);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        held(&b, q, async |u| u.set("app", "k3", &[3; 40]).await)
+            .await
+            .unwrap();
+        assert_eq!(get(&a, "app", "k1").await, None);
+        let usage = a.usage("app").await.unwrap();
+        assert_eq!((usage.store_bytes, usage.store_keys), (84, 2));
+        // Committed, a reservation becomes use once, not twice.
+        let mut unit = a.begin();
+        unit.set_quotas(store_quotas(150, 0));
+        unit.set("app", "k4", &[4; 40]).await.unwrap();
+        unit.commit().await.unwrap();
+        let (used, _) = over(
+            held(&b, store_quotas(150, 0), async |u| {
+                u.set("app", "k5", &[5; 40]).await
+            })
+            .await,
+            Quota::StoreBytes,
+        );
+        assert_eq!(used, 126);
+    }
+
+    /// Increments of one key from many units on two replicas at once, the
+    /// key created by whichever comes first: none is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_increments_on_two_replicas_lose_nothing() {
+        let url = pg::database();
+        let a = replica(&url, "a", Duration::from_secs(2)).await;
+        let b = replica(&url, "b", Duration::from_secs(2)).await;
+        let writers: Vec<_> = (0..40)
+            .map(|i| {
+                let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+                tokio::spawn(async move {
+                    let mut unit = s.begin();
+                    unit.set_quotas(store_quotas(1_000, 10));
+                    unit.increment("app", "n", 1).await.unwrap();
+                    unit.increment("app", "m", 2).await.unwrap();
+                    unit.commit().await.unwrap();
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        assert_eq!(
+            a.kv_get("app", "n").await.unwrap().as_deref(),
+            Some(&b"40"[..])
+        );
+        assert_eq!(
+            a.kv_get("app", "m").await.unwrap().as_deref(),
+            Some(&b"80"[..])
+        );
+        let usage = b.usage("app").await.unwrap();
+        assert_eq!((usage.store_bytes, usage.store_keys), (1 + 2 + 1 + 2, 2));
+    }
+
+    /// The audit row goes with `COMMIT` in one round trip; an audit row the
+    /// database refuses (a NUL in the app's name: PostgreSQL text cannot
+    /// hold one) must still fail the whole unit — PostgreSQL answers the
+    /// `COMMIT` sent behind it by rolling back, which is no error — and a
+    /// unit that wrote only its audit row keeps it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_audit_row_fails_its_unit_and_one_alone_is_kept() {
+        let url = pg::database();
+        let s = replica(&url, "r", Duration::from_secs(2)).await;
+        let mut unit = s.begin();
+        unit.set("app", "k", b"v").await.unwrap();
+        unit.record(&record("bad\0app", 1_000, Outcome::Ok))
+            .await
+            .unwrap();
+        match unit.commit().await {
+            Err(StorageError::Lost(why)) => {
+                assert!(why.contains("nothing of it was kept"), "{why}")
+            }
+            other => panic!("expected the unit lost, got {other:?}"),
+        }
+        assert_eq!(s.kv_get("app", "k").await.unwrap(), None);
+
+        let mut unit = s.begin();
+        unit.record(&record("app", 2_000, Outcome::Ok))
+            .await
+            .unwrap();
+        unit.commit().await.unwrap();
+        let mut unit = s.begin();
+        unit.set("app", "k", b"v").await.unwrap();
+        unit.record(&record("app", 3_000, Outcome::Ok))
+            .await
+            .unwrap();
+        unit.commit().await.unwrap();
+        let kept = s.audit.recent(Some("app"), 10).await.unwrap();
+        let times: Vec<i64> = kept.iter().map(|r| r.at_ms).collect();
+        assert_eq!(times, [3_000, 2_000]);
+        assert_eq!(
+            s.kv_get("app", "k").await.unwrap().as_deref(),
+            Some(&b"v"[..])
         );
     }
 

@@ -20,18 +20,24 @@ const SELECT_COLUMNS: &str = "SELECT at_ms, app, version, kind, user_id, channel
 /// its row locks for a few milliseconds only.
 const PRUNE_BATCH: i64 = 1_000;
 
-/// One cached INSERT: it runs on every invocation, inside its unit. The
-/// texts are what people typed and apps said: a NUL in them is shown as
-/// U+FFFD rather than failing the invocation's unit.
-pub(super) async fn record(
+/// The audit row's INSERT: it runs on every invocation, inside its unit,
+/// sent with the unit's `COMMIT` (see `PgUnit`'s commit in `mod.rs`).
+pub(super) const INSERT: &str = "INSERT INTO audit (at_ms, app, version, kind, user_id, channel,
+                                          detail, duration_us, outcome, error)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Inserts `record` with [`INSERT`], prepared by the caller. The texts are
+/// what people typed and apps said: a NUL in them is shown as U+FFFD rather
+/// than failing the invocation's unit. The statement is sent when this is
+/// first polled, so a caller can send another behind it in the same round
+/// trip.
+pub(super) async fn insert(
     c: &deadpool_postgres::Client,
+    statement: &tokio_postgres::Statement,
     record: &InvocationRecord,
 ) -> Result<(), StorageError> {
-    execute(
-        c,
-        "INSERT INTO audit (at_ms, app, version, kind, user_id, channel, detail,
-                            duration_us, outcome, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    c.execute(
+        statement,
         &[
             &record.at_ms,
             &record.app,
@@ -47,6 +53,15 @@ pub(super) async fn record(
     )
     .await?;
     Ok(())
+}
+
+/// Prepares (cached) and inserts `record`.
+pub(super) async fn record(
+    c: &deadpool_postgres::Client,
+    record: &InvocationRecord,
+) -> Result<(), StorageError> {
+    let statement = c.prepare_cached(INSERT).await?;
+    insert(c, &statement, record).await
 }
 
 #[async_trait]

@@ -260,6 +260,65 @@ const MIGRATIONS: &[&str] = &[
         published_ms bigint NOT NULL
     );
     "#,
+    // 6: store usage without a lock held for a whole unit (see usage.rs).
+    // The trigger no longer updates `store_usage` inside every writer's
+    // transaction — that row lock, held from a unit's first write to its
+    // commit, made every writer of one app wait for the others, on every
+    // replica. It adds the write's delta to the transaction's own row in
+    // `store_usage_tx` instead, which the unit folds into `store_usage` in
+    // the round trip that commits it. Quotas stay exact with reservations:
+    // before a write that grows the store, the unit reserves the growth in a
+    // short transaction of its own (counted while its transaction is in
+    // progress, by `txid_status`), and its commit deletes them. Both tables
+    // are UNLOGGED: no row outlives the transaction it belongs to (a crash
+    // or a failover ends every transaction in progress, and empties them).
+    r#"
+    CREATE UNLOGGED TABLE store_usage_tx (
+        txid        bigint NOT NULL,
+        app         text NOT NULL,
+        store_bytes bigint NOT NULL DEFAULT 0,
+        store_keys  bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (txid, app)
+    );
+    CREATE UNLOGGED TABLE store_reservations (
+        txid        bigint NOT NULL,
+        app         text NOT NULL,
+        store_bytes bigint NOT NULL,
+        store_keys  bigint NOT NULL
+    );
+    CREATE INDEX store_reservations_by_app ON store_reservations (app);
+    CREATE INDEX store_reservations_by_txid ON store_reservations (txid);
+
+    CREATE OR REPLACE FUNCTION botyard_kv_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        a text;
+        b bigint;
+        k bigint;
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            a := NEW.app;
+            b := octet_length(NEW.key) + octet_length(NEW.value);
+            k := 1;
+        ELSIF TG_OP = 'UPDATE' THEN
+            a := NEW.app;
+            b := octet_length(NEW.value) - octet_length(OLD.value);
+            k := 0;
+        ELSE
+            a := OLD.app;
+            b := -(octet_length(OLD.key) + octet_length(OLD.value));
+            k := -1;
+        END IF;
+        IF b = 0 AND k = 0 THEN
+            RETURN NULL;
+        END IF;
+        INSERT INTO store_usage_tx AS u (txid, app, store_bytes, store_keys)
+            VALUES (txid_current(), a, b, k)
+            ON CONFLICT (txid, app) DO UPDATE
+            SET store_bytes = u.store_bytes + excluded.store_bytes,
+                store_keys = u.store_keys + excluded.store_keys;
+        RETURN NULL;
+    END $$;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -16,16 +16,15 @@
 //! Everything outside units (claims, settlements, reads) is one autocommit
 //! statement, or a short transaction of its own.
 //!
-//! **Quotas** are kept exactly as in SQLite: `store_usage` and
-//! `webhook_usage` rows per app, maintained by triggers in the transaction of
-//! every write (migration 1). A unit takes the app's usage row lock (`FOR
-//! UPDATE`) before it touches the app's keys, and holds it to its commit, so
-//! units at once cannot pass a quota together, and since every writer takes
-//! the usage row first, no two of them can deadlock over keys. The price:
-//! writes to one app's store are serialized per app, from a unit's first
-//! write of it to its commit. Units of different apps never wait for each
-//! other, and recording webhooks (their own usage row) never waits for
-//! store writes.
+//! **Quotas** are kept exactly, as in SQLite, without serializing an app's
+//! writers: a store write locks only its own key's row, and growth is
+//! reserved before it is written in a short transaction of its own that
+//! counts the committed use plus every reservation still in progress
+//! ([`usage`] says how; [`kv`] what each write does). Units of one app run
+//! side by side on every replica; the app's `store_usage` row is locked only
+//! from the fold of a unit's writes to the end of its commit, one message.
+//! Webhook deliveries keep a `webhook_usage` row per app, locked by the
+//! recorder for its unit (deliveries are far rarer than store writes).
 //!
 //! **Replicas.** Every [`connect`] is a replica *incarnation*: a row in
 //! `replicas` (the replica's name from [`Options::replica`], a fresh
@@ -122,6 +121,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an operation waits for a free pooled connection before failing
 /// (every connection held by a unit that does not commit).
 const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Connections kept for store reservations: each is one round trip, so a
+/// few serve many units.
+const RESERVERS: usize = 4;
 
 /// The `NOTIFY` channels: new pending Slack calls, new webhook deliveries.
 const OUTBOX_CHANNEL: &str = "botyard_outbox";
@@ -259,6 +262,10 @@ fn describe_config(config: &tokio_postgres::Config) -> String {
 /// The database, as one replica incarnation sees it.
 pub(crate) struct Db {
     pool: Pool,
+    /// A few connections for store reservations alone ([`usage::reserve`]):
+    /// a unit asks for one while it holds its own, so taking it from the
+    /// units' pool could leave every unit waiting for another.
+    reservers: Pool,
     /// This replica's name and incarnation (see [`replicas`]).
     replica: String,
     incarnation: i64,
@@ -269,6 +276,24 @@ pub(crate) struct Db {
     location: String,
     /// Dropped with the database: the heartbeat and the listener stop.
     _stop: tokio::sync::watch::Sender<()>,
+}
+
+/// A pool of up to `size` connections to `config`.
+fn new_pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, StorageError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(1)))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StorageError::Backend(format!("cannot set up the connection pool: {e}")))
 }
 
 impl Db {
@@ -287,22 +312,8 @@ impl Db {
                     .into(),
             ));
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(2))
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(1)))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| {
-                StorageError::Backend(format!("cannot set up the connection pool: {e}"))
-            })?;
+        let pool = new_pool(&config, options.pool_size.max(2))?;
+        let reservers = new_pool(&config, RESERVERS)?;
         let mut client = pool.get().await.map_err(|e| unreachable(&location, &e))?;
         migrations::migrate(&mut client).await?;
         let heartbeat = options.heartbeat.max(Duration::from_millis(10));
@@ -340,6 +351,7 @@ impl Db {
         );
         Ok(Db {
             pool,
+            reservers,
             replica: options.replica,
             incarnation,
             outbox_wakeup,
@@ -348,6 +360,14 @@ impl Db {
             location,
             _stop: stop,
         })
+    }
+
+    /// A connection for one store reservation (see [`Db::reservers`]).
+    async fn reserver(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        self.reservers
+            .get()
+            .await
+            .map_err(|e| unreachable(&self.location, &e))
     }
 
     /// A pooled connection, outside any unit.
@@ -547,8 +567,10 @@ impl Units for PgUnits {
             wake: false,
             wake_webhooks: false,
             quotas: Quotas::UNLIMITED,
-            store_locked: Vec::new(),
             webhooks_locked: Vec::new(),
+            wrote_store: false,
+            txid: None,
+            audit: Vec::new(),
         })
     }
 
@@ -579,10 +601,25 @@ struct PgUnit {
     wake_webhooks: bool,
     /// What its writes are held to (see [`Unit::set_quotas`]).
     quotas: Quotas,
-    /// Apps whose `store_usage` / `webhook_usage` row this transaction has
-    /// locked: taken before the first write of each, held to the commit.
-    store_locked: Vec<String>,
+    /// Apps whose `webhook_usage` row this transaction has locked: taken
+    /// before the first delivery of each is recorded, held to the commit.
     webhooks_locked: Vec<String>,
+    /// Whether one of its store writes may have changed a size: its commit
+    /// folds what it wrote into `store_usage` ([`usage::FOLD`]). A write
+    /// known to replace a value by one of the same length does not set it.
+    wrote_store: bool,
+    /// Its transaction's id, once a write needed a reservation under it.
+    txid: Option<i64>,
+    /// Audit rows recorded, inserted at commit in the same round trip as
+    /// `COMMIT` (see [`Unit::commit`]): the last thing a unit writes, so it
+    /// costs no round trip of its own.
+    audit: Vec<InvocationRecord>,
+}
+
+impl State {
+    fn is_idle(&self) -> bool {
+        matches!(self, State::Idle)
+    }
 }
 
 impl PgUnit {
@@ -609,6 +646,72 @@ impl PgUnit {
         Ok(self.conn.as_ref().expect("just set"))
     }
 
+    /// Takes the unit's connection for a statement; `true` when the
+    /// transaction has not begun, so the caller sends `BEGIN` in front of
+    /// its statement, in the same round trip ([`Self::query_opt_in_tx`],
+    /// [`Self::execute_in_tx`]) — a unit's first statement is usually a
+    /// store read or write, and one round trip less for every invocation
+    /// is worth the two helpers.
+    async fn begin_owed(&mut self) -> Result<bool, StorageError> {
+        if let State::Failed(why) = &self.state {
+            return Err(StorageError::Lost(why.clone()));
+        }
+        if self.conn.is_none() {
+            self.conn = Some(self.db.client().await?);
+        }
+        // Open before `BEGIN` is even sent: see `tx`.
+        Ok(std::mem::replace(&mut self.state, State::Open).is_idle())
+    }
+
+    /// One cached statement's row, if any, in the unit's transaction.
+    async fn query_opt_in_tx(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StorageError> {
+        let begin = self.begin_owed().await?;
+        let conn = self.conn.as_ref().expect("taken by begin_owed");
+        let result = async {
+            let statement = conn.prepare_cached(sql).await?;
+            if !begin {
+                return Ok(conn.query_opt(&statement, params).await?);
+            }
+            let (begun, row) = tokio::join!(
+                conn.batch_execute("BEGIN"),
+                conn.query_opt(&statement, params)
+            );
+            begun?;
+            Ok(row?)
+        }
+        .await;
+        self.after(result)
+    }
+
+    /// One cached statement in the unit's transaction, and how many rows it
+    /// changed.
+    async fn execute_in_tx(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StorageError> {
+        let begin = self.begin_owed().await?;
+        let conn = self.conn.as_ref().expect("taken by begin_owed");
+        let result = async {
+            let statement = conn.prepare_cached(sql).await?;
+            if !begin {
+                return Ok(conn.execute(&statement, params).await?);
+            }
+            let (begun, changed) = tokio::join!(
+                conn.batch_execute("BEGIN"),
+                conn.execute(&statement, params)
+            );
+            begun?;
+            Ok(changed?)
+        }
+        .await;
+        self.after(result)
+    }
+
     /// Hands back `result`, noting a database error: the transaction is
     /// aborted, so the unit is lost. The host's own refusals (too large, not
     /// a number, over quota) come before any write and leave it usable.
@@ -621,21 +724,16 @@ impl PgUnit {
         result
     }
 
-    /// Locks `app`'s store usage row (the first time this unit writes the
-    /// app's store) and says what it holds, when the unit's quotas need it.
-    async fn lock_store(&mut self, app: &str) -> Result<Usage, StorageError> {
-        let first = !self.store_locked.iter().any(|a| a == app);
-        let limited = self.quotas.store_bytes > 0 || self.quotas.store_keys > 0;
-        if !first && !limited {
-            return Ok(Usage::default());
+    /// Its transaction's id (asked once), which its reservations carry.
+    async fn txid(&mut self) -> Result<i64, StorageError> {
+        if let Some(txid) = self.txid {
+            return Ok(txid);
         }
         let c = self.tx().await?;
-        let used = usage::store(c, app, first).await;
-        let used = self.after(used)?;
-        if first {
-            self.store_locked.push(app.to_string());
-        }
-        Ok(used)
+        let row = query_one(c, "SELECT txid_current()", &[]).await;
+        let txid: i64 = self.after(row)?.try_get(0)?;
+        self.txid = Some(txid);
+        Ok(txid)
     }
 
     /// Locks `app`'s webhook usage row (once per unit) and says what it holds.
@@ -663,19 +761,12 @@ impl KvStore for PgUnit {
     async fn set(&mut self, app: &str, key: &str, value: &[u8]) -> Result<(), StorageError> {
         super::checks::key(key)?;
         super::checks::value(value)?;
-        let used = self.lock_store(app).await?;
-        let quotas = self.quotas;
-        let c = self.tx().await?;
-        let done = kv::set(c, app, key, value, used, &quotas).await;
-        self.after(done)
+        self.kv_set(app, key, value).await
     }
 
     async fn delete(&mut self, app: &str, key: &str) -> Result<bool, StorageError> {
         super::checks::key(key)?;
-        self.lock_store(app).await?;
-        let c = self.tx().await?;
-        let deleted = kv::delete(c, app, key).await;
-        self.after(deleted)
+        self.kv_delete(app, key).await
     }
 
     async fn list(
@@ -692,11 +783,7 @@ impl KvStore for PgUnit {
 
     async fn increment(&mut self, app: &str, key: &str, delta: i64) -> Result<i64, StorageError> {
         super::checks::key(key)?;
-        let used = self.lock_store(app).await?;
-        let quotas = self.quotas;
-        let c = self.tx().await?;
-        let value = kv::increment(c, app, key, delta, used, &quotas).await;
-        self.after(value)
+        self.kv_increment(app, key, delta).await
     }
 
     async fn compare_and_swap(
@@ -710,11 +797,7 @@ impl KvStore for PgUnit {
         if let Some(new) = new {
             super::checks::value(new)?;
         }
-        let used = self.lock_store(app).await?;
-        let quotas = self.quotas;
-        let c = self.tx().await?;
-        let swapped = kv::compare_and_swap(c, app, key, expected, new, used, &quotas).await;
-        self.after(swapped)
+        self.kv_compare_and_swap(app, key, expected, new).await
     }
 }
 
@@ -745,10 +828,14 @@ impl Unit for PgUnit {
         self.after(cancelled)
     }
 
+    /// Kept for the commit, which sends it with `COMMIT` (or alone, as one
+    /// autocommit statement, when the unit wrote nothing else).
     async fn record(&mut self, record: &InvocationRecord) -> Result<(), StorageError> {
-        let c = self.tx().await?;
-        let done = audit::record(c, record).await;
-        self.after(done)
+        if let State::Failed(why) = &self.state {
+            return Err(StorageError::Lost(why.clone()));
+        }
+        self.audit.push(record.clone());
+        Ok(())
     }
 
     async fn receive(&mut self, delivery: NewDelivery<'_>) -> Result<Received, StorageError> {
@@ -794,6 +881,29 @@ impl Unit for PgUnit {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StorageError> {
+        let mut audit = std::mem::take(&mut self.audit);
+        if matches!(self.state, State::Idle) {
+            match audit.len() {
+                0 => {}
+                // The unit wrote nothing else: one autocommit statement.
+                1 => {
+                    let c = self.db.client().await?;
+                    return audit::record(&c, &audit[0])
+                        .await
+                        .map_err(|e| StorageError::Lost(e.to_string()));
+                }
+                _ => {
+                    self.tx().await?;
+                }
+            }
+        }
+        // All but the last row in the transaction; the last goes with COMMIT.
+        let last = audit.pop();
+        for record in &audit {
+            let c = self.tx().await?;
+            let done = audit::record(c, record).await;
+            self.after(done)?;
+        }
         let state = std::mem::replace(&mut self.state, State::Idle);
         let Some(conn) = self.conn.take() else {
             return match state {
@@ -810,6 +920,12 @@ impl Unit for PgUnit {
             State::Open => {
                 // NOTIFY is transactional: listeners hear it once, at commit.
                 let mut sql = String::new();
+                if self.wrote_store {
+                    sql.push_str(usage::FOLD);
+                }
+                if self.txid.is_some() {
+                    sql.push_str(usage::UNRESERVE);
+                }
                 if self.wake {
                     sql.push_str(&format!("NOTIFY {OUTBOX_CHANNEL}; "));
                 }
@@ -817,19 +933,47 @@ impl Unit for PgUnit {
                     sql.push_str(&format!("NOTIFY {WEBHOOKS_CHANNEL}; "));
                 }
                 sql.push_str("COMMIT");
-                if let Err(e) = conn.batch_execute(&sql).await {
-                    let closed = e.is_closed() || e.code().is_none();
-                    let error = StorageError::from(e);
-                    if closed {
-                        // The connection broke mid-commit: it may or may
-                        // not have been kept, so it is not acknowledged.
-                        drop(deadpool_postgres::Object::take(conn));
-                        return Err(StorageError::Lost(format!(
-                            "{error} (while committing: the writes may or may not have been kept)"
-                        )));
-                    }
+                // The audit row and COMMIT in one round trip: prepared first
+                // (cached, so this waits for nothing after the first time),
+                // then both sent before either answer is awaited.
+                let (inserted, committed) = match &last {
+                    Some(record) => match conn.prepare_cached(audit::INSERT).await {
+                        Ok(statement) => {
+                            tokio::join!(
+                                audit::insert(&conn, &statement, record),
+                                conn.batch_execute(&sql)
+                            )
+                        }
+                        Err(e) => {
+                            rollback(conn);
+                            return Err(StorageError::Lost(StorageError::from(e).to_string()));
+                        }
+                    },
+                    None => (Ok(()), conn.batch_execute(&sql).await),
+                };
+                // The connection broke mid-commit: it may or may not have
+                // been kept, so it is not acknowledged.
+                if let Err(e) = &committed
+                    && (e.is_closed() || e.code().is_none())
+                {
+                    let error = StorageError::from(committed.unwrap_err());
+                    drop(deadpool_postgres::Object::take(conn));
+                    return Err(StorageError::Lost(format!(
+                        "{error} (while committing: the writes may or may not have been kept)"
+                    )));
+                }
+                if let Err(error) = inserted {
+                    // The insert aborted the transaction, so nothing behind
+                    // it was kept: PostgreSQL answered the COMMIT by rolling
+                    // back, or refused what came before it in its message.
                     rollback(conn);
-                    return Err(StorageError::Lost(error.to_string()));
+                    return Err(StorageError::Lost(format!(
+                        "{error} (recording the invocation; nothing of it was kept)"
+                    )));
+                }
+                if let Err(e) = committed {
+                    rollback(conn);
+                    return Err(StorageError::Lost(StorageError::from(e).to_string()));
                 }
                 drop(conn);
                 if self.wake {

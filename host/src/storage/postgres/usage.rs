@@ -1,17 +1,41 @@
-//! What each app uses of its quotas: a `store_usage` and a `webhook_usage`
-//! row per app, kept by triggers (migration 1) in the transaction of every
-//! write, so reading it is one row, and the lock on that row is what makes
-//! a quota check and its write one step across concurrent units.
+//! What each app uses of its quotas.
+//!
+//! **Webhook deliveries**: a `webhook_usage` row per app, kept by a trigger
+//! in the transaction of every write and locked by the writer first
+//! ([`webhooks`]), so the quota check and the write are one step.
+//!
+//! **The store** is every app's busiest path, so its writers must not queue
+//! on one row for the whole of their units. `store_usage` holds what the
+//! committed writes use; a unit's own writes are added up by the `kv`
+//! trigger in its row of `store_usage_tx` (keyed by its transaction id, so
+//! no other transaction touches it) and folded into `store_usage` in the
+//! round trip that commits the unit ([`FOLD`]): the app's row is locked from
+//! that fold to the end of the commit only. Quotas stay exact without
+//! holding it: a write that grows the store first reserves the growth
+//! ([`reserve`]) in a short transaction of its own on a separate pool,
+//! which locks the app's usage row, counts the committed use plus every
+//! reservation whose transaction is still in progress (`txid_status`:
+//! a unit that rolled back, or whose replica died, stops counting by
+//! itself), and records the new reservation only if it fits. The commit
+//! deletes the unit's reservations as it folds what it actually wrote, so
+//! a reserver sees each write counted once — as a reservation before the
+//! commit, as use after it. A unit's own frees count from its commit.
 
 use super::{execute, query_opt};
-use crate::storage::{StorageError, Usage};
+use crate::contract::limits::Quotas;
+use crate::storage::{StorageError, Usage, quota};
 
-/// What `app` uses now, as the calling transaction sees it.
+/// What `app` uses now, as the calling transaction sees it: the committed
+/// use plus what this transaction wrote (its `store_usage_tx` row).
 pub(super) async fn of(c: &deadpool_postgres::Client, app: &str) -> Result<Usage, StorageError> {
     let row = query_opt(
         c,
-        "SELECT coalesce((SELECT store_bytes FROM store_usage WHERE app = $1), 0),
-                coalesce((SELECT store_keys FROM store_usage WHERE app = $1), 0),
+        "SELECT coalesce((SELECT store_bytes FROM store_usage WHERE app = $1), 0)
+                  + coalesce((SELECT store_bytes FROM store_usage_tx
+                              WHERE txid = txid_current_if_assigned() AND app = $1), 0),
+                coalesce((SELECT store_keys FROM store_usage WHERE app = $1), 0)
+                  + coalesce((SELECT store_keys FROM store_usage_tx
+                              WHERE txid = txid_current_if_assigned() AND app = $1), 0),
                 coalesce((SELECT deliveries FROM webhook_usage WHERE app = $1), 0)",
         &[&app],
     )
@@ -27,39 +51,111 @@ pub(super) async fn of(c: &deadpool_postgres::Client, app: &str) -> Result<Usage
     })
 }
 
-/// `app`'s store usage; with `lock`, first locks its row (creating it if
-/// need be) until the transaction ends. Every writer of an app's keys takes
-/// this lock before it touches a key, so concurrent units cannot pass a
-/// quota together, and no two of them can deadlock over keys (they all
-/// queue on this row first).
-pub(super) async fn store(
+/// Sent with `COMMIT` by a unit whose writes may have changed what its
+/// store uses: moves what the transaction wrote from `store_usage_tx` into
+/// `store_usage` (apps in order, so two units folding the same apps lock
+/// their rows in one order). A write that changed no size left no row, so
+/// the app's row is not even locked. No parameters: it runs in the simple
+/// protocol, in the same message as `COMMIT`.
+pub(super) const FOLD: &str = "
+    WITH mine AS (
+        DELETE FROM store_usage_tx WHERE txid = txid_current()
+        RETURNING app, store_bytes, store_keys
+    )
+    INSERT INTO store_usage AS u (app, store_bytes, store_keys)
+        SELECT app, store_bytes, store_keys FROM mine ORDER BY app
+        ON CONFLICT (app) DO UPDATE
+        SET store_bytes = u.store_bytes + excluded.store_bytes,
+            store_keys = u.store_keys + excluded.store_keys;
+";
+
+/// Sent with `COMMIT` (after [`FOLD`]) by a unit that reserved: what it
+/// reserved is use now, or was never written.
+pub(super) const UNRESERVE: &str = "DELETE FROM store_reservations WHERE txid = txid_current();";
+
+/// Reserves `growth` (bytes, keys) of `app`'s store for the unit whose
+/// transaction is `txid`, or refuses it with the quota error if it does not
+/// fit what `quotas` allow. One round trip on `c` (a connection of its own,
+/// outside the unit): `BEGIN`, the lock, the reservation and `COMMIT` are
+/// sent together. The reservation counts while `txid` is in progress.
+pub(super) async fn reserve(
     c: &deadpool_postgres::Client,
     app: &str,
-    lock: bool,
-) -> Result<Usage, StorageError> {
-    const LOCK: &str = "SELECT store_bytes, store_keys FROM store_usage WHERE app = $1 FOR UPDATE";
-    const READ: &str = "SELECT store_bytes, store_keys FROM store_usage WHERE app = $1";
-    let mut row = query_opt(c, if lock { LOCK } else { READ }, &[&app]).await?;
-    if row.is_none() && lock {
-        // A concurrent unit creating the same row makes this wait for it,
-        // then do nothing: either way the row exists to be locked.
-        execute(
-            c,
-            "INSERT INTO store_usage (app) VALUES ($1) ON CONFLICT (app) DO NOTHING",
-            &[&app],
+    txid: i64,
+    growth: (i64, i64),
+    quotas: &Quotas,
+) -> Result<(), StorageError> {
+    // The lock is taken by its own statement, so the next one, which sums
+    // the reservations, reads them with a snapshot taken once the lock is
+    // held: every reservation made before it is seen.
+    const LOCK: &str = "INSERT INTO store_usage AS u (app) VALUES ($1)
+                        ON CONFLICT (app) DO UPDATE SET app = excluded.app";
+    const RESERVE: &str = "
+        WITH args AS (
+            SELECT $1::text AS app, $2::bigint AS txid, $3::bigint AS bytes,
+                   $4::bigint AS keys, $5::bigint AS max_bytes, $6::bigint AS max_keys
+        ), used AS (
+            SELECT coalesce((SELECT store_bytes FROM store_usage WHERE app = $1), 0)
+                     + coalesce(sum(r.store_bytes), 0)::bigint AS bytes,
+                   coalesce((SELECT store_keys FROM store_usage WHERE app = $1), 0)
+                     + coalesce(sum(r.store_keys), 0)::bigint AS keys
+            FROM store_reservations r
+            WHERE r.app = $1 AND txid_status(r.txid) = 'in progress'
+        ), kept AS (
+            INSERT INTO store_reservations (txid, app, store_bytes, store_keys)
+            SELECT a.txid, a.app, a.bytes, a.keys FROM args a, used u
+            WHERE (a.max_bytes = 0 OR a.bytes <= 0 OR u.bytes + a.bytes <= a.max_bytes)
+              AND (a.max_keys = 0 OR a.keys <= 0 OR u.keys + a.keys <= a.max_keys)
+              AND txid_status(a.txid) = 'in progress'
+            RETURNING 1
+        ), gone AS (
+            DELETE FROM store_reservations
+            WHERE app = $1 AND txid_status(txid) IS DISTINCT FROM 'in progress'
         )
-        .await?;
-        row = query_opt(c, LOCK, &[&app]).await?;
-    }
-    let (bytes, keys): (i64, i64) = match row {
-        Some(row) => (row.try_get(0)?, row.try_get(1)?),
-        None => (0, 0),
-    };
-    Ok(Usage {
-        store_bytes: bytes.max(0) as u64,
-        store_keys: keys.max(0) as u64,
+        SELECT u.bytes, u.keys, (SELECT count(*) FROM kept),
+               txid_status(a.txid) = 'in progress'
+        FROM used u, args a";
+    let lock = c.prepare_cached(LOCK).await?;
+    let reserve = c.prepare_cached(RESERVE).await?;
+    let (bytes, keys) = growth;
+    let limits = (
+        i64::try_from(quotas.store_bytes).unwrap_or(i64::MAX),
+        i64::try_from(quotas.store_keys).unwrap_or(i64::MAX),
+    );
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&app];
+    let reserve_params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+        [&app, &txid, &bytes, &keys, &limits.0, &limits.1];
+    let (begun, locked, reserved, committed) = tokio::join!(
+        c.batch_execute("BEGIN"),
+        c.execute(&lock, &lock_params),
+        c.query_one(&reserve, &reserve_params),
+        c.batch_execute("COMMIT")
+    );
+    begun?;
+    locked?;
+    let row = reserved?;
+    committed?;
+    let used = Usage {
+        store_bytes: row.try_get::<_, i64>(0)?.max(0) as u64,
+        store_keys: row.try_get::<_, i64>(1)?.max(0) as u64,
         webhook_deliveries: 0,
-    })
+    };
+    if row.try_get::<_, i64>(2)? == 1 {
+        return Ok(());
+    }
+    if !row.try_get::<_, Option<bool>>(3)?.unwrap_or(false) {
+        // Reservations count only while their transaction runs; this one's
+        // ended (its connection broke, or the database failed over).
+        return Err(StorageError::Lost(
+            "the unit's transaction ended before its write was reserved; nothing of it was kept"
+                .into(),
+        ));
+    }
+    quota::admit_store(app, growth, used, quotas)?;
+    Err(StorageError::Backend(format!(
+        "reserving {bytes} bytes and {keys} keys of `{app}`'s store was refused, \
+         though {used:?} leaves room; nothing was written"
+    )))
 }
 
 /// `app`'s webhook deliveries kept; with `lock`, first locks its row, as
