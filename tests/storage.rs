@@ -1281,6 +1281,17 @@ async fn cron_last_fire_survives_reopen(b: Arc<impl Backend>) {
         s.schedules.last_cron_fire("lunch", "nope").await.unwrap(),
         None
     );
+    // All of them in one read, as the scheduler asks every second.
+    let all = s.schedules.cron_fires().await.unwrap();
+    let mut all: Vec<_> = all.into_iter().collect();
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            (("lunch".to_string(), "menu".to_string()), 1_000),
+            (("other".to_string(), "menu".to_string()), 7)
+        ]
+    );
     assert_eq!(
         s.schedules.take_due(10).await.unwrap(),
         vec![tick("lunch", "once", 10)]

@@ -90,12 +90,32 @@ pub async fn fire_due(apps: &Apps, now_ms: u64) -> usize {
 async fn fire(apps: &Apps, inbox: Option<&Arc<Inbox>>, now_ms: u64) -> usize {
     let mut fired = fire_once(apps, inbox, now_ms).await;
     let snapshot = apps.snapshot();
+    if snapshot
+        .versions()
+        .all(|v| v.description.info.schedules.is_empty())
+    {
+        return fired;
+    }
+    let last = match apps.storage().schedules.cron_fires().await {
+        Ok(last) => last,
+        Err(e) => {
+            tracing::error!(error = %e, "reading cron state failed");
+            return fired;
+        }
+    };
     for version in snapshot.versions() {
         for spec in &version.description.info.schedules {
             let Ok(cron) = spec.cron.parse::<croner::Cron>() else {
                 continue;
             }; // checked at load
-            fired += fire_cron(apps, inbox, &version.id, &spec.name, &cron, now_ms as i64).await;
+            let key = (version.id.to_string(), spec.name.clone());
+            let schedule = Cron {
+                app: &version.id,
+                name: &spec.name,
+                cron: &cron,
+                last: last.get(&key).copied(),
+            };
+            fired += fire_cron(apps, inbox, &schedule, now_ms as i64).await;
         }
     }
     fired
@@ -147,30 +167,38 @@ async fn fire_once(apps: &Apps, inbox: Option<&Arc<Inbox>>, now_ms: u64) -> usiz
     }
 }
 
+/// One cron schedule of a loaded app, with when it last fired (read for
+/// every schedule at once, [`ScheduleStore::cron_fires`]).
+///
+/// [`ScheduleStore::cron_fires`]: crate::storage::ScheduleStore::cron_fires
+struct Cron<'a> {
+    app: &'a str,
+    name: &'a str,
+    cron: &'a croner::Cron,
+    last: Option<i64>,
+}
+
 /// Claims and runs the occurrences of one cron schedule due by `now_ms`
 /// (catching up within the limits), oldest first. A schedule seen for the
 /// first time starts counting now.
 async fn fire_cron(
     apps: &Apps,
     inbox: Option<&Arc<Inbox>>,
-    app: &str,
-    name: &str,
-    cron: &croner::Cron,
+    schedule: &Cron<'_>,
     now_ms: i64,
 ) -> usize {
+    let Cron {
+        app,
+        name,
+        cron,
+        last,
+    } = *schedule;
     let schedules = apps.storage().schedules.as_ref();
-    let last = match schedules.last_cron_fire(app, name).await {
-        Ok(Some(last)) => last,
-        Ok(None) => {
-            if let Err(e) = schedules.advance_cron(app, name, None, now_ms).await {
-                tracing::error!(app, schedule = name, error = %e, "starting a cron schedule failed");
-            }
-            return 0;
+    let Some(last) = last else {
+        if let Err(e) = schedules.advance_cron(app, name, None, now_ms).await {
+            tracing::error!(app, schedule = name, error = %e, "starting a cron schedule failed");
         }
-        Err(e) => {
-            tracing::error!(app, schedule = name, error = %e, "reading cron state failed");
-            return 0;
-        }
+        return 0;
     };
     let missed = Missed::since(cron, last, now_ms, CATCH_UP_WINDOW, CATCH_UP_MAX);
     if missed.fire.is_empty() {
@@ -379,6 +407,7 @@ pub async fn next_due(apps: &Apps, now_ms: u64) -> Option<u64> {
         }
     };
     let snapshot = apps.snapshot();
+    let last = schedules.cron_fires().await.unwrap_or_default();
     for version in snapshot.versions() {
         for spec in &version.description.info.schedules {
             let Ok(cron) = spec.cron.parse::<croner::Cron>() else {
@@ -386,10 +415,8 @@ pub async fn next_due(apps: &Apps, now_ms: u64) -> Option<u64> {
             };
             // Counted from its last firing, or from now for a schedule not
             // seen yet (as `fire_cron` starts it).
-            let from = match schedules.last_cron_fire(&version.id, &spec.name).await {
-                Ok(Some(last)) => last,
-                _ => now_ms as i64,
-            };
+            let key = (version.id.to_string(), spec.name.clone());
+            let from = last.get(&key).copied().unwrap_or(now_ms as i64);
             if let Some(at) = next_occurrence(&cron, from) {
                 let at = at.max(0) as u64;
                 next = Some(next.map_or(at, |n| n.min(at)));

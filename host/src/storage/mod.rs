@@ -464,6 +464,10 @@ pub trait ScheduleStore: Send + Sync {
     async fn next_once_due(&self) -> Result<Option<i64>, StorageError>;
     /// When the cron schedule `name` of `app` last fired, if ever.
     async fn last_cron_fire(&self, app: &str, name: &str) -> Result<Option<i64>, StorageError>;
+    /// When every cron schedule that ever fired last fired, by (app, name),
+    /// in one read: the scheduler looks every second, on every replica, and
+    /// one query per schedule was most of a cluster's idle load.
+    async fn cron_fires(&self) -> Result<CronFires, StorageError>;
     /// Moves the last fire time of `app`'s `name` from `expected` (`None`:
     /// never fired) to `to`, only if it still is `expected`; returns whether
     /// it did. Whoever gets `true` fires the tick, so it fires once.
@@ -475,6 +479,9 @@ pub trait ScheduleStore: Send + Sync {
         to: i64,
     ) -> Result<bool, StorageError>;
 }
+
+/// Each cron schedule's last fire time, by (app, schedule name).
+pub type CronFires = std::collections::HashMap<(String, String), i64>;
 
 /// One invocation of an app, as recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

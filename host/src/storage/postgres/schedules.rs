@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Db, execute, lease_end, query, query_opt};
-use crate::storage::{Claim, DueTick, ScheduleStore, StorageError, TickRun, TickSource};
+use crate::storage::{Claim, CronFires, DueTick, ScheduleStore, StorageError, TickRun, TickSource};
 
 /// The run's inbox row, claimed by this replica, inserted from the rows the
 /// statement's first part claimed (none: nothing is inserted). `$1`–`$3`
@@ -211,6 +211,18 @@ impl ScheduleStore for Db {
             Some(row) => Some(row.try_get(0)?),
             None => None,
         })
+    }
+
+    async fn cron_fires(&self) -> Result<CronFires, StorageError> {
+        let rows = autocommit!(self, |c| query(
+            c,
+            "SELECT app, name, at_ms FROM cron_last_fire",
+            &[]
+        )
+        .await)?;
+        rows.iter()
+            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
+            .collect()
     }
 
     /// Compare-and-set on one row: concurrent advances queue on its lock,

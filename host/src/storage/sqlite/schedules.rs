@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::Db;
 use super::inbox::lease_end;
-use crate::storage::{Claim, DueTick, ScheduleStore, StorageError, TickRun, TickSource};
+use crate::storage::{Claim, CronFires, DueTick, ScheduleStore, StorageError, TickRun, TickSource};
 
 /// Claims `run` off its schedule and inserts its inbox row, claimed by
 /// `owner` until `until`; the inbox row's id, or `None` when the schedule
@@ -155,6 +155,19 @@ impl ScheduleStore for Db {
                     .query_row((app, name), |row| row.get(0))
                     .optional()?,
             )
+        })
+    }
+
+    async fn cron_fires(&self) -> Result<CronFires, StorageError> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached("SELECT app, name, at_ms FROM cron_last_fire")?;
+            let rows = statement.query_map((), |row| {
+                Ok((
+                    (row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                    row.get(2)?,
+                ))
+            })?;
+            Ok(rows.collect::<Result<CronFires, _>>()?)
         })
     }
 
