@@ -52,6 +52,9 @@ fn call(cwd: &Path, line: &str) -> serde_json::Value {
 
 fn new_app_answers_at_once(lang: &str) {
     let cwd = tempfile::tempdir().unwrap();
+    // Made inside someone's Cargo workspace: a Rust app must still build
+    // on its own (cargo would otherwise take it for a member left out).
+    std::fs::write(cwd.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
     new_app(cwd.path(), "demo", lang);
     let answer = call(cwd.path(), "/demo");
     assert_eq!(answer["app"], "demo", "{answer}");
