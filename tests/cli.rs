@@ -279,6 +279,10 @@ async fn cluster_status_shows_replicas_their_leases_and_who_stopped() {
         .take(&[item], now, Duration::from_secs(60))
         .await
         .unwrap();
+    // bot-a connects to Slack over Socket Mode: three slots and the spare.
+    let lease = Duration::from_secs(60);
+    assert_eq!(a.slots.lease_slots(3, lease).await.unwrap().slots.len(), 3);
+    assert!(a.slots.lease_spare(lease).await.unwrap().is_some());
 
     let status = |dir: &Path| {
         let (ok, json, output) = botyard(dir, &["cluster", "status", "--json"]);
@@ -298,6 +302,15 @@ async fn cluster_status_shows_replicas_their_leases_and_who_stopped() {
     assert_eq!(replicas[1]["inbox_leases"], 0, "{json}");
     assert_eq!(json["inbox_pending"], 1);
     assert!(json["storage"].as_str().unwrap().starts_with("postgres://"));
+    let slots = json["socket_slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 4, "{json}");
+    assert!(slots.iter().all(|s| s["replica"] == "bot-a"), "{json}");
+    assert_eq!(slots.iter().filter(|s| s["spare"] == true).count(), 1);
+    let (_, _, text) = botyard(dir.path(), &["cluster", "status"]);
+    assert!(
+        text.contains("socket mode: 4 of 10 slots held — bot-a 3 (+ spare)"),
+        "{text}"
+    );
 
     // bot-b stops: three missed heartbeats and a second later it shows so.
     drop(b);

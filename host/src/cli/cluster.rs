@@ -4,7 +4,8 @@
 //! on a replica's own machine while it serves. Published apps show with
 //! what each replica reports it runs of them, and the published
 //! configuration with the version each replica applies (its reports are
-//! the `running` rows of app `botyard.toml`).
+//! the `running` rows of app `botyard.toml`); on PostgreSQL, who holds
+//! Slack's Socket Mode connection slots.
 
 use std::process::ExitCode;
 
@@ -12,7 +13,10 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::routing::published::short;
-use crate::storage::{CONFIG_REPORT_NAME, PublishedConfig, ReplicaApp, ReplicaStatus, Storage};
+use crate::storage::{
+    CONFIG_REPORT_NAME, PublishedConfig, ReplicaApp, ReplicaStatus, SLACK_SOCKET_SLOTS, SlotHolder,
+    Storage,
+};
 
 /// Prints the cluster's state: a table, or one JSON object.
 pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
@@ -51,6 +55,15 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
         .published_config()
         .await
         .context("reading the published configuration")?;
+    let slots = if storage.slots.shared() {
+        storage
+            .slots
+            .slot_leases()
+            .await
+            .context("reading the Socket Mode slots")?
+    } else {
+        Vec::new()
+    };
     let now = crate::contract::time::now_ms() as i64;
     let oldest_s = oldest_ms.map(|at| (now - at).max(0) as f64 / 1000.0);
     if json {
@@ -64,6 +77,11 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
             "published": published,
             "config": config,
             "running": running,
+            "socket_slots": slots.iter().map(|s| json!({
+                "slot": s.slot,
+                "replica": s.replica,
+                "spare": s.spare,
+            })).collect::<Vec<_>>(),
         });
         println!("{body}");
         return Ok(ExitCode::SUCCESS);
@@ -105,7 +123,39 @@ pub(super) async fn status(storage: &Storage, json: bool) -> Result<ExitCode> {
         }
     }
     print_config(config.as_ref(), &running);
+    if storage.slots.shared() {
+        println!("{}", slots_line(&slots));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who holds Slack's Socket Mode connections: "socket mode: 7 of 10 slots
+/// held — bot-a 3 (+ spare), bot-b 4". HTTP-mode replicas hold none.
+fn slots_line(slots: &[SlotHolder]) -> String {
+    let mut by: std::collections::BTreeMap<&str, (u32, bool)> = Default::default();
+    for s in slots {
+        let held = by.entry(s.replica.as_str()).or_default();
+        if s.spare {
+            held.1 = true;
+        } else {
+            held.0 += 1;
+        }
+    }
+    let holders: Vec<String> = by
+        .iter()
+        .map(|(replica, (n, spare))| {
+            format!("{replica} {n}{}", if *spare { " (+ spare)" } else { "" })
+        })
+        .collect();
+    let detail = if holders.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", holders.join(", "))
+    };
+    format!(
+        "socket mode: {} of {SLACK_SOCKET_SLOTS} slots held{detail}",
+        slots.len()
+    )
 }
 
 /// The published configuration, if any, and the version each replica
