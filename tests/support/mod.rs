@@ -19,7 +19,7 @@ pub use native::NativeHello;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use botyard::build::{BuildOptions, build_guest};
 
@@ -55,14 +55,23 @@ pub fn guest_dir(name: &str) -> PathBuf {
 /// under the cargo target dir is shared by every test binary, so only the
 /// first build of a run compiles the wasm standard library.
 pub fn guest_component(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    // Held while building: parallel tests asking for the same guest wait for
-    // one build instead of queueing identical ones on cargo's lock.
-    let mut built = BUILT
+    type Slot = Arc<Mutex<Option<PathBuf>>>;
+    static BUILT: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
+    // One slot per guest, held while it builds: parallel tests asking for
+    // the same guest wait for one build instead of queueing identical ones
+    // on the build lock, and a test asking for a guest already built is
+    // never kept waiting behind another guest's build (a Python one takes
+    // minutes). Builds themselves are one at a time: the shared build
+    // directory's lock (`botyard::build`) serialises them.
+    let slot = BUILT
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = built.get(name) {
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    let mut built = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.as_ref() {
         return path.clone();
     }
     let crate_dir = guest_dir(name);
@@ -72,7 +81,7 @@ pub fn guest_component(name: &str) -> PathBuf {
     };
     let path = build_guest(&crate_dir, &opts)
         .unwrap_or_else(|e| panic!("building guest `{name}` from {}:\n{e}", crate_dir.display()));
-    built.insert(name.to_string(), path.clone());
+    *built = Some(path.clone());
     path
 }
 
