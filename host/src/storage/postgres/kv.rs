@@ -8,10 +8,10 @@
 //! check knows exactly what the write replaces. Growth is reserved before
 //! it is written ([`super::usage::reserve`]), so units of one app run side
 //! by side, on every replica, and still cannot pass a quota together. A key
-//! that does not exist yet has no row to lock: an increment or a swap from
-//! nothing inserts with `ON CONFLICT DO NOTHING` (which waits for a
-//! concurrent insert of the same key to end) and, if another unit created
-//! it first, reads it again under its lock.
+//! that does not exist yet has no row to lock: a write from nothing inserts
+//! with `ON CONFLICT DO NOTHING` (which waits for a concurrent insert of the
+//! same key to end) and, if another unit created it first, reads it again
+//! under its lock ([`PgUnit::create`]).
 
 use super::{PgUnit, query, query_opt, usage};
 use crate::storage::{StorageError, checks, quota};
@@ -28,9 +28,10 @@ const CREATE: &str = "INSERT INTO kv (app, key, value) VALUES ($1, $2, $3)
                       ON CONFLICT (app, key) DO NOTHING";
 const DELETE: &str = "DELETE FROM kv WHERE app = $1 AND key = $2";
 
-/// How often an increment from nothing tries again when another unit
-/// created the key first (after one retry the row exists and is locked,
-/// so a second is a surprise; a third is an error).
+/// How often a write that found its key absent tries again when another
+/// unit created it first (after one retry the row exists and is locked, so
+/// a second is a surprise — the key deleted again at once — and a third an
+/// error).
 const CREATE_TRIES: usize = 3;
 
 pub(super) async fn get(

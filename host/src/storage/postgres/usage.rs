@@ -76,8 +76,14 @@ pub(super) const UNRESERVE: &str = "DELETE FROM store_reservations WHERE txid = 
 /// Reserves `growth` (bytes, keys) of `app`'s store for the unit whose
 /// transaction is `txid`, or refuses it with the quota error if it does not
 /// fit what `quotas` allow. One round trip on `c` (a connection of its own,
-/// outside the unit): `BEGIN`, the lock, the reservation and `COMMIT` are
-/// sent together. The reservation counts while `txid` is in progress.
+/// outside the unit), and one message: the statements go as one simple
+/// query, which the server runs as one transaction once it has all of it,
+/// so the app's usage row is never locked while the server waits for this
+/// replica — a replica paused or cut off mid-reservation must not stop
+/// every other writer of the app. The lock is taken by its own statement,
+/// so the next one, which sums the reservations, reads them with a
+/// snapshot taken once the lock is held: every reservation made before it
+/// is seen. The reservation counts while `txid` is in progress.
 pub(super) async fn reserve(
     c: &deadpool_postgres::Client,
     app: &str,
@@ -85,65 +91,59 @@ pub(super) async fn reserve(
     growth: (i64, i64),
     quotas: &Quotas,
 ) -> Result<(), StorageError> {
-    // The lock is taken by its own statement, so the next one, which sums
-    // the reservations, reads them with a snapshot taken once the lock is
-    // held: every reservation made before it is seen.
-    const LOCK: &str = "INSERT INTO store_usage AS u (app) VALUES ($1)
-                        ON CONFLICT (app) DO UPDATE SET app = excluded.app";
-    const RESERVE: &str = "
-        WITH args AS (
-            SELECT $1::text AS app, $2::bigint AS txid, $3::bigint AS bytes,
-                   $4::bigint AS keys, $5::bigint AS max_bytes, $6::bigint AS max_keys
-        ), used AS (
-            SELECT coalesce((SELECT store_bytes FROM store_usage WHERE app = $1), 0)
-                     + coalesce(sum(r.store_bytes), 0)::bigint AS bytes,
-                   coalesce((SELECT store_keys FROM store_usage WHERE app = $1), 0)
-                     + coalesce(sum(r.store_keys), 0)::bigint AS keys
-            FROM store_reservations r
-            WHERE r.app = $1 AND txid_status(r.txid) = 'in progress'
-        ), kept AS (
-            INSERT INTO store_reservations (txid, app, store_bytes, store_keys)
-            SELECT a.txid, a.app, a.bytes, a.keys FROM args a, used u
-            WHERE (a.max_bytes = 0 OR a.bytes <= 0 OR u.bytes + a.bytes <= a.max_bytes)
-              AND (a.max_keys = 0 OR a.keys <= 0 OR u.keys + a.keys <= a.max_keys)
-              AND txid_status(a.txid) = 'in progress'
-            RETURNING 1
-        ), gone AS (
-            DELETE FROM store_reservations
-            WHERE app = $1 AND txid_status(txid) IS DISTINCT FROM 'in progress'
-        )
-        SELECT u.bytes, u.keys, (SELECT count(*) FROM kept),
-               txid_status(a.txid) = 'in progress'
-        FROM used u, args a";
-    let lock = c.prepare_cached(LOCK).await?;
-    let reserve = c.prepare_cached(RESERVE).await?;
     let (bytes, keys) = growth;
-    let limits = (
-        i64::try_from(quotas.store_bytes).unwrap_or(i64::MAX),
-        i64::try_from(quotas.store_keys).unwrap_or(i64::MAX),
+    let max_bytes = i64::try_from(quotas.store_bytes).unwrap_or(i64::MAX);
+    let max_keys = i64::try_from(quotas.store_keys).unwrap_or(i64::MAX);
+    let app_literal = literal(app)?;
+    let sql = format!(
+        "INSERT INTO store_usage AS u (app) VALUES ({app_literal})
+             ON CONFLICT (app) DO UPDATE SET app = excluded.app;
+         WITH used AS (
+             SELECT coalesce((SELECT store_bytes FROM store_usage WHERE app = {app_literal}), 0)
+                      + coalesce(sum(r.store_bytes), 0)::bigint AS bytes,
+                    coalesce((SELECT store_keys FROM store_usage WHERE app = {app_literal}), 0)
+                      + coalesce(sum(r.store_keys), 0)::bigint AS keys
+             FROM store_reservations r
+             WHERE r.app = {app_literal} AND txid_status(r.txid) = 'in progress'
+         ), live AS (
+             SELECT txid_status({txid}) = 'in progress' AS live
+         ), kept AS (
+             INSERT INTO store_reservations (txid, app, store_bytes, store_keys)
+             SELECT {txid}, {app_literal}, {bytes}, {keys} FROM used, live
+             WHERE live.live
+               AND ({max_bytes} = 0 OR {bytes} <= 0 OR used.bytes + {bytes} <= {max_bytes})
+               AND ({max_keys} = 0 OR {keys} <= 0 OR used.keys + {keys} <= {max_keys})
+             RETURNING 1
+         ), gone AS (
+             DELETE FROM store_reservations
+             WHERE app = {app_literal} AND txid_status(txid) IS DISTINCT FROM 'in progress'
+         )
+         SELECT used.bytes, used.keys, (SELECT count(*) FROM kept), live.live
+         FROM used, live"
     );
-    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&app];
-    let reserve_params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-        [&app, &txid, &bytes, &keys, &limits.0, &limits.1];
-    let (begun, locked, reserved, committed) = tokio::join!(
-        c.batch_execute("BEGIN"),
-        c.execute(&lock, &lock_params),
-        c.query_one(&reserve, &reserve_params),
-        c.batch_execute("COMMIT")
-    );
-    begun?;
-    locked?;
-    let row = reserved?;
-    committed?;
+    let messages = c.simple_query(&sql).await?;
+    let Some(row) = messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+        _ => None,
+    }) else {
+        return Err(StorageError::Backend(
+            "reserving store use: the database answered no row".into(),
+        ));
+    };
+    let number = |i: usize| -> Result<i64, StorageError> {
+        row.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| {
+            StorageError::Backend(format!("reserving store use: column {i} is not a number"))
+        })
+    };
     let used = Usage {
-        store_bytes: row.try_get::<_, i64>(0)?.max(0) as u64,
-        store_keys: row.try_get::<_, i64>(1)?.max(0) as u64,
+        store_bytes: number(0)?.max(0) as u64,
+        store_keys: number(1)?.max(0) as u64,
         webhook_deliveries: 0,
     };
-    if row.try_get::<_, i64>(2)? == 1 {
+    if number(2)? == 1 {
         return Ok(());
     }
-    if !row.try_get::<_, Option<bool>>(3)?.unwrap_or(false) {
+    if row.get(3) != Some("t") {
         // Reservations count only while their transaction runs; this one's
         // ended (its connection broke, or the database failed over).
         return Err(StorageError::Lost(
@@ -156,6 +156,17 @@ pub(super) async fn reserve(
         "reserving {bytes} bytes and {keys} keys of `{app}`'s store was refused, \
          though {used:?} leaves room; nothing was written"
     )))
+}
+
+/// `text` as an SQL string literal (standard_conforming_strings, on since
+/// PostgreSQL 9.1: only `'` is special). A NUL cannot be sent at all.
+fn literal(text: &str) -> Result<String, StorageError> {
+    if text.contains('\0') {
+        return Err(StorageError::Backend(
+            "an app name with a NUL character cannot be stored in PostgreSQL".into(),
+        ));
+    }
+    Ok(format!("'{}'", text.replace('\'', "''")))
 }
 
 /// `app`'s webhook deliveries kept; with `lock`, first locks its row, as
@@ -182,4 +193,17 @@ pub(super) async fn webhooks(
         None => 0,
     };
     Ok(deliveries.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn literals_double_quotes_and_refuse_nul() {
+        assert_eq!(literal("poll").unwrap(), "'poll'");
+        assert_eq!(literal("o'brien").unwrap(), "'o''brien'");
+        assert_eq!(literal("a\\b").unwrap(), "'a\\b'");
+        assert!(literal("a\0b").is_err());
+    }
 }
