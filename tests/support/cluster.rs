@@ -297,6 +297,20 @@ impl Cluster {
         assert!(ok, "kill {signal} {pid}");
     }
 
+    /// `pg_terminate_backend` every connection the replicas hold on the
+    /// first primary (their pools, their LISTEN connections) at once, as an
+    /// operator or a crashing connection pooler would; how many.
+    pub fn terminate_connections(&self) -> usize {
+        self.db
+            .sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name LIKE 'botyard %'",
+            )
+            .trim()
+            .parse()
+            .expect("a count")
+    }
+
     /// Kills the PostgreSQL primary (SIGKILL) and promotes the standby.
     pub fn fail_over(&mut self) {
         let standby = self.standby.as_ref().expect("a cluster with a standby");
