@@ -31,6 +31,17 @@ use crate::support::serve::action_ids;
 /// committed: the user is told, so the command is not lost unseen.
 const COULD_NOT_SAVE: &str = "could not be saved";
 
+/// Whether an acknowledged command's answer tells the user it failed with
+/// nothing done: the host could not commit ([`COULD_NOT_SAVE`]), or the
+/// app's store call found no primary to write to (mid-failover: the old one
+/// gone, the standby not promoted yet) and the app answered with that
+/// error. Either way the user saw the failure; nothing acknowledged as done
+/// is lost.
+fn told_it_failed(body: &str) -> bool {
+    body.contains(COULD_NOT_SAVE)
+        || body.contains("answered with an error") && body.contains("StoreError::Unavailable")
+}
+
 /// Channels the load spreads over: Slack paces posts per channel (~1/s),
 /// so events' replies go to many.
 const CHANNELS: usize = 12;
@@ -263,9 +274,9 @@ async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String 
     for (id, acked, _, body) in &sent.commands {
         let ran = commands.get(&format!("cmd/{id}")).copied().unwrap_or(0);
         let answered = answers.get(id).copied().unwrap_or(0);
-        if *acked && (ran, answered) == (0, 0) && body.contains(COULD_NOT_SAVE) {
-            // The host could not commit (the database went away under it)
-            // and told the user so in its answer: nothing to lose.
+        if *acked && (ran, answered) == (0, 0) && told_it_failed(body) {
+            // The database went away under it, and the answer told the
+            // user so: nothing to lose.
             refused += 1;
         } else if *acked {
             acked_commands += 1;
@@ -345,7 +356,7 @@ async fn check(cluster: &Cluster, sent: &Sent, window_ms: (i64, i64)) -> String 
         logs()
     );
     format!(
-        "longest time without an acknowledged command {:.1?}; {acked_commands}/{} commands ({refused} answered: could not be saved), {acked_events}/{} events, {acked_clicks} clicks acknowledged; \
+        "longest time without an acknowledged command {:.1?}; {acked_commands}/{} commands ({refused} answered that they failed: the database was away), {acked_events}/{} events, {acked_clicks} clicks acknowledged; \
          {} ticks in the window",
         longest_outage(sent),
         sent.commands.len(),
