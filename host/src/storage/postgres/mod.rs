@@ -625,25 +625,15 @@ impl State {
 impl PgUnit {
     /// The unit's connection, inside its transaction (begun now if need be).
     async fn tx(&mut self) -> Result<&deadpool_postgres::Client, StorageError> {
-        if let State::Failed(why) = &self.state {
-            return Err(StorageError::Lost(why.clone()));
-        }
-        if self.conn.is_none() {
-            self.conn = Some(self.db.client().await?);
-        }
-        let conn = self.conn.as_ref().expect("just set");
-        if matches!(self.state, State::Idle) {
-            // Open before `BEGIN` is awaited: a unit dropped while waiting
-            // for it must still roll back what may have begun, or the
-            // connection would go back to the pool inside a transaction.
-            self.state = State::Open;
+        if self.begin_owed().await? {
+            let conn = self.conn.as_ref().expect("taken by begin_owed");
             if let Err(e) = conn.batch_execute("BEGIN").await {
                 let error = StorageError::from(e);
                 self.state = State::Failed(error.to_string());
                 return Err(error);
             }
         }
-        Ok(self.conn.as_ref().expect("just set"))
+        Ok(self.conn.as_ref().expect("taken by begin_owed"))
     }
 
     /// Takes the unit's connection for a statement; `true` when the
@@ -659,7 +649,9 @@ impl PgUnit {
         if self.conn.is_none() {
             self.conn = Some(self.db.client().await?);
         }
-        // Open before `BEGIN` is even sent: see `tx`.
+        // Open before `BEGIN` is even sent: a unit dropped while waiting
+        // for it must still roll back what may have begun, or the
+        // connection would go back to the pool inside a transaction.
         Ok(std::mem::replace(&mut self.state, State::Open).is_idle())
     }
 
