@@ -37,6 +37,7 @@ mod sandbox;
 mod scheduler;
 mod secrets;
 mod serve;
+mod sigv4;
 mod slack_calls;
 mod slack_clients;
 mod socket_mode;

@@ -6,6 +6,7 @@
 pub mod chrome;
 pub mod cluster;
 mod host;
+pub mod moto;
 mod native;
 pub mod netns;
 pub mod postgres;

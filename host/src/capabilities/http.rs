@@ -11,11 +11,14 @@
 //!   the resolver the connection uses, so a name that resolves to an internal
 //!   address (DNS rebinding) is refused too.
 //! - **Credentials** attached to a rule (`headers = { Authorization = "Bearer
-//!   ${env:GITHUB_TOKEN}" }`, `basic = { … }`) are added by the host to the
-//!   requests that rule allows — on each hop, only if that hop matches it —
-//!   so the app never sees them. Their values come from the environment or a
-//!   file, never from `botyard.toml`, and appear in no log, error, audit row
-//!   or listing. Each kind of credential is one [`Credential`].
+//!   ${env:GITHUB_TOKEN}" }`, `basic = { … }`, `aws_sigv4 = { … }`) are added
+//!   by the host to the requests that rule allows — on each hop, only if that
+//!   hop matches it — so the app never sees them. Their values come from the
+//!   environment or a file, never from `botyard.toml`, and appear in no log,
+//!   error, audit row or listing. Each kind of credential is one
+//!   [`Credential`]. `aws_sigv4` signs the final request (method, URL,
+//!   headers, body) with AWS Signature Version 4 at the moment it is sent,
+//!   on the wall clock, for S3 with its `x-amz-content-sha256` payload hash.
 //! - **Limits**: a timeout never past the invocation's deadline, a cap on the
 //!   response body (default 4 MiB), a cap on requests in flight per app, and
 //!   the app's quota `http_requests_per_minute` (past it, `too-many` naming
@@ -96,6 +99,8 @@ pub struct RuleConfig {
     pub headers: BTreeMap<String, String>,
     /// HTTP basic auth added to matching requests.
     pub basic: Option<BasicConfig>,
+    /// Matching requests signed with AWS Signature Version 4.
+    pub aws_sigv4: Option<AwsSigV4Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +110,25 @@ pub struct BasicConfig {
     pub user: String,
     /// A secret template: `${env:NAME}` or `${file:/path}`.
     pub password: String,
+}
+
+/// `aws_sigv4 = { region = "us-east-1", service = "s3", access_key_id =
+/// "${env:AWS_ACCESS_KEY_ID}", secret_access_key =
+/// "${env:AWS_SECRET_ACCESS_KEY}" }`. Region and service are checked at load
+/// (not by serde) so a missing one gets a message saying what to write.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSigV4Config {
+    /// The region the service is in: `us-east-1`.
+    pub region: Option<String>,
+    /// The service's signing name: `s3`, `sqs`, `execute-api` …
+    pub service: Option<String>,
+    /// A secret template.
+    pub access_key_id: Option<String>,
+    /// A secret template.
+    pub secret_access_key: Option<String>,
+    /// A secret template, for temporary credentials (STS).
+    pub session_token: Option<String>,
 }
 
 /// One app's allow-list, client and limits, resolved at load.
@@ -134,8 +158,9 @@ struct Rule {
 }
 
 /// Something the host adds to a request the app made, from a rule: the one
-/// mechanism every kind of credential goes through (headers, basic auth;
-/// request signing such as AWS SigV4 next).
+/// mechanism every kind of credential goes through (headers, basic auth,
+/// AWS SigV4 request signing). Applied to the final request of each hop:
+/// `headers`, then `basic`, then a signature.
 pub trait Credential: Send + Sync {
     fn apply(&self, request: &mut reqwest::Request) -> Result<(), String>;
 }
@@ -173,6 +198,165 @@ impl Credential for Basic {
     }
 }
 
+/// AWS Signature Version 4 (`aws-sigv4`): the request as it will be sent —
+/// method, URL, the headers the app set, body — signed with the rule's key
+/// at the moment it is sent. The `Authorization`, `x-amz-date`,
+/// `x-amz-content-sha256` (S3) and `x-amz-security-token` (temporary
+/// credentials) headers are the host's: the app's own are dropped.
+///
+/// Headers another credential of the rule added (marked sensitive) are sent
+/// unsigned: the signer's trace log lists the headers it signs, and a secret
+/// must never reach a log.
+struct AwsSigV4 {
+    region: String,
+    service: String,
+    access_key_id: Secret,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
+}
+
+/// The headers [`AwsSigV4`] sets; a rule's `headers` may not set them, and
+/// an app's are replaced.
+const SIGV4_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "x-amz-security-token",
+];
+
+impl Credential for AwsSigV4 {
+    fn apply(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        // The wall clock, not the app's: AWS compares it with its own, and
+        // an app under the test kit's virtual time would sign in the past.
+        self.sign(request, std::time::SystemTime::now())
+    }
+}
+
+impl AwsSigV4 {
+    fn parse(config: &AwsSigV4Config, what: &str) -> Result<AwsSigV4, String> {
+        let name = |value: &Option<String>, key: &str, example: &str| {
+            let value = value.as_deref().unwrap_or_default().trim();
+            if value.is_empty() {
+                return Err(format!(
+                    "{what} needs `{key}`, the AWS {key} to sign for: add {key} = \"{example}\""
+                ));
+            }
+            if !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(format!(
+                    "{what}: {key} = \"{value}\" is not an AWS {key} name (letters, digits and `-`, like \"{example}\")"
+                ));
+            }
+            Ok(value.to_ascii_lowercase())
+        };
+        let region = name(&config.region, "region", "us-east-1")?;
+        let service = name(&config.service, "service", "s3")?;
+        let key = |value: &Option<String>, key: &str, env: &str| match value {
+            Some(template) => secret::resolve(template, &format!("{what} {key}")),
+            None => Err(format!(
+                "{what} needs `{key}`: add {key} = \"${{env:{env}}}\" (or ${{file:/path}})"
+            )),
+        };
+        Ok(AwsSigV4 {
+            access_key_id: key(&config.access_key_id, "access_key_id", "AWS_ACCESS_KEY_ID")?,
+            secret_access_key: key(
+                &config.secret_access_key,
+                "secret_access_key",
+                "AWS_SECRET_ACCESS_KEY",
+            )?,
+            session_token: match &config.session_token {
+                Some(template) => {
+                    Some(secret::resolve(template, &format!("{what} session_token"))?)
+                }
+                None => None,
+            },
+            region,
+            service,
+        })
+    }
+
+    /// Signs `request` as at `time`, replacing the headers the signature
+    /// sets.
+    fn sign(
+        &self,
+        request: &mut reqwest::Request,
+        time: std::time::SystemTime,
+    ) -> Result<(), String> {
+        use aws_sigv4::http_request::{
+            PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+            SigningSettings, UriPathNormalizationMode, sign,
+        };
+        for name in SIGV4_HEADERS {
+            request.headers_mut().remove(name);
+        }
+        let mut settings = SigningSettings::default();
+        if self.service == "s3" {
+            // S3 wants the payload's hash in `x-amz-content-sha256`, and the
+            // path signed as it is sent (neither re-encoded nor normalized).
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+            settings.percent_encoding_mode = PercentEncodingMode::Single;
+            settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        }
+        let identity = aws_credential_types::Credentials::new(
+            self.access_key_id.expose(),
+            self.secret_access_key.expose(),
+            self.session_token.as_ref().map(|t| t.expose().to_string()),
+            None,
+            "botyard.toml",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|e| format!("signing the request with AWS SigV4: {e}"))?
+            .into();
+        let mut url = request.url().clone();
+        url.set_fragment(None);
+        let body: &[u8] = match request.body() {
+            None => &[],
+            Some(body) => body
+                .as_bytes()
+                .ok_or("a streamed body cannot be signed with AWS SigV4")?,
+        };
+        let mut headers = Vec::new();
+        for (name, value) in request.headers() {
+            if value.is_sensitive() {
+                continue; // another credential's, never shown to the signer
+            }
+            let value = value.to_str().map_err(|_| {
+                format!("the value of header `{name}` cannot be signed with AWS SigV4 (not visible ASCII)")
+            })?;
+            headers.push((name.as_str(), value));
+        }
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            url.as_str(),
+            headers.into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| format!("signing the request with AWS SigV4: {e}"))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| format!("signing the request with AWS SigV4: {e}"))?
+            .into_parts();
+        let (added, _query) = instructions.into_parts();
+        for header in added {
+            let mut value = HeaderValue::from_str(header.value())
+                .map_err(|_| "the AWS SigV4 signature is not a valid header value".to_string())?;
+            value.set_sensitive(header.sensitive() || header.name() == "authorization");
+            request
+                .headers_mut()
+                .insert(HeaderName::from_static(header.name()), value);
+        }
+        Ok(())
+    }
+}
+
 impl Rule {
     fn parse(app: &str, config: &RuleConfig) -> Result<Rule, String> {
         let shown = config.url.clone();
@@ -184,7 +368,7 @@ impl Rule {
         }
         if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
             return Err(format!(
-                "allow rule `{shown}`: give scheme, host, port and path only (credentials go in `headers` or `basic`)"
+                "allow rule `{shown}`: give scheme, host, port and path only (credentials go in `headers`, `basic` or `aws_sigv4`)"
             ));
         }
         let host = host_key(&url).ok_or_else(|| format!("allow rule `{shown}` names no host"))?;
@@ -210,6 +394,27 @@ impl Rule {
                 user,
                 password: secret::resolve(&basic.password, &format!("{what} password"))?,
             }));
+        }
+        // The signature goes last: it signs the request as it will be sent.
+        if let Some(sigv4) = &config.aws_sigv4 {
+            let what = format!("[apps.{app}.http] `{shown}` aws_sigv4");
+            if config.basic.is_some() {
+                return Err(format!(
+                    "{what}: a rule cannot have both `basic` and `aws_sigv4`, both set the Authorization header; \
+                     keep one, or split them into rules for different URLs"
+                ));
+            }
+            if let Some(name) = config
+                .headers
+                .keys()
+                .find(|name| SIGV4_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)))
+            {
+                return Err(format!(
+                    "{what}: `headers` sets {name}, which the AWS SigV4 signature sets; \
+                     remove it from `headers` or drop `aws_sigv4`"
+                ));
+            }
+            credentials.push(Box::new(AwsSigV4::parse(sigv4, &what)?));
         }
         Ok(Rule {
             port: url.port_or_known_default().unwrap_or(80),
@@ -665,6 +870,7 @@ mod tests {
             private: false,
             headers: BTreeMap::new(),
             basic: None,
+            aws_sigv4: None,
         }
     }
 
@@ -722,5 +928,288 @@ mod tests {
         wide.private = false;
         let b = app(vec![wide]);
         assert!(b.rule(&url("http://169.254.169.254/latest/meta-data"), "").is_ok(), "named explicitly");
+    }
+
+    /// A rule as `botyard.toml` would give it.
+    fn rule_toml(text: &str) -> RuleConfig {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn load_error(rule: RuleConfig) -> String {
+        let http = Http {
+            meter: Default::default(),
+        };
+        match http.load(
+            &"gh".into(),
+            &HttpConfig {
+                allow: vec![rule],
+                ..Default::default()
+            },
+        ) {
+            Ok(_) => panic!("the rule loaded"),
+            Err(e) => e,
+        }
+    }
+
+    /// Secret files for a rule's keys: `${file:…}` references, so no test
+    /// touches the process environment.
+    struct Keys {
+        _dir: tempfile::TempDir,
+        id: String,
+        secret: String,
+    }
+
+    const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn keys() -> Keys {
+        let dir = tempfile::tempdir().unwrap();
+        let id = dir.path().join("id");
+        let secret = dir.path().join("secret");
+        std::fs::write(&id, "AKIAIOSFODNN7EXAMPLE\n").unwrap();
+        std::fs::write(&secret, format!("{SECRET_KEY}\n")).unwrap();
+        Keys {
+            id: format!("${{file:{}}}", id.display()),
+            secret: format!("${{file:{}}}", secret.display()),
+            _dir: dir,
+        }
+    }
+
+    #[test]
+    fn aws_sigv4_rules_are_checked_at_load_with_what_to_write() {
+        let k = keys();
+        let sigv4 = |fields: &str| {
+            rule_toml(&format!(
+                "url = \"http://127.0.0.1:5000/backups/\"\naws_sigv4 = {{ {fields} }}\n"
+            ))
+        };
+        let keys = format!(
+            "access_key_id = \"{}\", secret_access_key = \"{}\"",
+            k.id, k.secret
+        );
+
+        let good = app(vec![sigv4(&format!(
+            "region = \"us-east-1\", service = \"s3\", {keys}"
+        ))]);
+        assert_eq!(
+            good.allowed(),
+            ["http://127.0.0.1:5000/backups/ (credentials added by the host)"]
+        );
+
+        let e = load_error(sigv4(&format!("service = \"s3\", {keys}")));
+        assert!(
+            e.contains("needs `region`") && e.contains("region = \"us-east-1\""),
+            "{e}"
+        );
+        let e = load_error(sigv4(&format!("region = \"us-east-1\", {keys}")));
+        assert!(
+            e.contains("needs `service`") && e.contains("service = \"s3\""),
+            "{e}"
+        );
+        let e = load_error(sigv4(&format!(
+            "region = \"us east/1\", service = \"s3\", {keys}"
+        )));
+        assert!(e.contains("not an AWS region name"), "{e}");
+        let e = load_error(sigv4(&format!(
+            "region = \"us-east-1\", service = \"s3\", access_key_id = \"AKIAIOSFODNN7EXAMPLE\", secret_access_key = \"{}\"",
+            k.secret
+        )));
+        assert!(
+            e.contains("access_key_id") && e.contains("never from botyard.toml"),
+            "{e}"
+        );
+        let e = load_error(sigv4(&format!(
+            "region = \"us-east-1\", service = \"s3\", access_key_id = \"{}\", secret_access_key = \"{SECRET_KEY}\"",
+            k.id
+        )));
+        assert!(
+            e.contains("secret_access_key") && e.contains("${env:NAME}"),
+            "{e}"
+        );
+        assert!(
+            !e.contains(SECRET_KEY),
+            "a literal secret is not repeated: {e}"
+        );
+        let e = load_error(sigv4(&format!(
+            "region = \"us-east-1\", service = \"s3\", secret_access_key = \"{}\"",
+            k.secret
+        )));
+        assert!(
+            e.contains("needs `access_key_id`") && e.contains("${env:AWS_ACCESS_KEY_ID}"),
+            "{e}"
+        );
+
+        // Two credentials that would both set Authorization.
+        let mut both = sigv4(&format!("region = \"us-east-1\", service = \"s3\", {keys}"));
+        both.basic = Some(BasicConfig {
+            user: "u".into(),
+            password: k.secret.clone(),
+        });
+        let e = load_error(both);
+        assert!(
+            e.contains("both `basic` and `aws_sigv4`") && e.contains("keep one"),
+            "{e}"
+        );
+        let mut both = sigv4(&format!("region = \"us-east-1\", service = \"s3\", {keys}"));
+        both.headers
+            .insert("authorization".into(), format!("Bearer {}", k.secret));
+        let e = load_error(both);
+        assert!(e.contains("`headers` sets authorization"), "{e}");
+
+        // A misspelt key is refused by name.
+        let typo: Result<RuleConfig, _> = toml::from_str(
+            "url = \"http://127.0.0.1:5000/\"\naws_sigv4 = { region = \"us-east-1\", servce = \"s3\" }",
+        );
+        assert!(typo.unwrap_err().to_string().contains("servce"));
+    }
+
+    fn sigv4(service: &str, session_token: Option<&str>) -> AwsSigV4 {
+        AwsSigV4 {
+            region: "us-east-1".into(),
+            service: service.into(),
+            access_key_id: Secret::from_value("AKIAIOSFODNN7EXAMPLE"),
+            secret_access_key: Secret::from_value(SECRET_KEY),
+            session_token: session_token.map(Secret::from_value),
+        }
+    }
+
+    fn header<'r>(request: &'r reqwest::Request, name: &str) -> &'r str {
+        request
+            .headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+    }
+
+    /// AWS's own worked example (S3 API reference, "Signature Calculations
+    /// for the Authorization Header", GET Object): same request, keys and
+    /// time, same signature.
+    #[test]
+    fn aws_sigv4_signs_like_aws_documents_it() {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            url("https://examplebucket.s3.amazonaws.com/test.txt"),
+        );
+        request
+            .headers_mut()
+            .insert("range", HeaderValue::from_static("bytes=0-9"));
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_369_353_600); // 2013-05-24T00:00:00Z
+        sigv4("s3", None).sign(&mut request, at).unwrap();
+        assert_eq!(
+            header(&request, "authorization"),
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+        assert_eq!(header(&request, "x-amz-date"), "20130524T000000Z");
+        assert_eq!(
+            header(&request, "x-amz-content-sha256"),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn aws_sigv4_signs_the_final_request_and_keeps_its_secrets() {
+        use sha2::Digest;
+        let mut request = reqwest::Request::new(
+            reqwest::Method::PUT,
+            url("http://127.0.0.1:5000/backups/2026/notes.txt"),
+        );
+        request
+            .headers_mut()
+            .insert("x-app-header", HeaderValue::from_static("from-app"));
+        // The app's own try at the host's headers is dropped.
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_static("AWS4-HMAC-SHA256 forged"),
+        );
+        request.headers_mut().insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        *request.body_mut() = Some(b"lunch at noon".to_vec().into());
+        let credential = sigv4("s3", Some("FwoGZXIvYXdzEXAMPLETOKEN"));
+        let day = || chrono::Utc::now().format("%Y%m%d").to_string();
+        let before = day();
+        credential.apply(&mut request).unwrap();
+        // Signed on the wall clock: today (either side of a midnight).
+        let today = header(&request, "x-amz-date")[..8].to_string();
+        assert!([before, day()].contains(&today), "{today}");
+        let authorization = header(&request, "authorization");
+        let prefix = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{today}/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-app-header, Signature="
+        );
+        assert!(authorization.starts_with(&prefix), "{authorization}");
+        let signature = &authorization[prefix.len()..];
+        assert!(
+            signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{signature}"
+        );
+        assert!(header(&request, "x-amz-date").ends_with('Z'));
+        assert_eq!(
+            header(&request, "x-amz-content-sha256"),
+            hex::encode(sha2::Sha256::digest(b"lunch at noon"))
+        );
+        assert_eq!(
+            header(&request, "x-amz-security-token"),
+            "FwoGZXIvYXdzEXAMPLETOKEN"
+        );
+        assert!(request.headers()["authorization"].is_sensitive());
+        assert!(request.headers()["x-amz-security-token"].is_sensitive());
+        assert_eq!(request.headers().get_all("authorization").iter().count(), 1);
+
+        // Signing again (the next hop) replaces, never adds.
+        credential.apply(&mut request).unwrap();
+        assert_eq!(request.headers().get_all("authorization").iter().count(), 1);
+        assert_eq!(request.headers().get_all("x-amz-date").iter().count(), 1);
+
+        // Another service: no payload header.
+        let mut plain = reqwest::Request::new(
+            reqwest::Method::GET,
+            url("https://sqs.us-east-1.amazonaws.com/"),
+        );
+        sigv4("sqs", None).apply(&mut plain).unwrap();
+        assert!(
+            header(&plain, "authorization")
+                .contains("/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date,")
+        );
+        assert!(plain.headers().get("x-amz-content-sha256").is_none());
+
+        // Nothing prints a secret.
+        let shown = format!("{:?} {:?}", credential.secret_access_key, request.headers());
+        assert!(
+            !shown.contains(SECRET_KEY) && !shown.contains("FwoGZXIvYXdzEXAMPLETOKEN"),
+            "{shown}"
+        );
+    }
+
+    /// A rule's `headers` are sent but not signed: the signer logs what it
+    /// signs, and their values are secrets.
+    #[test]
+    fn aws_sigv4_leaves_other_credentials_out_of_the_signature() {
+        let k = keys();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("api-key");
+        std::fs::write(&key_file, "sekrit-api-key").unwrap();
+        let mut config = rule_toml(&format!(
+            "url = \"https://sqs.us-east-1.amazonaws.com/\"\n\
+             aws_sigv4 = {{ region = \"us-east-1\", service = \"sqs\", access_key_id = \"{}\", secret_access_key = \"{}\" }}\n",
+            k.id, k.secret
+        ));
+        config.headers.insert(
+            "x-api-key".into(),
+            format!("${{file:{}}}", key_file.display()),
+        );
+        let rule = Rule::parse("gh", &config).unwrap();
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            url("https://sqs.us-east-1.amazonaws.com/q"),
+        );
+        for credential in &rule.credentials {
+            credential.apply(&mut request).unwrap();
+        }
+        assert_eq!(header(&request, "x-api-key"), "sekrit-api-key");
+        assert!(header(&request, "authorization").contains("SignedHeaders=host;x-amz-date,"));
     }
 }

@@ -269,8 +269,13 @@ pub fn main() -> ExitCode {
     } else {
         "warn"
     };
+    // The SigV4 signer (`aws_sigv4`, the http capability's request
+    // signing) traces each canonical request it signs — the access key id
+    // and signed header values among it — so it is silenced whatever
+    // BOTYARD_LOG asks: credentials never reach a log.
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOTYARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log))
+        .add_directive("aws_sigv4=off".parse().expect("a valid directive"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
