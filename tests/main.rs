@@ -43,5 +43,6 @@ mod slack_clients;
 mod socket_mode;
 mod starters;
 mod storage;
+mod umbrella;
 mod webhooks;
 mod workbench;

@@ -69,7 +69,7 @@ if (!globalThis.fetch?.[Symbol.for("botyard.fetch")]) {
 /**
  * @typedef {object} CommandRequest
  * @property {string} command The command with its slash: `/hello` (`/spy` for `/spy status`).
- * @property {string | null} subcommand For umbrella commands, the subcommand word (`status`).
+ * @property {string | null} subcommand For umbrella commands, the subcommand: a word (`status`) or the path registered (`servers stop`).
  * @property {string} text Everything after the command (and subcommand), trimmed.
  * @property {Context} context
  */
@@ -165,6 +165,8 @@ if (!globalThis.fetch?.[Symbol.for("botyard.fetch")]) {
 // from them.
 
 const NAME = /^[a-z0-9-]+$/;
+/** Words a subcommand may have after its umbrella (the host's limit). */
+const MAX_SUBCOMMAND_WORDS = 3;
 
 // What a request of each kind is called in a "has no handler" error.
 const KINDS = {
@@ -297,13 +299,14 @@ export class App {
    * app.command("/hello", "Say hello", hello);
    * app.command("/hello", { description: "Say hello", usage: "[name]" }, hello);
    * app.command("/spy status", "Queue status", status);
+   * app.command("/spy servers stop", { description: "Stop servers", usage: "<name> [dc]" }, stop);
    * ```
    *
    * The handler receives a {@link CommandRequest} and returns a
    * `reply.inChannel(…)` / `reply.ephemeral(…)`, a string (an ephemeral
    * reply), or nothing (acknowledged silently).
    *
-   * @param {string} name The command with its slash, and the subcommand word if any.
+   * @param {string} name The command with its slash, and the subcommand (up to three words: `"/spy servers stop"`) if any.
    * @param {string | {description?: string, usage?: string} | ((req: CommandRequest) => any)} spec
    *   Its description (Slack's autocomplete, `/umbrella help`), or
    *   `{ description, usage }`; may be left out.
@@ -316,8 +319,8 @@ export class App {
     const where = `app.command(${JSON.stringify(name)})`;
     check(typeof name === "string", `app.command(name, …): the name must be a string like "/hello", got ${typeof name}`);
     const words = name.trim().split(/\s+/);
-    check(words[0].startsWith("/") && words[0].length > 1 && words.length <= 2,
-      `${where}: a command is "/name", or "/umbrella sub" for a subcommand of a shared umbrella command`);
+    check(words[0].startsWith("/") && words[0].length > 1 && words.length <= 1 + MAX_SUBCOMMAND_WORDS,
+      `${where}: a command is "/name", or "/umbrella sub" for a subcommand of a shared umbrella command — up to ${MAX_SUBCOMMAND_WORDS} words after the umbrella, as in "/spy servers stop"`);
     const { description, usage } = commandSpec(where, spec);
     handlerFunction(where, fn);
     if (words.length === 1) {
@@ -328,7 +331,7 @@ export class App {
       const key = words.join(" ");
       const taken = this.#subcommands.get(key);
       if (taken) return this.#duplicate(KINDS.command, key, taken.at, at);
-      this.#subcommands.set(key, { umbrella: words[0], name: words[1], description, usage, fn, at });
+      this.#subcommands.set(key, { umbrella: words[0], name: words.slice(1).join(" "), description, usage, fn, at });
     }
     return this;
   }

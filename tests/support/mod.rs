@@ -12,6 +12,7 @@ pub mod netns;
 pub mod postgres;
 pub mod requests;
 pub mod serve;
+pub mod spygen;
 pub mod upstream;
 
 pub use host::*;

@@ -138,6 +138,15 @@ describe("routing", () => {
     assert.equal(app.handler.onCommand(command("/spy", "chat", "status")).message.text, "status(status) chat");
   });
 
+  test("an area's verbs are subcommands of several words", () => {
+    const app = new App("servers")
+      .command("/spy servers  stop", { usage: "<name>" }, ({ text, subcommand }) => `${subcommand}: ${text}`)
+      .command("/spy servers list", () => "list");
+    assert.deepEqual(app.handler.describe().subcommands.map((s) => s.name), ["servers stop", "servers list"]);
+    assert.equal(app.handler.onCommand(command("/spy", "web-1 east", "servers stop")).message.text, "servers stop: web-1 east");
+    assert.throws(() => new App("x").command("/spy a b c d", () => {}), /up to 3 words/);
+  });
+
   test("views, closed views, events, schedules, ticks and shortcuts", () => {
     const seen = [];
     const app = new App("all")
@@ -326,7 +335,7 @@ describe("registration arguments are checked where they are written", () => {
     [() => new App("Hello"), /the name must be a short name of \[a-z0-9-\], got "Hello"/],
     [() => new App("x", 3), /the description must be a string/],
     [() => new App("x").command("hello", () => {}), /a command is "\/name", or "\/umbrella sub"/],
-    [() => new App("x").command("/a b c", () => {}), /a command is "\/name"/],
+    [() => new App("x").command("/a b c d e", () => {}), /a command is "\/name"/],
     [() => new App("x").command("/a", "A"), /app.command\("\/a"\): the handler \(the last argument\) must be a function/],
     [() => new App("x").command("/a", { descripton: "A" }, () => {}), /unknown option `descripton`/],
     [() => new App("x").action("", () => {}), /non-empty string/],

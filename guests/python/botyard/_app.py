@@ -59,6 +59,8 @@ Handler = TypeVar("Handler", bound=Callable[[Any], Any])
 
 _APP_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _COMMAND = re.compile(r"/\S+")
+# Words a subcommand may have after its umbrella (the host's limit).
+_MAX_SUBCOMMAND_WORDS = 3
 # A webhook's name: the last part of its path, `/hooks/<app>/<name>`.
 _WEBHOOK_NAME = re.compile(r"[a-z0-9_-]+")
 # A setting's name: a TOML bare key, so the operator writes it unquoted.
@@ -193,14 +195,16 @@ class App:
 
     def command(self, name: str, description: str, usage: str = "") -> Callable[[Handler], Handler]:
         """A slash command, `"/hello"`, or a subcommand of a shared umbrella
-        command, `"/spy status"`. The handler receives a `CommandRequest`
+        command, `"/spy status"` — up to three words after the umbrella for
+        an area's verbs, `"/spy servers stop"`. The handler receives a `CommandRequest`
         and may return a reply (`ephemeral(...)`, `in_channel(...)`), a
         string (an ephemeral reply) or `None` (acknowledged silently)."""
         words = _text("command name", name).split()
-        if not 1 <= len(words) <= 2 or not _COMMAND.fullmatch(words[0]) or "*" in name:
+        if not 1 <= len(words) <= 1 + _MAX_SUBCOMMAND_WORDS or not _COMMAND.fullmatch(words[0]) or "*" in name:
             raise ValueError(
                 f"command name {name!r} must be a slash command, `/hello`, or an umbrella "
-                "subcommand, `/spy status` (one word after the umbrella)"
+                f"subcommand, `/spy status` or `/spy servers stop` (up to {_MAX_SUBCOMMAND_WORDS} "
+                "words after the umbrella)"
             )
         _text("description", description)
         _text("usage", usage)
@@ -211,7 +215,7 @@ class App:
                 self._commands.append(CommandSpec(name=key, description=description, usage=usage))
             else:
                 self._subcommands.append(
-                    SubcommandSpec(umbrella=words[0], name=words[1], description=description, usage=usage)
+                    SubcommandSpec(umbrella=words[0], name=" ".join(words[1:]), description=description, usage=usage)
                 )
 
         return self._register("command", key, _via("command", name), exact_only=True, declare=declare)

@@ -327,6 +327,14 @@ class Answers(unittest.TestCase):
         app.command("/spy status", "Status")(lambda r: f"{r.command}|{r.subcommand}|{r.text}|{r.context.user_id}")
         self.assertEqual(app.on_command(command("/spy", "status", "phone")).message.text, "/spy|status|phone|U1")
 
+    def test_an_areas_verbs_are_subcommands_of_several_words(self):
+        app = App("servers")
+        app.command("/spy servers  stop", "Stop", "<name>")(lambda r: f"{r.subcommand}: {r.text}")
+        self.assertEqual([s.name for s in app.describe().subcommands], ["servers stop"])
+        self.assertEqual(app.on_command(command("/spy", "servers stop", "web-1")).message.text, "servers stop: web-1")
+        with self.assertRaisesRegex(ValueError, "up to 3"):
+            app.command("/spy a b c d", "Too deep")
+
     def test_action_answers(self):
         app = App("a")
         answers = iter([None, "just you", update("new text"), in_channel("everyone")])

@@ -18,8 +18,11 @@
 //! ```
 //!
 //! **What a rule covers.** A rule names an app and, optionally, what of it:
-//! `command` (a command line prefix: `/poll` covers the command, `/spy servers`
-//! covers that subcommand), `actions`, `views` and `shortcuts` (the app's own
+//! `command` (a command line's first words, matched word by word against the
+//! line as typed: `/poll` covers the command, `/spy servers` every line of
+//! that area, `/spy servers stop` that verb — whether the app declared it as
+//! the path `servers stop` or reads `stop` from its text), `actions`, `views`
+//! and `shortcuts` (the app's own
 //! ids, as the app wrote them, before the host namespaced them). A rule that
 //! names none of these covers **everything users can trigger in the app**:
 //! its commands, buttons, modals and shortcuts. The host cannot know which
@@ -107,10 +110,12 @@ fn thirty() -> u32 {
 /// What a request is, as rules see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
-    /// A command line: `/spy`, with the subcommand if an umbrella's.
+    /// A command line: `/spy`, with the subcommand path if an umbrella's
+    /// (`servers stop`), and the rest of the line as typed.
     Command {
         command: &'a str,
         subcommand: Option<&'a str>,
+        text: &'a str,
     },
     Action(&'a str),
     View(&'a str),
@@ -124,6 +129,7 @@ impl Target<'_> {
             Target::Command {
                 command,
                 subcommand: Some(sub),
+                ..
             } => format!("`{command} {sub}`"),
             Target::Command { command, .. } => format!("`{command}`"),
             Target::Action(id) => format!("the button `{id}`"),
@@ -150,13 +156,21 @@ impl Rule {
             Target::Command {
                 command,
                 subcommand,
+                text,
             } => self.command.as_deref().is_some_and(|rule| {
-                let mut words = rule.split_whitespace();
-                words.next() == Some(command)
-                    && match words.next() {
-                        None => true,
-                        Some(sub) => *subcommand == Some(sub),
-                    }
+                // The rule's words against the line's, as typed: whether the
+                // app declared `servers stop` or reads `stop` from its text,
+                // `/spy servers stop` is the same line and the same rule.
+                let line = std::iter::once(command.to_lowercase()).chain(
+                    subcommand
+                        .iter()
+                        .chain(std::iter::once(text))
+                        .flat_map(|part| part.split_whitespace())
+                        .map(str::to_lowercase),
+                );
+                let mut line = line;
+                rule.split_whitespace()
+                    .all(|word| line.next().as_deref() == Some(word))
             }),
             Target::Action(id) => self.actions.iter().any(|p| matches(p, id)),
             Target::View(id) => self.views.iter().any(|p| matches(p, id)),
@@ -231,9 +245,13 @@ impl Permissions {
             }
             if let Some(command) = &mut rule.command {
                 let words: Vec<&str> = command.split_whitespace().collect();
-                if words.is_empty() || !words[0].starts_with('/') || words.len() > 2 {
+                if words.is_empty()
+                    || !words[0].starts_with('/')
+                    || words.len() > 1 + crate::contract::description::MAX_SUBCOMMAND_WORDS
+                {
                     return Err(format!(
-                        "{at}: command = \"{command}\" must be a slash command, optionally with one subcommand: \"/spy\" or \"/spy servers\""
+                        "{at}: command = \"{command}\" must be a slash command, optionally with a subcommand of up to {} words: \"/spy\", \"/spy servers\" or \"/spy servers stop\"",
+                        crate::contract::description::MAX_SUBCOMMAND_WORDS
                     ));
                 }
                 *command = words.join(" ").to_lowercase();
@@ -324,10 +342,12 @@ app = "poll"
         let stop = Target::Command {
             command: "/spy",
             subcommand: Some("servers"),
+            text: "",
         };
         let status = Target::Command {
             command: "/spy",
             subcommand: Some("status"),
+            text: "servers",
         };
         assert_eq!(p.covering("spy", &stop).count(), 1);
         assert_eq!(p.covering("spy", &status).count(), 0);
@@ -340,6 +360,46 @@ app = "poll"
         // A rule naming only the app covers everything of it.
         assert_eq!(p.covering("poll", &Target::View("new")).count(), 1);
         assert_eq!(p.group_cache.as_secs(), 60);
+    }
+
+    #[test]
+    fn a_rule_on_a_verb_covers_the_line_however_the_app_declared_it() {
+        let p = parse(
+            "[[permissions.rules]]\napp = \"servers\"\ncommand = \"/spy servers stop\"\ngroups = [\"@sre-oncall\"]\n",
+        )
+        .unwrap();
+        let line = |subcommand, text| Target::Command {
+            command: "/spy",
+            subcommand,
+            text,
+        };
+        // Declared as a path, or read by the app from its text.
+        assert_eq!(
+            p.covering("servers", &line(Some("servers stop"), "web-1 east"))
+                .count(),
+            1
+        );
+        assert_eq!(
+            p.covering("servers", &line(Some("servers"), "STOP web-1"))
+                .count(),
+            1
+        );
+        assert_eq!(
+            p.covering("servers", &line(Some("servers start"), "web-1"))
+                .count(),
+            0
+        );
+        assert_eq!(p.covering("servers", &line(Some("servers"), "")).count(), 0);
+        assert_eq!(
+            p.covering("servers", &line(Some("servers"), "stop-all"))
+                .count(),
+            0
+        );
+        assert!(
+            parse("[[permissions.rules]]\napp = \"x\"\ncommand = \"/a b c d e\"\n")
+                .unwrap_err()
+                .contains("up to 3 words")
+        );
     }
 
     #[test]

@@ -8,6 +8,12 @@ use super::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
 use super::bindings::types::AppInfo;
 use super::bindings::webhooks::WebhookSpec;
 
+/// Words a subcommand's path may have after its umbrella: `/spy servers
+/// stop` is two. Paths let an area (`servers`) list its verbs in help and
+/// let permission rules name one verb; three is deep enough for any chat
+/// command a person types, and keeps routing a few map lookups.
+pub const MAX_SUBCOMMAND_WORDS: usize = 3;
+
 /// Everything an app version declares.
 #[derive(Debug, Clone)]
 pub struct Description {
@@ -58,12 +64,10 @@ impl Description {
                     s.umbrella
                 ));
             }
-            if s.name.is_empty()
-                || s.name.chars().any(char::is_whitespace)
-                || s.name != s.name.to_lowercase()
-            {
+            let words: Vec<&str> = s.name.split(' ').collect();
+            if words.len() > MAX_SUBCOMMAND_WORDS || !words.iter().all(|w| is_name(w, 31)) {
                 return Err(format!(
-                    "subcommand `{}` of {} must be one lowercase word",
+                    "subcommand `{}` of {} must be 1 to {MAX_SUBCOMMAND_WORDS} lowercase words of [a-z0-9-_] separated by one space, like `servers` or `servers stop`",
                     s.name, s.umbrella
                 ));
             }

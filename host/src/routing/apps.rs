@@ -670,7 +670,11 @@ impl Apps {
     ) -> Result<CommandAnswer, CallError> {
         let snapshot = self.snapshot();
         match snapshot.routes.resolve(line)? {
-            Resolved::Help { umbrella } => {
+            Resolved::Help {
+                umbrella,
+                area,
+                page,
+            } => {
                 // Only what this user may run here.
                 let gate = self.runtime.gate();
                 let mut allowed = std::collections::HashSet::new();
@@ -678,14 +682,18 @@ impl Apps {
                     let target = crate::config::permissions::Target::Command {
                         command: &umbrella,
                         subcommand: Some(&sub),
+                        text: "",
                     };
                     if gate.may(&app, &target, &ctx.user, &ctx.channel).await {
                         allowed.insert(sub);
                     }
                 }
-                Ok(CommandAnswer::Help(
-                    snapshot.routes.help(&umbrella, |sub| allowed.contains(sub)),
-                ))
+                Ok(CommandAnswer::Help(snapshot.routes.help(
+                    &umbrella,
+                    area.as_deref(),
+                    page,
+                    |sub| allowed.contains(sub),
+                )))
             }
             Resolved::App {
                 app,

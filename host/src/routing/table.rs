@@ -2,8 +2,12 @@
 //! of request Slack sends:
 //!
 //! - a slash command to the app that declared it; an umbrella command
-//!   (`/spy`) to the app that declared the subcommand, and the host itself
-//!   answers `/umbrella help` (or a bare `/umbrella`) from their descriptions;
+//!   (`/spy`) to the app that declared the subcommand — a path of up to
+//!   three words (`servers stop`), the longest one the line starts with —
+//!   and the host itself answers help from their descriptions: `/spy` (or
+//!   `/spy help`) lists the areas (a path's first word), `/spy help servers`
+//!   or `/spy servers` an area's subcommands, paginated to stay inside one
+//!   Slack text block; a mistyped subcommand gets "did you mean";
 //! - an `action_id` or `callback_id` (a click, a modal, a shortcut) to the
 //!   app whose prefix it carries (see [`crate::slack::namespace`]), if loaded;
 //! - a shortcut to the app's `shortcuts` trigger when it declares it there,
@@ -18,7 +22,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::contract::description::Description;
+use crate::contract::description::{Description, MAX_SUBCOMMAND_WORDS};
 use crate::slack::namespace;
 
 /// The routing table, rebuilt whenever the set of loaded apps changes.
@@ -26,8 +30,15 @@ use crate::slack::namespace;
 pub struct Routes {
     commands: HashMap<String, Arc<str>>,
     umbrellas: BTreeMap<String, BTreeMap<String, Subcommand>>,
+    /// The same subcommands hashed, for the lookup every command line
+    /// makes: its cost stays flat however many apps share an umbrella
+    /// (`cargo bench --bench umbrella`); the sorted map above is for help.
+    paths: HashMap<String, HashMap<String, Subcommand>>,
     /// Every loaded app: the owners a namespaced id may name.
     apps: HashSet<Arc<str>>,
+    /// Each app's one-line description: an area's in help when no
+    /// subcommand is the area itself.
+    descriptions: HashMap<Arc<str>, String>,
     /// Event type → subscribed apps, in id order.
     events: HashMap<String, Vec<Arc<str>>>,
     /// `(app, callback id)` of every shortcut declared through the
@@ -68,6 +79,13 @@ struct Subcommand {
     usage: String,
 }
 
+/// Help entries on one page; fewer when their text would pass
+/// [`PAGE_CHARS`].
+pub const PAGE_ENTRIES: usize = 15;
+/// Characters of one help page: Slack cuts a section block's text at 3,000,
+/// and the page's own header and footer need room.
+pub const PAGE_CHARS: usize = 2_600;
+
 /// A command line resolved to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
@@ -79,8 +97,14 @@ pub enum Resolved {
         text: String,
     },
     /// The host answers with help for this umbrella command
-    /// ([`Routes::help`], listing what the asking user may run).
-    Help { umbrella: String },
+    /// ([`Routes::help`], listing what the asking user may run): the areas
+    /// when `area` is `None`, else that area's subcommands, page `page`
+    /// (from 1).
+    Help {
+        umbrella: String,
+        area: Option<String>,
+        page: usize,
+    },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -89,8 +113,27 @@ pub enum RouteError {
     NotACommand,
     #[error("no such command `{command}`; available: {available}")]
     UnknownCommand { command: String, available: String },
-    #[error("`{umbrella}` has no subcommand `{sub}`; try `{umbrella} help`")]
-    UnknownSubcommand { umbrella: String, sub: String },
+    #[error(
+        "`{umbrella}` has no subcommand `{sub}`{}; `{umbrella} help` lists them",
+        did_you_mean(umbrella, suggestions)
+    )]
+    UnknownSubcommand {
+        umbrella: String,
+        sub: String,
+        /// Subcommand paths close to what was typed, closest first.
+        suggestions: Vec<String>,
+    },
+}
+
+fn did_you_mean(umbrella: &str, suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" — did you mean `{umbrella} {one}`?"),
+        many => {
+            let shown: Vec<String> = many.iter().map(|s| format!("`{umbrella} {s}`")).collect();
+            format!(" — did you mean {}?", shown.join(" or "))
+        }
+    }
 }
 
 impl Routes {
@@ -99,6 +142,9 @@ impl Routes {
         for (app, description) in apps {
             let info = &description.info;
             routes.apps.insert(app.clone());
+            routes
+                .descriptions
+                .insert(app.clone(), info.description.clone());
             for event in &info.events {
                 routes
                     .events
@@ -115,18 +161,21 @@ impl Routes {
                 routes.commands.insert(c.name.clone(), app.clone());
             }
             for s in &info.subcommands {
+                let sub = Subcommand {
+                    app: app.clone(),
+                    description: s.description.clone(),
+                    usage: s.usage.clone(),
+                };
+                routes
+                    .paths
+                    .entry(s.umbrella.clone())
+                    .or_default()
+                    .insert(s.name.clone(), sub.clone());
                 routes
                     .umbrellas
                     .entry(s.umbrella.clone())
                     .or_default()
-                    .insert(
-                        s.name.clone(),
-                        Subcommand {
-                            app: app.clone(),
-                            description: s.description.clone(),
-                            usage: s.usage.clone(),
-                        },
-                    );
+                    .insert(s.name.clone(), sub);
             }
         }
         routes
@@ -200,6 +249,19 @@ impl Routes {
                     s.umbrella, s.name, sub.app
                 ));
             }
+            // A path inside another app's (`servers` under `servers stop`)
+            // would split one command line between two apps by its length.
+            if let Some((path, sub)) = self.umbrellas.get(&s.umbrella).and_then(|subs| {
+                subs.iter()
+                    .find(|(path, sub)| other(&sub.app) && nested(path, &s.name))
+            }) {
+                return Some(format!(
+                    "{umbrella} {mine} overlaps {umbrella} {path} of app `{}`: one app's subcommand may not be a word-prefix of another's",
+                    sub.app,
+                    umbrella = s.umbrella,
+                    mine = s.name,
+                ));
+            }
         }
         None
     }
@@ -239,22 +301,149 @@ impl Routes {
             };
             return Err(RouteError::UnknownCommand { command, available });
         };
-        let (sub, rest) = split_word(text);
-        let sub = sub.to_lowercase();
-        match subs.get(&sub) {
-            Some(s) => Ok(Resolved::App {
+        resolve_sub(&command, subs, &self.paths[&command], text)
+    }
+}
+
+/// Whether one path is a word-prefix of the other (or equal).
+fn nested(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long == short || long.strip_prefix(short).is_some_and(|r| r.starts_with(' '))
+}
+
+/// Resolves what follows an umbrella command: the longest declared path
+/// the words start with, else help (bare, `help [area] [page]`, or an area
+/// alone), else an unknown subcommand with what was probably meant.
+fn resolve_sub(
+    umbrella: &str,
+    subs: &BTreeMap<String, Subcommand>,
+    paths: &HashMap<String, Subcommand>,
+    text: &str,
+) -> Result<Resolved, RouteError> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(MAX_SUBCOMMAND_WORDS)
+        .map(str::to_lowercase)
+        .collect();
+    for n in (1..=words.len()).rev() {
+        let path = words[..n].join(" ");
+        if let Some(s) = paths.get(&path) {
+            return Ok(Resolved::App {
                 app: s.app.clone(),
-                command,
-                subcommand: Some(sub),
-                text: rest.into(),
-            }),
-            None if sub.is_empty() || sub == "help" => Ok(Resolved::Help { umbrella: command }),
-            None => Err(RouteError::UnknownSubcommand {
-                umbrella: command,
-                sub,
-            }),
+                command: umbrella.to_string(),
+                subcommand: Some(path),
+                text: skip_words(text, n).into(),
+            });
         }
     }
+    let help = |area: Option<&String>, page: Option<&String>| Resolved::Help {
+        umbrella: umbrella.to_string(),
+        area: area.cloned(),
+        page: page.and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+    };
+    let Some(first) = words.first() else {
+        return Ok(help(None, None));
+    };
+    if first == "help" {
+        let (area, page) = match words.get(1) {
+            Some(w) if w.parse::<usize>().is_ok() => (None, Some(w)),
+            Some(w) => (Some(w), words.get(2)),
+            None => (None, None),
+        };
+        if let Some(area) = area
+            && !has_area(subs, area)
+        {
+            return Err(RouteError::UnknownSubcommand {
+                umbrella: umbrella.to_string(),
+                sub: area.clone(),
+                suggestions: suggest(subs.keys().map(|p| area_of(p)), area),
+            });
+        }
+        return Ok(help(area, page));
+    }
+    if has_area(subs, first) {
+        if words.len() == 1 {
+            return Ok(help(Some(first), None));
+        }
+        // An area with a verb it does not have: the closest of its verbs.
+        let typed = words[..2].join(" ");
+        let in_area = subs.keys().filter(|p| area_of(p) == first.as_str());
+        return Err(RouteError::UnknownSubcommand {
+            umbrella: umbrella.to_string(),
+            sub: typed.clone(),
+            suggestions: suggest(in_area.map(String::as_str), &typed),
+        });
+    }
+    // A mistyped area: compare as many words as each path has.
+    let mut scored: Vec<(usize, String)> = subs
+        .keys()
+        .filter_map(|path| {
+            let n = path.split(' ').count().min(words.len());
+            let candidate = path
+                .splitn(n + 1, ' ')
+                .take(n)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let typed = words[..n].join(" ");
+            close(&candidate, &typed).map(|d| (d, candidate))
+        })
+        .collect();
+    scored.sort();
+    Err(RouteError::UnknownSubcommand {
+        umbrella: umbrella.to_string(),
+        sub: first.clone(),
+        suggestions: best(scored),
+    })
+}
+
+/// An area is a path's first word: `servers` of `servers stop`.
+fn area_of(path: &str) -> &str {
+    path.split(' ').next().unwrap_or(path)
+}
+
+fn has_area(subs: &BTreeMap<String, Subcommand>, area: &str) -> bool {
+    subs.keys().any(|p| area_of(p) == area)
+}
+
+/// `text` after its first `n` words, trimmed, as typed.
+fn skip_words(text: &str, n: usize) -> &str {
+    let mut rest = text.trim_start();
+    for _ in 0..n {
+        rest = rest
+            .find(char::is_whitespace)
+            .map_or("", |i| rest[i..].trim_start());
+    }
+    rest.trim_end()
+}
+
+/// The edit distance of `typed` from `candidate` when it is close enough
+/// to be a typo: at most a third of the candidate's length (at least 1).
+fn close(candidate: &str, typed: &str) -> Option<usize> {
+    let d = strsim::damerau_levenshtein(candidate, typed);
+    (d <= (candidate.chars().count() / 3).max(1)).then_some(d)
+}
+
+/// The candidates close to `typed`, closest first, at most three.
+fn suggest<'a>(candidates: impl Iterator<Item = &'a str>, typed: &str) -> Vec<String> {
+    let mut scored: Vec<(usize, String)> = candidates
+        .filter_map(|c| close(c, typed).map(|d| (d, c.to_string())))
+        .collect();
+    scored.sort();
+    best(scored)
+}
+
+/// The closest of sorted `(distance, candidate)` — those tied for the
+/// smallest distance, each once, at most three: one good guess reads
+/// better than a list of poor ones.
+fn best(mut scored: Vec<(usize, String)>) -> Vec<String> {
+    scored.dedup_by(|a, b| a.1 == b.1);
+    let nearest = scored.first().map(|(d, _)| *d);
+    scored
+        .into_iter()
+        .take_while(|(d, _)| Some(*d) == nearest)
+        .take(3)
+        .map(|(_, c)| c)
+        .collect()
 }
 
 impl Routes {
@@ -270,21 +459,128 @@ impl Routes {
             .unwrap_or_default()
     }
 
-    /// The help text of `umbrella`, listing the subcommands `shown` keeps
-    /// (those the asking user may run).
-    pub fn help(&self, umbrella: &str, shown: impl Fn(&str) -> bool) -> String {
+    /// The help of `umbrella` for one user: `shown` keeps the subcommand
+    /// paths they may run. Without `area`, the areas (a path's first word)
+    /// with at least one such path; with one, its paths and their usage.
+    /// Either is cut into pages of at most [`PAGE_ENTRIES`] entries and
+    /// [`PAGE_CHARS`] characters, and a page past the last shows the last.
+    pub fn help(
+        &self,
+        umbrella: &str,
+        area: Option<&str>,
+        page: usize,
+        shown: impl Fn(&str) -> bool,
+    ) -> String {
         let empty = BTreeMap::new();
         let subs = self.umbrellas.get(umbrella).unwrap_or(&empty);
-        let kept: BTreeMap<String, Subcommand> = subs
-            .iter()
-            .filter(|(name, _)| shown(name))
-            .map(|(n, s)| (n.clone(), s.clone()))
-            .collect();
-        if kept.is_empty() {
-            return format!("*{umbrella}* has no subcommands you may run here.");
+        let kept: Vec<(&String, &Subcommand)> =
+            subs.iter().filter(|(path, _)| shown(path)).collect();
+        let (title, entries, more) = match area {
+            None => {
+                let mut areas: BTreeMap<&str, Vec<(&String, &Subcommand)>> = BTreeMap::new();
+                for (path, sub) in &kept {
+                    areas.entry(area_of(path)).or_default().push((path, sub));
+                }
+                let entries: Vec<String> = areas
+                    .iter()
+                    .map(|(area, paths)| {
+                        let about = paths
+                            .iter()
+                            .find(|(p, _)| p.as_str() == *area)
+                            .map(|(_, s)| s.description.clone())
+                            .or_else(|| self.descriptions.get(&paths[0].1.app).cloned())
+                            .unwrap_or_default();
+                        let count = match paths.len() {
+                            1 => String::new(),
+                            n => format!(" ({n} subcommands)"),
+                        };
+                        format!("• `{umbrella} {area}` — {}{count}\n", escape(&about))
+                    })
+                    .collect();
+                if entries.is_empty() {
+                    return format!("*{umbrella}* has no subcommands you may run here.");
+                }
+                (
+                    format!(
+                        "*{umbrella}* — type `{umbrella} help <area>` for an area's subcommands:\n"
+                    ),
+                    entries,
+                    format!("{umbrella} help"),
+                )
+            }
+            Some(area) => {
+                let entries: Vec<String> = kept
+                    .iter()
+                    .filter(|(path, _)| area_of(path) == area)
+                    .map(|(path, sub)| {
+                        let usage = if sub.usage.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}", sub.usage)
+                        };
+                        format!(
+                            "• `{umbrella} {path}{}` — {} _({})_\n",
+                            escape(&usage),
+                            escape(&sub.description),
+                            sub.app
+                        )
+                    })
+                    .collect();
+                if entries.is_empty() {
+                    return format!(
+                        "*{umbrella} {area}* has no subcommands you may run here; `{umbrella} help` lists the areas."
+                    );
+                }
+                (
+                    format!("*{umbrella} {area}* subcommands:\n"),
+                    entries,
+                    format!("{umbrella} help {area}"),
+                )
+            }
+        };
+        let pages = paginate(&entries);
+        let index = page.clamp(1, pages.len()) - 1;
+        let mut text = title;
+        for entry in &entries[pages[index].clone()] {
+            text.push_str(entry);
         }
-        help_text(umbrella, &kept)
+        if pages.len() > 1 {
+            let next = if index + 1 < pages.len() {
+                format!(" — `{more} {}` for the next", index + 2)
+            } else {
+                String::new()
+            };
+            text.push_str(&format!("_Page {} of {}{next}._\n", index + 1, pages.len()));
+        }
+        text
     }
+}
+
+/// An app's words as Slack shows them, not as markup: in `mrkdwn`, `<…>`
+/// is a link or a mention (`<name>` in a usage would vanish) and `&` starts
+/// an entity, so these three are escaped, as Slack documents.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Cuts `entries` into pages of at most [`PAGE_ENTRIES`] and
+/// [`PAGE_CHARS`] (an entry longer than a page alone is cut by Slack, not
+/// dropped here); at least one page.
+fn paginate(entries: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut pages = Vec::new();
+    let (mut start, mut chars) = (0, 0);
+    for (i, entry) in entries.iter().enumerate() {
+        let len = entry.chars().count();
+        if i > start && (i - start == PAGE_ENTRIES || chars + len > PAGE_CHARS) {
+            pages.push(start..i);
+            (start, chars) = (i, 0);
+        }
+        chars += len;
+    }
+    pages.push(start..entries.len());
+    pages
 }
 
 fn split_word(text: &str) -> (&str, &str) {
@@ -292,22 +588,6 @@ fn split_word(text: &str) -> (&str, &str) {
         Some((word, rest)) => (word, rest.trim()),
         None => (text, ""),
     }
-}
-
-fn help_text(umbrella: &str, subs: &BTreeMap<String, Subcommand>) -> String {
-    let mut text = format!("*{umbrella}* subcommands:\n");
-    for (name, sub) in subs {
-        let usage = if sub.usage.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", sub.usage)
-        };
-        text.push_str(&format!(
-            "• `{umbrella} {name}{usage}` — {} _({})_\n",
-            sub.description, sub.app
-        ));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -410,18 +690,38 @@ mod tests {
                 text: "eu-west".into()
             }
         );
-        let Resolved::Help { umbrella } = routes.resolve("/spy").unwrap() else {
+        let Resolved::Help {
+            umbrella,
+            area: None,
+            page: 1,
+        } = routes.resolve("/spy").unwrap()
+        else {
             panic!("expected help")
         };
-        let help = routes.help(&umbrella, |_| true);
+        let help = routes.help(&umbrella, None, 1, |_| true);
         assert!(
             !routes
-                .help(&umbrella, |s| s != "servers")
+                .help(&umbrella, None, 1, |s| s != "servers")
                 .contains("servers")
         );
         assert!(
-            help.contains("/spy status [x]") && help.contains("/spy servers [x]"),
+            help.contains("`/spy status` — does status") && help.contains("`/spy servers`"),
             "{help}"
+        );
+        let servers = routes.help(&umbrella, Some("servers"), 1, |_| true);
+        let (c, ic): (Arc<str>, Description) = ("c".into(), {
+            let mut d = info(&[], &[("/ops", "page")]);
+            d.info.subcommands[0].usage = "<who> & <why>".into();
+            d
+        });
+        let escaped = Routes::build([(&c, &ic)]).help("/ops", Some("page"), 1, |_| true);
+        assert!(
+            escaped.contains("`/ops page &lt;who&gt; &amp; &lt;why&gt;`"),
+            "{escaped}"
+        );
+        assert!(
+            servers.contains("`/spy servers [x]` — does servers"),
+            "{servers}"
         );
         assert!(matches!(
             routes.resolve("/spy nope"),
@@ -430,6 +730,162 @@ mod tests {
         let err = routes.resolve("/nope").unwrap_err().to_string();
         assert!(err.contains("/hello") && err.contains("/spy"), "{err}");
         assert_eq!(routes.resolve("hello"), Err(RouteError::NotACommand));
+    }
+
+    /// Twenty apps with areas of several verbs each, the way `/spy` grows.
+    fn spy(apps: usize, verbs: &[&str]) -> (Vec<Arc<str>>, Vec<Description>) {
+        let ids: Vec<Arc<str>> = (0..apps).map(|i| format!("app{i}").into()).collect();
+        let descriptions = (0..apps)
+            .map(|i| {
+                let paths: Vec<(String, String)> = verbs
+                    .iter()
+                    .map(|v| ("/spy".to_string(), format!("area{i} {v}")))
+                    .collect();
+                let refs: Vec<(&str, &str)> = paths
+                    .iter()
+                    .map(|(u, p)| (u.as_str(), p.as_str()))
+                    .collect();
+                info(&[], &refs)
+            })
+            .collect();
+        (ids, descriptions)
+    }
+
+    #[test]
+    fn routes_the_longest_path_and_keeps_the_rest_as_typed() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let ia = info(&[], &[("/spy", "servers list"), ("/spy", "servers stop")]);
+        let ib = info(&[], &[("/spy", "incident"), ("/spy", "incident note")]);
+        let routes = Routes::build([(&a, &ia), (&b, &ib)]);
+        assert_eq!(
+            routes.resolve("/spy Servers  STOP web-3  East ").unwrap(),
+            Resolved::App {
+                app: a.clone(),
+                command: "/spy".into(),
+                subcommand: Some("servers stop".into()),
+                text: "web-3  East".into()
+            }
+        );
+        let route = |line| match routes.resolve(line).unwrap() {
+            Resolved::App {
+                subcommand, text, ..
+            } => (subcommand.unwrap(), text),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            route("/spy incident note DB is back"),
+            ("incident note".into(), "DB is back".into())
+        );
+        assert_eq!(
+            route("/spy incident start \"DB down\""),
+            ("incident".into(), "start \"DB down\"".into())
+        );
+        // An area alone, or `help <area> [page]`, is the area's help.
+        for (line, area, page) in [
+            ("/spy servers", Some("servers"), 1),
+            ("/spy help servers 2", Some("servers"), 2),
+            ("/spy help 3", None, 3),
+            ("/spy help", None, 1),
+        ] {
+            assert_eq!(
+                routes.resolve(line).unwrap(),
+                Resolved::Help {
+                    umbrella: "/spy".into(),
+                    area: area.map(String::from),
+                    page
+                },
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_mistyped_subcommand_gets_what_was_probably_meant() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let ia = info(
+            &[],
+            &[
+                ("/spy", "servers list"),
+                ("/spy", "servers stop"),
+                ("/spy", "servers start"),
+            ],
+        );
+        let ib = info(&[], &[("/spy", "support"), ("/spy", "stores top")]);
+        let routes = Routes::build([(&a, &ia), (&b, &ib)]);
+        let suggestions = |line| match routes.resolve(line) {
+            Err(RouteError::UnknownSubcommand { suggestions, .. }) => suggestions,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(suggestions("/spy servers stpo web-1"), vec!["servers stop"]);
+        assert_eq!(suggestions("/spy sevrers list"), vec!["servers list"]);
+        assert_eq!(suggestions("/spy suport"), vec!["support"]);
+        assert_eq!(suggestions("/spy help sevrers"), vec!["servers"]);
+        assert!(suggestions("/spy zzzzzz").is_empty());
+        let err = routes.resolve("/spy servers stpo").unwrap_err().to_string();
+        assert!(err.contains("did you mean `/spy servers stop`?"), "{err}");
+    }
+
+    #[test]
+    fn help_of_a_hundred_subcommands_paginates_inside_slacks_limits() {
+        let verbs = ["list", "show", "start", "stop", "restart", "status"];
+        let (ids, descriptions) = spy(20, &verbs);
+        let routes = Routes::build(ids.iter().zip(descriptions.iter()));
+        assert_eq!(routes.subcommands("/spy").len(), 120);
+        // Areas: 20, on two pages of at most PAGE_ENTRIES, none lost.
+        let mut seen = HashSet::new();
+        for page in 1..=3 {
+            let text = routes.help("/spy", None, page, |_| true);
+            assert!(
+                text.chars().count() <= 3_000,
+                "page {page}: {} chars",
+                text.len()
+            );
+            for i in 0..20 {
+                if text.contains(&format!("`/spy area{i}` ")) {
+                    seen.insert(i);
+                }
+            }
+            if page == 1 {
+                assert!(
+                    text.contains("Page 1 of 2 — `/spy help 2` for the next"),
+                    "{text}"
+                );
+            }
+        }
+        assert_eq!(seen.len(), 20);
+        // What the user may not run is not listed, nor counted.
+        let hidden = routes.help("/spy", Some("area3"), 1, |p| !p.ends_with("stop"));
+        assert!(
+            !hidden.contains("stop") && hidden.contains("area3 restart"),
+            "{hidden}"
+        );
+        let long = info(&[], &[("/spy", "x")]);
+        let mut big = long.clone();
+        big.info.subcommands = (0..40)
+            .map(|i| SubcommandSpec {
+                umbrella: "/spy".into(),
+                name: format!("big verb{i}"),
+                description: "d".repeat(150),
+                usage: "<something long>".into(),
+            })
+            .collect();
+        let one: Arc<str> = "big".into();
+        let routes = Routes::build([(&one, &big)]);
+        let (mut listed, mut page) = (0, 1);
+        loop {
+            let text = routes.help("/spy", Some("big"), page, |_| true);
+            assert!(
+                text.chars().count() <= 3_000,
+                "{} chars",
+                text.chars().count()
+            );
+            listed += text.matches("`/spy big verb").count();
+            if !text.contains("for the next") {
+                break;
+            }
+            page += 1;
+        }
+        assert_eq!(listed, 40, "every subcommand on exactly one page");
     }
 
     #[test]
@@ -461,6 +917,18 @@ mod tests {
         assert!(
             routes
                 .conflict("b", &info(&[], &[("/spy", "other")]))
+                .is_none()
+        );
+        // One app's path inside another's would split a line between them.
+        assert!(
+            routes
+                .conflict("b", &info(&[], &[("/spy", "status now")]))
+                .unwrap()
+                .contains("word-prefix")
+        );
+        assert!(
+            routes
+                .conflict("b", &info(&[], &[("/spy", "statuses")]))
                 .is_none()
         );
     }

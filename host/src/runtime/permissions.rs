@@ -435,6 +435,7 @@ pub fn target_of(request: &Request) -> Option<Target<'_>> {
         Request::Command(c) => Target::Command {
             command: &c.command,
             subcommand: c.subcommand.as_deref(),
+            text: &c.text,
         },
         Request::Action(a) => Target::Action(&a.action_id),
         Request::ViewSubmission(v) => Target::View(&v.callback_id),

@@ -96,9 +96,10 @@ pub async fn commands_for(apps: &Apps, user: &str, channel: &str) -> Vec<Value> 
     for entry in commands(apps) {
         let app = entry["app"].as_str().unwrap_or_default();
         let line = entry["command"].as_str().unwrap_or_default();
-        let mut words = line.split_whitespace();
-        let command = words.next().unwrap_or_default();
-        let sub = words.next();
+        let (command, sub) = match line.split_once(' ') {
+            Some((command, sub)) => (command, Some(sub)),
+            None => (line, None),
+        };
         let allowed = app == "botyard"
             || gate
                 .may(
@@ -106,6 +107,7 @@ pub async fn commands_for(apps: &Apps, user: &str, channel: &str) -> Vec<Value> 
                     &crate::config::permissions::Target::Command {
                         command,
                         subcommand: sub,
+                        text: "",
                     },
                     user,
                     channel,

@@ -421,19 +421,23 @@ impl WebhookRequest {
     }
 }
 
-/// `/hello` → (`/hello`, none); `/spy status` → (`/spy`, `status`).
-fn parse_command(name: &str) -> Result<(&str, Option<&str>), String> {
+/// Words a subcommand may have after its umbrella (the host's limit).
+const MAX_SUBCOMMAND_WORDS: usize = 3;
+
+/// `/hello` → (`/hello`, none); `/spy status` → (`/spy`, `status`);
+/// `/spy servers stop` → (`/spy`, `servers stop`).
+fn parse_command(name: &str) -> Result<(&str, Option<String>), String> {
     let mut words = name.split_whitespace();
     let command = words
         .next()
         .ok_or("registers a command with no name; write it with its slash: `/hello`")?;
-    let subcommand = words.next();
-    if words.next().is_some() {
+    let path: Vec<&str> = words.collect();
+    if path.len() > MAX_SUBCOMMAND_WORDS {
         return Err(format!(
-            "registers command `{name}`, but a subcommand is one word after its umbrella, as in `/spy status`"
+            "registers command `{name}`, but a subcommand is at most {MAX_SUBCOMMAND_WORDS} words after its umbrella, as in `/spy servers stop`"
         ));
     }
-    Ok((command, subcommand))
+    Ok((command, (!path.is_empty()).then(|| path.join(" "))))
 }
 
 impl App {
@@ -462,7 +466,9 @@ impl App {
 
     /// A slash command, with its slash: `/hello`. A name with a space is a
     /// subcommand of an umbrella command several apps may share: `/spy
-    /// status` is `status` under `/spy`. `spec` is a description, or
+    /// status` is `status` under `/spy`; a subcommand of more words (up to
+    /// three) is a verb of an area, `/spy servers stop`, which `/spy help
+    /// servers` lists and permission rules can name alone. `spec` is a description, or
     /// [`spec`]`("…").usage("[name]")`.
     ///
     /// The handler returns a [`Reply`], a string (a reply only the caller
@@ -830,7 +836,10 @@ impl App {
         self.enter();
         let wanted = (request.command.as_str(), request.subcommand.as_deref());
         let handler = self.routes.iter().find_map(|route| match &route.handler {
-            Registered::Command(_, handler) if parse_command(&route.id).ok() == Some(wanted) => {
+            Registered::Command(_, handler)
+                if parse_command(&route.id)
+                    .is_ok_and(|(c, sub)| c == wanted.0 && sub.as_deref() == wanted.1) =>
+            {
                 Some(handler)
             }
             _ => None,
@@ -1296,8 +1305,8 @@ mod tests {
     fn registrations_that_cannot_work_fail_describe() {
         let err = |app: App| app.try_describe().unwrap_err();
         assert_eq!(
-            err(App::new("a", "").command("/spy status now", "x", |_| Ok(()))),
-            "app `a` registers command `/spy status now`, but a subcommand is one word after its umbrella, as in `/spy status`"
+            err(App::new("a", "").command("/spy a b c d", "x", |_| Ok(()))),
+            "app `a` registers command `/spy a b c d`, but a subcommand is at most 3 words after its umbrella, as in `/spy servers stop`"
         );
         assert!(err(App::new("a", "").command(" ", "x", |_| Ok(()))).contains("no name"));
         assert!(err(App::new("a", "").event("view_closed", |_| Ok(())))
