@@ -22,6 +22,7 @@ mod emulator;
 mod emulator_cluster;
 mod flows;
 mod fuzz;
+mod github_standin;
 mod guests;
 mod hot_reload;
 mod http;

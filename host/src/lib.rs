@@ -31,6 +31,7 @@ pub mod inbound;
 pub mod routing;
 pub mod runtime;
 pub mod slack;
+pub mod standins;
 pub mod storage;
 pub mod telemetry;
 pub mod testkit;
@@ -53,6 +54,7 @@ const LAYERS: &[&str] = &[
     "host",
     "build",
     "emulator",
+    "standins",
     "authoring",
     "workbench",
     "testkit",

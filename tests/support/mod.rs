@@ -9,6 +9,7 @@ mod host;
 pub mod moto;
 mod native;
 pub mod netns;
+pub mod openapi;
 pub mod postgres;
 pub mod requests;
 pub mod serve;

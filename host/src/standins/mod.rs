@@ -1,0 +1,17 @@
+//! Stand-ins for services nobody can run on the machines botyard is built
+//! and tested on: each one listens on 127.0.0.1 and speaks the service's
+//! *documented* wire protocol — paths, status codes, headers, JSON shapes —
+//! closely enough that code written against it works against the real
+//! thing. The tests hold each one to the service's published description
+//! (for GitHub, its OpenAPI description: `tests/support/openapi.rs`) through
+//! a validator hook the stand-in calls on every exchange, so the check costs
+//! the shipped binary nothing. `botyard dev` can start the same stand-ins,
+//! labelled "simulated".
+//!
+//! - [`github`]: the slice of GitHub's REST API an org admin app uses
+//!   (repositories, collaborators, team memberships, repository webhooks,
+//!   org migrations), and GitHub's webhook deliveries.
+//!
+//! The Slack stand-in predates this module and lives in `emulator/`.
+
+pub mod github;
