@@ -39,6 +39,8 @@ pub(super) async fn dev(
             }
         }
     }
+    // Before the host, so the apps' first calls find their backends.
+    let standins = crate::standins::dev::DevStandIns::start(&config).await;
     let mut host = Host::builder(config, &cli.data_dir)
         .connected()
         .watch()
@@ -57,11 +59,18 @@ pub(super) async fn dev(
         &mut host,
         WorkbenchConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            simulated: standins.simulated.clone(),
             ..WorkbenchConfig::default()
         },
     )
     .await?;
     super::apps::print(&apps, false).await;
+    for s in &standins.simulated {
+        eprintln!(
+            "botyard dev: simulated {} at {} — {}",
+            s.name, s.url, s.about
+        );
+    }
     // On stdout, first, so scripts and tests can find an ephemeral port.
     println!("botyard dev: workbench at {}", bench.url());
     eprintln!(
@@ -74,6 +83,7 @@ pub(super) async fn dev(
     let result = console(&apps).await;
     bench.shutdown().await;
     host.shutdown().await;
+    drop(standins);
     result.map(|()| ExitCode::SUCCESS)
 }
 

@@ -152,7 +152,7 @@ pub struct EmulatorConfig {
     pub channels: Vec<String>,
     /// People at start (`alice`, `bob`, `carol`, `dave`).
     pub users: Vec<String>,
-    /// User groups at start (`@sre-oncall`: alice and bob).
+    /// User groups at start (`@sre-oncall`: alice and bob; `@sre-leads`: carol).
     pub usergroups: Vec<UserGroupSpec>,
     pub urls: HostUrls,
     /// How long a Socket Mode delivery waits for its ack (across reconnects).
@@ -222,11 +222,12 @@ impl Default for EmulatorConfig {
                 .map(String::from)
                 .into(),
             users: ["alice", "bob", "carol", "dave"].map(String::from).into(),
-            usergroups: vec![UserGroupSpec::new(
-                "sre-oncall",
-                "SRE on call",
-                &["alice", "bob"],
-            )],
+            // On call runs the servers; a lead approves a stop (the shipped
+            // botyard.toml's rules for `/spy servers`).
+            usergroups: vec![
+                UserGroupSpec::new("sre-oncall", "SRE on call", &["alice", "bob"]),
+                UserGroupSpec::new("sre-leads", "SRE leads", &["carol"]),
+            ],
             urls: HostUrls::default(),
             ack_timeout: Duration::from_secs(10),
             disconnect_grace: Duration::from_millis(500),

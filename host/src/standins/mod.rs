@@ -12,6 +12,13 @@
 //!   (repositories, collaborators, team memberships, repository webhooks,
 //!   org migrations), and GitHub's webhook deliveries.
 //!
+//! - [`supervisor`]: a simulated supervisord's XML-RPC API, and
+//!   [`prometheus`]: a simulated Prometheus query API — for `botyard dev`
+//!   only (the tests run the real ones); [`dev`]: which of them dev starts.
+//!
 //! The Slack stand-in predates this module and lives in `emulator/`.
 
+pub mod dev;
 pub mod github;
+pub mod prometheus;
+pub mod supervisor;

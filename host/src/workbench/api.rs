@@ -28,6 +28,8 @@ pub struct Ctx {
     pub stopped: watch::Receiver<bool>,
     /// The page server's port, for the `Host` check.
     pub port: u16,
+    /// The backends `botyard dev` simulates (`standins::dev`).
+    pub simulated: Arc<Vec<crate::standins::dev::Simulated>>,
 }
 
 pub fn router(ctx: Ctx) -> Router {
@@ -136,7 +138,9 @@ async fn views(State(ctx): State<Ctx>, Query(q): Query<As>) -> Response {
 }
 
 async fn apps(State(ctx): State<Ctx>) -> Response {
-    no_store(Json(model::apps(&ctx.apps).await))
+    let mut panel = model::apps(&ctx.apps).await;
+    panel["simulated"] = serde_json::to_value(&*ctx.simulated).unwrap_or_default();
+    no_store(Json(panel))
 }
 
 #[derive(Deserialize)]

@@ -47,6 +47,8 @@ pub struct WorkbenchConfig {
     /// The team whose `#<team>` and `#<team>-help` channels the workspace
     /// has beside `#general` and `#random`.
     pub team: String,
+    /// The backends `botyard dev` simulates, shown as such in the apps panel.
+    pub simulated: Vec<crate::standins::dev::Simulated>,
 }
 
 impl Default for WorkbenchConfig {
@@ -54,6 +56,7 @@ impl Default for WorkbenchConfig {
         WorkbenchConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
             team: "team".into(),
+            simulated: Vec::new(),
         }
     }
 }
@@ -141,6 +144,7 @@ pub async fn start(host: &mut Host, config: WorkbenchConfig) -> Result<Workbench
         panel,
         stopped: stopped.clone(),
         port: addr.port(),
+        simulated: std::sync::Arc::new(config.simulated.clone()),
     })
     // Webhooks are posted to the page's address in `dev`:
     // http://127.0.0.1:3030/hooks/<app>/<name> (`botyard webhook` sends there).

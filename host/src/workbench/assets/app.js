@@ -15,6 +15,7 @@ const S = {
   conversation: null, // the open channel's topic, pins and scheduled messages
   views: { stack: [], home: null },
   apps: [],
+  simulated: [],
   deliveries: {}, // app id → its recent webhook deliveries, newest first
   unread: new Set(),
   messageNodes: new Map(), // ts → { sig, node } for the open channel
@@ -419,11 +420,17 @@ function renderApps() {
     h("div", { class: "app-error" },
       h("div", { class: "app-error-title" }, "botyard.toml edit not applied — the previous configuration keeps serving", " · ", ago(S.configError.at_ms)),
       h("pre", {}, S.configError.message))) : null;
+  // The backends `botyard dev` made up for the apps (servers, metrics …).
+  const simulated = S.simulated.length ? h("section", { class: "app-card simulated", id: "simulated" },
+    h("div", { class: "app-head" }, h("span", { class: "app-name" }, "Simulated backends")),
+    ...S.simulated.map((s) => h("div", { class: "simulated-item" },
+      h("span", { class: "badge-simulated" }, "simulated"), " ", h("b", {}, s.name), " ",
+      h("code", {}, s.url), h("div", { class: "app-desc" }, s.about)))) : null;
   if (!S.apps.length) {
-    box.replaceChildren(...[refused, h("div", { class: "empty" }, "No apps loaded yet. Drop a component into the apps directory, or ", h("code", {}, "botyard build <dir> --install"), ".")].filter(Boolean));
+    box.replaceChildren(...[refused, simulated, h("div", { class: "empty" }, "No apps loaded yet. Drop a component into the apps directory, or ", h("code", {}, "botyard build <dir> --install"), ".")].filter(Boolean));
     return;
   }
-  box.replaceChildren(...[refused].filter(Boolean), ...S.apps.map((a) => {
+  box.replaceChildren(...[refused, simulated].filter(Boolean), ...S.apps.map((a) => {
     const commands = [...(a.commands || []), ...(a.subcommands || [])];
     return h("section", { class: "app-card" + (a.error ? " has-error" : ""), dataset: { app: a.id } },
       h("div", { class: "app-head" },
@@ -488,6 +495,7 @@ async function loadApps() {
   const [data, hooks] = await Promise.all([get("apps"), get("webhooks")]);
   S.apps = data.apps;
   S.configError = data.config_error || null;
+  S.simulated = data.simulated || [];
   S.deliveries = {};
   for (const d of hooks.deliveries) (S.deliveries[d.app] ||= []).push(d);
   renderApps();

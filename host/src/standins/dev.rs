@@ -1,0 +1,154 @@
+//! What `botyard dev` simulates, so the shipped apps work out of the box:
+//! `/spy servers list` lists servers and `/spy stores top` stores on a
+//! machine with neither a supervisord nor a Prometheus.
+//!
+//! Each stand-in has a fixed loopback address — the one the shipped
+//! `botyard.toml` points the app at — and is started only when some app's
+//! configuration (`[apps.<id>]`, its settings and allow-list) names that
+//! address: pointing the settings at a real backend is all it takes to
+//! replace its stand-in, and an app that is not configured costs nothing.
+//! When something already listens there, that is what the apps talk to
+//! (say, a real supervisord on 9001), and dev says so rather than failing.
+//! The workbench lists what runs as "simulated" ([`Simulated`]).
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::prometheus::PrometheusStandIn;
+use super::supervisor::SupervisorStandIn;
+use crate::config::Config;
+
+/// A backend `botyard dev` simulates, as the workbench shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Simulated {
+    /// "supervisord (data center east)".
+    pub name: String,
+    pub url: String,
+    /// What it answers and how it differs from the real thing.
+    pub about: String,
+}
+
+enum Kind {
+    Supervisor(&'static [&'static str]),
+    Prometheus,
+}
+
+/// The stand-ins dev knows: name, address, kind.
+const KNOWN: [(&str, &str, Kind); 3] = [
+    (
+        "supervisord (data center east)",
+        "127.0.0.1:9001",
+        Kind::Supervisor(&["web:web-1", "web:web-2", "web:web-3", "worker-1", "cron"]),
+    ),
+    (
+        "supervisord (data center west)",
+        "127.0.0.1:9002",
+        Kind::Supervisor(&["web:web-1", "web:web-2", "worker-1"]),
+    ),
+    ("Prometheus", "127.0.0.1:9090", Kind::Prometheus),
+];
+
+/// The stand-ins running for one `botyard dev`; dropping it stops them.
+#[derive(Default)]
+pub struct DevStandIns {
+    pub simulated: Vec<Simulated>,
+    _supervisors: Vec<SupervisorStandIn>,
+    _prometheus: Vec<PrometheusStandIn>,
+}
+
+/// Whether any app's configuration names `addr` (`127.0.0.1:9001`).
+fn referenced(config: &Config, addr: &str) -> bool {
+    config
+        .app_tables
+        .values()
+        .any(|table| table.to_string().contains(addr))
+}
+
+impl DevStandIns {
+    /// Starts the stand-ins `config` points at; see the module doc.
+    pub async fn start(config: &Config) -> DevStandIns {
+        let mut running = DevStandIns::default();
+        for (name, addr, kind) in KNOWN {
+            if !referenced(config, addr) {
+                continue;
+            }
+            let at: SocketAddr = addr.parse().expect("a valid address");
+            let (url, about) = match kind {
+                Kind::Supervisor(programs) => match SupervisorStandIn::start(at, programs).await {
+                    Ok(s) => {
+                        let url = s.url();
+                        running._supervisors.push(s);
+                        (
+                            url,
+                            format!(
+                                "supervisord's XML-RPC API with {} made-up processes; start and stop change only its memory",
+                                programs.len()
+                            ),
+                        )
+                    }
+                    Err(e) => {
+                        in_use(name, addr, &e);
+                        continue;
+                    }
+                },
+                Kind::Prometheus => match PrometheusStandIn::start(at).await {
+                    Ok(p) => {
+                        let url = p.url();
+                        running._prometheus.push(p);
+                        (
+                            url,
+                            "Prometheus's query API answering every query with made-up shop series (it does not evaluate PromQL)".to_string(),
+                        )
+                    }
+                    Err(e) => {
+                        in_use(name, addr, &e);
+                        continue;
+                    }
+                },
+            };
+            tracing::info!(%url, "botyard dev: simulating {name}");
+            running.simulated.push(Simulated {
+                name: name.to_string(),
+                url,
+                about,
+            });
+        }
+        running
+    }
+}
+
+fn in_use(name: &str, addr: &str, error: &std::io::Error) {
+    tracing::warn!(
+        "botyard dev: not simulating {name}: cannot listen on {addr} ({error}); the apps configured for it talk to whatever listens there"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stand_in_runs_only_where_an_app_points() {
+        let config = |text: &str| {
+            Config::parse(
+                text,
+                std::path::Path::new("/tmp"),
+                std::path::Path::new("/tmp/apps"),
+            )
+            .unwrap()
+        };
+        let shipped = config(
+            "[apps.servers.settings]\ndatacenters = [{ name = \"east\", url = \"http://127.0.0.1:9001/RPC2\" }]\n",
+        );
+        assert!(referenced(&shipped, "127.0.0.1:9001"));
+        assert!(!referenced(&shipped, "127.0.0.1:9002"));
+        let real = config(
+            "[apps.servers.settings]\ndatacenters = [{ name = \"east\", url = \"http://10.1.2.3:9001/RPC2\" }]\n",
+        );
+        assert!(
+            !referenced(&real, "127.0.0.1:9001"),
+            "a real backend replaces the stand-in"
+        );
+    }
+}
