@@ -988,7 +988,14 @@ impl Dev {
 }
 
 /// The apps `botyard dev` ships (`apps/*`), as a newcomer finds them.
-const SHIPPED: &[&str] = &["blackfriday", "office", "poll", "rate-my-plate", "unicorn"];
+const SHIPPED: &[&str] = &[
+    "blackfriday",
+    "incidents",
+    "office",
+    "poll",
+    "rate-my-plate",
+    "unicorn",
+];
 
 /// JS: a click on the first button in the open channel whose label is `label`.
 fn click_button(label: &str) -> String {
@@ -1133,6 +1140,11 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
         BOUND,
     )
     .await;
+
+    // incidents: declare one; its channel is created with the board.
+    compose(&page, "/spy incident start \"Checkout errors\" sev2").await;
+    page.wait_for("the declaration", &shows("INC-1: Checkout errors"), BOUND)
+        .await;
 
     drop(dev);
 }
