@@ -994,6 +994,7 @@ const SHIPPED: &[&str] = &[
     "office",
     "poll",
     "rate-my-plate",
+    "stores",
     "unicorn",
 ];
 
@@ -1145,6 +1146,11 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
     compose(&page, "/spy incident start \"Checkout errors\" sev2").await;
     page.wait_for("the declaration", &shows("INC-1: Checkout errors"), BOUND)
         .await;
+
+    // stores: the most active stores, from the simulated Prometheus dev
+    // starts at the address botyard.toml names.
+    compose(&page, "/spy stores top 3").await;
+    page.wait_for("the top stores", &shows("lisbon"), BOUND).await;
 
     drop(dev);
 }

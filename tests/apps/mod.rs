@@ -5,5 +5,6 @@
 
 mod poll;
 mod scenarios;
+mod stores;
 mod testkit;
 mod unicorn;

@@ -11,6 +11,7 @@ mod native;
 pub mod netns;
 pub mod openapi;
 pub mod postgres;
+pub mod prometheus;
 pub mod requests;
 pub mod serve;
 pub mod spygen;
