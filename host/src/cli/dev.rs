@@ -22,6 +22,9 @@ pub(super) async fn dev(
 ) -> Result<ExitCode> {
     // First, so the builds' loads are counted too (`/metrics` on the workbench).
     crate::telemetry::install();
+    // The simulated backends' credentials, before the configuration that
+    // reads them (`${env:GITHUB_TOKEN}` …) is loaded.
+    crate::standins::dev::provide_credentials();
     let config = load_config(cli)?;
     let sources = if dirs.is_empty() {
         authoring::default_sources(Path::new("."), &cli.data_dir)

@@ -55,9 +55,11 @@ pub fn resolve(template: &str, what: &str) -> Result<Secret, String> {
             .ok_or_else(|| format!("{what}: `${{` without a closing `}}`"))?;
         let reference = &after[..end];
         let value = match reference.split_once(':') {
-            Some(("env", name)) => std::env::var(name).map_err(|_| {
-                format!("{what}: environment variable {name} is not set (or not UTF-8)")
-            })?,
+            Some(("env", name)) => std::env::var(name)
+                .or_else(|_| provided(name).ok_or(()))
+                .map_err(|_| {
+                    format!("{what}: environment variable {name} is not set (or not UTF-8)")
+                })?,
             Some(("file", path)) => read_secret_file(path)
                 .map_err(|e| format!("{what}: cannot read secret file {path}: {e}"))?
                 .trim_end_matches(['\n', '\r'])
@@ -80,6 +82,36 @@ pub fn resolve(template: &str, what: &str) -> Result<Secret, String> {
         ));
     }
     Ok(Secret(out))
+}
+
+/// Values given under an environment variable's name by `botyard dev` for
+/// the backends it simulates (`standins::dev`): the apps configured for a
+/// stand-in (`${env:GITHUB_TOKEN}`) load on a fresh machine, and the
+/// stand-in accepts exactly that value. The environment always wins; this
+/// is consulted only for a name it lacks, and never by `serve`.
+static PROVIDED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::OnceLock::new();
+
+fn provided(name: &str) -> Option<String> {
+    let map = PROVIDED.get()?.lock().unwrap_or_else(|p| p.into_inner());
+    map.get(name).cloned()
+}
+
+/// What `${env:name}` reads: the environment's value if it has one, else
+/// `value`, remembered for every later read in this process.
+pub fn provide_if_unset(name: &str, value: impl Into<String>) -> Secret {
+    if let Ok(set) = std::env::var(name) {
+        return Secret(set);
+    }
+    let mut map = PROVIDED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    Secret(
+        map.entry(name.to_string())
+            .or_insert_with(|| value.into())
+            .clone(),
+    )
 }
 
 /// Largest secret file read: far above any token, password or key. A
@@ -124,6 +156,27 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_provided_value_fills_only_what_the_environment_lacks() {
+        let name = "BOTYARD_TEST_PROVIDED_ONLY_HERE";
+        assert!(resolve(&format!("${{env:{name}}}"), "t").is_err());
+        let first = provide_if_unset(name, "made-up");
+        assert_eq!(first.expose(), "made-up");
+        // Remembered: a second call does not change what the config read.
+        assert_eq!(provide_if_unset(name, "other").expose(), "made-up");
+        assert_eq!(
+            resolve(&format!("Bearer ${{env:{name}}}"), "t")
+                .unwrap()
+                .expose(),
+            "Bearer made-up"
+        );
+        // The environment wins over a provided value.
+        assert_eq!(
+            provide_if_unset("PATH", "x").expose(),
+            std::env::var("PATH").unwrap()
+        );
+    }
 
     #[test]
     fn references_are_read_literals_refused_values_never_shown() {

@@ -10,11 +10,17 @@
 //! When something already listens there, that is what the apps talk to
 //! (say, a real supervisord on 9001), and dev says so rather than failing.
 //! The workbench lists what runs as "simulated" ([`Simulated`]).
+//!
+//! A stand-in that checks credentials (GitHub's token) accepts the value the
+//! app's allow rule reads — `${env:GITHUB_TOKEN}` — and when the
+//! environment has none, dev makes one up under that name for this process
+//! ([`provide_credentials`]), so the shipped configuration loads as it is.
 
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use super::github::{GitHubConfig, GitHubStandIn};
 use super::prometheus::PrometheusStandIn;
 use super::supervisor::SupervisorStandIn;
 use crate::config::Config;
@@ -32,10 +38,29 @@ pub struct Simulated {
 enum Kind {
     Supervisor(&'static [&'static str]),
     Prometheus,
+    /// Accepts the token `${env:GITHUB_TOKEN}` reads ([`provide_credentials`]).
+    GitHub,
+}
+
+/// The environment variables whose values the simulated backends check —
+/// what the shipped `botyard.toml` reads their credentials from.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+
+/// Gives each simulated backend's credential a value under its variable's
+/// name when the environment has none (see
+/// [`crate::contract::secret::provide_if_unset`]), so the apps configured
+/// for a stand-in load: call before reading `botyard.toml`.
+pub fn provide_credentials() {
+    for name in [GITHUB_TOKEN] {
+        let token: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(32)
+            .collect();
+        crate::contract::secret::provide_if_unset(name, format!("simulated-{token}"));
+    }
 }
 
 /// The stand-ins dev knows: name, address, kind.
-const KNOWN: [(&str, &str, Kind); 3] = [
+const KNOWN: [(&str, &str, Kind); 4] = [
     (
         "supervisord (data center east)",
         "127.0.0.1:9001",
@@ -47,6 +72,7 @@ const KNOWN: [(&str, &str, Kind); 3] = [
         Kind::Supervisor(&["web:web-1", "web:web-2", "worker-1"]),
     ),
     ("Prometheus", "127.0.0.1:9090", Kind::Prometheus),
+    ("GitHub", "127.0.0.1:9300", Kind::GitHub),
 ];
 
 /// The stand-ins running for one `botyard dev`; dropping it stops them.
@@ -55,6 +81,7 @@ pub struct DevStandIns {
     pub simulated: Vec<Simulated>,
     _supervisors: Vec<SupervisorStandIn>,
     _prometheus: Vec<PrometheusStandIn>,
+    _github: Vec<GitHubStandIn>,
 }
 
 /// Whether any app's configuration names `addr` (`127.0.0.1:9001`).
@@ -68,6 +95,7 @@ fn referenced(config: &Config, addr: &str) -> bool {
 impl DevStandIns {
     /// Starts the stand-ins `config` points at; see the module doc.
     pub async fn start(config: &Config) -> DevStandIns {
+        provide_credentials(); // remembered: the values the config read
         let mut running = DevStandIns::default();
         for (name, addr, kind) in KNOWN {
             if !referenced(config, addr) {
@@ -92,6 +120,27 @@ impl DevStandIns {
                         continue;
                     }
                 },
+                Kind::GitHub => {
+                    let token = crate::contract::secret::provide_if_unset(GITHUB_TOKEN, "");
+                    let mut config = GitHubConfig::new(token.expose());
+                    config.listen = at;
+                    match GitHubStandIn::start(config).await {
+                        Ok(g) => {
+                            let url = g.base_url().to_string();
+                            running._github.push(g);
+                            (
+                                url,
+                                format!(
+                                    "GitHub's REST API for an org's repositories, members, webhooks and migrations, in memory; it accepts the token in ${{env:{GITHUB_TOKEN}}}"
+                                ),
+                            )
+                        }
+                        Err(e) => {
+                            in_use(name, addr, &e);
+                            continue;
+                        }
+                    }
+                }
                 Kind::Prometheus => match PrometheusStandIn::start(at).await {
                     Ok(p) => {
                         let url = p.url();

@@ -98,6 +98,9 @@ pub struct GitHubConfig {
     pub validator: Option<Validator>,
     /// How long a webhook delivery waits for the receiver.
     pub delivery_timeout: Duration,
+    /// Where it listens: a free port of 127.0.0.1 by default; `botyard
+    /// dev` gives the address the shipped configuration points at.
+    pub listen: std::net::SocketAddr,
 }
 
 impl GitHubConfig {
@@ -108,6 +111,7 @@ impl GitHubConfig {
             login: "botyard-admin".to_string(),
             validator: None,
             delivery_timeout: Duration::from_secs(10),
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 
@@ -479,9 +483,9 @@ impl Drop for GitHubStandIn {
 }
 
 impl GitHubStandIn {
-    /// Starts one on a free port of 127.0.0.1.
+    /// Starts one on [`GitHubConfig::listen`].
     pub async fn start(config: GitHubConfig) -> std::io::Result<GitHubStandIn> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let base = format!("http://{}", listener.local_addr()?);
         let http = reqwest::Client::builder()
             .timeout(config.delivery_timeout)
