@@ -994,6 +994,7 @@ const SHIPPED: &[&str] = &[
     "office",
     "poll",
     "rate-my-plate",
+    "servers",
     "stores",
     "unicorn",
 ];
@@ -1146,6 +1147,12 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
     compose(&page, "/spy incident start \"Checkout errors\" sev2").await;
     page.wait_for("the declaration", &shows("INC-1: Checkout errors"), BOUND)
         .await;
+
+    // servers: the processes of both data centers, from the simulated
+    // supervisords dev starts where botyard.toml points.
+    compose(&page, "/spy servers list").await;
+    page.wait_for("east's servers", &shows("web-1"), BOUND).await;
+    page.wait_for("worker-1", &shows("worker-1"), BOUND).await;
 
     // stores: the most active stores, from the simulated Prometheus dev
     // starts at the address botyard.toml names.

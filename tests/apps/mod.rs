@@ -5,6 +5,7 @@
 
 mod poll;
 mod scenarios;
+mod servers;
 mod stores;
 mod testkit;
 mod unicorn;

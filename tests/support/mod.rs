@@ -15,6 +15,7 @@ pub mod prometheus;
 pub mod requests;
 pub mod serve;
 pub mod spygen;
+pub mod supervisor;
 pub mod upstream;
 
 pub use host::*;

@@ -152,7 +152,8 @@ pub struct EmulatorConfig {
     pub channels: Vec<String>,
     /// People at start (`alice`, `bob`, `carol`, `dave`).
     pub users: Vec<String>,
-    /// User groups at start (`@sre-oncall`: alice and bob; `@sre-leads`: carol).
+    /// User groups at start (`@sre-oncall`: alice and bob; `@sre-leads`:
+    /// carol); of two with one handle, the later one is the group.
     pub usergroups: Vec<UserGroupSpec>,
     pub urls: HostUrls,
     /// How long a Socket Mode delivery waits for its ack (across reconnects).

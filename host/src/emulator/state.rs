@@ -343,7 +343,15 @@ impl State {
         for name in &config.users {
             state.add_user(name);
         }
-        for group in &config.usergroups {
+        // One group per handle, as in Slack: a later spec of a handle
+        // replaces an earlier one, so a test can redefine a default group
+        // by pushing its own.
+        let groups = config.usergroups.iter().enumerate().filter(|(i, g)| {
+            !config.usergroups[i + 1..]
+                .iter()
+                .any(|later| later.handle == g.handle)
+        });
+        for (_, group) in groups {
             let members: Vec<String> = group
                 .members
                 .iter()
