@@ -197,3 +197,41 @@ pub fn env_or(name: &str, default: u64) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
 }
+
+/// A detached `sh` that waits for this test process to end, however it
+/// ends (a `kill -9`, a test runner's timeout), then runs `cleanup`. Its
+/// own process group keeps it out of signals meant for the test's. `what`
+/// names what a missing reaper would leave behind.
+pub fn spawn_reaper(cleanup: &str, what: &str) -> Option<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {cleanup}",
+        pid = std::process::id()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| eprintln!("no reaper ({e}); a killed test leaves {what} behind"))
+        .ok()
+}
+
+/// The cleanup of a server started in its own process group: TERM, then
+/// KILL for what is left after 3 s.
+pub fn group_cleanup(pgid: u32) -> String {
+    format!("kill -TERM -- -{pgid} 2>/dev/null; sleep 3; kill -KILL -- -{pgid} 2>/dev/null")
+}
+
+/// Sends `signal` (`TERM`, `KILL`) to process group `pgid`.
+pub fn kill_group(pgid: u32, signal: &str) {
+    Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok();
+}

@@ -154,7 +154,7 @@ impl Fabric {
         };
         // The reaper first, so even a half-built fabric is cleaned up if
         // this process dies while building it.
-        fabric.reaper = spawn_reaper(&fabric.cleanup_script());
+        fabric.reaper = super::spawn_reaper(&fabric.cleanup_script(), "its fabric");
         run("ip", &["link", "add", &bridge, "type", "bridge"])?;
         run(
             "ip",
@@ -220,7 +220,7 @@ impl Fabric {
             reaper: None,
         };
         // Only cuts leave something behind here; the reaper lifts them.
-        fabric.reaper = spawn_reaper(&fabric.cleanup_script());
+        fabric.reaper = super::spawn_reaper(&fabric.cleanup_script(), "its fabric");
         fabric
     }
 
@@ -461,23 +461,4 @@ fn ensure_iptables() -> Result<(), NetnsError> {
     }
     super::install_once("iptables", found);
     Ok(())
-}
-
-/// A detached `sh` that waits for this process to end, then runs `cleanup`.
-/// Its own process group keeps it out of signals meant for the test's.
-fn spawn_reaper(cleanup: &str) -> Option<Child> {
-    use std::os::unix::process::CommandExt;
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {cleanup}",
-        pid = std::process::id()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| eprintln!("netns: no reaper ({e}); a killed test leaves its fabric behind"))
-        .ok()
 }

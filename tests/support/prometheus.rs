@@ -196,7 +196,7 @@ impl Prometheus {
             let conf = dir.path().join("prometheus.yml");
             std::fs::write(&conf, config(targets)).unwrap();
             let child = spawn(&binary, &conf, dir.path(), port);
-            let reaper = spawn_reaper(child.id());
+            let reaper = super::spawn_reaper(&super::group_cleanup(child.id()), "prometheus");
             let mut prometheus = Prometheus {
                 url: format!("http://127.0.0.1:{port}"),
                 child: Some(child),
@@ -287,7 +287,7 @@ impl Prometheus {
             return;
         };
         let pgid = child.id();
-        kill_group(pgid, "TERM");
+        super::kill_group(pgid, "TERM");
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
             if let Ok(Some(_)) = child.try_wait() {
@@ -295,7 +295,7 @@ impl Prometheus {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        kill_group(pgid, "KILL");
+        super::kill_group(pgid, "KILL");
         child.kill().ok();
         child.wait().ok();
         if let Some(mut reaper) = self.reaper.take() {
@@ -347,36 +347,4 @@ fn spawn(binary: &PathBuf, conf: &std::path::Path, dir: &std::path::Path, port: 
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
-}
-
-/// Kills process group `pgid` with `signal` (`TERM`, `KILL`).
-fn kill_group(pgid: u32, signal: &str) {
-    Command::new("kill")
-        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok();
-}
-
-/// A detached `sh` that waits for this test process to end, then kills
-/// Prometheus's group.
-fn spawn_reaper(pgid: u32) -> Option<Child> {
-    use std::os::unix::process::CommandExt;
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill -TERM -- -{pgid} 2>/dev/null; sleep 3; kill -KILL -- -{pgid} 2>/dev/null",
-        pid = std::process::id()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            eprintln!("prometheus: no reaper ({e}); a killed test leaves prometheus behind")
-        })
-        .ok()
 }

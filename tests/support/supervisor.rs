@@ -95,7 +95,7 @@ impl Supervisord {
             std::fs::write(&conf, config(dir.path(), addr, port, programs)).unwrap();
             let child = spawn(&binary, &conf, dir.path());
             let base = format!("http://{addr}:{port}/");
-            let reaper = spawn_reaper(child.id());
+            let reaper = super::spawn_reaper(&super::group_cleanup(child.id()), "supervisord");
             let mut sv = Supervisord {
                 name: name.to_string(),
                 url: format!("{base}RPC2"),
@@ -253,42 +253,10 @@ fn spawn(binary: &PathBuf, conf: &std::path::Path, dir: &std::path::Path) -> Chi
         .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
 }
 
-/// Kills process group `pgid` with `signal` (`TERM`, `KILL`).
-fn kill_group(pgid: u32, signal: &str) {
-    Command::new("kill")
-        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok();
-}
-
-/// A detached `sh` that waits for this test process to end, then kills
-/// supervisord's group.
-fn spawn_reaper(pgid: u32) -> Option<Child> {
-    use std::os::unix::process::CommandExt;
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; kill -TERM -- -{pgid} 2>/dev/null; sleep 3; kill -KILL -- -{pgid} 2>/dev/null",
-        pid = std::process::id()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            eprintln!("supervisor: no reaper ({e}); a killed test leaves supervisord behind")
-        })
-        .ok()
-}
-
 impl Drop for Supervisord {
     fn drop(&mut self) {
         let pgid = self.child.id();
-        kill_group(pgid, "TERM");
+        super::kill_group(pgid, "TERM");
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -297,7 +265,7 @@ impl Drop for Supervisord {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Whatever is left of the group (a program that ignored SIGTERM).
-        kill_group(pgid, "KILL");
+        super::kill_group(pgid, "KILL");
         self.child.kill().ok();
         self.child.wait().ok();
         if let Some(mut reaper) = self.reaper.take() {
