@@ -46,12 +46,15 @@ enum Kind {
 /// what the shipped `botyard.toml` reads their credentials from.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 
+/// Every credential a simulated backend checks.
+const CREDENTIALS: &[&str] = &[GITHUB_TOKEN];
+
 /// Gives each simulated backend's credential a value under its variable's
 /// name when the environment has none (see
 /// [`crate::contract::secret::provide_if_unset`]), so the apps configured
 /// for a stand-in load: call before reading `botyard.toml`.
 pub fn provide_credentials() {
-    for name in [GITHUB_TOKEN] {
+    for name in CREDENTIALS {
         let token: String = std::iter::repeat_with(fastrand::alphanumeric)
             .take(32)
             .collect();

@@ -105,14 +105,12 @@ fn now() -> f64 {
 }
 
 /// A time as Prometheus takes it: unix seconds (fractions allowed).
-fn time(p: &Params, name: &str, default: Option<f64>) -> Result<f64, Response> {
+fn time(p: &Params, name: &str, default: Option<f64>) -> Result<f64, String> {
     match p.get(name) {
         Some(t) => t.parse::<f64>().map_err(|_| {
-            bad_data(format!(
-                "invalid parameter \"{name}\": cannot parse \"{t}\" to a valid timestamp"
-            ))
+            format!("invalid parameter \"{name}\": cannot parse \"{t}\" to a valid timestamp")
         }),
-        None => default.ok_or_else(|| bad_data(format!("invalid parameter \"{name}\": missing"))),
+        None => default.ok_or_else(|| format!("invalid parameter \"{name}\": missing")),
     }
 }
 
@@ -177,7 +175,7 @@ fn instant(p: &Params) -> Response {
     };
     let t = match time(p, "time", Some(now())) {
         Ok(t) => t,
-        Err(e) => return e,
+        Err(e) => return bad_data(e),
     };
     let result: Vec<Value> = series(query)
         .into_iter()
@@ -195,7 +193,7 @@ fn range(p: &Params) -> Response {
     };
     let (start, end) = match (time(p, "start", None), time(p, "end", None)) {
         (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return bad_data(e),
     };
     let Some(step) = p.get("step").and_then(|s| duration(s)) else {
         return bad_data("invalid parameter \"step\": cannot parse the step to a valid duration");
