@@ -7,5 +7,6 @@ mod poll;
 mod scenarios;
 mod servers;
 mod stores;
+mod support;
 mod testkit;
 mod unicorn;

@@ -12,6 +12,10 @@
 //!   (repositories, collaborators, team memberships, repository webhooks,
 //!   org migrations), and GitHub's webhook deliveries.
 //!
+//! - [`zendesk`]: the slice of Zendesk's Support API v2 a help-desk app
+//!   uses (ticket search, show and update, groups), with API-token basic
+//!   auth and a seeded demo queue for `botyard dev`.
+//!
 //! - [`supervisor`]: a simulated supervisord's XML-RPC API, and
 //!   [`prometheus`]: a simulated Prometheus query API — for `botyard dev`
 //!   only (the tests run the real ones); [`dev`]: which of them dev starts.
@@ -22,3 +26,4 @@ pub mod dev;
 pub mod github;
 pub mod prometheus;
 pub mod supervisor;
+pub mod zendesk;
