@@ -3,6 +3,7 @@
 //! `botyard serve`, both Slack transports, a `kill -9` — in one module per
 //! app.
 
+mod github;
 mod poll;
 mod scenarios;
 mod servers;
