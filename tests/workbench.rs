@@ -990,12 +990,14 @@ impl Dev {
 /// The apps `botyard dev` ships (`apps/*`), as a newcomer finds them.
 const SHIPPED: &[&str] = &[
     "blackfriday",
+    "github",
     "incidents",
     "office",
     "poll",
     "rate-my-plate",
     "servers",
     "stores",
+    "support",
     "unicorn",
 ];
 
@@ -1151,13 +1153,37 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
     // servers: the processes of both data centers, from the simulated
     // supervisords dev starts where botyard.toml points.
     compose(&page, "/spy servers list").await;
-    page.wait_for("east's servers", &shows("web-1"), BOUND).await;
+    page.wait_for("east's servers", &shows("web-1"), BOUND)
+        .await;
     page.wait_for("worker-1", &shows("worker-1"), BOUND).await;
 
     // stores: the most active stores, from the simulated Prometheus dev
     // starts at the address botyard.toml names.
     compose(&page, "/spy stores top 3").await;
-    page.wait_for("the top stores", &shows("lisbon"), BOUND).await;
+    page.wait_for("the top stores", &shows("lisbon"), BOUND)
+        .await;
+
+    // support: the help desk's queue, from the simulated Zendesk.
+    compose(&page, "/spy support").await;
+    page.wait_for("the phone queue", &shows("Phone"), BOUND)
+        .await;
+
+    // github: a repository created in the simulated GitHub's org.
+    compose(&page, "/spy github repo create walkthrough").await;
+    page.wait_for(
+        "the new repository",
+        &shows("created acme/walkthrough"),
+        BOUND,
+    )
+    .await;
+
+    // The panel says which backends are made up.
+    page.wait_for(
+        "the simulated backends",
+        "(() => { const s = document.querySelector('#simulated'); return !!s && s.textContent.includes('supervisord (data center east)') && s.textContent.includes('Zendesk'); })()",
+        BOUND,
+    )
+    .await;
 
     drop(dev);
 }

@@ -11,7 +11,7 @@
 //! (say, a real supervisord on 9001), and dev says so rather than failing.
 //! The workbench lists what runs as "simulated" ([`Simulated`]).
 //!
-//! A stand-in that checks credentials (GitHub's token) accepts the value the
+//! A stand-in that checks credentials (GitHub's token, Zendesk's) accepts the value the
 //! app's allow rule reads — `${env:GITHUB_TOKEN}` — and when the
 //! environment has none, dev makes one up under that name for this process
 //! ([`provide_credentials`]), so the shipped configuration loads as it is.
@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::github::{GitHubConfig, GitHubStandIn};
 use super::prometheus::PrometheusStandIn;
 use super::supervisor::SupervisorStandIn;
+use super::zendesk::{DEMO_EMAIL, ZendeskStandIn};
 use crate::config::Config;
 
 /// A backend `botyard dev` simulates, as the workbench shows it.
@@ -40,14 +41,20 @@ enum Kind {
     Prometheus,
     /// Accepts the token `${env:GITHUB_TOKEN}` reads ([`provide_credentials`]).
     GitHub,
+    /// A made-up help desk queue, accepting
+    /// `support-bot@example.com/token` and `${env:ZENDESK_API_TOKEN}`.
+    Zendesk,
 }
 
 /// The environment variables whose values the simulated backends check —
 /// what the shipped `botyard.toml` reads their credentials from.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 
+/// The Zendesk API token the shipped `[apps.support]` allow rule sends.
+pub const ZENDESK_API_TOKEN: &str = "ZENDESK_API_TOKEN";
+
 /// Every credential a simulated backend checks.
-const CREDENTIALS: &[&str] = &[GITHUB_TOKEN];
+const CREDENTIALS: &[&str] = &[GITHUB_TOKEN, ZENDESK_API_TOKEN];
 
 /// Gives each simulated backend's credential a value under its variable's
 /// name when the environment has none (see
@@ -63,7 +70,7 @@ pub fn provide_credentials() {
 }
 
 /// The stand-ins dev knows: name, address, kind.
-const KNOWN: [(&str, &str, Kind); 4] = [
+const KNOWN: [(&str, &str, Kind); 5] = [
     (
         "supervisord (data center east)",
         "127.0.0.1:9001",
@@ -76,6 +83,7 @@ const KNOWN: [(&str, &str, Kind); 4] = [
     ),
     ("Prometheus", "127.0.0.1:9090", Kind::Prometheus),
     ("GitHub", "127.0.0.1:9300", Kind::GitHub),
+    ("Zendesk", "127.0.0.1:9400", Kind::Zendesk),
 ];
 
 /// The stand-ins running for one `botyard dev`; dropping it stops them.
@@ -85,6 +93,7 @@ pub struct DevStandIns {
     _supervisors: Vec<SupervisorStandIn>,
     _prometheus: Vec<PrometheusStandIn>,
     _github: Vec<GitHubStandIn>,
+    _zendesk: Vec<ZendeskStandIn>,
 }
 
 /// Whether any app's configuration names `addr` (`127.0.0.1:9001`).
@@ -135,6 +144,24 @@ impl DevStandIns {
                                 url,
                                 format!(
                                     "GitHub's REST API for an org's repositories, members, webhooks and migrations, in memory; it accepts the token in ${{env:{GITHUB_TOKEN}}}"
+                                ),
+                            )
+                        }
+                        Err(e) => {
+                            in_use(name, addr, &e);
+                            continue;
+                        }
+                    }
+                }
+                Kind::Zendesk => {
+                    let token = crate::contract::secret::provide_if_unset(ZENDESK_API_TOKEN, "");
+                    match ZendeskStandIn::seeded_demo(at, DEMO_EMAIL, token.expose()).await {
+                        Ok(z) => {
+                            running._zendesk.push(z);
+                            (
+                                format!("http://{addr}/"),
+                                format!(
+                                    "Zendesk's Support API (search, tickets, groups) over a made-up queue; it accepts {DEMO_EMAIL}/token and ${{env:{ZENDESK_API_TOKEN}}}"
                                 ),
                             )
                         }
