@@ -47,7 +47,7 @@ app.action("claim:*", click);
 app.action("status:*", click);
 
 // Key events: a pinned message (Slack's `pin_added`) or a :pushpin:
-// reaction. The emulator (and so the scenarios) delivers only the reaction.
+// reaction (scenarios pinned.toml and lifecycle.toml).
 function keyEventSaid(user, channel, ts, text, how) {
   try {
     const inc = keyEvent(user, channel, ts, text, how);

@@ -487,6 +487,61 @@ impl Emulator {
         self.send_event(event, None).await.map(Some)
     }
 
+    /// A user pins a message to its channel, sent to the host as
+    /// `pin_added` with the pinned message as Slack's event carries it
+    /// (`item.message`, `item.created_by`, `channel_id`).
+    pub async fn pin_as_user(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<HostResponse>, EmulatorError> {
+        let user = self.resolve_user(user)?;
+        let channel = self.resolve_channel(channel)?;
+        let c = &self.shared.config;
+        let (message, created) = {
+            let mut state = self.shared.state();
+            let message = state
+                .message(&channel, ts)
+                .filter(|m| m.ephemeral_to.is_none())
+                .cloned()
+                .ok_or_else(|| EmulatorError::UnknownMessage {
+                    channel: channel.clone(),
+                    ts: ts.to_string(),
+                })?;
+            let created = now_secs();
+            let pins = state.pins.entry(channel.clone()).or_default();
+            if !pins.iter().any(|p| p.ts == ts) {
+                pins.push(super::state::Pin {
+                    ts: ts.to_string(),
+                    created,
+                    created_by: user.clone(),
+                });
+            }
+            state.changed(Change::message(&message));
+            state.changed(Change::Channel {
+                channel: channel.clone(),
+            });
+            (message, created)
+        };
+        if !self.receives_events() {
+            return Ok(None);
+        }
+        let event = json!({
+            "type": "pin_added",
+            "user": user,
+            "channel_id": channel,
+            "item": {
+                "type": "message",
+                "channel": channel,
+                "message": message.to_json(&c.team_id, &c.api_app_id),
+                "created": created,
+                "created_by": user,
+            },
+        });
+        self.send_event(event, None).await.map(Some)
+    }
+
     /// A user opens the app's Home tab: `app_home_opened`, with the Home
     /// view last published for them, if any.
     pub async fn open_app_home(&self, user: &str) -> Result<Option<HostResponse>, EmulatorError> {

@@ -106,6 +106,10 @@ pub enum StepKind {
         on: Option<String>,
         add: bool,
     },
+    /// Pins the latest message (in `in`) whose text contains `on`.
+    Pin {
+        on: Option<String>,
+    },
     Shortcut {
         callback_id: String,
         on: Option<String>,
@@ -201,6 +205,7 @@ struct RawStep {
     close: Option<String>,
     react: Option<String>,
     unreact: Option<String>,
+    pin: Option<String>,
     shortcut: Option<String>,
     home: Option<bool>,
     webhook: Option<String>,
@@ -357,8 +362,7 @@ fn to_stand_in(path: &str, raw: RawStandIn) -> Result<StandIn, String> {
     })
 }
 
-const ACTIONS: &str =
-    "command, click, submit, close, react, unreact, shortcut, home, webhook, wait, until or expect";
+const ACTIONS: &str = "command, click, submit, close, react, unreact, pin, shortcut, home, webhook, wait, until or expect";
 
 fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
     let who = raw.who.clone().unwrap_or_else(|| "alice".into());
@@ -373,6 +377,7 @@ fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
         ("close", raw.close.is_some()),
         ("react", raw.react.is_some()),
         ("unreact", raw.unreact.is_some()),
+        ("pin", raw.pin.is_some()),
         ("shortcut", raw.shortcut.is_some()),
         ("home", raw.home.is_some()),
         ("webhook", raw.webhook.is_some()),
@@ -420,6 +425,9 @@ fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
                 .to_string(),
             on: raw.on,
             add: action == "react",
+        },
+        "pin" => StepKind::Pin {
+            on: raw.pin.filter(|text| !text.is_empty()),
         },
         "shortcut" => StepKind::Shortcut {
             callback_id: raw.shortcut.unwrap_or_default(),
@@ -541,6 +549,18 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
         parse(Path::new("scenarios/x.toml"), text)
+    }
+
+    #[test]
+    fn a_pin_step_names_the_message_by_its_text() {
+        let s = parse_str(
+            "description = \"p\"\n[[step]]\npin = \"checkout errors\"\nin = \"#ops\"\n[[step]]\npin = \"\"\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(&s.steps[0].kind, StepKind::Pin { on: Some(t) } if t == "checkout errors")
+        );
+        assert!(matches!(&s.steps[1].kind, StepKind::Pin { on: None }));
     }
 
     #[test]

@@ -544,6 +544,15 @@ impl World {
                     .await
                     .map_err(|e| oops(e.to_string()))?
             }
+            StepKind::Pin { on } => {
+                let message = self
+                    .find_message(step, on.as_deref(), |_| true)
+                    .map_err(oops)?;
+                self.slack
+                    .pin_as_user(&who, &message.channel, &message.ts)
+                    .await
+                    .map_err(|e| oops(e.to_string()))?
+            }
             StepKind::Shortcut {
                 callback_id,
                 on: None,
@@ -1162,6 +1171,7 @@ fn describe(step: &Step) -> String {
             emoji, add: true, ..
         } => format!("{who} reacts :{emoji}:{place}"),
         StepKind::React { emoji, .. } => format!("{who} removes :{emoji}:{place}"),
+        StepKind::Pin { .. } => format!("{who} pins a message{place}"),
         StepKind::Shortcut { callback_id, .. } => {
             format!("{who} uses the shortcut {callback_id:?}")
         }
