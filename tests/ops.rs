@@ -10,12 +10,11 @@
 use crate::support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::TestHost;
+use crate::support::prometheus::Prometheus;
 use crate::support::serve::{Mode, serve, setup_dir, wait_for};
 use async_trait::async_trait;
 use botyard::emulator::{Emulator, EmulatorConfig, Fault};
@@ -551,91 +550,22 @@ async fn the_outbox_and_webhook_gauges_read_what_is_pending() {
     assert_eq!(storage.webhooks.pending_count().await.unwrap(), 1);
 }
 
-/// A port nothing listens on now, on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A Prometheus server, killed when dropped.
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-/// Where Debian's `prometheus` is, once it runs.
-fn prometheus_binary() -> Option<String> {
-    ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|path| {
-            Command::new(path)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .map(String::from)
-}
-
-/// Starts Prometheus on loopback, scraping `target` (`127.0.0.1:PORT`)
-/// every second; its data goes to `dir`.
-fn start_prometheus(binary: &str, dir: &Path, target: &str, port: u16) -> Prometheus {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: botyard\n    metrics_path: /metrics\n    \
-             static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting prometheus");
-    Prometheus(child)
-}
-
 /// The single value of an instant PromQL query, if it has one.
-async fn query(port: u16, promql: &str) -> Option<f64> {
-    let response = reqwest::Client::new()
-        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
-        .query(&[("query", promql)])
-        .send()
-        .await
-        .ok()?;
-    let body: Value = response.json().await.ok()?;
-    let result = body["data"]["result"].as_array()?;
-    result.first()?["value"][1].as_str()?.parse().ok()
+async fn query(prometheus: &Prometheus, promql: &str) -> Option<f64> {
+    let data = prometheus.query(promql).await.ok()?;
+    data["result"].as_array()?.first()?["value"][1]
+        .as_str()?
+        .parse()
+        .ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_prometheus_scrapes_serve_and_counts_the_commands_sent() {
-    let binary = support::install_once("prometheus", prometheus_binary);
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = setup_dir(&emulator, Mode::Http, &[("hello", "hello-rust")]);
     let served = serve(dir.path(), &emulator);
     let target = served.base_url.trim_start_matches("http://").to_string();
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let prometheus = start_prometheus(&binary, data.path(), &target, port);
+    let prometheus = Prometheus::start(&[&target]).await;
 
     const N: usize = 7;
     for _ in 0..N {
@@ -650,7 +580,7 @@ async fn a_real_prometheus_scrapes_serve_and_counts_the_commands_sent() {
     let started = Instant::now();
     let mut last = None;
     while started.elapsed() < BOUND {
-        last = query(port, promql).await;
+        last = query(&prometheus, promql).await;
         if last == Some(N as f64) {
             break;
         }
@@ -661,7 +591,7 @@ async fn a_real_prometheus_scrapes_serve_and_counts_the_commands_sent() {
         Some(N as f64),
         "Prometheus counted the commands within {BOUND:?}"
     );
-    let up = query(port, r#"up{job="botyard"}"#).await;
+    let up = query(&prometheus, &format!(r#"up{{instance="{target}"}}"#)).await;
     assert_eq!(up, Some(1.0), "the scrape target is up");
     drop(prometheus);
     drop(served);

@@ -432,15 +432,6 @@ fn alertmanager() -> std::path::PathBuf {
     })
 }
 
-/// A free loopback port (a tiny race with whoever takes it next is fine).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A real Alertmanager, killed when dropped.
 struct Alertmanager {
     child: std::process::Child,
@@ -481,7 +472,7 @@ receivers:
 "#
         );
         std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
-        let port = free_port();
+        let port = support::free_port();
         let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
         let child = std::process::Command::new(binary)
             .arg(format!(

@@ -235,3 +235,17 @@ pub fn kill_group(pgid: u32, signal: &str) {
         .status()
         .ok();
 }
+
+/// A port nothing listens on now, on loopback (whoever binds it next may
+/// take it first; callers that start a server retry on another).
+pub fn free_port() -> u16 {
+    free_port_on(std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// [`free_port`] on `addr` (`127.0.0.2`: a loopback address of its own).
+pub fn free_port_on(addr: std::net::Ipv4Addr) -> u16 {
+    std::net::TcpListener::bind((addr, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port on {addr}: {e}"))
+}

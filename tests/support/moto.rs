@@ -66,7 +66,7 @@ impl Moto {
                 .tempdir_in(root())
                 .expect("creating a directory for moto");
             let log = dir.path().join("moto.log");
-            let port = free_port();
+            let port = super::free_port();
             let child = Command::new(&python)
                 .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
                 .arg(port.to_string())
@@ -235,13 +235,6 @@ fn reap(pid: u32) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting moto's reaper")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("finding a free port")
-        .port()
 }
 
 /// Where the venv and the servers' logs live: under the cargo target

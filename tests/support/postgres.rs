@@ -216,7 +216,7 @@ impl Server {
         let mut last = String::new();
         while Instant::now() < deadline {
             if self.port == 0 || !last.is_empty() && last.contains("could not bind") {
-                self.port = free_port();
+                self.port = super::free_port();
             }
             let mut options = format!("-p {} -k {}", self.port, self.dir.path().display());
             for (name, value) in &self.settings {
@@ -526,12 +526,4 @@ fn wait_gone(pid: u32) {
         wait_gone_within(pid, Duration::from_secs(30)),
         "PostgreSQL (pid {pid}) did not exit"
     );
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("finding a free port")
 }

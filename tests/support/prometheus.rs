@@ -43,13 +43,6 @@ pub fn binary() -> PathBuf {
     })
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
-}
-
 /// One counter: its value when last read, how fast it grows, since when.
 struct Counter {
     value: f64,
@@ -191,7 +184,7 @@ impl Prometheus {
         // A port found free can be taken before Prometheus binds it; try
         // another then.
         for _ in 0..5 {
-            let port = free_port();
+            let port = super::free_port();
             let dir = tempfile::tempdir().unwrap();
             let conf = dir.path().join("prometheus.yml");
             std::fs::write(&conf, config(targets)).unwrap();

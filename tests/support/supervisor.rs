@@ -55,15 +55,8 @@ fn fresh_addr() -> Ipv4Addr {
 /// a data center that does not answer, refusing connections at once.
 pub fn silent_url() -> String {
     let addr = fresh_addr();
-    let port = free_port(addr);
+    let port = super::free_port_on(addr);
     format!("http://{addr}:{port}/RPC2")
-}
-
-fn free_port(addr: Ipv4Addr) -> u16 {
-    TcpListener::bind(SocketAddr::from((addr, 0)))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port on {addr}: {e}"))
 }
 
 /// One data center's supervisord, stopped (with its programs) when dropped.
@@ -89,7 +82,7 @@ impl Supervisord {
         // A port found free can be taken before supervisord binds it; try
         // another then.
         for _ in 0..5 {
-            let port = free_port(addr);
+            let port = super::free_port_on(addr);
             let dir = tempfile::tempdir().unwrap();
             let conf = dir.path().join("supervisord.conf");
             std::fs::write(&conf, config(dir.path(), addr, port, programs)).unwrap();
