@@ -29,11 +29,10 @@ use crate::slack::namespace;
 #[derive(Debug, Default, Clone)]
 pub struct Routes {
     commands: HashMap<String, Arc<str>>,
-    umbrellas: BTreeMap<String, BTreeMap<String, Subcommand>>,
-    /// The same subcommands hashed, for the lookup every command line
-    /// makes: its cost stays flat however many apps share an umbrella
-    /// (`cargo bench --bench umbrella`); the sorted map above is for help.
-    paths: HashMap<String, HashMap<String, Subcommand>>,
+    /// Umbrella → subcommand path → its app. Hashed, for the lookup every
+    /// command line makes: its cost stays flat however many apps share an
+    /// umbrella (`cargo bench --bench umbrella`); help sorts what it shows.
+    umbrellas: HashMap<String, Subs>,
     /// Every loaded app: the owners a namespaced id may name.
     apps: HashSet<Arc<str>>,
     /// Each app's one-line description: an area's in help when no
@@ -45,6 +44,9 @@ pub struct Routes {
     /// `shortcuts` trigger.
     shortcuts: HashSet<(Arc<str>, String)>,
 }
+
+/// One umbrella's subcommands by path (`servers stop`).
+type Subs = HashMap<String, Subcommand>;
 
 /// Where a namespaced id (`hello.count`) goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,11 +168,6 @@ impl Routes {
                     description: s.description.clone(),
                     usage: s.usage.clone(),
                 };
-                routes
-                    .paths
-                    .entry(s.umbrella.clone())
-                    .or_default()
-                    .insert(s.name.clone(), sub.clone());
                 routes
                     .umbrellas
                     .entry(s.umbrella.clone())
@@ -301,7 +298,7 @@ impl Routes {
             };
             return Err(RouteError::UnknownCommand { command, available });
         };
-        resolve_sub(&command, subs, &self.paths[&command], text)
+        resolve_sub(&command, subs, text)
     }
 }
 
@@ -314,12 +311,7 @@ fn nested(a: &str, b: &str) -> bool {
 /// Resolves what follows an umbrella command: the longest declared path
 /// the words start with, else help (bare, `help [area] [page]`, or an area
 /// alone), else an unknown subcommand with what was probably meant.
-fn resolve_sub(
-    umbrella: &str,
-    subs: &BTreeMap<String, Subcommand>,
-    paths: &HashMap<String, Subcommand>,
-    text: &str,
-) -> Result<Resolved, RouteError> {
+fn resolve_sub(umbrella: &str, subs: &Subs, text: &str) -> Result<Resolved, RouteError> {
     let words: Vec<String> = text
         .split_whitespace()
         .take(MAX_SUBCOMMAND_WORDS)
@@ -327,7 +319,7 @@ fn resolve_sub(
         .collect();
     for n in (1..=words.len()).rev() {
         let path = words[..n].join(" ");
-        if let Some(s) = paths.get(&path) {
+        if let Some(s) = subs.get(&path) {
             return Ok(Resolved::App {
                 app: s.app.clone(),
                 command: umbrella.to_string(),
@@ -401,7 +393,7 @@ fn area_of(path: &str) -> &str {
     path.split(' ').next().unwrap_or(path)
 }
 
-fn has_area(subs: &BTreeMap<String, Subcommand>, area: &str) -> bool {
+fn has_area(subs: &Subs, area: &str) -> bool {
     subs.keys().any(|p| area_of(p) == area)
 }
 
@@ -452,9 +444,12 @@ impl Routes {
         self.umbrellas
             .get(umbrella)
             .map(|subs| {
-                subs.iter()
+                let mut listed: Vec<(String, Arc<str>)> = subs
+                    .iter()
                     .map(|(name, sub)| (name.clone(), sub.app.clone()))
-                    .collect()
+                    .collect();
+                listed.sort();
+                listed
             })
             .unwrap_or_default()
     }
@@ -471,10 +466,11 @@ impl Routes {
         page: usize,
         shown: impl Fn(&str) -> bool,
     ) -> String {
-        let empty = BTreeMap::new();
+        let empty = Subs::new();
         let subs = self.umbrellas.get(umbrella).unwrap_or(&empty);
-        let kept: Vec<(&String, &Subcommand)> =
+        let mut kept: Vec<(&String, &Subcommand)> =
             subs.iter().filter(|(path, _)| shown(path)).collect();
+        kept.sort_by(|a, b| a.0.cmp(b.0));
         let (title, entries, more) = match area {
             None => {
                 let mut areas: BTreeMap<&str, Vec<(&String, &Subcommand)>> = BTreeMap::new();
