@@ -62,11 +62,17 @@ const CREDENTIALS: &[&str] = &[GITHUB_TOKEN, ZENDESK_API_TOKEN];
 /// for a stand-in load: call before reading `botyard.toml`.
 pub fn provide_credentials() {
     for name in CREDENTIALS {
-        let token: String = std::iter::repeat_with(fastrand::alphanumeric)
-            .take(32)
-            .collect();
-        crate::contract::secret::provide_if_unset(name, format!("simulated-{token}"));
+        credential(name);
     }
+}
+
+/// The value `${env:name}` reads: the environment's, else one made up for
+/// this process (the same on every call).
+fn credential(name: &str) -> crate::contract::secret::Secret {
+    let token: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(32)
+        .collect();
+    crate::contract::secret::provide_if_unset(name, format!("simulated-{token}"))
 }
 
 /// The stand-ins dev knows: name, address, kind.
@@ -90,108 +96,82 @@ const KNOWN: [(&str, &str, Kind); 5] = [
 #[derive(Default)]
 pub struct DevStandIns {
     pub simulated: Vec<Simulated>,
-    _supervisors: Vec<SupervisorStandIn>,
-    _prometheus: Vec<PrometheusStandIn>,
-    _github: Vec<GitHubStandIn>,
-    _zendesk: Vec<ZendeskStandIn>,
+    _handles: Vec<Running>,
+}
+
+/// Each app's configuration as text, to look for the stand-ins' addresses in.
+fn app_texts(config: &Config) -> Vec<String> {
+    config.app_tables.values().map(|t| t.to_string()).collect()
 }
 
 /// Whether any app's configuration names `addr` (`127.0.0.1:9001`).
-fn referenced(config: &Config, addr: &str) -> bool {
-    config
-        .app_tables
-        .values()
-        .any(|table| table.to_string().contains(addr))
+fn referenced(app_texts: &[String], addr: &str) -> bool {
+    app_texts.iter().any(|text| text.contains(addr))
+}
+
+/// What keeps a stand-in running: dropped, it stops.
+type Running = Box<dyn std::any::Any + Send>;
+
+impl Kind {
+    /// Starts this stand-in on `at`: its URL, what it is, and its handle.
+    async fn start(&self, at: SocketAddr) -> std::io::Result<(String, String, Running)> {
+        Ok(match self {
+            Kind::Supervisor(programs) => {
+                let s = SupervisorStandIn::start(at, programs).await?;
+                let about = format!(
+                    "supervisord's XML-RPC API with {} made-up processes; start and stop change only its memory",
+                    programs.len()
+                );
+                (s.url(), about, Box::new(s))
+            }
+            Kind::GitHub => {
+                let mut config = GitHubConfig::new(credential(GITHUB_TOKEN).expose());
+                config.listen = at;
+                let g = GitHubStandIn::start(config).await?;
+                let about = format!(
+                    "GitHub's REST API for an org's repositories, members, webhooks and migrations, in memory; it accepts the token in ${{env:{GITHUB_TOKEN}}}"
+                );
+                (g.base_url().to_string(), about, Box::new(g))
+            }
+            Kind::Zendesk => {
+                let token = credential(ZENDESK_API_TOKEN);
+                let z = ZendeskStandIn::seeded_demo(at, DEMO_EMAIL, token.expose()).await?;
+                let about = format!(
+                    "Zendesk's Support API (search, tickets, groups) over a made-up queue; it accepts {DEMO_EMAIL}/token and ${{env:{ZENDESK_API_TOKEN}}}"
+                );
+                (format!("http://{at}/"), about, Box::new(z))
+            }
+            Kind::Prometheus => {
+                let p = PrometheusStandIn::start(at).await?;
+                let about = "Prometheus's query API answering every query with made-up shop series (it does not evaluate PromQL)";
+                (p.url(), about.to_string(), Box::new(p))
+            }
+        })
+    }
 }
 
 impl DevStandIns {
     /// Starts the stand-ins `config` points at; see the module doc.
     pub async fn start(config: &Config) -> DevStandIns {
-        provide_credentials(); // remembered: the values the config read
+        let texts = app_texts(config);
         let mut running = DevStandIns::default();
         for (name, addr, kind) in KNOWN {
-            if !referenced(config, addr) {
+            if !referenced(&texts, addr) {
                 continue;
             }
             let at: SocketAddr = addr.parse().expect("a valid address");
-            let (url, about) = match kind {
-                Kind::Supervisor(programs) => match SupervisorStandIn::start(at, programs).await {
-                    Ok(s) => {
-                        let url = s.url();
-                        running._supervisors.push(s);
-                        (
-                            url,
-                            format!(
-                                "supervisord's XML-RPC API with {} made-up processes; start and stop change only its memory",
-                                programs.len()
-                            ),
-                        )
-                    }
-                    Err(e) => {
-                        in_use(name, addr, &e);
-                        continue;
-                    }
-                },
-                Kind::GitHub => {
-                    let token = crate::contract::secret::provide_if_unset(GITHUB_TOKEN, "");
-                    let mut config = GitHubConfig::new(token.expose());
-                    config.listen = at;
-                    match GitHubStandIn::start(config).await {
-                        Ok(g) => {
-                            let url = g.base_url().to_string();
-                            running._github.push(g);
-                            (
-                                url,
-                                format!(
-                                    "GitHub's REST API for an org's repositories, members, webhooks and migrations, in memory; it accepts the token in ${{env:{GITHUB_TOKEN}}}"
-                                ),
-                            )
-                        }
-                        Err(e) => {
-                            in_use(name, addr, &e);
-                            continue;
-                        }
-                    }
+            match kind.start(at).await {
+                Ok((url, about, handle)) => {
+                    tracing::info!(%url, "botyard dev: simulating {name}");
+                    running._handles.push(handle);
+                    running.simulated.push(Simulated {
+                        name: name.to_string(),
+                        url,
+                        about,
+                    });
                 }
-                Kind::Zendesk => {
-                    let token = crate::contract::secret::provide_if_unset(ZENDESK_API_TOKEN, "");
-                    match ZendeskStandIn::seeded_demo(at, DEMO_EMAIL, token.expose()).await {
-                        Ok(z) => {
-                            running._zendesk.push(z);
-                            (
-                                format!("http://{addr}/"),
-                                format!(
-                                    "Zendesk's Support API (search, tickets, groups) over a made-up queue; it accepts {DEMO_EMAIL}/token and ${{env:{ZENDESK_API_TOKEN}}}"
-                                ),
-                            )
-                        }
-                        Err(e) => {
-                            in_use(name, addr, &e);
-                            continue;
-                        }
-                    }
-                }
-                Kind::Prometheus => match PrometheusStandIn::start(at).await {
-                    Ok(p) => {
-                        let url = p.url();
-                        running._prometheus.push(p);
-                        (
-                            url,
-                            "Prometheus's query API answering every query with made-up shop series (it does not evaluate PromQL)".to_string(),
-                        )
-                    }
-                    Err(e) => {
-                        in_use(name, addr, &e);
-                        continue;
-                    }
-                },
-            };
-            tracing::info!(%url, "botyard dev: simulating {name}");
-            running.simulated.push(Simulated {
-                name: name.to_string(),
-                url,
-                about,
-            });
+                Err(e) => in_use(name, addr, &e),
+            }
         }
         running
     }
@@ -220,13 +200,13 @@ mod tests {
         let shipped = config(
             "[apps.servers.settings]\ndatacenters = [{ name = \"east\", url = \"http://127.0.0.1:9001/RPC2\" }]\n",
         );
-        assert!(referenced(&shipped, "127.0.0.1:9001"));
-        assert!(!referenced(&shipped, "127.0.0.1:9002"));
+        assert!(referenced(&app_texts(&shipped), "127.0.0.1:9001"));
+        assert!(!referenced(&app_texts(&shipped), "127.0.0.1:9002"));
         let real = config(
             "[apps.servers.settings]\ndatacenters = [{ name = \"east\", url = \"http://10.1.2.3:9001/RPC2\" }]\n",
         );
         assert!(
-            !referenced(&real, "127.0.0.1:9001"),
+            !referenced(&app_texts(&real), "127.0.0.1:9001"),
             "a real backend replaces the stand-in"
         );
     }
