@@ -558,17 +558,10 @@ impl Api<'_> {
             .filter(|m| m.ephemeral_to.is_none())
             .cloned()
             .ok_or(ApiError::new("message_not_found"))?;
-        let pins = self.state.pins.entry(channel.clone()).or_default();
-        if pins.iter().any(|p| p.ts == ts) {
+        let bot = self.shared.config.bot_user_id.clone();
+        if !self.state.pin(&channel, &message, &bot) {
             return Err(ApiError::new("already_pinned"));
         }
-        pins.push(Pin {
-            ts,
-            created: crate::contract::time::now_secs(),
-            created_by: self.shared.config.bot_user_id.clone(),
-        });
-        self.state.changed(Change::message(&message));
-        self.state.changed(Change::Channel { channel });
         Ok(json!({"ok": true}))
     }
 

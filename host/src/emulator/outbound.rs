@@ -509,19 +509,11 @@ impl Emulator {
                     channel: channel.clone(),
                     ts: ts.to_string(),
                 })?;
-            let created = now_secs();
-            let pins = state.pins.entry(channel.clone()).or_default();
-            if !pins.iter().any(|p| p.ts == ts) {
-                pins.push(super::state::Pin {
-                    ts: ts.to_string(),
-                    created,
-                    created_by: user.clone(),
-                });
-            }
-            state.changed(Change::message(&message));
-            state.changed(Change::Channel {
-                channel: channel.clone(),
-            });
+            state.pin(&channel, &message, &user);
+            let created = state.pins[&channel]
+                .iter()
+                .find(|p| p.ts == ts)
+                .map_or_else(now_secs, |p| p.created);
             (message, created)
         };
         if !self.receives_events() {

@@ -653,6 +653,25 @@ impl State {
         true
     }
 
+    /// Pins `message` (a message of `channel`) as `by`, announcing the
+    /// change; `false` when it was already pinned (nothing changes).
+    pub fn pin(&mut self, channel: &str, message: &Message, by: &str) -> bool {
+        let pins = self.pins.entry(channel.to_string()).or_default();
+        if pins.iter().any(|p| p.ts == message.ts) {
+            return false;
+        }
+        pins.push(Pin {
+            ts: message.ts.clone(),
+            created: crate::contract::time::now_secs(),
+            created_by: by.to_string(),
+        });
+        self.changed(Change::message(message));
+        self.changed(Change::Channel {
+            channel: channel.to_string(),
+        });
+        true
+    }
+
     /// Adds (or removes) `who`'s reaction `name` on a message everyone sees.
     /// Errors are Slack's codes.
     pub fn react(
