@@ -106,6 +106,13 @@ pub enum StepKind {
         on: Option<String>,
         add: bool,
     },
+    /// Posts a message (in `in`; in the thread of the latest message
+    /// containing `thread`, when given). `@name` of a person, or of the bot
+    /// (`@botyard`), is written as Slack writes a mention.
+    Say {
+        text: String,
+        thread: Option<String>,
+    },
     /// Pins the latest message (in `in`) whose text contains `on`.
     Pin {
         on: Option<String>,
@@ -206,6 +213,7 @@ struct RawStep {
     react: Option<String>,
     unreact: Option<String>,
     pin: Option<String>,
+    say: Option<String>,
     shortcut: Option<String>,
     home: Option<bool>,
     webhook: Option<String>,
@@ -362,7 +370,7 @@ fn to_stand_in(path: &str, raw: RawStandIn) -> Result<StandIn, String> {
     })
 }
 
-const ACTIONS: &str = "command, click, submit, close, react, unreact, pin, shortcut, home, webhook, wait, until or expect";
+const ACTIONS: &str = "command, say, click, submit, close, react, unreact, pin, shortcut, home, webhook, wait, until or expect";
 
 fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
     let who = raw.who.clone().unwrap_or_else(|| "alice".into());
@@ -378,6 +386,7 @@ fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
         ("react", raw.react.is_some()),
         ("unreact", raw.unreact.is_some()),
         ("pin", raw.pin.is_some()),
+        ("say", raw.say.is_some()),
         ("shortcut", raw.shortcut.is_some()),
         ("home", raw.home.is_some()),
         ("webhook", raw.webhook.is_some()),
@@ -425,6 +434,10 @@ fn to_step(raw: RawStep, line: usize) -> Result<Step, String> {
                 .to_string(),
             on: raw.on,
             add: action == "react",
+        },
+        "say" => StepKind::Say {
+            text: raw.say.unwrap_or_default(),
+            thread: raw.thread,
         },
         "pin" => StepKind::Pin {
             on: raw.pin.filter(|text| !text.is_empty()),
@@ -549,6 +562,19 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
         parse(Path::new("scenarios/x.toml"), text)
+    }
+
+    #[test]
+    fn a_say_step_posts_in_a_thread_when_it_names_one() {
+        let s = parse_str(
+            "description = \"s\"\n[[step]]\nsay = \"@botyard approve PO-1\"\n[[step]]\nsay = \"on it\"\nthread = \"PO-1\"\nas = \"bob\"\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(&s.steps[0].kind, StepKind::Say { text, thread: None } if text == "@botyard approve PO-1")
+        );
+        assert!(matches!(&s.steps[1].kind, StepKind::Say { thread: Some(t), .. } if t == "PO-1"));
+        assert_eq!(s.steps[1].who, "bob");
     }
 
     #[test]

@@ -385,6 +385,41 @@ impl World {
         }
     }
 
+    /// `@alice` → `<@U…>` for a person of the workspace, `@botyard` (or the
+    /// app's id) → the bot's mention, as Slack writes what a person typed.
+    fn write_mentions(&self, text: &str) -> String {
+        let bot = &self.slack.config().bot_user_id;
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('@') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let end = after
+                .find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '.'))
+                .unwrap_or(after.len());
+            let name = after[..end].trim_end_matches('.');
+            let id = if name == "botyard" || name == self.app {
+                Some(bot.clone())
+            } else if name.is_empty() {
+                None
+            } else {
+                self.slack.user_id(name)
+            };
+            match id {
+                Some(id) => {
+                    out.push_str(&format!("<@{id}>"));
+                    rest = &after[name.len()..];
+                }
+                None => {
+                    out.push('@');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn channel_of(&self, step: &Step) -> Result<String, String> {
         let place = step.place.as_deref().unwrap_or("general");
         if place == "dm" {
@@ -543,6 +578,23 @@ impl World {
                     .react_as_user(&who, &message.channel, &message.ts, emoji, *add)
                     .await
                     .map_err(|e| oops(e.to_string()))?
+            }
+            StepKind::Say { text, thread } => {
+                let (channel, thread_ts) = match thread {
+                    Some(parent) => {
+                        let message = self
+                            .find_message(step, Some(parent), |s| !s.message.is_reply())
+                            .map_err(oops)?;
+                        (message.channel, Some(message.ts))
+                    }
+                    None => (self.channel_of(step).map_err(oops)?, None),
+                };
+                let text = self.write_mentions(text);
+                self.slack
+                    .post_as_user(&who, &channel, &text, thread_ts.as_deref())
+                    .await
+                    .map_err(|e| oops(e.to_string()))?
+                    .1
             }
             StepKind::Pin { on } => {
                 let message = self
@@ -1171,6 +1223,7 @@ fn describe(step: &Step) -> String {
             emoji, add: true, ..
         } => format!("{who} reacts :{emoji}:{place}"),
         StepKind::React { emoji, .. } => format!("{who} removes :{emoji}:{place}"),
+        StepKind::Say { text, .. } => format!("{who} says {text:?}{place}"),
         StepKind::Pin { .. } => format!("{who} pins a message{place}"),
         StepKind::Shortcut { callback_id, .. } => {
             format!("{who} uses the shortcut {callback_id:?}")
