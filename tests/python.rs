@@ -493,7 +493,7 @@ fn the_sdk_router_and_the_capability_scan_pass_their_python_tests() {
         "bare",
         Some(
             "package botyard:app@0.1.0;\nworld bare {\n    export handler;\n    export shortcuts;\n    \
-             export webhooks;\n    export settings-schema;\n}\n",
+             export webhooks;\n    export settings-schema;\n    export phrases;\n}\n",
         ),
     );
     let python = support::repo_root().join("guests/python");

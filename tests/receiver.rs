@@ -68,6 +68,7 @@ impl NativeApp for Mimic {
             shortcuts: vec![],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 

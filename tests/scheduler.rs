@@ -80,6 +80,7 @@ impl NativeApp for Ticker {
             shortcuts: vec![],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 

@@ -1230,6 +1230,7 @@ impl botyard::runtime::app::NativeApp for Shortcuts {
             ],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 

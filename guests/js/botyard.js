@@ -269,6 +269,7 @@ export class App {
   #webhooks = new Map();
   /** @type {Map<string, {description: string, default: string | null, required: boolean, at: string}>} */
   #settings = new Map();
+  #phrases = [];
   /** @type {{kind: string, id: string, first: string, second: string}[]} ids registered twice: what `describe` refuses the app for */
   #duplicates = [];
 
@@ -544,6 +545,59 @@ export class App {
     return this;
   }
 
+  /**
+   * What people may say to `@botyard` for one of this app's commands. The
+   * host matches every app's phrases, fills the slots from the words, and
+   * answers with the command line it understood: a read-only one runs at
+   * once, anything else is offered with a button, never run on its own.
+   *
+   * ```js
+   * app.phrase("/po approve {po}", {
+   *   aliases: ["approve", "승인"],
+   *   examples: ["please approve {po}", "{po} 승인해줘"],
+   *   slots: { po: { id: "PO-" } },
+   * });
+   * app.phrase("/spy stores top {count} {window}", {
+   *   aliases: ["top stores"], readOnly: true,
+   *   slots: { count: { kind: "number", default: 10 }, window: "duration" },
+   * });
+   * ```
+   *
+   * @param {string} line The command line, slots in braces; `[for {reason}]`
+   *   is dropped when `reason` is empty.
+   * @param {{aliases?: string[], examples?: string[], slots?: Record<string, any>, readOnly?: boolean}} options
+   *   A slot is a kind — `"user"`, `"number"`, `"amount"`, `"duration"`,
+   *   `"date"`, `"word"`, `"text"` — or `{ id: "PO-" }`, `{ pattern: "web-[0-9]+" }`,
+   *   `{ choice: { month: ["month", "달"] } }`, each with `default` and
+   *   `optional` beside it.
+   * @returns {this}
+   */
+  phrase(line, options = {}) {
+    const where = `app.phrase(${JSON.stringify(line)})`;
+    check(typeof line === "string" && line.startsWith("/"), `app.phrase(line, options): the line is a command line like "/po approve {po}", got ${JSON.stringify(line)}`);
+    check(options !== null && typeof options === "object", `${where}: the options are { aliases, examples, slots, readOnly }`);
+    for (const key of Object.keys(options)) {
+      check(["aliases", "examples", "slots", "readOnly"].includes(key),
+        `${where}: unknown option \`${key}\`; a phrase takes aliases, examples, slots and readOnly`);
+    }
+    const texts = (name) => {
+      const list = options[name] ?? [];
+      check(Array.isArray(list) && list.every((t) => typeof t === "string"), `${where}: ${name} is a list of strings`);
+      return [...list];
+    };
+    const slots = Object.entries(options.slots ?? {}).map(([name, spec]) => slotSpec(where, name, spec));
+    this.#phrases.push({ line, aliases: texts("aliases"), examples: texts("examples"), slots, readOnly: !!options.readOnly });
+    return this;
+  }
+
+  /**
+   * The phrases the app declares: the WIT's `describe-phrases`.
+   * @returns {object[]}
+   */
+  describePhrases() {
+    return this.#phrases.map((p) => ({ ...p, slots: p.slots.map((s) => ({ ...s })) }));
+  }
+
   #route(routes, method, id, fn, at) {
     const where = `${method}(${JSON.stringify(id)})`;
     check(typeof id === "string" && id.length > 0,
@@ -723,6 +777,13 @@ export class App {
     };
   }
 
+  /** The component's `phrases` export (see {@link App#handler}). */
+  get phrases() {
+    return {
+      describePhrases: () => this.describePhrases(),
+    };
+  }
+
   /** The component's `settings-schema` export (see {@link App#handler}). */
   get settingsSchema() {
     return {
@@ -818,6 +879,25 @@ function callSite() {
   const frame = frames[2] ?? "";
   const m = /\(([^()]*:\d+:\d+)\)\s*$/.exec(frame) ?? /at (\S+:\d+:\d+)\s*$/.exec(frame);
   return m ? m[1] : "an unknown place";
+}
+
+const SLOT_KINDS = ["user", "number", "amount", "duration", "date", "word", "text"];
+
+// A slot of `app.phrase` as the WIT's `slot-spec`.
+function slotSpec(where, name, spec) {
+  const s = typeof spec === "string" ? { kind: spec } : { ...spec };
+  check(s !== null && typeof s === "object", `${where}: slot ${name} is a kind or { kind | id | pattern | choice, default, optional }`);
+  let kind;
+  if (s.id !== undefined) kind = { tag: "id", val: String(s.id) };
+  else if (s.pattern !== undefined) kind = { tag: "pattern", val: String(s.pattern) };
+  else if (s.choice !== undefined) {
+    check(typeof s.choice === "object" && s.choice !== null, `${where}: slot ${name}: choice is { value: [words…] }`);
+    kind = { tag: "choice", val: Object.entries(s.choice).map(([value, words]) => ({ value, words: [...words].map(String) })) };
+  } else {
+    check(SLOT_KINDS.includes(s.kind), `${where}: slot ${name}: kind ${JSON.stringify(s.kind)} is none of ${SLOT_KINDS.join(", ")}, id, pattern or choice`);
+    kind = { tag: s.kind };
+  }
+  return { name, kind, default: s.default === undefined || s.default === null ? undefined : String(s.default), optional: !!s.optional };
 }
 
 function check(ok, message) {

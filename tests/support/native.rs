@@ -29,6 +29,7 @@ impl NativeApp for NativeHello {
             shortcuts: vec![],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 

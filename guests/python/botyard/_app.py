@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from componentize_py_types import Err
+from wit_world.exports import phrases as _phrases
 from wit_world.exports.settings_schema import SettingSpec
 from wit_world.exports.shortcuts import (
     ShortcutKind,
@@ -187,6 +188,7 @@ class App:
         self._shortcuts: List[ShortcutSpec] = []
         self._webhooks: List[WebhookSpec] = []
         self._settings: List[SettingSpec] = []
+        self._phrases: List[Any] = []
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, {self.description!r})"
@@ -358,6 +360,53 @@ class App:
         self._routes.append(route)
         self._exact["setting"].setdefault(name, route)
         self._settings.append(SettingSpec(name=name, description=description, default=text, required=required))
+
+    def phrase(
+        self,
+        line: str,
+        aliases: Optional[List[str]] = None,
+        examples: Optional[List[str]] = None,
+        slots: Optional[Dict[str, Any]] = None,
+        read_only: bool = False,
+    ) -> None:
+        """Declares what people may say to `@botyard` for one of this app's
+        commands. The host matches every app's phrases, fills the slots from
+        the words, and answers with the command line it understood: a
+        read-only one runs at once, anything else is offered with a button,
+        never run on its own. `line` is the command line, slots in braces
+        (`[for {reason}]` is dropped when `reason` is empty); a slot is a
+        kind — "user", "number", "amount", "duration", "date", "word",
+        "text" — or {"id": "PO-"}, {"pattern": "web-[0-9]+"},
+        {"choice": {"month": ["month", "달"]}}, with "default" and
+        "optional" beside it::
+
+            app.phrase("/po approve {po}", aliases=["approve", "승인"],
+                       examples=["please approve {po}"], slots={"po": {"id": "PO-"}})
+        """
+        via = f"app.phrase({json.dumps(line, ensure_ascii=False) if isinstance(line, str) else repr(line)})"
+        _text("phrase line", line)
+        if not line.startswith("/"):
+            raise ValueError(f"{via}: the line is a command line like \"/po approve {{po}}\"")
+        words = {}
+        for name, given in (("aliases", aliases), ("examples", examples)):
+            given = list(given or [])
+            if not all(isinstance(t, str) for t in given):
+                raise TypeError(f"{via}: {name} is a list of strings")
+            words[name] = given
+        specs = [_slot_spec(via, name, spec) for name, spec in (slots or {}).items()]
+        self._phrases.append(
+            _phrases.PhraseSpec(
+                line=line,
+                aliases=words["aliases"],
+                examples=words["examples"],
+                slots=specs,
+                read_only=bool(read_only),
+            )
+        )
+
+    def describe_phrases(self) -> List[Any]:
+        """The phrases declared: the WIT's `describe-phrases`."""
+        return list(self._phrases)
 
     def _register(
         self,
@@ -591,4 +640,41 @@ def _view_closed(event: Event) -> ViewClosed:
         context=InvocationContext(
             user_id=payload.get("user_id") or "", channel_id="", trigger_id=None
         ),
+    )
+
+
+_SLOT_KINDS = {
+    "user": _phrases.SlotKind_User,
+    "number": _phrases.SlotKind_Number,
+    "amount": _phrases.SlotKind_Amount,
+    "duration": _phrases.SlotKind_Duration,
+    "date": _phrases.SlotKind_Date,
+    "word": _phrases.SlotKind_Word,
+    "text": _phrases.SlotKind_Text,
+}
+
+
+def _slot_spec(via: str, name: str, spec: Any) -> Any:
+    """A slot of `App.phrase` as the WIT's `slot-spec`."""
+    s = {"kind": spec} if isinstance(spec, str) else dict(spec)
+    if "id" in s:
+        kind: Any = _phrases.SlotKind_Id(str(s["id"]))
+    elif "pattern" in s:
+        kind = _phrases.SlotKind_Pattern(str(s["pattern"]))
+    elif "choice" in s:
+        kind = _phrases.SlotKind_Choice(
+            [_phrases.ChoiceSpec(value=str(v), words=[str(w) for w in ws]) for v, ws in s["choice"].items()]
+        )
+    elif s.get("kind") in _SLOT_KINDS:
+        kind = _SLOT_KINDS[s["kind"]]()
+    else:
+        raise ValueError(
+            f"{via}: slot {name}: kind {s.get('kind')!r} is none of {', '.join(_SLOT_KINDS)}, id, pattern or choice"
+        )
+    default = s.get("default")
+    return _phrases.SlotSpec(
+        name=name,
+        kind=kind,
+        default=None if default is None else str(default),
+        optional=bool(s.get("optional", False)),
     )

@@ -68,6 +68,7 @@ class Exports(NamedTuple):
     Shortcuts: Type[Any]
     Webhooks: Type[Any]
     SettingsSchema: Type[Any]
+    Phrases: Type[Any]
 
 
 def exports_for(app: App) -> Exports:
@@ -116,7 +117,11 @@ def exports_for(app: App) -> Exports:
         def describe_settings(self) -> Any:
             return app.describe_settings()
 
-    return Exports(Handler, Shortcuts, Webhooks, SettingsSchema)
+    class Phrases:
+        def describe_phrases(self) -> Any:
+            return app.describe_phrases()
+
+    return Exports(Handler, Shortcuts, Webhooks, SettingsSchema, Phrases)
 
 
 def load(module_name: str = APP_MODULE) -> Exports:

@@ -66,7 +66,7 @@ class Exports(unittest.TestCase):
         got = []
         app.webhook("github", "Pushes")(lambda r: got.append((r.name, r.header("x-a"), r.text())))
         app.setting("channel", "Where", default="C1")
-        _, _, webhooks, settings_schema = exports_for(app)
+        _, _, webhooks, settings_schema, _ = exports_for(app)
         self.assertEqual(webhooks().describe_webhooks(), [WebhookSpec(name="github", description="Pushes")])
         request = WebhookRequest(
             name="github", delivery_id="d", attempt=1, content_type="text/plain", headers=[("X-A", "1")], body=b"hi"
@@ -78,8 +78,26 @@ class Exports(unittest.TestCase):
             [SettingSpec(name="channel", description="Where", default="C1", required=False)],
         )
         # An app with none answers with empty lists.
-        _, _, webhooks, settings_schema = exports_for(App("x"))
+        _, _, webhooks, settings_schema, _ = exports_for(App("x"))
         self.assertEqual((webhooks().describe_webhooks(), settings_schema().describe_settings()), ([], []))
+
+    def test_phrases_are_exported_with_their_slots(self):
+        from wit_world.exports import phrases
+
+        app = App("po")
+        app.phrase(
+            "/po approve {po}",
+            aliases=["approve", "승인"],
+            examples=["please approve {po}"],
+            slots={"po": {"id": "PO-"}, "n": {"kind": "number", "default": 10}},
+        )
+        served = exports_for(app).Phrases().describe_phrases()
+        self.assertEqual(len(served), 1)
+        self.assertEqual(served[0].line, "/po approve {po}")
+        self.assertEqual(served[0].slots[0].kind, phrases.SlotKind_Id("PO-"))
+        self.assertEqual((served[0].slots[1].default, served[0].read_only), ("10", False))
+        with self.assertRaises(ValueError):
+            app.phrase("/po x {y}", aliases=["x"], slots={"y": "colour"})
 
     def test_the_export_classes_have_every_function_of_their_interface(self):
         from wit_world import exports

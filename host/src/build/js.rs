@@ -552,7 +552,13 @@ mod tests {
         exports.sort();
         assert_eq!(
             exports,
-            ["handler", "settings-schema", "shortcuts", "webhooks"]
+            [
+                "handler",
+                "phrases",
+                "settings-schema",
+                "shortcuts",
+                "webhooks"
+            ]
         );
         // Each is a getter of the SDK's App, by its JavaScript name.
         for export in &wit.exports {

@@ -771,7 +771,13 @@ mod tests {
         exports.sort();
         assert_eq!(
             exports,
-            ["handler", "settings-schema", "shortcuts", "webhooks"]
+            [
+                "handler",
+                "phrases",
+                "settings-schema",
+                "shortcuts",
+                "webhooks"
+            ]
         );
         let component = SDK
             .iter()
@@ -824,6 +830,7 @@ mod tests {
                 names(world.exports.keys().collect()),
                 [
                     "botyard:app/handler@0.1.0",
+                    "botyard:app/phrases@0.1.0",
                     "botyard:app/settings-schema@0.1.0",
                     "botyard:app/shortcuts@0.1.0",
                     "botyard:app/webhooks@0.1.0"

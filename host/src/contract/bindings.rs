@@ -29,4 +29,4 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::botyard::app::{clock, log, schedule, slack, store, types};
-pub use self::exports::botyard::app::{handler, settings_schema, shortcuts, webhooks};
+pub use self::exports::botyard::app::{handler, phrases, settings_schema, shortcuts, webhooks};

@@ -7,6 +7,7 @@ use super::bindings::settings_schema::SettingSpec;
 use super::bindings::shortcuts::{ShortcutKind, ShortcutSpec};
 use super::bindings::types::AppInfo;
 use super::bindings::webhooks::WebhookSpec;
+use super::phrases::PhraseSpec;
 
 /// Words a subcommand's path may have after its umbrella: `/spy servers
 /// stop` is two. Paths let an area (`servers`) list its verbs in help and
@@ -24,6 +25,9 @@ pub struct Description {
     pub webhooks: Vec<WebhookSpec>,
     /// The settings it reads; empty unless it exports `settings-schema`.
     pub settings: Vec<SettingSpec>,
+    /// What people may say for its commands; empty unless it exports
+    /// `phrases`.
+    pub phrases: Vec<PhraseSpec>,
 }
 
 impl Description {
@@ -42,6 +46,7 @@ impl Description {
             shortcuts: vec![],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 
@@ -126,6 +131,13 @@ impl Description {
                 return Err(format!("setting `{}` is declared twice", s.name));
             }
         }
+        let commands: Vec<&str> = info.commands.iter().map(|c| c.name.as_str()).collect();
+        let subcommands: Vec<(&str, &str)> = info
+            .subcommands
+            .iter()
+            .map(|s| (s.umbrella.as_str(), s.name.as_str()))
+            .collect();
+        super::phrases::check(&self.phrases, &commands, &subcommands)?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod description;
 pub mod grants;
 pub mod limits;
+pub mod phrases;
 pub mod request;
 pub mod retry;
 pub mod secret;

@@ -371,6 +371,7 @@ mod tests {
             shortcuts: vec![],
             webhooks: vec![],
             settings: vec![],
+            phrases: vec![],
         }
     }
 

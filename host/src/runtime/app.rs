@@ -15,7 +15,7 @@ use super::spares::Spares;
 use super::state::HostState;
 use crate::capabilities::{self, AppStates, GrantError, Invocation, Uses, wasi::is_wasi_import};
 use crate::config::AppSettings;
-use crate::contract::bindings::{handler, settings_schema, shortcuts, webhooks};
+use crate::contract::bindings::{handler, phrases, settings_schema, shortcuts, webhooks};
 use crate::contract::description::Description;
 use crate::contract::grants::{Grants, interface_of};
 use crate::contract::limits::Limits;
@@ -68,6 +68,7 @@ pub struct Triggers {
     pub shortcuts: Option<shortcuts::GuestIndices>,
     pub webhooks: Option<webhooks::GuestIndices>,
     pub settings_schema: Option<settings_schema::GuestIndices>,
+    pub phrases: Option<phrases::GuestIndices>,
 }
 
 impl Triggers {
@@ -77,6 +78,7 @@ impl Triggers {
             ("shortcuts", self.shortcuts.is_some()),
             ("webhooks", self.webhooks.is_some()),
             ("settings-schema", self.settings_schema.is_some()),
+            ("phrases", self.phrases.is_some()),
         ];
         exported
             .into_iter()
@@ -87,7 +89,13 @@ impl Triggers {
 
 /// Every export interface of `botyard:app` the host knows: the handler every
 /// app has, then the optional ones.
-const TRIGGERS: &[&str] = &["handler", "shortcuts", "webhooks", "settings-schema"];
+const TRIGGERS: &[&str] = &[
+    "handler",
+    "shortcuts",
+    "webhooks",
+    "settings-schema",
+    "phrases",
+];
 
 /// A loaded app version. Immutable: a reload builds a new one and swaps it
 /// in, while invocations already running keep the `Arc` they started with.
@@ -237,6 +245,7 @@ impl AppVersion {
                 "settings-schema",
                 settings_schema::GuestIndices::new,
             )?,
+            phrases: optional_trigger(&pre, "phrases", phrases::GuestIndices::new)?,
         };
         Ok(AppVersion {
             id: id.into(),

@@ -327,11 +327,13 @@ impl Runtime {
                     let shortcuts = declared!(shortcuts, call_describe_shortcuts);
                     let webhooks = declared!(webhooks, call_describe_webhooks);
                     let settings = declared!(settings_schema, call_describe_settings);
+                    let phrases = declared!(phrases, call_describe_phrases);
                     Ok(Response::Describe(Description {
                         info,
                         shortcuts,
                         webhooks,
                         settings,
+                        phrases,
                     }))
                 }
                 Request::Command(r) => handler

@@ -66,6 +66,7 @@ pub struct App {
     name: Str,
     description: Str,
     routes: Vec<Route>,
+    phrases: Vec<crate::Phrase>,
 }
 
 /// One registration: the id Slack routes by, and its handler.
@@ -453,6 +454,7 @@ impl App {
             description: description.into(),
             // Enough for most apps, so registering allocates once.
             routes: Vec::with_capacity(8),
+            phrases: Vec::new(),
         }
     }
 
@@ -703,6 +705,18 @@ impl App {
                 _ => None,
             })
             .collect()
+    }
+
+    /// What people may say to `@botyard` for one of this app's commands
+    /// (the host checks at load that the line is one of them).
+    pub fn phrase(mut self, phrase: crate::Phrase) -> App {
+        self.phrases.push(phrase);
+        self
+    }
+
+    /// The phrases the app declares: the WIT `describe-phrases`.
+    pub fn describe_phrases(&self) -> Vec<crate::PhraseSpec> {
+        self.phrases.iter().map(crate::Phrase::spec).collect()
     }
 
     /// The settings the app declares: the WIT `describe-settings`.

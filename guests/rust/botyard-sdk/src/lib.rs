@@ -52,6 +52,7 @@
 mod app;
 pub mod blocks;
 pub mod http;
+mod phrase;
 mod reply;
 pub mod settings;
 pub mod slack;
@@ -79,11 +80,13 @@ pub use bindings::botyard::app::clock;
 /// handler registered for `name` when it is due.
 pub use bindings::botyard::app::schedule;
 pub use bindings::botyard::app::types::*;
+pub use bindings::exports::botyard::app::phrases::{ChoiceSpec, PhraseSpec, SlotKind, SlotSpec};
 pub use bindings::exports::botyard::app::settings_schema::SettingSpec;
 pub use bindings::exports::botyard::app::shortcuts::{
     ShortcutKind, ShortcutMessage, ShortcutRequest, ShortcutSpec,
 };
 pub use bindings::exports::botyard::app::webhooks::{WebhookRequest, WebhookSpec};
+pub use phrase::{Phrase, Slot};
 pub use reply::{IntoActionResponse, IntoCommandReply, IntoViewResponse};
 pub use slack::{MessageMetadata, PostOptions};
 
@@ -119,8 +122,8 @@ pub mod prelude {
     pub use crate::blocks::{option, Block, Element, SelectOption, Text, View};
     pub use crate::{
         clock, export_app, http, log, schedule, setting_spec, settings, shortcut_spec, slack, spec,
-        store, App, MessageMetadata, PostOptions, ShortcutKind, ShortcutMessage, ShortcutRequest,
-        ViewClosed, WebhookRequest,
+        store, App, MessageMetadata, Phrase, PostOptions, ShortcutKind, ShortcutMessage,
+        ShortcutRequest, Slot, ViewClosed, WebhookRequest,
     };
 }
 
@@ -200,6 +203,12 @@ macro_rules! export_app {
             impl $crate::bindings::exports::botyard::app::settings_schema::Guest for BotyardApp {
                 fn describe_settings() -> ::std::vec::Vec<$crate::SettingSpec> {
                     $app().describe_settings()
+                }
+            }
+
+            impl $crate::bindings::exports::botyard::app::phrases::Guest for BotyardApp {
+                fn describe_phrases() -> ::std::vec::Vec<$crate::PhraseSpec> {
+                    $app().describe_phrases()
                 }
             }
 
