@@ -11,6 +11,7 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use crate::support::TestHost;
+use crate::support::alertmanager::Alertmanager;
 use botyard::emulator::{Emulator, EmulatorConfig};
 use botyard::host::Host;
 use botyard::slack::delivery::DeliveryConfig;
@@ -422,114 +423,6 @@ fn a_host_killed_between_the_answer_and_the_handler_runs_the_delivery_after_rest
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].status, all[0].attempts), (DeliveryStatus::Done, 1));
     });
-}
-
-/// Debian's `prometheus-alertmanager`, installed on first use.
-fn alertmanager() -> std::path::PathBuf {
-    let path = std::path::PathBuf::from("/usr/bin/prometheus-alertmanager");
-    support::install_once("prometheus-alertmanager", || {
-        path.exists().then(|| path.clone())
-    })
-}
-
-/// A real Alertmanager, killed when dropped.
-struct Alertmanager {
-    child: std::process::Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-impl Alertmanager {
-    /// Starts Alertmanager routing every alert to `webhook` with basic auth,
-    /// grouped and flushed each second, resolved alerts sent too.
-    async fn start(webhook: &str, password: &str) -> Alertmanager {
-        let binary = alertmanager();
-        let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            r#"
-route:
-  receiver: botyard
-  group_by: ['alertname']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: botyard
-    webhook_configs:
-      - url: "{webhook}"
-        send_resolved: true
-        http_config:
-          basic_auth:
-            username: alertmanager
-            password: "{password}"
-"#
-        );
-        std::fs::write(dir.path().join("alertmanager.yml"), config).unwrap();
-        let port = support::free_port();
-        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
-        let child = std::process::Command::new(binary)
-            .arg(format!(
-                "--config.file={}",
-                dir.path().join("alertmanager.yml").display()
-            ))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            // One instance: no gossip cluster to form or wait for.
-            .arg("--cluster.listen-address=")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting prometheus-alertmanager");
-        let am = Alertmanager {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + BOUND;
-        loop {
-            let ready = client.get(format!("{}/-/ready", am.url)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return am;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "alertmanager never became ready: {}",
-                std::fs::read_to_string(am._dir.path().join("alertmanager.log"))
-                    .unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Posts one alert through Alertmanager's API v2, as Prometheus does.
-    async fn alert(&self, name: &str, ends_at: Option<String>) {
-        let mut alert = json!({
-            "labels": {"alertname": name, "severity": "page"},
-            "annotations": {"summary": "lunch queue over 20 people"},
-            "generatorURL": "http://prometheus.example/graph",
-        });
-        if let Some(ends_at) = ends_at {
-            alert["endsAt"] = json!(ends_at);
-        }
-        let answer = reqwest::Client::new()
-            .post(format!("{}/api/v2/alerts", self.url))
-            .json(&json!([alert]))
-            .send()
-            .await
-            .unwrap();
-        assert!(answer.status().is_success(), "{answer:?}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

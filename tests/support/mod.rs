@@ -3,6 +3,7 @@
 //! not every item is used by every binary.
 #![allow(dead_code, unused_imports)]
 
+pub mod alertmanager;
 pub mod chrome;
 pub mod cluster;
 mod host;

@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::github::{GitHubConfig, GitHubStandIn};
 use super::prometheus::PrometheusStandIn;
 use super::supervisor::SupervisorStandIn;
+use super::twilio::{DEMO_ACCOUNT_SID, TwilioStandIn};
 use super::zendesk::{DEMO_EMAIL, ZendeskStandIn};
 use crate::config::Config;
 
@@ -44,6 +45,9 @@ enum Kind {
     /// A made-up help desk queue, accepting
     /// `support-bot@example.com/token` and `${env:ZENDESK_API_TOKEN}`.
     Zendesk,
+    /// Twilio's Messages API for account [`DEMO_ACCOUNT_SID`], accepting
+    /// `${env:TWILIO_ACCOUNT_SID}` / `${env:TWILIO_AUTH_TOKEN}`.
+    Twilio,
 }
 
 /// The environment variables whose values the simulated backends check —
@@ -53,8 +57,17 @@ pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// The Zendesk API token the shipped `[apps.support]` allow rule sends.
 pub const ZENDESK_API_TOKEN: &str = "ZENDESK_API_TOKEN";
 
+/// The Twilio credential pair the shipped `[apps.health]` allow rule sends.
+pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+
 /// Every credential a simulated backend checks.
-const CREDENTIALS: &[&str] = &[GITHUB_TOKEN, ZENDESK_API_TOKEN];
+const CREDENTIALS: &[&str] = &[
+    GITHUB_TOKEN,
+    ZENDESK_API_TOKEN,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+];
 
 /// Gives each simulated backend's credential a value under its variable's
 /// name when the environment has none (see
@@ -76,7 +89,7 @@ fn credential(name: &str) -> crate::contract::secret::Secret {
 }
 
 /// The stand-ins dev knows: name, address, kind.
-const KNOWN: [(&str, &str, Kind); 5] = [
+const KNOWN: [(&str, &str, Kind); 6] = [
     (
         "supervisord (data center east)",
         "127.0.0.1:9001",
@@ -90,6 +103,7 @@ const KNOWN: [(&str, &str, Kind); 5] = [
     ("Prometheus", "127.0.0.1:9090", Kind::Prometheus),
     ("GitHub", "127.0.0.1:9300", Kind::GitHub),
     ("Zendesk", "127.0.0.1:9400", Kind::Zendesk),
+    ("Twilio", "127.0.0.1:9500", Kind::Twilio),
 ];
 
 /// The stand-ins running for one `botyard dev`; dropping it stops them.
@@ -140,6 +154,19 @@ impl Kind {
                     "Zendesk's Support API (search, tickets, groups) over a made-up queue; it accepts {DEMO_EMAIL}/token and ${{env:{ZENDESK_API_TOKEN}}}"
                 );
                 (format!("http://{at}/"), about, Box::new(z))
+            }
+            Kind::Twilio => {
+                let t = TwilioStandIn::start(
+                    at,
+                    DEMO_ACCOUNT_SID,
+                    credential(TWILIO_ACCOUNT_SID).expose(),
+                    credential(TWILIO_AUTH_TOKEN).expose(),
+                )
+                .await?;
+                let about = format!(
+                    "Twilio's Messages API for account {DEMO_ACCOUNT_SID}: it accepts ${{env:{TWILIO_ACCOUNT_SID}}} / ${{env:{TWILIO_AUTH_TOKEN}}}, keeps each SMS in memory and delivers none"
+                );
+                (t.url(), about, Box::new(t))
             }
             Kind::Prometheus => {
                 let p = PrometheusStandIn::start(at).await?;
