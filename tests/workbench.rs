@@ -748,7 +748,23 @@ async fn the_page_server_is_loopback_self_contained_and_answers_its_own_page_onl
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(channels, ["general", "random", "team", "team-help"]);
+    // Beside #general and #random: the team's pair, and what the shipped
+    // apps post to (botyard.toml): #ops, #approvals, the help desk's teams.
+    assert_eq!(
+        channels,
+        [
+            "general",
+            "random",
+            "ops",
+            "approvals",
+            "team",
+            "team-help",
+            "billing",
+            "billing-help",
+            "hardware",
+            "hardware-help"
+        ]
+    );
     let people = workspace["users"]
         .as_array()
         .unwrap()
@@ -989,8 +1005,11 @@ impl Dev {
 
 /// The apps `botyard dev` ships (`apps/*`), as a newcomer finds them.
 const SHIPPED: &[&str] = &[
+    "approvals",
     "blackfriday",
     "github",
+    "health",
+    "helpdesk",
     "incidents",
     "office",
     "poll",
@@ -998,6 +1017,7 @@ const SHIPPED: &[&str] = &[
     "servers",
     "stores",
     "support",
+    "tasks",
     "unicorn",
 ];
 
@@ -1176,6 +1196,28 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
         BOUND,
     )
     .await;
+
+    // health: the URL checks (dev checks its own /healthz) and open alerts.
+    compose(&page, "/spy health").await;
+    page.wait_for("the checks", &shows("Checks"), BOUND).await;
+
+    // approvals: nothing waits yet.
+    compose(&page, "/po pending").await;
+    page.wait_for(
+        "the pending list",
+        &shows("No purchase order is waiting"),
+        BOUND,
+    )
+    .await;
+
+    // tasks: nothing assigned to Alice yet.
+    compose(&page, "/tasks").await;
+    page.wait_for("her tasks", &shows("no open tasks"), BOUND)
+        .await;
+
+    // helpdesk: this week's numbers per team.
+    compose(&page, "/helpdesk stats").await;
+    page.wait_for("the stats", &shows("Help desk"), BOUND).await;
 
     // The panel says which backends are made up.
     page.wait_for(

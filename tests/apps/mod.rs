@@ -3,11 +3,15 @@
 //! `botyard serve`, both Slack transports, a `kill -9` — in one module per
 //! app.
 
+mod approvals;
 mod github;
+mod health;
+mod helpdesk;
 mod poll;
 mod scenarios;
 mod servers;
 mod stores;
 mod support;
+mod tasks;
 mod testkit;
 mod unicorn;

@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::emulator::{Emulator, EmulatorConfig, EmulatorError, HostUrls};
+use crate::emulator::{Emulator, EmulatorConfig, EmulatorError, HostUrls, UserGroupSpec};
 use crate::host::{Host, HostError};
 use crate::inbound::http::ReceiverConfig;
 use crate::slack::delivery::DeliveryConfig;
@@ -105,13 +105,31 @@ pub async fn start(host: &mut Host, config: WorkbenchConfig) -> Result<Workbench
         return Err(WorkbenchError::BadTeam(config.team.clone()));
     }
     let page = bind(config.listen).await?;
+    // The workspace the shipped apps' settings expect (botyard.toml): ops
+    // alerts in #ops, approvals in #approvals, help channels per team, and
+    // the user groups their rules and tiers name.
+    let mut channels: Vec<String> = ["general", "random", "ops", "approvals"]
+        .map(String::from)
+        .into();
+    for t in [team, "billing", "hardware"] {
+        channels.push(t.to_string());
+        channels.push(format!("{t}-help"));
+    }
+    let mut usergroups = EmulatorConfig::default().usergroups;
+    usergroups.extend([
+        UserGroupSpec::new(
+            "po-approvers",
+            "Purchase order approvers",
+            &["alice", "bob"],
+        ),
+        UserGroupSpec::new("claims-approvers", "Claims approvers", &["bob"]),
+        UserGroupSpec::new("finance-leads", "Finance leads", &["carol", "dave"]),
+        UserGroupSpec::new("billing", "Billing team", &["bob", "carol"]),
+        UserGroupSpec::new("hardware", "Hardware team", &["dave"]),
+    ]);
     let slack = Emulator::start(EmulatorConfig {
-        channels: vec![
-            "general".into(),
-            "random".into(),
-            team.to_string(),
-            format!("{team}-help"),
-        ],
+        channels,
+        usergroups,
         team_domain: "botyard-dev".into(),
         ..EmulatorConfig::default()
     })
