@@ -30,6 +30,7 @@ mod js;
 mod netns;
 mod ops;
 mod permissions;
+mod plain_words;
 mod publish;
 mod python;
 mod quotas;

@@ -1219,6 +1219,15 @@ async fn a_newcomer_walks_through_every_shipped_app_in_botyard_dev() {
     compose(&page, "/helpdesk stats").await;
     page.wait_for("the stats", &shows("Help desk"), BOUND).await;
 
+    // Plain words: a write is offered with a button, never run by itself.
+    compose(&page, "@botyard restart worker-1 in east").await;
+    page.wait_for(
+        "the offer",
+        &shows("/spy servers restart worker-1 east"),
+        BOUND,
+    )
+    .await;
+
     // The panel says which backends are made up.
     page.wait_for(
         "the simulated backends",

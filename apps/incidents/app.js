@@ -82,4 +82,29 @@ app.event("reaction_added", ({ data }) => {
 app.tick("resolve:*", ({ name }) => resolveTick(name));
 app.tick("remind:*", ({ name, dueMs }) => remindTick(name, dueMs));
 
+// What people say to `@botyard` for these (English and Korean). Only the
+// list just reads; the rest are offered with a button.
+const sev = { choice: { sev1: ["sev1", "critical"], sev2: ["sev2", "major"], sev3: ["sev3", "minor"], sev4: ["sev4"] }, optional: true };
+const id = { id: "INC-", optional: true };
+app.phrase('/spy incident start "{title}" [{sev}] [{commander}]', {
+  aliases: ["incident", "declare", "open an incident", "outage", "장애", "선언", "장애 발생"],
+  examples: ["start an incident for {title}", "declare an incident: {title}", "장애 선언: {title}"],
+  slots: { title: "text", sev, commander: { kind: "user", optional: true } },
+});
+app.phrase("/spy incident resolve [{id}] [{summary}]", {
+  aliases: ["resolve", "resolved", "fixed", "close the incident", "해결", "종료", "복구"],
+  examples: ["the incident is resolved: {summary}", "close {id}, {summary}", "장애 해결: {summary}"],
+  slots: { id, summary: { kind: "text", optional: true } },
+});
+app.phrase("/spy incident note [{id}] {note}", {
+  aliases: ["note", "timeline", "log", "메모", "기록"],
+  examples: ["add a note to the timeline: {note}", "타임라인에 기록: {note}"],
+  slots: { id, note: "text" },
+});
+app.phrase("/spy incidents", {
+  aliases: ["incidents", "open incidents", "ongoing incidents", "장애 목록", "진행 중인 장애"],
+  examples: ["which incidents are ongoing", "list the incidents", "열린 장애"],
+  readOnly: true,
+});
+
 export default app;

@@ -165,4 +165,26 @@ function chart(setting, title, text) {
   return reply.ephemeral(clip(`${name}, last ${window.text}: ${said.join("; ")}`), blocks);
 }
 
+// What people say to `@botyard` for these (English and Korean); all of
+// them only read, so plain words runs them at once.
+const WINDOW_SLOT = { kind: "duration", optional: true };
+app.phrase("/spy stores top {n} [{window}]", {
+  aliases: ["top stores", "busiest stores", "best stores", "most orders", "상위 매장", "매장 순위", "매장"],
+  examples: ["the top {n} stores over the last {window}", "which stores sold the most", "상위 매장 {n}개"],
+  slots: { n: { kind: "number", default: 10 }, window: WINDOW_SLOT },
+  readOnly: true,
+});
+app.phrase("/spy traffic [{window}]", {
+  aliases: ["traffic", "visitors", "visits", "트래픽", "방문자"],
+  examples: ["how many visitors in the last {window}", "traffic over {window}", "{window} 트래픽"],
+  slots: { window: WINDOW_SLOT },
+  readOnly: true,
+});
+app.phrase("/spy checkouts [{window}]", {
+  aliases: ["checkouts", "orders", "purchases", "결제", "주문"],
+  examples: ["checkouts over the last {window}", "how many orders in {window}", "{window} 결제 건수"],
+  slots: { window: WINDOW_SLOT },
+  readOnly: true,
+});
+
 export default app;

@@ -239,6 +239,22 @@ def check_minutes():
     return min(max(n, 1), 60)
 
 
+# What people say to `@botyard` for these (English and Korean): the queue
+# just reads, so plain words runs it at once; routing is offered with a button.
+app.phrase(
+    "/spy support",
+    aliases=["support queue", "queue", "zendesk", "waiting tickets", "help desk", "고객지원", "대기열", "문의"],
+    examples=["how many tickets are waiting", "what does the support queue look like", "고객지원 대기 현황"],
+    read_only=True,
+)
+app.phrase(
+    "/spy support route {ticket} {team}",
+    aliases=["route", "send", "move", "assign", "forward", "보내", "이관", "전달", "배정"],
+    examples=["send ticket {ticket} to the {team} team", "move zendesk ticket {ticket} to {team}", "티켓 {ticket} {team} 팀으로 이관"],
+    slots={"ticket": {"id": ""}, "team": "word"},
+)
+
+
 @app.schedule("check", "* * * * *")
 def check(tick):
     if (tick.due_ms // 60_000) % check_minutes() != 0:

@@ -185,4 +185,25 @@ app.shortcut("give_unicorn", { name: "Give a unicorn", kind: "message", descript
 
 app.tick("resolve:*", ({ name }) => resolveTick(name));
 
+// What people say to `@botyard` for these (English and Korean). Giving is
+// offered with a button; the boards just read.
+app.phrase("/unicorn {user} [for {reason}]", {
+  aliases: ["unicorn", "give a unicorn", "kudos", "thanks", "thank", "유니콘", "고마워", "고맙", "칭찬"],
+  examples: ["give {user} a unicorn for {reason}", "kudos to {user} for {reason}", "{user}에게 유니콘 주기"],
+  slots: { user: "user", reason: { kind: "text", optional: true } },
+});
+app.phrase("/unicorn leaderboard {direction} {period}", {
+  aliases: ["leaderboard", "ranking", "most unicorns", "who has the most", "순위", "랭킹"],
+  examples: ["unicorn leaderboard for the {period}", "who gave the most unicorns", "유니콘 순위"],
+  slots: {
+    direction: { choice: { received: ["received", "got", "받은"], given: ["given", "gave", "준"] }, default: "received" },
+    period: { choice: { week: ["week", "weekly", "주"], month: ["month", "monthly", "달", "월"], all: ["all", "ever", "전체"] }, default: "week" },
+  },
+  readOnly: true,
+});
+app.phrase("/unicorn me", {
+  aliases: ["my unicorns", "how many unicorns do i have", "내 유니콘"],
+  readOnly: true,
+});
+
 export default app;

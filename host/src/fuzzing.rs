@@ -106,6 +106,11 @@ pub const TARGETS: &[Target] = &[
         format: Format::Json,
         run: blocks,
     },
+    Target {
+        name: "plain_words",
+        format: Format::Lines,
+        run: plain_words,
+    },
 ];
 
 /// The first line of `data` and the rest (without the `\n`).
@@ -706,6 +711,103 @@ pub fn blocks(data: &[u8]) {
         assert!(chars_at(&view, "/private_metadata") <= blocks::MAX_PRIVATE_METADATA);
         assert_blocks_within_limits(&view["blocks"], blocks::MAX_VIEW_BLOCKS);
         assert!(blocks::parse_view(&view.to_string()).is_ok());
+    }
+}
+
+/// What a person says to `@botyard`, as the host reads it: the bot's
+/// mention taken out (`inbound/mentions.rs`), then the plain-words matcher
+/// (`routing/plain_words/`) over phrases with a slot of every kind. A
+/// command understood is one of the declared ones, and never longer than
+/// what was said and its template together; choices are one to three.
+pub fn plain_words(data: &[u8]) {
+    use crate::contract::description::Description;
+    use crate::contract::phrases::{ChoiceSpec, PhraseSpec, SlotKind, SlotSpec};
+    use crate::routing::plain_words::{Matcher, Understanding};
+    static MATCHER: std::sync::OnceLock<Matcher> = std::sync::OnceLock::new();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let matcher = MATCHER.get_or_init(|| {
+        let slot = |name: &str, kind: SlotKind| SlotSpec {
+            name: name.into(),
+            kind,
+            default: None,
+            optional: true,
+        };
+        let phrase = |line: &str, aliases: &[&str], slots: Vec<SlotSpec>| PhraseSpec {
+            line: line.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            examples: vec![format!("please {} now", aliases[0])],
+            slots,
+            read_only: false,
+        };
+        let mut d = Description::empty();
+        d.phrases = vec![
+            phrase(
+                "/po approve {po} [for {why}]",
+                &["approve", "승인"],
+                vec![
+                    SlotSpec {
+                        optional: false,
+                        ..slot("po", SlotKind::Id("PO-".into()))
+                    },
+                    slot("why", SlotKind::Text),
+                ],
+            ),
+            phrase(
+                "/ops stop {name} [{dc}] [{n}] [{when}]",
+                &["stop", "중지"],
+                vec![
+                    slot("name", SlotKind::Pattern("[a-z]+-[0-9]+".into())),
+                    slot("dc", SlotKind::Word),
+                    slot("n", SlotKind::Number),
+                    slot("when", SlotKind::Duration),
+                ],
+            ),
+            phrase(
+                "/give {who} {amount} {day} {kind}",
+                &["give", "줘"],
+                vec![
+                    slot("who", SlotKind::User),
+                    slot("amount", SlotKind::Amount),
+                    slot("day", SlotKind::Date),
+                    slot(
+                        "kind",
+                        SlotKind::Choice(vec![ChoiceSpec {
+                            value: "gold".into(),
+                            words: vec!["gold".into(), "금".into()],
+                        }]),
+                    ),
+                ],
+            ),
+            phrase(
+                "/claim reject {id} [{why}]",
+                &["reject", "반품"],
+                vec![
+                    slot("id", SlotKind::Id(String::new())),
+                    slot("why", SlotKind::Text),
+                ],
+            ),
+        ];
+        let app: std::sync::Arc<str> = "fuzz".into();
+        Matcher::build([(&app, &d)])
+    });
+    let said = crate::inbound::mentions::without_the_mention(text);
+    assert!(said.len() <= text.len());
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).expect("a date");
+    match matcher.understand(&said, today) {
+        Understanding::Command(u) => {
+            assert!(
+                ["/po approve", "/ops stop", "/give", "/claim reject"]
+                    .iter()
+                    .any(|c| u.line == *c || u.line.starts_with(&format!("{c} "))),
+                "{:?}",
+                u.line
+            );
+            assert!(u.line.len() <= said.len() + 64, "{:?}", u.line);
+        }
+        Understanding::Unclear(choices) => assert!((1..=3).contains(&choices.len())),
+        Understanding::Nothing => {}
     }
 }
 

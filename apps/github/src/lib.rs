@@ -105,6 +105,40 @@ fn app() -> App {
         spec("The repositories this channel follows"),
         subscriptions,
     )
+    // What people say to `@botyard` for these (English and Korean): a
+    // change is only ever offered, with a button.
+    .phrase(
+        Phrase::new("/spy github repo create {name}")
+            .aliases(["create repo", "new repository", "make a repo", "저장소 만들", "저장소 생성", "레포 생성"])
+            .examples(["create a repository named {name}", "new repo {name}", "{name} 저장소 생성해줘"])
+            .slot("name", Slot::word()),
+    )
+    .phrase(
+        Phrase::new("/spy github member add {user} {repo}")
+            .aliases(["add member", "add collaborator", "give access", "권한 추가", "멤버 추가", "추가"])
+            .examples(["add {user} to the {repo} repository", "give {user} access to {repo}", "{user} {repo} 저장소에 추가해줘"])
+            .slot("user", Slot::user())
+            .slot("repo", Slot::word()),
+    )
+    .phrase(
+        Phrase::new("/spy github backup {repo}")
+            .aliases(["backup", "back up", "archive", "export", "백업"])
+            .examples(["back up the {repo} repository", "archive repo {repo}", "{repo} 저장소 백업"])
+            .slot("repo", Slot::word()),
+    )
+    .phrase(
+        Phrase::new("/spy github hooks list {repo}")
+            .aliases(["webhooks", "hooks", "웹훅"])
+            .examples(["list the webhooks of the {repo} repository", "{repo} 웹훅 목록"])
+            .slot("repo", Slot::word())
+            .read_only(),
+    )
+    .phrase(
+        Phrase::new("/spy github subscriptions")
+            .aliases(["subscriptions", "followed repositories", "구독 목록"])
+            .examples(["which repositories does this channel follow"])
+            .read_only(),
+    )
     .tick("backup:*", backup_tick)
     .webhook(
         "github",

@@ -74,7 +74,50 @@ fn app() -> App {
     )
     .action("confirm-*", confirm)
     .action("cancel", cancel)
+    // What people say to `@botyard` for these (English and Korean). A
+    // change is only ever offered with a button; it then asks to confirm
+    // like the typed command.
+    .phrase(
+        Phrase::new("/spy servers list [{dc}]")
+            .aliases(["servers", "list", "processes", "running", "서버", "목록", "프로세스"])
+            .examples(["show the servers in {dc}", "which processes are up", "{dc} 데이터센터 서버 목록"])
+            .slot("dc", Slot::word().optional())
+            .read_only(),
+    )
+    .phrase(
+        Phrase::new("/spy servers inspect {name} [{dc}]")
+            .aliases(["inspect", "status", "details", "healthy", "상태", "확인"])
+            .examples(["how is {name} doing", "is {name} healthy in {dc}", "{name} 상태 확인"])
+            .slot("name", Slot::pattern(PROCESS))
+            .slot("dc", Slot::word().optional())
+            .read_only(),
+    )
+    .phrase(
+        Phrase::new("/spy servers start {name} [{dc}]")
+            .aliases(["start", "boot", "bring up", "시작", "켜"])
+            .examples(["start {name} in the {dc} data center", "{dc}에서 {name} 시작"])
+            .slot("name", Slot::pattern(PROCESS))
+            .slot("dc", Slot::word().optional()),
+    )
+    .phrase(
+        Phrase::new("/spy servers stop {name} [{dc}]")
+            .aliases(["stop", "shut down", "halt", "중지", "정지", "멈춰", "꺼"])
+            .examples(["stop {name} in the {dc} data center", "{dc}에서 {name} 중지"])
+            .slot("name", Slot::pattern(PROCESS))
+            .slot("dc", Slot::word().optional()),
+    )
+    .phrase(
+        Phrase::new("/spy servers restart {name} [{dc}]")
+            .aliases(["restart", "reboot", "bounce", "재시작", "재기동"])
+            .examples(["restart {name} in the {dc} data center", "{dc}에서 {name} 재시작"])
+            .slot("name", Slot::pattern(PROCESS))
+            .slot("dc", Slot::word().optional()),
+    )
 }
+
+/// A supervisord process as people name one in a sentence: `web-3`,
+/// `worker_12`.
+const PROCESS: &str = "[a-z][a-z0-9_]*[-_][0-9]+";
 
 export_app!(app);
 

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::answer::{LateAnswer, Race, action_body, command_body};
 use super::inbox::{Answer, Inbox, Running, Settle, Taken, Work};
+use super::mentions;
 use super::payload::{EventBody, Interaction, Shortcut, SlashCommand, View};
 use crate::contract::bindings::shortcuts::{ShortcutMessage, ShortcutRequest};
 use crate::contract::bindings::types::{
@@ -226,6 +227,14 @@ impl Dispatcher {
                 let routes = self.inner.apps.snapshot().routes.clone();
                 let mut requests = Vec::new();
                 for action in actions {
+                    if action.action_id == mentions::RUN {
+                        self.run_click(
+                            action.value.unwrap_or_default(),
+                            &context,
+                            response_url.clone(),
+                        );
+                        continue;
+                    }
                     if let Some(approve) = approval_click(&action.action_id) {
                         self.approval_click(
                             approve,
@@ -467,6 +476,38 @@ impl Dispatcher {
         });
     }
 
+    /// *Run* under a command understood from plain words
+    /// (`inbound/mentions.rs`): the line runs as whoever pressed, as if they
+    /// had typed it — the permission gate and all — and its answer takes
+    /// the offer's place.
+    fn run_click(&self, line: String, context: &InvocationContext, response_url: Option<String>) {
+        let apps = self.inner.apps.clone();
+        let responder = self.inner.responder.clone();
+        let ctx = CallContext {
+            user: context.user_id.clone(),
+            channel: context.channel_id.clone(),
+            trigger_id: context.trigger_id.clone(),
+        };
+        tokio::spawn(async move {
+            let answer = apps.call_command(&line, &ctx).await;
+            let mut body = command_reply(answer)
+                .unwrap_or_else(|| json::ephemeral(&format!(":white_check_mark: Ran `{line}`.")));
+            let in_channel = body["response_type"] == "in_channel";
+            if in_channel {
+                // The offer goes; the answer is everyone's.
+                let gone = json!({ "delete_original": true });
+                responder
+                    .deliver(response_url.as_deref(), gone, "plain words answer")
+                    .await;
+            } else {
+                body["replace_original"] = json!(true);
+            }
+            responder
+                .deliver(response_url.as_deref(), body, "plain words answer")
+                .await;
+        });
+    }
+
     /// Logs a click or submission that no loaded app owns, and tells the
     /// user when the owner was an app that is gone.
     fn refuse(&self, id: &str, unowned: Unowned, response_url: Option<&str>) {
@@ -662,6 +703,16 @@ impl Dispatcher {
     ) -> Result<Ack, DispatchError> {
         let snapshot = self.inner.apps.snapshot();
         let subscribers = snapshot.routes.subscribers(&event_type).to_vec();
+        if subscribers.is_empty() && event_type == "app_mention" {
+            // Plain words: the host answers mentions no app owns.
+            let apps = self.inner.apps.clone();
+            tokio::spawn(async move {
+                if let Err(e) = mentions::answer(&apps, &event_id, &event, command_reply).await {
+                    tracing::warn!(event_id, error = %e, "a mention could not be answered");
+                }
+            });
+            return Ok(Ack::Empty);
+        }
         if subscribers.is_empty() {
             tracing::debug!(event_type, event_id, "no app subscribes to this event");
             return Ok(Ack::Empty);

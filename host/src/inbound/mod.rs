@@ -11,6 +11,7 @@ pub mod body;
 pub mod dispatch;
 pub mod http;
 pub mod inbox;
+pub mod mentions;
 pub mod ops;
 pub mod payload;
 pub mod scheduler;

@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod apps;
 pub mod manifest;
 pub mod overview;
+pub mod plain_words;
 pub mod published;
 pub mod table;
 pub mod versions;

@@ -17,6 +17,7 @@
 //!
 //! Rebuilt whenever the set of loaded apps changes, never on a request.
 
+use super::plain_words::Matcher;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -43,6 +44,8 @@ pub struct Routes {
     /// `(app, callback id)` of every shortcut declared through the
     /// `shortcuts` trigger.
     shortcuts: HashSet<(Arc<str>, String)>,
+    /// Every app's phrases: what `@botyard …` in plain words may mean.
+    words: Arc<Matcher>,
 }
 
 /// One umbrella's subcommands by path (`servers stop`).
@@ -141,7 +144,9 @@ fn did_you_mean(umbrella: &str, suggestions: &[String]) -> String {
 impl Routes {
     pub fn build<'a>(apps: impl IntoIterator<Item = (&'a Arc<str>, &'a Description)>) -> Routes {
         let mut routes = Routes::default();
+        let mut phrases = Vec::new();
         for (app, description) in apps {
+            phrases.push((app, description));
             let info = &description.info;
             routes.apps.insert(app.clone());
             routes
@@ -175,7 +180,13 @@ impl Routes {
                     .insert(s.name.clone(), sub);
             }
         }
+        routes.words = Arc::new(Matcher::build(phrases));
         routes
+    }
+
+    /// What the loaded apps' phrases understand of plain words.
+    pub fn words(&self) -> &Matcher {
+        &self.words
     }
 
     /// The loaded app a namespaced `action_id` or `callback_id` belongs to.

@@ -569,6 +569,8 @@ function encodeMessage(text) {
   let out = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   out = out.replace(/(^|\s)(https?:\/\/[^\s]+)/g, "$1<$2>");
   out = out.replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, pre, name) => {
+    // `@botyard` is the bot: plain words (`@botyard approve PO-123`).
+    if (name.toLowerCase() === S.workspace.bot.name) return `${pre}<@${S.workspace.bot.id}>`;
     const u = S.workspace.users.find((x) => x.name.toLowerCase() === name.toLowerCase());
     return u ? `${pre}<@${u.id}>` : whole;
   });
