@@ -43,6 +43,7 @@ import * as settingsApi from "botyard:app/settings@0.1.0";
 import { errPayload, utf8Decode, utf8Encode } from "./internal.js";
 
 export { fetch, HttpError } from "./fetch.js";
+export { knownZone, offsetMinutes } from "./zones.js";
 
 // An app reaches the network only through `fetch` imported from here, which
 // installs itself as `globalThis.fetch` too and makes the component import

@@ -10,7 +10,7 @@ import { beforeEach, describe, test } from "node:test";
 
 import {
   App, HttpError, actions, button, channelsSelect, checkboxes, clock, componentExports, conversationsSelect,
-  datepicker, fetch, formValues, home, input, log, message, modal, modalResponse, multiStaticSelect,
+  datepicker, fetch, formValues, home, input, knownZone, log, message, offsetMinutes, modal, modalResponse, multiStaticSelect,
   multiUsersSelect, option, plainTextInput, radioButtons, reply, schedule, section, settings, slack,
   staticSelect, store, timepicker, usersSelect,
 } from "../botyard.js";
@@ -882,3 +882,22 @@ describe("fetch: the web's, synchronous, over the http capability", () => {
     assert.equal(globalThis.fetch, fetch);
   });
 });
+
+describe("time zones: the SDK's table, since QuickJS has none", () => {
+  const at = (iso) => Date.parse(iso);
+  test("daylight saving starts and ends where each rule says", () => {
+    assert.equal(offsetMinutes("Europe/Paris", at("2026-01-15T12:00:00Z")), 60);
+    assert.equal(offsetMinutes("Europe/Paris", at("2026-07-15T12:00:00Z")), 120);
+    // The EU switches at 01:00 UTC on the last Sunday of March (29th in 2026).
+    assert.equal(offsetMinutes("Europe/Paris", at("2026-03-29T00:59:00Z")), 60);
+    assert.equal(offsetMinutes("Europe/Paris", at("2026-03-29T01:00:00Z")), 120);
+    assert.equal(offsetMinutes("America/New_York", at("2026-07-15T12:00:00Z")), -240);
+    assert.equal(offsetMinutes("Asia/Seoul", at("2026-07-15T12:00:00Z")), 540);
+  });
+  test("an unknown zone is said so and counts as UTC", () => {
+    assert.equal(knownZone("Asia/Seoul"), true);
+    assert.equal(knownZone("Mars/Olympus"), false);
+    assert.equal(offsetMinutes("Mars/Olympus", at("2026-07-15T12:00:00Z")), 0);
+  });
+});
+

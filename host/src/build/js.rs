@@ -43,6 +43,8 @@ const CONSOLE: &str = include_str!("../../../guests/js/console.js");
 /// `http`), and the helpers the SDK's modules share.
 const FETCH: &str = include_str!("../../../guests/js/fetch.js");
 const INTERNAL: &str = include_str!("../../../guests/js/internal.js");
+/// The time-zone table (QuickJS has none), exported by the SDK.
+const ZONES: &str = include_str!("../../../guests/js/zones.js");
 
 /// The node script that runs esbuild and componentize-qjs.
 const DRIVER: &str = include_str!("../../../guests/js/build.mjs");
@@ -369,6 +371,7 @@ fn ensure_toolchain(opts: &BuildOptions, node: &Node) -> Result<PathBuf, BuildEr
         ("console.js", CONSOLE),
         ("fetch.js", FETCH),
         ("internal.js", INTERNAL),
+        ("zones.js", ZONES),
     ] {
         let path = dir.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
