@@ -20,20 +20,14 @@
 use serde_json::{Value, json};
 
 use crate::contract::time::Clock;
+use crate::routing::answer::{self, Place};
 use crate::routing::plain_words::{Choice, Understanding};
 use crate::routing::{Apps, CallContext, CallError, CommandAnswer};
 use crate::runtime::permissions::HOST_APP;
-use crate::storage::{NewCall, NewInbound, StorageError};
+use crate::storage::{NewInbound, StorageError};
 
 /// The action id of the *Run* button under a command understood.
 pub const RUN: &str = "botyard.run";
-
-/// Where a mention was said.
-struct Said<'a> {
-    user: &'a str,
-    channel: &'a str,
-    thread: Option<&'a str>,
-}
 
 /// Answers `event` (an `app_mention`) once, however often Slack delivers
 /// `event_id`.
@@ -49,7 +43,7 @@ pub async fn answer(
     if event.get("bot_id").is_some_and(|b| !b.is_null()) {
         return Ok(()); // a bot mentioning us: no conversation between bots
     }
-    let said = Said {
+    let said = Place {
         user,
         channel,
         thread: event["thread_ts"].as_str(),
@@ -79,7 +73,7 @@ pub async fn answer(
     if !first {
         return Ok(()); // answered already: Slack's retry
     }
-    post(apps, &mut *unit, &said, message).await?;
+    answer::post(apps, &mut *unit, &said, message).await?;
     unit.commit().await?;
     if let Some(line) = read {
         let ctx = CallContext {
@@ -90,7 +84,7 @@ pub async fn answer(
         let answer = apps.call_command(&line, &ctx).await;
         if let Some(body) = command_body(answer) {
             let mut unit = apps.storage().begin();
-            post(apps, &mut *unit, &said, body).await?;
+            answer::post(apps, &mut *unit, &said, body).await?;
             unit.commit().await?;
         }
     }
@@ -159,39 +153,6 @@ fn nothing(text: &str) -> Value {
         "I don't know a command for that. Say it another way, or type `/` to see the commands."
     };
     json!({ "text": hint })
-}
-
-/// Queues `body` as an answer only `said.user` sees (or, for a command's
-/// `in_channel` reply, one everyone sees) where they spoke.
-async fn post(
-    apps: &Apps,
-    unit: &mut dyn crate::storage::Unit,
-    said: &Said<'_>,
-    mut body: Value,
-) -> Result<(), StorageError> {
-    let in_channel = body["response_type"] == "in_channel";
-    if let Some(map) = body.as_object_mut() {
-        map.remove("response_type");
-        map.remove("replace_original");
-    }
-    body["channel"] = json!(said.channel);
-    if let Some(thread) = said.thread {
-        body["thread_ts"] = json!(thread);
-    }
-    let method = if in_channel {
-        "chat.postMessage"
-    } else {
-        body["user"] = json!(said.user);
-        "chat.postEphemeral"
-    };
-    unit.enqueue(NewCall {
-        app: HOST_APP,
-        method,
-        payload: &body,
-        status: apps.runtime().delivery(),
-    })
-    .await
-    .map(|_| ())
 }
 
 #[cfg(test)]

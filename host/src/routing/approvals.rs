@@ -191,20 +191,13 @@ async fn run(apps: &Apps, approval: &Approval) {
     let now = now_ms() as i64;
     let mut unit = apps.storage().begin();
     let result = async {
-        if let Some(mut body) = body {
-            let in_channel = body["response_type"] == "in_channel";
-            body["channel"] = json!(approval.channel);
-            if let Some(map) = body.as_object_mut() {
-                map.remove("response_type");
-                map.remove("replace_original");
-            }
-            let method = if in_channel {
-                "chat.postMessage"
-            } else {
-                body["user"] = json!(approval.requester);
-                "chat.postEphemeral"
+        if let Some(body) = body {
+            let place = super::answer::Place {
+                channel: &approval.channel,
+                user: &approval.requester,
+                thread: None,
             };
-            enqueue(apps, &mut *unit, method, &body).await?;
+            super::answer::post(apps, &mut *unit, &place, body).await?;
         }
         unit.record(&approval.audit("ran after approval", now))
             .await?;

@@ -5,6 +5,7 @@
 //! atomically; resolves requests through that table and hands them to the
 //! runtime; and derives the Slack app manifest from what the apps declare.
 
+pub mod answer;
 pub mod approvals;
 pub mod apps;
 pub mod manifest;
