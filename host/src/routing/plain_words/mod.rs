@@ -264,7 +264,7 @@ impl Matcher {
             return Understanding::Nothing;
         };
         let mut complete: Vec<(f32, Understood)> = Vec::new();
-        let mut choices: Vec<Choice> = Vec::new();
+        let mut choices: Vec<(f32, Choice)> = Vec::new();
         for &(n, evidence) in &scored {
             let e = &self.entries[n];
             let own = |w: &str| slots::is_own(&e.own, w);
@@ -285,10 +285,13 @@ impl Matcher {
             top = top.max(evidence);
             let line = render(&e.parts, &|name| filled.values.get(name).cloned());
             if filled.missing.is_empty() {
-                choices.push(Choice {
-                    app: e.app.clone(),
-                    usage: line.clone(),
-                });
+                choices.push((
+                    evidence,
+                    Choice {
+                        app: e.app.clone(),
+                        usage: line.clone(),
+                    },
+                ));
                 complete.push((
                     evidence,
                     Understood {
@@ -298,14 +301,21 @@ impl Matcher {
                     },
                 ));
             } else {
-                choices.push(Choice {
-                    app: e.app.clone(),
-                    usage: usage(&e.parts),
-                });
+                choices.push((
+                    evidence,
+                    Choice {
+                        app: e.app.clone(),
+                        usage: usage(&e.parts),
+                    },
+                ));
             }
         }
         complete.sort_by(|a, b| b.0.total_cmp(&a.0));
-        choices.dedup_by(|a, b| a.usage == b.usage);
+        // The likeliest first, each usage once.
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut choices: Vec<Choice> = choices.into_iter().map(|(_, c)| c).collect();
+        let mut seen = std::collections::HashSet::new();
+        choices.retain(|c| seen.insert(c.usage.clone()));
         choices.truncate(3);
         if top < MIN_EVIDENCE {
             return if choices.is_empty() {
