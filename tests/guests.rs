@@ -306,9 +306,10 @@ async fn the_host_finds_optional_triggers_and_calls_them() {
     // only shortcuts through them.
     assert_eq!(
         triage.triggers().names(),
-        ["shortcuts", "webhooks", "settings-schema"]
+        ["shortcuts", "webhooks", "settings-schema", "phrases"]
     );
     assert!(triage.description.webhooks.is_empty() && triage.description.settings.is_empty());
+    assert!(triage.description.phrases.is_empty());
     let info = &triage.description.info;
     assert_eq!(info.name, "triage");
     assert!(

@@ -368,6 +368,7 @@ fn a_component_imports_only_the_capabilities_its_code_uses() {
             exports,
             [
                 "botyard:app/handler",
+                "botyard:app/phrases",
                 "botyard:app/settings-schema",
                 "botyard:app/shortcuts",
                 "botyard:app/webhooks"

@@ -50,7 +50,7 @@ class Exports(unittest.TestCase):
         app = App("hello")
         app.command("/hello", "Hi")(lambda r: f"hi {r.text}")
         app.shortcut("triage", "Triage", kind="message")(lambda r: None)
-        handler, shortcuts, _, _ = exports_for(app)
+        handler, shortcuts, _, _, _ = exports_for(app)
         context = InvocationContext(user_id="U1", channel_id="C1", trigger_id=None)
         self.assertEqual(handler().describe().commands[0].name, "/hello")
         reply = handler().on_command(CommandRequest(command="/hello", subcommand=None, text="you", context=context))
