@@ -76,12 +76,8 @@ pub fn po_webhook(delivery: WebhookRequest) -> Result<(), String> {
             &id,
             "erp",
             Changes {
-                amount: (!body.amount.is_null())
-                    .then(|| amount(&body.amount))
-                    .transpose()?,
-                currency: (!body.currency.is_null())
-                    .then(|| currency(&body.currency))
-                    .transpose()?,
+                amount: given(&body.amount, amount)?,
+                currency: given(&body.currency, currency)?,
                 subject: text(&body.vendor),
                 description: text(&body.description),
             },
@@ -154,12 +150,8 @@ pub fn claim_webhook(delivery: WebhookRequest) -> Result<(), String> {
             &id,
             "storefront",
             Changes {
-                amount: (!body.amount.is_null())
-                    .then(|| amount(&body.amount))
-                    .transpose()?,
-                currency: (!body.currency.is_null())
-                    .then(|| currency(&body.currency))
-                    .transpose()?,
+                amount: given(&body.amount, amount)?,
+                currency: given(&body.currency, currency)?,
                 subject: None,
                 description: text(&body.reason),
             },
@@ -182,6 +174,12 @@ pub fn claim_webhook(delivery: WebhookRequest) -> Result<(), String> {
         "storefront",
     )?;
     Ok(())
+}
+
+/// A field an amendment may leave out (JSON `null` or absent): read when
+/// given.
+fn given<T>(value: &Value, read: fn(&Value) -> Result<T, String>) -> Result<Option<T>, String> {
+    (!value.is_null()).then(|| read(value)).transpose()
 }
 
 struct Changes {

@@ -699,14 +699,19 @@ fn tick_target(tick: &Tick) -> Result<(Kind, String), String> {
     Ok((kind, id.to_string()))
 }
 
+/// The request a reminder or escalation tick names, while it still waits
+/// (decided or gone: nothing to do).
+fn still_pending(tick: &Tick) -> Result<Option<Request>, String> {
+    let (kind, id) = tick_target(tick)?;
+    Ok(model::load(kind, &id)?
+        .map(|(_, r)| r)
+        .filter(|r| r.state == State::Pending))
+}
+
 fn remind_due(tick: Tick) -> Result<(), String> {
-    let (kind, id) = tick_target(&tick)?;
-    let Some((_, r)) = model::load(kind, &id)? else {
+    let Some(r) = still_pending(&tick)? else {
         return Ok(());
     };
-    if r.state != State::Pending {
-        return Ok(());
-    }
     let now = clock::now_ms();
     let waited = now.saturating_sub(r.created_ms) / 3_600_000;
     let people = policy::to_remind(&r, now)?;
@@ -763,13 +768,9 @@ fn remind_due(tick: Tick) -> Result<(), String> {
 }
 
 fn escalate_due(tick: Tick) -> Result<(), String> {
-    let (kind, id) = tick_target(&tick)?;
-    let Some((_, r)) = model::load(kind, &id)? else {
+    let Some(r) = still_pending(&tick)? else {
         return Ok(());
     };
-    if r.state != State::Pending {
-        return Ok(());
-    }
     let now = clock::now_ms();
     let waited = now.saturating_sub(r.created_ms) / 3_600_000;
     let group = setting("escalation_group");
